@@ -1,0 +1,3 @@
+from authsome.cli import main
+
+main()

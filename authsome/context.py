@@ -1,0 +1,109 @@
+"""One object that builds every dependency lazily; tests build it with fakes."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from functools import cached_property
+from typing import TextIO
+
+from authsome import settings
+from authsome.home import Home
+from authsome.prompt import Prompter
+
+
+class Context:
+    """Streams, environment, clock and lazily built stores. Nothing is opened at import time."""
+
+    def __init__(self, environ: dict[str, str] | None = None, *, stdin: TextIO | None = None,
+                 stdout: TextIO | None = None, stderr: TextIO | None = None,
+                 prompter: Prompter | None = None, clock=time.time, store=None, probe=None):
+        self.environ = dict(os.environ if environ is None else environ)
+        self.stdin = stdin or sys.stdin
+        self.stdout = stdout or sys.stdout
+        self.stderr = stderr or sys.stderr
+        self.clock = clock
+        self._prompter = prompter
+        self._store = store
+        self._probe = probe
+
+    # -- output ------------------------------------------------------------------------
+    def say(self, message: str) -> None:
+        """A line for people: always stderr, flushed at once (it may be piped to tee)."""
+        print(message, file=self.stderr, flush=True)
+
+    def emit(self, text: str) -> None:
+        """Machine output (shell code, tokens, JSON): stdout only."""
+        self.stdout.write(text if text.endswith("\n") or not text else text + "\n")
+        self.stdout.flush()
+
+    # -- lazily built parts ------------------------------------------------------------
+    @cached_property
+    def home(self) -> Home:
+        resolved = settings.resolve_home(self.environ)
+        home = Home(resolved.value, resolved.source)
+        home.check_format()
+        return home
+
+    @cached_property
+    def config(self) -> dict:
+        return settings.load_config(self.home.config_file)
+
+    @cached_property
+    def backend(self) -> settings.Resolved:
+        return settings.resolve_backend(self.environ, self.config, self.home.config_file)
+
+    @cached_property
+    def prompter(self) -> Prompter:
+        return self._prompter or Prompter(self.stdin, self.stderr)
+
+    @cached_property
+    def sessions(self):
+        from authsome.session import Sessions, sessions_folder
+
+        folder = sessions_folder(settings.runtime_dir(self.environ), self.home.path)
+        return Sessions(folder, self.clock)
+
+    @cached_property
+    def unlocker(self):
+        from authsome.session import Unlocker
+
+        return Unlocker(self.environ, self.prompter, self.sessions)
+
+    def file_store(self):
+        from authsome.store.file import FileStore
+
+        self.home.ensure()
+        return FileStore(self.home.vault_file, self.home.lock_path("vault"), self.unlocker)
+
+    @cached_property
+    def keychain_probe(self):
+        """Whether the platform keychain is usable here (asked once per process)."""
+        if self._probe is not None:
+            return self._probe(self.environ)
+        from authsome.store import keychain
+
+        return keychain.probe(self.environ)
+
+    @cached_property
+    def store_choice(self):
+        from authsome.store import StoreChoice, choose_store
+
+        if self._store is not None:
+            return StoreChoice(self._store, "test", "a store given by the caller")
+        return choose_store(self.backend, self.environ, self.file_store,
+                            lambda environ: self.keychain_probe)
+
+    @cached_property
+    def connections(self):
+        from authsome.connections import Connections
+        from authsome.index import Index
+
+        self.home.ensure()
+        index = Index(self.home.index_file, self.home.lock_path("index"))
+        return Connections(self.store_choice, index, self.clock)
+
+    @cached_property
+    def refresh_margin(self) -> int:
+        return settings.resolve_refresh_margin(self.environ).value

@@ -1,0 +1,56 @@
+"""Key derivation and authenticated encryption, all from `cryptography`."""
+
+from __future__ import annotations
+
+import base64
+import os
+
+KEY_BYTES = 32
+NONCE_BYTES = 12
+SALT_BYTES = 16
+# OWASP Password Storage Cheat Sheet minimum for scrypt: N=2^17, r=8, p=1 (128 MiB).
+SCRYPT_PARAMS = {"n": 2**17, "r": 8, "p": 1}
+
+
+class DecryptionFailed(Exception):
+    """The key is wrong, or the ciphertext or its associated data was altered."""
+
+
+def random_bytes(n: int) -> bytes:
+    return os.urandom(n)
+
+
+def derive_key(passphrase: str, salt: bytes, n: int, r: int, p: int) -> bytes:
+    """A 256-bit key from `passphrase` with scrypt."""
+    from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+
+    return Scrypt(salt=salt, length=KEY_BYTES, n=n, r=r, p=p).derive(passphrase.encode("utf-8"))
+
+
+def seal(key: bytes, plaintext: bytes, aad: bytes) -> bytes:
+    """AES-256-GCM: a fresh nonce followed by ciphertext and tag."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    nonce = os.urandom(NONCE_BYTES)
+    return nonce + AESGCM(key).encrypt(nonce, plaintext, aad)
+
+
+def unseal(key: bytes, blob: bytes, aad: bytes) -> bytes:
+    """Reverse `seal`; raises DecryptionFailed on any mismatch."""
+    from cryptography.exceptions import InvalidTag
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    if len(blob) < NONCE_BYTES + 16:
+        raise DecryptionFailed
+    try:
+        return AESGCM(key).decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], aad)
+    except InvalidTag:
+        raise DecryptionFailed from None
+
+
+def b64e(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def b64d(text: str) -> bytes:
+    return base64.b64decode(text.encode("ascii"), validate=True)

@@ -1,0 +1,123 @@
+"""`authsome doctor`: what authsome would use here, and what is wrong with it."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+
+from authsome import __version__
+from authsome.errors import AuthsomeError
+
+
+def diagnose(ctx, fix: bool = False) -> dict:
+    """A report as plain data; report['problems'] is empty when all is well."""
+    start = time.perf_counter()
+    problems: list[str] = []
+    report: dict = {"version": __version__}
+    try:
+        home = ctx.home
+    except AuthsomeError as e:
+        problems.append(str(e))
+        return {**report, "ok": False, "problems": problems}
+    report["home"] = _home(home, fix, problems)
+
+    probe = ctx.keychain_probe
+    report["keychain"] = {
+        "name": probe.keychain, "usable": probe.usable, "detail": probe.detail,
+        "probe_ms": round(probe.seconds * 1000, 2), **probe.facts,
+    }
+    try:
+        choice = ctx.store_choice
+        report["store"] = {"name": choice.store.name, "source": choice.source,
+                           "reason": choice.reason, "where": choice.store.describe()}
+    except AuthsomeError as e:
+        problems.append(str(e))
+        report["store"] = {"name": None, "error": str(e)}
+    report["vault"] = _vault(ctx, problems)
+    report["problems"] = problems
+    report["ok"] = not problems
+    report["seconds"] = round(time.perf_counter() - start, 4)
+    return report
+
+
+def _home(home, fix: bool, problems: list[str]) -> dict:
+    info = {"path": str(home.path), "source": home.source, "exists": home.path.exists()}
+    if info["exists"]:
+        info["mode"] = f"{home.path.stat().st_mode & 0o777:04o}"
+    loose = home.fix_permissions() if fix else home.permission_problems()
+    info["loose_modes"] = [str(p) for p in loose]
+    info["fixed"] = bool(fix and loose)
+    if loose and not fix:
+        problems.append(
+            f"{len(loose)} path(s) in {home.path} are readable by others. "
+            "Run: authsome doctor --fix"
+        )
+    return info
+
+
+def _vault(ctx, problems: list[str]) -> dict:
+    from authsome.store.file import FileStore
+
+    path = ctx.home.vault_file
+    info: dict = {"path": str(path), "exists": path.exists()}
+    store = FileStore(path, ctx.home.locks_dir / "vault.lock", ctx.unlocker)
+    try:
+        doc = store.read()
+    except AuthsomeError as e:
+        problems.append(str(e))
+        info["error"] = str(e)
+        return info
+    if doc is None:
+        return info
+    info["records"] = len(doc.records)
+    info["kdf"] = {k: doc.kdf[k] for k in ("name", "n", "r", "p")}
+    token = ctx.environ.get("AUTHSOME_SESSION")
+    info["session"] = "none"
+    if token:
+        key = None
+        with contextlib.suppress(AuthsomeError):
+            key = ctx.sessions.open(token, path, doc.salt)
+        if key is not None and store.verify(doc, key):
+            info["session"] = "unlocked"
+            info["session_expires_at"] = ctx.sessions.expires_at(token)
+        else:
+            info["session"] = "expired or invalid"
+    return info
+
+
+def render(report: dict) -> str:
+    """The report for people."""
+    lines = [f"authsome {report['version']}"]
+    home = report.get("home")
+    if home:
+        state = f"mode {home['mode']}" if home.get("exists") else "not created yet"
+        lines.append(f"home:      {home['path']} ({state}; from {home['source']})")
+        for loose in home["loose_modes"]:
+            lines.append(f"           {'fixed: ' if home['fixed'] else 'loose: '}{loose}")
+    kc = report.get("keychain")
+    if kc:
+        dbus = kc.get("dbus")
+        if dbus is not None:
+            lines.append(f"d-bus:     {'session bus found' if dbus else 'no session bus'}")
+            lines.append(f"secrets:   {'Secret Service present' if kc.get('secret_service') else 'no Secret Service'}")
+        verdict = "usable" if kc["usable"] else "not usable"
+        lines.append(f"keychain:  {kc['name']} {verdict}: {kc['detail']} ({kc['probe_ms']} ms)")
+    store = report.get("store")
+    if store and store.get("name"):
+        lines.append(f"store:     {store['name']}, {store['where']} (chosen by {store['source']}:"
+                     f" {store['reason']})")
+    vault = report.get("vault")
+    if vault:
+        if not vault["exists"]:
+            lines.append(f"vault:     {vault['path']} (none yet)")
+        elif "error" in vault:
+            lines.append(f"vault:     {vault['path']} (unreadable)")
+        else:
+            kdf = vault["kdf"]
+            lines.append(f"vault:     {vault['path']} ({vault['records']} record(s); "
+                         f"{kdf['name']} N={kdf['n']} r={kdf['r']} p={kdf['p']}; "
+                         f"session: {vault['session']})")
+    for p in report["problems"]:
+        lines.append(f"problem:   {p}")
+    lines.append("ok" if report["ok"] else f"{len(report['problems'])} problem(s) found")
+    return "\n".join(lines)

@@ -1,0 +1,54 @@
+"""Every error authsome reports; exit codes are assigned in authsome.cli.main."""
+
+
+class AuthsomeError(Exception):
+    """Base class: the message is one line, '<what happened>. <how to fix it>'."""
+
+    def __init__(self, what: str, fix: str | None = None):
+        self.what = what
+        self.fix = fix
+        super().__init__(f"{what}. {fix}" if fix else what)
+
+
+class UsageError(AuthsomeError):
+    """The command line asked for something that cannot be done."""
+
+
+class NotLoggedIn(AuthsomeError):
+    """No credentials are stored for the connection."""
+
+
+class AlreadyLoggedIn(AuthsomeError):
+    """A login would overwrite a connection that is still connected."""
+
+
+class StoreUnavailable(AuthsomeError):
+    """The secret store cannot be reached, timed out, or is locked."""
+
+
+class BadPassphrase(AuthsomeError):
+    """The vault passphrase is wrong."""
+
+
+class CorruptData(AuthsomeError):
+    """Stored data cannot be read: corrupted, tampered or of an unknown format."""
+
+
+class ConfigError(AuthsomeError):
+    """A provider definition or configuration file is invalid."""
+
+
+class AuthFailed(AuthsomeError):
+    """The provider refused, expired or revoked the authorization."""
+
+
+class NetworkError(AuthsomeError):
+    """A provider could not be reached."""
+
+
+class Cancelled(AuthsomeError):
+    """The user cancelled."""
+
+
+class ChecksFailed(AuthsomeError):
+    """`authsome doctor` found problems."""

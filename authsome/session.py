@@ -1,0 +1,175 @@
+"""Unlock once per shell: the vault key, encrypted under a session key kept only in the env."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from authsome import crypto, fsutil
+from authsome.errors import ConfigError, StoreUnavailable, UsageError
+from authsome.prompt import Prompter
+
+ENV_SESSION = "AUTHSOME_SESSION"
+ENV_PASSPHRASE = "AUTHSOME_PASSPHRASE"
+ENV_PASSPHRASE_FILE = "AUTHSOME_PASSPHRASE_FILE"
+DEFAULT_TTL = 8 * 3600
+_TOKEN = re.compile(r"^([0-9a-f]{32})\.([A-Za-z0-9_-]{43})$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_ttl(text: str) -> int:
+    """'90', '30m', '8h', '1d' -> seconds."""
+    m = re.fullmatch(r"\s*(\d+)\s*([smhd]?)\s*", text or "")
+    if not m or int(m.group(1)) == 0:
+        raise UsageError(f"--ttl {text!r} is not a duration", "use a form like 30m, 8h or 1d")
+    return int(m.group(1)) * _UNITS[m.group(2) or "s"]
+
+
+def _aad(session_id: str, vault: Path, salt: bytes, expires_at: int) -> bytes:
+    return f"authsome-session/1\0{session_id}\0{vault}\0{crypto.b64e(salt)}\0{expires_at}".encode()
+
+
+@dataclass(frozen=True)
+class Session:
+    session_id: str
+    token: str
+    expires_at: int
+
+
+class Sessions:
+    """Session files in a private folder; each holds the vault key sealed by its session key."""
+
+    def __init__(self, folder: Path, clock=time.time):
+        self.folder = folder
+        self.clock = clock
+
+    def create(self, vault: Path, salt: bytes, vault_key: bytes, ttl: int) -> Session:
+        import base64
+
+        fsutil.ensure_private_dir(self.folder)
+        session_id = crypto.random_bytes(16).hex()
+        session_key = crypto.random_bytes(crypto.KEY_BYTES)
+        expires_at = int(self.clock()) + ttl
+        blob = crypto.seal(session_key, vault_key, _aad(session_id, vault, salt, expires_at))
+        doc = {"vault": str(vault), "expires_at": expires_at, "blob": crypto.b64e(blob)}
+        fsutil.write_private(self.folder / session_id, json.dumps(doc).encode())
+        token = base64.urlsafe_b64encode(session_key).decode().rstrip("=")
+        return Session(session_id, f"{session_id}.{token}", expires_at)
+
+    def open(self, token: str, vault: Path, salt: bytes) -> bytes | None:
+        """The vault key, if `token` names a live session for this vault; else None."""
+        import base64
+
+        m = _TOKEN.match(token or "")
+        if not m:
+            return None
+        session_id, key_text = m.groups()
+        path = self.folder / session_id
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+            expires_at = int(doc["expires_at"])
+            blob = crypto.b64d(doc["blob"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        if expires_at <= self.clock():
+            self.end(token)
+            return None
+        if doc.get("vault") != str(vault):
+            return None
+        session_key = base64.urlsafe_b64decode(key_text + "=")
+        try:
+            return crypto.unseal(session_key, blob, _aad(session_id, vault, salt, expires_at))
+        except crypto.DecryptionFailed:
+            return None
+
+    def end(self, token: str) -> bool:
+        m = _TOKEN.match(token or "")
+        if not m:
+            return False
+        try:
+            (self.folder / m.group(1)).unlink()
+            return True
+        except FileNotFoundError:
+            return False
+
+    def expires_at(self, token: str) -> int | None:
+        m = _TOKEN.match(token or "")
+        if not m:
+            return None
+        with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+            doc = json.loads((self.folder / m.group(1)).read_text(encoding="utf-8"))
+            return int(doc["expires_at"])
+        return None
+
+
+class Unlocker:
+    """The file store's KeySource: session, then AUTHSOME_PASSPHRASE(_FILE), then the terminal."""
+
+    def __init__(self, environ: dict[str, str], prompter: Prompter, sessions: Sessions):
+        self.environ = environ
+        self.prompter = prompter
+        self.sessions = sessions
+        self.passphrase_source: str | None = None
+
+    def session_key(self, vault: Path, salt: bytes) -> bytes | None:
+        token = self.environ.get(ENV_SESSION)
+        return self.sessions.open(token, vault, salt) if token else None
+
+    def passphrase(self, vault: Path, new: bool) -> str:
+        if self.environ.get(ENV_PASSPHRASE):
+            self.passphrase_source = ENV_PASSPHRASE
+            return self.environ[ENV_PASSPHRASE]
+        if self.environ.get(ENV_PASSPHRASE_FILE):
+            self.passphrase_source = ENV_PASSPHRASE_FILE
+            return self._read_file(Path(self.environ[ENV_PASSPHRASE_FILE]).expanduser())
+        if not self.prompter.can_prompt():
+            raise StoreUnavailable(
+                f"the vault {vault} is locked and there is no terminal to ask for its passphrase",
+                f'run eval "$(authsome unlock)" first, or set {ENV_PASSPHRASE_FILE}',
+            )
+        self.passphrase_source = "prompt"
+        if not new:
+            return self.prompter.secret(f"Passphrase for {vault}: ")
+        first = self.prompter.secret(f"New passphrase for {vault}: ")
+        if not first:
+            raise UsageError("the passphrase is empty", "choose a passphrase and run again")
+        if self.prompter.secret("Repeat the passphrase: ") != first:
+            raise UsageError("the two passphrases differ", "run the command again")
+        return first
+
+    def _read_file(self, path: Path) -> str:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as e:
+            reason = getattr(e, "strerror", None) or "not UTF-8 text"
+            raise ConfigError(
+                f"cannot read {ENV_PASSPHRASE_FILE} {path}: {reason}", "point it at a readable file"
+            ) from None
+        text = text[:-1] if text.endswith("\n") else text
+        text = text[:-1] if text.endswith("\r") else text
+        if not text:
+            raise ConfigError(f"{ENV_PASSPHRASE_FILE} {path} is empty", "put the passphrase in it")
+        return text
+
+
+def sessions_folder(runtime: Path | None, home: Path) -> Path:
+    """$XDG_RUNTIME_DIR/authsome when there is a runtime dir, else <home>/sessions."""
+    if runtime is not None:
+        return runtime / "authsome"
+    return home / "sessions"
+
+
+def remove_expired(folder: Path, now: float) -> None:
+    """Delete session files past their expiry."""
+    if not folder.is_dir():
+        return
+    for path in folder.iterdir():
+        with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+            if int(json.loads(path.read_text(encoding="utf-8"))["expires_at"]) <= now:
+                path.unlink()
+
+

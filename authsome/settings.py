@@ -1,0 +1,104 @@
+"""Where things are and which choices apply; each resolver says where its answer came from."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from authsome.errors import ConfigError
+
+ENV_HOME = "AUTHSOME_HOME"
+ENV_BACKEND = "AUTHSOME_BACKEND"
+ENV_REFRESH_MARGIN = "AUTHSOME_REFRESH_MARGIN"
+BACKENDS = ("keychain", "file")
+DEFAULT_REFRESH_MARGIN = 300
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """A setting's value and where it came from: 'env', 'config' or 'default'."""
+
+    value: object
+    source: str
+
+
+def resolve_home(environ: dict[str, str]) -> Resolved:
+    """The authsome home: $AUTHSOME_HOME, else ~/.authsome."""
+    if environ.get(ENV_HOME):
+        return Resolved(Path(environ[ENV_HOME]).expanduser().absolute(), "env")
+    base = Path(environ["HOME"]) if environ.get("HOME") else Path.home()
+    return Resolved(base / ".authsome", "default")
+
+
+def load_config(path: Path) -> dict:
+    """The user's config.json, or {} when there is none."""
+    try:
+        raw = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    except OSError as e:
+        raise ConfigError(f"cannot read {path}: {e.strerror}", "check its permissions") from None
+    try:
+        data = json.loads(raw)
+    except ValueError as e:
+        raise ConfigError(
+            f"{path} is not valid JSON (line {e.lineno})", "fix or remove the file"
+        ) from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path} must hold a JSON object", "fix or remove the file")
+    return data
+
+
+def resolve_backend(environ: dict[str, str], config: dict, config_path: Path) -> Resolved:
+    """The store the user asked for ('keychain' or 'file'), or None to probe."""
+    if environ.get(ENV_BACKEND):
+        value = environ[ENV_BACKEND].strip().lower()
+        if value not in BACKENDS:
+            raise ConfigError(
+                f"{ENV_BACKEND}={environ[ENV_BACKEND]!r} is not a store",
+                f"use one of: {', '.join(BACKENDS)}",
+            )
+        return Resolved(value, "env")
+    if "backend" in config:
+        value = config["backend"]
+        if value not in BACKENDS:
+            raise ConfigError(
+                f"{config_path}: backend {value!r} is not a store",
+                f"use one of: {', '.join(BACKENDS)}",
+            )
+        return Resolved(value, "config")
+    return Resolved(None, "default")
+
+
+def resolve_refresh_margin(environ: dict[str, str]) -> Resolved:
+    """Seconds before expiry at which a token is refreshed."""
+    raw = environ.get(ENV_REFRESH_MARGIN)
+    if raw is None or raw == "":
+        return Resolved(DEFAULT_REFRESH_MARGIN, "default")
+    try:
+        value = int(raw)
+        if value < 0:
+            raise ValueError
+    except ValueError:
+        raise ConfigError(
+            f"{ENV_REFRESH_MARGIN}={raw!r} is not a number of seconds",
+            "set it to a whole number such as 300",
+        ) from None
+    return Resolved(value, "env")
+
+
+def runtime_dir(environ: dict[str, str]) -> Path | None:
+    """$XDG_RUNTIME_DIR when it is a usable private folder, else None."""
+    raw = environ.get("XDG_RUNTIME_DIR")
+    if not raw:
+        return None
+    path = Path(raw)
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    if os.name == "posix" and (st.st_uid != os.getuid() or st.st_mode & 0o077):
+        return None
+    return path

@@ -1,0 +1,27 @@
+"""Shell dialects: one module each, all with quote/export/unset; a table picks one."""
+
+from __future__ import annotations
+
+import importlib
+import os
+
+from authsome.errors import UsageError
+
+DIALECTS = ("bash", "zsh", "fish", "sh", "pwsh")
+ALIASES = {"dash": "sh", "ksh": "sh", "mksh": "sh", "ash": "sh", "powershell": "pwsh"}
+
+
+def get(name: str):
+    """The dialect module for a shell name ('bash', 'fish', ...)."""
+    name = ALIASES.get(name, name)
+    if name not in DIALECTS:
+        raise UsageError(f"unknown shell {name!r}", f"use --shell with one of: {', '.join(DIALECTS)}")
+    return importlib.import_module(f"authsome.shells.{name}")
+
+
+def detect(environ: dict[str, str]) -> str:
+    """The user's shell from $SHELL (basename, leading '-' stripped); 'sh' when unknown."""
+    base = os.path.basename(environ.get("SHELL", "")).lstrip("-")
+    base = base[:-4] if base.endswith(".exe") else base
+    base = ALIASES.get(base, base)
+    return base if base in DIALECTS else "sh"

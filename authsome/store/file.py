@@ -1,0 +1,186 @@
+"""The encrypted vault file: AES-256-GCM records under a scrypt-derived key."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from authsome import crypto, fsutil
+from authsome.errors import BadPassphrase, CorruptData
+from authsome.locking import file_lock
+
+VAULT_FORMAT = "authsome-vault"
+VAULT_VERSION = 1
+CHECK_PLAINTEXT = b"authsome vault key check"
+
+
+class KeySource(Protocol):
+    """Where the file store gets its key: an unlocked session, else a passphrase."""
+
+    def session_key(self, vault: Path, salt: bytes) -> bytes | None: ...
+
+    def passphrase(self, vault: Path, new: bool) -> str: ...
+
+
+def _aad(kind: str, name: str = "") -> bytes:
+    # Binding each record to its key stops records being swapped between keys.
+    return f"{VAULT_FORMAT}/{VAULT_VERSION}\0{kind}\0{name}".encode()
+
+
+@dataclass
+class VaultDoc:
+    kdf: dict
+    salt: bytes
+    check: bytes
+    records: dict[str, bytes] = field(default_factory=dict)
+
+    def to_bytes(self) -> bytes:
+        doc = {
+            "format": VAULT_FORMAT,
+            "version": VAULT_VERSION,
+            "kdf": {**self.kdf, "salt": crypto.b64e(self.salt)},
+            "check": crypto.b64e(self.check),
+            "records": {k: crypto.b64e(v) for k, v in sorted(self.records.items())},
+        }
+        return (json.dumps(doc, indent=1) + "\n").encode()
+
+
+def _corrupt(path: Path) -> CorruptData:
+    return CorruptData(
+        f"vault {path} cannot be decrypted: corrupted or tampered",
+        "restore it from a backup, or move it aside and log in again",
+    )
+
+
+def parse_vault(path: Path, raw: bytes) -> VaultDoc:
+    """Check a vault file's structure (not its cryptography)."""
+    try:
+        doc = json.loads(raw)
+        if doc.get("format") != VAULT_FORMAT:
+            raise ValueError
+        if doc.get("version") != VAULT_VERSION:
+            raise CorruptData(
+                f"vault {path} has format version {doc.get('version')!r},"
+                " which this authsome does not know",
+                "upgrade authsome",
+            )
+        kdf = dict(doc["kdf"])
+        salt = crypto.b64d(kdf.pop("salt"))
+        if kdf.get("name") != "scrypt" or not all(isinstance(kdf.get(k), int) for k in "nrp"):
+            raise ValueError
+        records = {str(k): crypto.b64d(v) for k, v in doc["records"].items()}
+        return VaultDoc(kdf=kdf, salt=salt, check=crypto.b64d(doc["check"]), records=records)
+    except CorruptData:
+        raise
+    except (ValueError, KeyError, TypeError, AttributeError):
+        raise _corrupt(path) from None
+
+
+class FileStore:
+    """Secrets in one encrypted file; writes are atomic and serialised by a lock."""
+
+    name = "file"
+
+    def __init__(self, path: Path, lock_path: Path, keys: KeySource):
+        self.path = path
+        self.lock_path = lock_path
+        self.keys = keys
+        self._key: bytes | None = None
+        self._key_salt: bytes | None = None
+
+    def describe(self) -> str:
+        return f"the encrypted file {self.path}"
+
+    # -- reading ---------------------------------------------------------------
+    def read(self) -> VaultDoc | None:
+        """The vault as it is on disk, or None when there is none yet."""
+        try:
+            raw = self.path.read_bytes()
+        except FileNotFoundError:
+            return None
+        return parse_vault(self.path, raw)
+
+    def get(self, key: str) -> str | None:
+        doc = self.read()
+        if doc is None or key not in doc.records:
+            return None
+        vault_key = self.key_for(doc)
+        try:
+            return crypto.unseal(vault_key, doc.records[key], _aad("record", key)).decode("utf-8")
+        except (crypto.DecryptionFailed, UnicodeDecodeError):
+            raise _corrupt(self.path) from None
+
+    def list(self) -> list[str]:
+        doc = self.read()
+        return sorted(doc.records) if doc else []
+
+    # -- writing ---------------------------------------------------------------
+    def set(self, key: str, value: str) -> None:
+        self._update(lambda doc, k: doc.records.__setitem__(key, self._seal(k, key, value)))
+
+    def delete(self, key: str) -> bool:
+        doc = self.read()
+        if doc is None or key not in doc.records:
+            return False
+        found = []
+        self._update(lambda d, k: found.append(d.records.pop(key, None) is not None))
+        return found[0]
+
+    def _seal(self, vault_key: bytes, key: str, value: str) -> bytes:
+        return crypto.seal(vault_key, value.encode("utf-8"), _aad("record", key))
+
+    def _update(self, change) -> None:
+        before = self.read()
+        if before is not None:
+            self.key_for(before)  # derive (or prompt) before taking the lock
+        fsutil.ensure_private_dir(self.path.parent)
+        with file_lock(self.lock_path):
+            fsutil.remove_stale_temps(self.path)
+            doc = self.read()
+            if doc is None:
+                doc = self._new_doc()
+            change(doc, self.key_for(doc))
+            fsutil.atomic_write(self.path, doc.to_bytes())
+
+    # -- keys ------------------------------------------------------------------
+    def _new_doc(self) -> VaultDoc:
+        passphrase = self.keys.passphrase(self.path, new=True)
+        salt = crypto.random_bytes(crypto.SALT_BYTES)
+        kdf = {"name": "scrypt", **crypto.SCRYPT_PARAMS}
+        key = crypto.derive_key(passphrase, salt, **crypto.SCRYPT_PARAMS)
+        self._key, self._key_salt = key, salt
+        return VaultDoc(kdf=kdf, salt=salt, check=crypto.seal(key, CHECK_PLAINTEXT, _aad("check")))
+
+    def create(self) -> VaultDoc:
+        """Create an empty vault (asking for a new passphrase) unless one exists."""
+        fsutil.ensure_private_dir(self.path.parent)
+        with file_lock(self.lock_path):
+            doc = self.read()
+            if doc is None:
+                doc = self._new_doc()
+                fsutil.atomic_write(self.path, doc.to_bytes())
+        return doc
+
+    def verify(self, doc: VaultDoc, key: bytes) -> bool:
+        try:
+            return crypto.unseal(key, doc.check, _aad("check")) == CHECK_PLAINTEXT
+        except crypto.DecryptionFailed:
+            return False
+
+    def key_for(self, doc: VaultDoc) -> bytes:
+        """The vault key for `doc`: cached, from the session, or derived from the passphrase."""
+        if self._key is not None and self._key_salt == doc.salt:
+            return self._key
+        key = self.keys.session_key(self.path, doc.salt)
+        if key is None or not self.verify(doc, key):
+            params = {k: doc.kdf[k] for k in "nrp"}
+            key = crypto.derive_key(self.keys.passphrase(self.path, new=False), doc.salt, **params)
+            if not self.verify(doc, key):
+                raise BadPassphrase(
+                    f"wrong passphrase for the vault {self.path}",
+                    "check AUTHSOME_PASSPHRASE or AUTHSOME_PASSPHRASE_FILE, or type it again",
+                )
+        self._key, self._key_salt = key, doc.salt
+        return key

@@ -1,0 +1,32 @@
+"""An in-process store, for tests."""
+
+from __future__ import annotations
+
+import threading
+
+
+class MemoryStore:
+    name = "memory"
+
+    def __init__(self) -> None:
+        self._items: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def describe(self) -> str:
+        return "memory (nothing is kept after this process)"
+
+    def get(self, key: str) -> str | None:
+        with self._lock:
+            return self._items.get(key)
+
+    def set(self, key: str, value: str) -> None:
+        with self._lock:
+            self._items[key] = value
+
+    def delete(self, key: str) -> bool:
+        with self._lock:
+            return self._items.pop(key, None) is not None
+
+    def list(self) -> list[str]:
+        with self._lock:
+            return sorted(self._items)

@@ -1,0 +1,197 @@
+"""Linux (and other freedesktop systems): the Secret Service over D-Bus, via secretstorage.
+
+secretstorage is used directly rather than through keyring so that each connection is one
+item with a readable label and provider/connection attributes.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import time
+
+from authsome.errors import StoreUnavailable
+from authsome.store.base import label_for, split_key
+from authsome.store.probe import ProbeResult
+
+BUS_NAME = "org.freedesktop.secrets"
+APPLICATION = "authsome"
+KEYCHAIN = "Secret Service"
+FIX = "unlock or start your keyring, or use the encrypted file: AUTHSOME_BACKEND=file"
+
+
+def session_bus_address(environ: dict[str, str]) -> tuple[str | None, str]:
+    """The session bus address to use, or None with the reason; never launches a bus."""
+    addr = environ.get("DBUS_SESSION_BUS_ADDRESS", "")
+    if addr:
+        if any(part.startswith("unix:") for part in addr.split(";")):
+            return addr, "DBUS_SESSION_BUS_ADDRESS"
+        transport = addr.split(":", 1)[0]
+        return None, f"DBUS_SESSION_BUS_ADDRESS uses the {transport!r} transport, not followed"
+    runtime = environ.get("XDG_RUNTIME_DIR")
+    if runtime:
+        path = os.path.join(runtime, "bus")
+        try:
+            if stat.S_ISSOCK(os.stat(path).st_mode):
+                return f"unix:path={path}", "$XDG_RUNTIME_DIR/bus"
+        except OSError:
+            pass
+    return None, "no D-Bus session"
+
+
+def _connect(address: str):
+    from jeepney.io.blocking import open_dbus_connection
+
+    return open_dbus_connection(bus=address, auth_timeout=1.0)
+
+
+def probe(environ: dict[str, str]) -> ProbeResult:
+    """Is a Secret Service reachable on the session bus? Cheap when there is no bus."""
+    start = time.perf_counter()
+    address, where = session_bus_address(environ)
+    if address is None:
+        return ProbeResult(False, KEYCHAIN, where, {"dbus": False, "secret_service": False},
+                           time.perf_counter() - start)
+    facts = {"dbus": True, "bus_address_from": where, "secret_service": False}
+    try:
+        from jeepney import DBusAddress, new_method_call
+        conn = _connect(address)
+    except Exception as e:  # noqa: BLE001 - any failure to connect means "not usable"
+        facts["dbus"] = False
+        detail = f"the D-Bus session bus ({where}) cannot be reached: {type(e).__name__}"
+        return ProbeResult(False, KEYCHAIN, detail, facts, time.perf_counter() - start)
+    try:
+        bus = DBusAddress("/org/freedesktop/DBus", "org.freedesktop.DBus", "org.freedesktop.DBus")
+        owned = conn.send_and_get_reply(
+            new_method_call(bus, "NameHasOwner", "s", (BUS_NAME,)), timeout=1.0
+        ).body[0]
+        activatable = False
+        if not owned:
+            names = conn.send_and_get_reply(
+                new_method_call(bus, "ListActivatableNames"), timeout=1.0
+            ).body[0]
+            activatable = BUS_NAME in names
+    except Exception as e:  # noqa: BLE001
+        detail = f"the D-Bus session bus did not answer: {type(e).__name__}"
+        return ProbeResult(False, KEYCHAIN, detail, facts, time.perf_counter() - start)
+    finally:
+        conn.close()
+    facts["secret_service"] = bool(owned or activatable)
+    if owned:
+        detail = f"{BUS_NAME} is running on the D-Bus session bus"
+    elif activatable:
+        detail = f"{BUS_NAME} can be activated on the D-Bus session bus"
+    else:
+        detail = f"D-Bus session found, but nothing provides {BUS_NAME}"
+    return ProbeResult(bool(owned or activatable), KEYCHAIN, detail, facts,
+                       time.perf_counter() - start)
+
+
+def can_show_prompt(environ: dict[str, str]) -> bool:
+    """A Secret Service unlock prompt is a desktop window: it needs a display."""
+    return bool(environ.get("DISPLAY") or environ.get("WAYLAND_DISPLAY"))
+
+
+class SecretServiceDriver:
+    """One Secret Service item per connection in the default collection."""
+
+    description = "the Secret Service keychain"
+
+    def __init__(self, environ: dict[str, str]):
+        self.environ = environ
+        self._conn = None
+        self._collection = None
+
+    def _wrap(self, e: Exception, doing: str) -> StoreUnavailable:
+        name = type(e).__name__
+        text = str(e).splitlines()[0][:160] if str(e) else name
+        return StoreUnavailable(f"the Secret Service failed while {doing}: {text}", FIX)
+
+    def open(self) -> bool:
+        """Connect and find the default collection; True when it is locked."""
+        import secretstorage
+        from secretstorage.util import add_match_rules
+
+        if self._collection is None:
+            address, why = session_bus_address(self.environ)
+            if address is None:
+                raise StoreUnavailable(f"the Secret Service is not reachable ({why})", FIX)
+            try:
+                self._conn = _connect(address)
+                add_match_rules(self._conn)
+                self._collection = secretstorage.get_default_collection(self._conn)
+            except Exception as e:  # noqa: BLE001
+                raise self._wrap(e, "opening the default collection") from None
+        try:
+            return self._collection.is_locked()
+        except Exception as e:  # noqa: BLE001
+            raise self._wrap(e, "checking whether the collection is locked") from None
+
+    def collection_label(self) -> str:
+        try:
+            return self._collection.get_label()
+        except Exception:  # noqa: BLE001
+            return "default"
+
+    def can_unlock(self) -> bool:
+        return can_show_prompt(self.environ)
+
+    def unlock(self, timeout: float) -> None:
+        """Ask the desktop to show the unlock prompt, and wait for the answer."""
+        try:
+            dismissed = self._collection.unlock(timeout=timeout)
+        except TimeoutError:
+            raise StoreUnavailable("the keyring unlock prompt was not answered", FIX) from None
+        except Exception as e:  # noqa: BLE001
+            raise self._wrap(e, "unlocking the collection") from None
+        if dismissed:
+            raise StoreUnavailable("the keyring unlock prompt was dismissed", FIX)
+
+    def _attrs(self, key: str | None = None) -> dict[str, str]:
+        attrs = {"application": APPLICATION}
+        if key is not None:
+            provider, connection = split_key(key)
+            attrs.update(provider=provider, connection=connection)
+        return attrs
+
+    def _items(self, key: str | None = None):
+        return list(self._collection.search_items(self._attrs(key)))
+
+    def get(self, key: str) -> str | None:
+        try:
+            items = self._items(key)
+            return items[0].get_secret().decode("utf-8") if items else None
+        except Exception as e:  # noqa: BLE001
+            raise self._wrap(e, "reading a secret") from None
+
+    def set(self, key: str, value: str) -> None:
+        try:
+            self._collection.create_item(
+                label_for(key), self._attrs(key), value.encode("utf-8"), replace=True
+            )
+        except Exception as e:  # noqa: BLE001
+            raise self._wrap(e, "storing a secret") from None
+
+    def delete(self, key: str) -> bool:
+        try:
+            items = self._items(key)
+            for item in items:
+                item.delete()
+            return bool(items)
+        except Exception as e:  # noqa: BLE001
+            raise self._wrap(e, "deleting a secret") from None
+
+    def list(self) -> list[str]:
+        try:
+            keys = set()
+            for item in self._items():
+                attrs = item.get_attributes()
+                if "provider" in attrs:
+                    keys.add(f"{attrs['provider']}:{attrs.get('connection', 'default')}")
+            return sorted(keys)
+        except Exception as e:  # noqa: BLE001
+            raise self._wrap(e, "listing secrets") from None
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
