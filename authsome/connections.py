@@ -12,9 +12,16 @@ from authsome.index import Index
 from authsome.store import StoreChoice, make_key
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
-CONNECTED, EXPIRES_SOON, EXPIRED, NEEDS_LOGIN = "connected", "expires soon", "expired", "needs login"
-SECRET_FIELDS = ("access_token", "refresh_token", "id_token", "api_key", "client_secret",
-                 "registration_access_token")
+CONNECTED, EXPIRES_SOON = "connected", "expires soon"
+EXPIRED, NEEDS_LOGIN = "expired", "needs login"
+SECRET_FIELDS = (
+    "access_token",
+    "refresh_token",
+    "id_token",
+    "api_key",
+    "client_secret",
+    "registration_access_token",
+)
 
 
 def check_name(kind: str, value: str) -> str:
@@ -31,8 +38,9 @@ def parse_ref(ref: str, connection: str | None = None) -> tuple[str, str]:
     provider, sep, conn = ref.partition(":")
     if sep and connection and connection != conn:
         raise UsageError(f"{ref!r} and --connection {connection!r} disagree", "give one of them")
-    return check_name("provider", provider), check_name("connection", conn or connection or
-                                                        "default")
+    return check_name("provider", provider), check_name(
+        "connection", conn or connection or "default"
+    )
 
 
 @dataclass

@@ -16,9 +16,18 @@ from authsome.prompt import Prompter
 class Context:
     """Streams, environment, clock and lazily built stores. Nothing is opened at import time."""
 
-    def __init__(self, environ: dict[str, str] | None = None, *, stdin: TextIO | None = None,
-                 stdout: TextIO | None = None, stderr: TextIO | None = None,
-                 prompter: Prompter | None = None, clock=time.time, store=None, probe=None):
+    def __init__(
+        self,
+        environ: dict[str, str] | None = None,
+        *,
+        stdin: TextIO | None = None,
+        stdout: TextIO | None = None,
+        stderr: TextIO | None = None,
+        prompter: Prompter | None = None,
+        clock=time.time,
+        store=None,
+        probe=None,
+    ):
         self.environ = dict(os.environ if environ is None else environ)
         self.stdin = stdin or sys.stdin
         self.stdout = stdout or sys.stdout
@@ -92,8 +101,9 @@ class Context:
 
         if self._store is not None:
             return StoreChoice(self._store, "test", "a store given by the caller")
-        return choose_store(self.backend, self.environ, self.file_store,
-                            lambda environ: self.keychain_probe)
+        return choose_store(
+            self.backend, self.environ, self.file_store, lambda environ: self.keychain_probe
+        )
 
     @cached_property
     def connections(self):

@@ -23,13 +23,20 @@ def diagnose(ctx, fix: bool = False) -> dict:
 
     probe = ctx.keychain_probe
     report["keychain"] = {
-        "name": probe.keychain, "usable": probe.usable, "detail": probe.detail,
-        "probe_ms": round(probe.seconds * 1000, 2), **probe.facts,
+        "name": probe.keychain,
+        "usable": probe.usable,
+        "detail": probe.detail,
+        "probe_ms": round(probe.seconds * 1000, 2),
+        **probe.facts,
     }
     try:
         choice = ctx.store_choice
-        report["store"] = {"name": choice.store.name, "source": choice.source,
-                           "reason": choice.reason, "where": choice.store.describe()}
+        report["store"] = {
+            "name": choice.store.name,
+            "source": choice.source,
+            "reason": choice.reason,
+            "where": choice.store.describe(),
+        }
     except AuthsomeError as e:
         problems.append(str(e))
         report["store"] = {"name": None, "error": str(e)}
@@ -99,13 +106,16 @@ def render(report: dict) -> str:
         dbus = kc.get("dbus")
         if dbus is not None:
             lines.append(f"d-bus:     {'session bus found' if dbus else 'no session bus'}")
-            lines.append(f"secrets:   {'Secret Service present' if kc.get('secret_service') else 'no Secret Service'}")
+            present = "Secret Service present" if kc.get("secret_service") else "no Secret Service"
+            lines.append(f"secrets:   {present}")
         verdict = "usable" if kc["usable"] else "not usable"
         lines.append(f"keychain:  {kc['name']} {verdict}: {kc['detail']} ({kc['probe_ms']} ms)")
     store = report.get("store")
     if store and store.get("name"):
-        lines.append(f"store:     {store['name']}, {store['where']} (chosen by {store['source']}:"
-                     f" {store['reason']})")
+        lines.append(
+            f"store:     {store['name']}, {store['where']} (chosen by {store['source']}:"
+            f" {store['reason']})"
+        )
     vault = report.get("vault")
     if vault:
         if not vault["exists"]:
@@ -114,9 +124,11 @@ def render(report: dict) -> str:
             lines.append(f"vault:     {vault['path']} (unreadable)")
         else:
             kdf = vault["kdf"]
-            lines.append(f"vault:     {vault['path']} ({vault['records']} record(s); "
-                         f"{kdf['name']} N={kdf['n']} r={kdf['r']} p={kdf['p']}; "
-                         f"session: {vault['session']})")
+            lines.append(
+                f"vault:     {vault['path']} ({vault['records']} record(s); "
+                f"{kdf['name']} N={kdf['n']} r={kdf['r']} p={kdf['p']}; "
+                f"session: {vault['session']})"
+            )
     for p in report["problems"]:
         lines.append(f"problem:   {p}")
     lines.append("ok" if report["ok"] else f"{len(report['problems'])} problem(s) found")

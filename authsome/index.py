@@ -11,8 +11,16 @@ from authsome.locking import file_lock
 
 # Only these fields may be written to the index; secrets never are.
 INDEX_FIELDS = (
-    "provider", "connection", "auth_type", "flow", "backend", "expires_at", "scopes",
-    "status", "created_at", "updated_at",
+    "provider",
+    "connection",
+    "auth_type",
+    "flow",
+    "backend",
+    "expires_at",
+    "scopes",
+    "status",
+    "created_at",
+    "updated_at",
 )
 
 

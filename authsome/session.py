@@ -171,5 +171,3 @@ def remove_expired(folder: Path, now: float) -> None:
         with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
             if int(json.loads(path.read_text(encoding="utf-8"))["expires_at"]) <= now:
                 path.unlink()
-
-

@@ -23,8 +23,9 @@ def unlock_vault(ctx, ttl_text: str) -> Session | None:
     ctx.sessions.end(ctx.environ.get(ENV_SESSION, ""))
     session = ctx.sessions.create(store.path, doc.salt, key, ttl)
     until = time.strftime("%Y-%m-%d %H:%M", time.localtime(session.expires_at))
-    ctx.say(f"Vault unlocked for this shell until {until}. Lock it again with: "
-            'eval "$(authsome lock)"')
+    ctx.say(
+        f'Vault unlocked for this shell until {until}. Lock it again with: eval "$(authsome lock)"'
+    )
     return session
 
 

@@ -51,8 +51,9 @@ class LazyGroup(click.Group):
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, "-V", "--version", prog_name="authsome",
-                      message="%(prog)s %(version)s")
+@click.version_option(
+    __version__, "-V", "--version", prog_name="authsome", message="%(prog)s %(version)s"
+)
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
 @click.pass_context
 def cli(ctx: click.Context, debug: bool) -> None:
@@ -101,7 +102,9 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as e:  # noqa: BLE001 - the last line of defence
         if debug:
             raise
-        print(f"authsome: internal error ({type(e).__name__}). Run again with --debug and "
-              "report it", file=sys.stderr)
+        print(
+            f"authsome: internal error ({type(e).__name__}). Run again with --debug and report it",
+            file=sys.stderr,
+        )
         code = EXIT_INTERNAL
     sys.exit(code if isinstance(code, int) else 0)

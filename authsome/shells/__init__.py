@@ -15,7 +15,8 @@ def get(name: str):
     """The dialect module for a shell name ('bash', 'fish', ...)."""
     name = ALIASES.get(name, name)
     if name not in DIALECTS:
-        raise UsageError(f"unknown shell {name!r}", f"use --shell with one of: {', '.join(DIALECTS)}")
+        choices = ", ".join(DIALECTS)
+        raise UsageError(f"unknown shell {name!r}", f"use --shell with one of: {choices}")
     return importlib.import_module(f"authsome.shells.{name}")
 
 

@@ -48,8 +48,7 @@ def choose_store(backend, environ, make_file_store, probe=None) -> StoreChoice:
                 f"{_named(backend)} asks for the keychain, but {result.detail}",
                 "start a keyring (Secret Service), or use AUTHSOME_BACKEND=file",
             )
-        return StoreChoice(keychain.KeychainStore(environ), backend.source, _named(backend),
-                           result)
+        return StoreChoice(keychain.KeychainStore(environ), backend.source, _named(backend), result)
     result = (probe or keychain.probe)(environ)
     if result.usable:
         return StoreChoice(keychain.KeychainStore(environ), "probe", result.detail, result)

@@ -60,12 +60,15 @@ def parse_vault(path: Path, raw: bytes) -> VaultDoc:
         doc = json.loads(raw)
         if doc.get("format") != VAULT_FORMAT:
             raise ValueError
-        if doc.get("version") != VAULT_VERSION:
+        version = doc.get("version")
+        if isinstance(version, int) and version != VAULT_VERSION:
             raise CorruptData(
                 f"vault {path} has format version {doc.get('version')!r},"
                 " which this authsome does not know",
                 "upgrade authsome",
             )
+        if version != VAULT_VERSION:
+            raise ValueError
         kdf = dict(doc["kdf"])
         salt = crypto.b64d(kdf.pop("salt"))
         if kdf.get("name") != "scrypt" or not all(isinstance(kdf.get(k), int) for k in "nrp"):
@@ -141,8 +144,17 @@ class FileStore:
             doc = self.read()
             if doc is None:
                 doc = self._new_doc()
-            change(doc, self.key_for(doc))
+            vault_key = self.key_for(doc)
+            self._check_records(doc, vault_key)  # never rewrite a damaged vault
+            change(doc, vault_key)
             fsutil.atomic_write(self.path, doc.to_bytes())
+
+    def _check_records(self, doc: VaultDoc, vault_key: bytes) -> None:
+        for name, blob in doc.records.items():
+            try:
+                crypto.unseal(vault_key, blob, _aad("record", name))
+            except crypto.DecryptionFailed:
+                raise _corrupt(self.path) from None
 
     # -- keys ------------------------------------------------------------------
     def _new_doc(self) -> VaultDoc:

@@ -91,8 +91,11 @@ class KeychainStore:
                     "unlock it from your desktop session, or use the encrypted file:"
                     " AUTHSOME_BACKEND=file",
                 )
-            bounded(lambda: self.driver.unlock(PROMPT_TIMEOUT), PROMPT_TIMEOUT + 5,
-                    "the keyring unlock prompt")
+            bounded(
+                lambda: self.driver.unlock(PROMPT_TIMEOUT),
+                PROMPT_TIMEOUT + 5,
+                "the keyring unlock prompt",
+            )
         self._ready = True
 
     def _call(self, fn, *args):

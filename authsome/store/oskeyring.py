@@ -37,16 +37,23 @@ def probe(environ: dict[str, str]) -> ProbeResult:
     try:
         backend = _backend()
     except Exception as e:  # noqa: BLE001
-        return ProbeResult(False, "keyring", f"keyring failed to load: {type(e).__name__}",
-                           {}, time.perf_counter() - start)
+        return ProbeResult(
+            False,
+            "keyring",
+            f"keyring failed to load: {type(e).__name__}",
+            {},
+            time.perf_counter() - start,
+        )
     cls = f"{type(backend).__module__}.{type(backend).__name__}"
     name = _secure_name(backend)
     if name is None:
         detail = f"keyring chose {cls}, which is not an OS keychain; authsome will not use it"
-        return ProbeResult(False, "keyring", detail, {"keyring_backend": cls},
-                           time.perf_counter() - start)
-    return ProbeResult(True, name, f"keyring uses {cls}", {"keyring_backend": cls},
-                       time.perf_counter() - start)
+        return ProbeResult(
+            False, "keyring", detail, {"keyring_backend": cls}, time.perf_counter() - start
+        )
+    return ProbeResult(
+        True, name, f"keyring uses {cls}", {"keyring_backend": cls}, time.perf_counter() - start
+    )
 
 
 class KeyringDriver:

@@ -50,11 +50,17 @@ def probe(environ: dict[str, str]) -> ProbeResult:
     start = time.perf_counter()
     address, where = session_bus_address(environ)
     if address is None:
-        return ProbeResult(False, KEYCHAIN, where, {"dbus": False, "secret_service": False},
-                           time.perf_counter() - start)
+        return ProbeResult(
+            False,
+            KEYCHAIN,
+            where,
+            {"dbus": False, "secret_service": False},
+            time.perf_counter() - start,
+        )
     facts = {"dbus": True, "bus_address_from": where, "secret_service": False}
     try:
         from jeepney import DBusAddress, new_method_call
+
         conn = _connect(address)
     except Exception as e:  # noqa: BLE001 - any failure to connect means "not usable"
         facts["dbus"] = False
@@ -83,8 +89,9 @@ def probe(environ: dict[str, str]) -> ProbeResult:
         detail = f"{BUS_NAME} can be activated on the D-Bus session bus"
     else:
         detail = f"D-Bus session found, but nothing provides {BUS_NAME}"
-    return ProbeResult(bool(owned or activatable), KEYCHAIN, detail, facts,
-                       time.perf_counter() - start)
+    return ProbeResult(
+        bool(owned or activatable), KEYCHAIN, detail, facts, time.perf_counter() - start
+    )
 
 
 def can_show_prompt(environ: dict[str, str]) -> bool:

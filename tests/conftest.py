@@ -1,0 +1,77 @@
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from realparts import HungSecretService, PrivateBus, SecretService  # noqa: E402
+
+ISOLATED_VARS = (
+    "DBUS_SESSION_BUS_ADDRESS",
+    "XDG_RUNTIME_DIR",
+    "DISPLAY",
+    "WAYLAND_DISPLAY",
+    "AUTHSOME_BACKEND",
+    "AUTHSOME_PASSPHRASE",
+    "AUTHSOME_PASSPHRASE_FILE",
+    "AUTHSOME_SESSION",
+    "AUTHSOME_REFRESH_MARGIN",
+    "AUTHSOME_DEBUG",
+)
+TEST_PASSPHRASE = "correct horse battery staple ✓"
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path, monkeypatch):
+    """Every test gets its own HOME and AUTHSOME_HOME, and no session bus or display."""
+    home = tmp_path / "home"
+    home.mkdir()
+    for var in ISOLATED_VARS:
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("AUTHSOME_HOME", str(home / ".authsome"))
+    return home
+
+
+@pytest.fixture
+def authsome_home(isolated_home) -> Path:
+    return isolated_home / ".authsome"
+
+
+@pytest.fixture
+def env(isolated_home) -> dict[str, str]:
+    """A copy of the isolated environment, for subprocesses and Context."""
+    return dict(os.environ)
+
+
+@pytest.fixture(scope="session")
+def secret_service(tmp_path_factory):
+    """A real gnome-keyring Secret Service on a private D-Bus, shared by the session."""
+    service = SecretService(tmp_path_factory.mktemp("secret-service"))
+    yield service
+    service.stop()
+
+
+@pytest.fixture
+def fresh_secret_service(tmp_path):
+    """A Secret Service of this test's own (for tests that lock it)."""
+    service = SecretService(tmp_path / "ss")
+    yield service
+    service.stop()
+
+
+@pytest.fixture
+def hung_secret_service(tmp_path):
+    service = HungSecretService(tmp_path / "hung")
+    yield service
+    service.stop()
+
+
+@pytest.fixture
+def bare_bus(tmp_path):
+    """A D-Bus session with nothing on it."""
+    bus = PrivateBus(tmp_path / "bare")
+    yield bus
+    bus.stop()

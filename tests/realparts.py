@@ -1,0 +1,175 @@
+"""Real external components for tests: a private D-Bus, gnome-keyring, shells.
+
+When CI=true a missing component fails the test instead of skipping it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:path={socket}</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+"""
+KEYRING_PASSWORD = "authsome-test-keyring"
+
+
+def require(binary: str) -> str:
+    """The path of `binary`; skip (or fail under CI=true) when it is not installed."""
+    path = shutil.which(binary)
+    if path is None:
+        message = f"{binary} is not installed (apt-get install the package that provides it)"
+        if IN_CI:
+            pytest.fail(f"CI=true and {message}")
+        pytest.skip(message)
+    return path
+
+
+def _kill(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
+
+def _name_owned(address: str, name: str) -> bool:
+    from jeepney import DBusAddress, new_method_call
+    from jeepney.io.blocking import open_dbus_connection
+
+    with open_dbus_connection(bus=address) as conn:
+        bus = DBusAddress("/org/freedesktop/DBus", "org.freedesktop.DBus", "org.freedesktop.DBus")
+        msg = new_method_call(bus, "NameHasOwner", "s", (name,))
+        return bool(conn.send_and_get_reply(msg, timeout=2).body[0])
+
+
+class PrivateBus:
+    """A dbus-daemon --session of our own, with no service activation."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        root.mkdir(parents=True, exist_ok=True)
+        socket = root / "bus"
+        conf = root / "bus.conf"
+        conf.write_text(BUS_CONFIG.format(socket=socket))
+        self.proc = subprocess.Popen(
+            [
+                require("dbus-daemon"),
+                f"--config-file={conf}",
+                "--nofork",
+                "--nopidfile",
+                "--print-address=1",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        self.address = self.proc.stdout.readline().strip()
+        if not self.address:
+            _kill(self.proc)
+            pytest.fail("dbus-daemon printed no address")
+
+    def env(self) -> dict[str, str]:
+        return {"DBUS_SESSION_BUS_ADDRESS": self.address}
+
+    def stop(self) -> None:
+        _kill(self.proc)
+
+
+class SecretService:
+    """gnome-keyring-daemon's Secret Service on a private bus, unlocked with a test password."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.bus = PrivateBus(root / "dbus")
+        self.home = root / "keyring-home"
+        (self.home / "data").mkdir(parents=True, exist_ok=True)
+        runtime = root / "keyring-run"
+        runtime.mkdir(mode=0o700, exist_ok=True)
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": str(self.home),
+            "XDG_DATA_HOME": str(self.home / "data"),
+            "XDG_RUNTIME_DIR": str(runtime),
+            **self.bus.env(),
+        }
+        self.proc = subprocess.Popen(
+            [require("gnome-keyring-daemon"), "--foreground", "--unlock", "--components=secrets"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=env,
+        )
+        self.proc.stdin.write(KEYRING_PASSWORD.encode())
+        self.proc.stdin.close()
+        deadline = time.monotonic() + 15
+        while not _name_owned(self.bus.address, "org.freedesktop.secrets"):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                pytest.fail("gnome-keyring-daemon did not take org.freedesktop.secrets")
+            time.sleep(0.05)
+
+    def env(self) -> dict[str, str]:
+        return self.bus.env()
+
+    def collection(self):
+        """The default collection, opened with secretstorage (for test set-up)."""
+        import secretstorage
+        from jeepney.io.blocking import open_dbus_connection
+
+        conn = open_dbus_connection(bus=self.bus.address)
+        return secretstorage.get_default_collection(conn)
+
+    def stop(self) -> None:
+        _kill(self.proc)
+        self.bus.stop()
+
+
+class HungSecretService:
+    """A process that owns org.freedesktop.secrets and never answers a call."""
+
+    SCRIPT = """
+import sys, time
+from jeepney.bus_messages import message_bus
+from jeepney.io.blocking import open_dbus_connection, Proxy
+conn = open_dbus_connection(bus=sys.argv[1])
+Proxy(message_bus, conn).RequestName("org.freedesktop.secrets")
+print("owned", flush=True)
+time.sleep(3600)
+"""
+
+    def __init__(self, root: Path):
+        self.bus = PrivateBus(root / "dbus")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", self.SCRIPT, self.bus.address], stdout=subprocess.PIPE, text=True
+        )
+        if self.proc.stdout.readline().strip() != "owned":
+            self.stop()
+            pytest.fail("the hung service could not take its name")
+
+    def env(self) -> dict[str, str]:
+        return self.bus.env()
+
+    def stop(self) -> None:
+        _kill(self.proc)
+        self.bus.stop()

@@ -1,0 +1,188 @@
+"""The CLI frame: version, doctor, one-line errors with distinct exit codes, lazy imports."""
+
+import ast
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import TEST_PASSPHRASE
+
+import authsome
+from authsome import cli, errors
+
+ROOT = Path(__file__).resolve().parents[1]
+AUTHSOME = [sys.executable, "-m", "authsome"]
+
+
+def run(args, env, **kw):
+    return subprocess.run(
+        [*AUTHSOME, *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=kw.pop("timeout", 60),
+        start_new_session=True,
+        **kw,
+    )
+
+
+def test_version_has_one_source(env):
+    out = run(["--version"], env)
+    assert out.stdout == f"authsome {authsome.__version__}\n"
+    assert 'dynamic = ["version"]' in (ROOT / "pyproject.toml").read_text()
+
+
+def test_doctor_without_dbus_explains_the_file_store(env, authsome_home):
+    out = run(["doctor"], env)
+    assert out.returncode == 0, out.stderr
+    assert "no session bus" in out.stdout
+    assert f"store:     file, the encrypted file {authsome_home / 'vault'}" in out.stdout
+    assert "chosen by probe: no D-Bus session" in out.stdout
+    report = json.loads(run(["doctor", "--json"], env).stdout)
+    assert report["store"]["name"] == "file" and report["keychain"]["dbus"] is False
+    assert report["ok"] is True
+
+
+def test_doctor_names_the_secret_service(env, secret_service):
+    out = run(["doctor", "--json"], {**env, **secret_service.env()})
+    report = json.loads(out.stdout)
+    assert out.returncode == 0
+    assert report["store"]["name"] == "keychain"
+    assert report["store"]["where"] == "the Secret Service keychain"
+    assert report["keychain"]["secret_service"] is True and report["keychain"]["dbus"] is True
+
+
+def test_doctor_reports_and_fixes_loose_modes(env, authsome_home):
+    run(["doctor"], env)
+    os.chmod(authsome_home, 0o755)  # noqa: S103 - the point
+    os.chmod(authsome_home / "version", 0o644)
+    out = run(["doctor"], env)
+    assert out.returncode == 11
+    assert "2 path(s)" in out.stdout and "readable by others" in out.stdout
+    assert out.stderr.strip().startswith("authsome: doctor found 1 problem(s)")
+    fixed = run(["doctor", "--fix"], env)
+    assert fixed.returncode == 0, fixed.stdout
+    assert oct(authsome_home.stat().st_mode & 0o777) == oct(0o700)
+    assert oct((authsome_home / "version").stat().st_mode & 0o777) == oct(0o600)
+
+
+def test_doctor_reports_vault_state(env):
+    run(["unlock"], {**env, "AUTHSOME_PASSPHRASE": TEST_PASSPHRASE})
+    report = json.loads(run(["doctor", "--json"], env).stdout)
+    assert report["vault"]["exists"] and report["vault"]["kdf"]["n"] == 2**17
+    assert report["vault"]["session"] == "none"
+
+
+def test_unknown_home_format_is_one_line(env, authsome_home):
+    authsome_home.mkdir(mode=0o700)
+    (authsome_home / "version").write_text("7\n")
+    out = run(["unlock"], env)
+    assert out.returncode == 6
+    assert out.stderr.count("\n") == 1 and "Traceback" not in out.stderr
+    assert "format version '7'" in out.stderr and "AUTHSOME_HOME" in out.stderr
+
+
+def test_wrong_passphrase_exit_code_and_nothing_changes(env, authsome_home):
+    assert run(["unlock"], {**env, "AUTHSOME_PASSPHRASE": TEST_PASSPHRASE}).returncode == 0
+    before = (authsome_home / "vault").read_bytes()
+    out = run(["unlock"], {**env, "AUTHSOME_PASSPHRASE": "wrong"})
+    assert out.returncode == 5
+    assert out.stdout == ""
+    assert out.stderr.startswith("authsome: wrong passphrase for the vault")
+    assert (authsome_home / "vault").read_bytes() == before
+
+
+def test_corrupt_vault_exit_code(env, authsome_home):
+    run(["unlock"], {**env, "AUTHSOME_PASSPHRASE": TEST_PASSPHRASE})
+    (authsome_home / "vault").write_text("{garbage")
+    out = run(["unlock"], {**env, "AUTHSOME_PASSPHRASE": TEST_PASSPHRASE})
+    assert out.returncode == 6
+    assert "cannot be decrypted: corrupted or tampered" in out.stderr
+    assert (authsome_home / "vault").read_text() == "{garbage"
+
+
+def test_debug_shows_the_traceback(env, authsome_home):
+    authsome_home.mkdir(mode=0o700)
+    (authsome_home / "version").write_text("7\n")
+    assert "Traceback" in run(["--debug", "unlock"], env).stderr
+
+
+def test_usage_error_is_one_line_exit_2(env):
+    out = run(["doctor", "--nope"], env)
+    assert out.returncode == 2
+    assert out.stderr == "authsome: No such option '--nope'. See: authsome doctor --help\n"
+
+
+def test_locked_vault_without_terminal_exit_4(env):
+    run(["unlock"], {**env, "AUTHSOME_PASSPHRASE": TEST_PASSPHRASE})
+    out = run(["unlock"], {**env, "AUTHSOME_BACKEND": "file"})
+    assert out.returncode == 4
+    assert "no terminal to ask for its passphrase" in out.stderr
+
+
+def test_exit_codes_are_distinct():
+    codes = list(cli.EXIT_CODES.values())
+    assert len(codes) == len(set(codes))
+    assert cli.EXIT_INTERNAL not in codes
+    assert cli.EXIT_CODES[errors.Cancelled] == 130
+
+
+def test_every_error_class_has_an_exit_code_and_is_documented():
+    readme = (ROOT / "README.md").read_text()
+    for cls in vars(errors).values():
+        if isinstance(cls, type) and issubclass(cls, errors.AuthsomeError):
+            if cls is errors.AuthsomeError:
+                continue
+            assert cls in cli.EXIT_CODES, cls
+            assert f"| {cli.EXIT_CODES[cls]} |" in readme, cls
+
+
+def _imports(path: Path) -> set[str]:
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(a.name.split(".")[0] for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def test_domain_code_never_imports_click_or_exits():
+    for path in (ROOT / "authsome").rglob("*.py"):
+        if "cli" in path.relative_to(ROOT / "authsome").parts or path.name == "__main__.py":
+            continue
+        assert "click" not in _imports(path), path
+        assert "sys.exit" not in path.read_text(), path
+
+
+def test_only_the_keychain_modules_import_keyring():
+    for path in (ROOT / "authsome").rglob("*.py"):
+        if "keyring" in _imports(path):
+            assert path.name == "oskeyring.py", path
+
+
+HEAVY = ("httpx", "keyring", "secretstorage", "jeepney", "cryptography")
+
+
+@pytest.mark.parametrize(
+    "args,allowed",
+    [
+        (["--version"], ()),
+        (["doctor"], ("cryptography",)),
+    ],
+)
+def test_light_paths_import_no_heavy_modules(env, args, allowed):
+    code = (
+        "import sys\nfrom authsome.cli import main\n"
+        f"sys.argv = ['authsome', *{args!r}]\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        f"print(sorted(m for m in {HEAVY!r} if m in sys.modules), file=sys.stderr)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
+    )
+    loaded = ast.literal_eval(out.stderr.strip().splitlines()[-1])
+    assert set(loaded) <= set(allowed), loaded

@@ -1,0 +1,139 @@
+"""The keychain backend against a real Secret Service, and the choice between stores."""
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import TEST_PASSPHRASE
+
+from authsome.context import Context
+from authsome.errors import StoreUnavailable
+from authsome.settings import Resolved
+from authsome.store import choose_store
+from authsome.store.keychain import KeychainStore, probe
+from authsome.store.memory import MemoryStore
+
+SECRET = "xoxb-keychain-secret-0123456789"
+
+
+def test_no_dbus_chooses_file_store_and_says_why(env, authsome_home):
+    choice = Context(env).store_choice
+    assert choice.store.name == "file"
+    assert choice.source == "probe"
+    assert choice.where() == (
+        f"No desktop keychain (no D-Bus session): stored in the encrypted file "
+        f"{authsome_home / 'vault'}"
+    )
+
+
+def test_probe_without_dbus_is_fast_and_spawns_nothing(env):
+    result = probe(env)
+    assert not result.usable and result.facts["dbus"] is False
+    assert result.seconds < 0.05
+
+
+def test_autolaunch_address_is_not_followed(env):
+    result = probe({**env, "DBUS_SESSION_BUS_ADDRESS": "autolaunch:"})
+    assert not result.usable
+    assert "autolaunch" in result.detail
+
+
+def test_stale_bus_socket_is_not_usable(env, tmp_path):
+    result = probe({**env, "DBUS_SESSION_BUS_ADDRESS": f"unix:path={tmp_path}/nothing-here"})
+    assert not result.usable and "cannot be reached" in result.detail
+
+
+def test_bus_without_secret_service_falls_back_to_file(env, bare_bus):
+    choice = Context({**env, **bare_bus.env()}).store_choice
+    assert choice.store.name == "file"
+    assert "nothing provides org.freedesktop.secrets" in choice.reason
+    assert choice.where().startswith("No desktop keychain (D-Bus session found")
+
+
+def test_secret_service_is_chosen_and_named(env, secret_service):
+    choice = Context({**env, **secret_service.env()}).store_choice
+    assert isinstance(choice.store, KeychainStore)
+    assert choice.where() == "Stored in the Secret Service keychain"
+    assert "org.freedesktop.secrets is running" in choice.reason
+
+
+def test_env_and_config_override_the_probe(env, secret_service, authsome_home):
+    e = {**env, **secret_service.env(), "AUTHSOME_BACKEND": "file"}
+    choice = Context(e).store_choice
+    assert (choice.store.name, choice.source) == ("file", "env")
+    authsome_home.mkdir(parents=True, exist_ok=True)
+    (authsome_home / "config.json").write_text('{"backend": "file"}')
+    choice = Context({**env, **secret_service.env()}).store_choice
+    assert (choice.store.name, choice.source) == ("file", "config")
+    assert choice.where().startswith("Stored in the encrypted file")
+
+
+def test_forced_keychain_without_dbus_is_a_clear_error(env):
+    with pytest.raises(StoreUnavailable, match="AUTHSOME_BACKEND=keychain asks for the keychain"):
+        Context({**env, "AUTHSOME_BACKEND": "keychain"}).store_choice  # noqa: B018
+
+
+def test_selection_table_uses_given_probe():
+    from authsome.store.probe import ProbeResult
+
+    def fake_probe(environ):
+        return ProbeResult(False, "Secret Service", "a fake says no")
+
+    choice = choose_store(Resolved(None, "default"), {}, MemoryStore, fake_probe)
+    assert choice.store.name == "memory" and choice.reason == "a fake says no"
+
+
+def test_locked_collection_without_display_fails_fast(env, fresh_secret_service):
+    e = {**env, **fresh_secret_service.env()}
+    fresh_secret_service.collection().lock()
+    store = Context(e).store_choice.store
+    start = time.monotonic()
+    with pytest.raises(StoreUnavailable, match="is locked and no desktop session") as info:
+        store.get("github:default")
+    assert time.monotonic() - start < 3.0
+    assert "AUTHSOME_BACKEND=file" in str(info.value)
+
+
+def test_hung_secret_service_times_out_within_the_bound(env, hung_secret_service):
+    e = {**env, **hung_secret_service.env()}
+    store = Context(e).store_choice.store
+    assert isinstance(store, KeychainStore)  # the name is owned, so the probe says usable
+    start = time.monotonic()
+    with pytest.raises(StoreUnavailable, match=r"did not answer within 3 s") as info:
+        store.set("github:default", SECRET)
+    elapsed = time.monotonic() - start
+    assert 2.9 <= elapsed < 4.5
+    assert "AUTHSOME_BACKEND=file" in str(info.value)
+
+
+def test_hung_service_cli_exits_with_store_unavailable(env, hung_secret_service):
+    e = {**env, **hung_secret_service.env(), "AUTHSOME_BACKEND": "keychain"}
+    code = "from authsome.context import Context\nContext().store_choice.store.get('x:default')\n"
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=e, capture_output=True, text=True, timeout=30
+    )
+    assert out.returncode != 0 and "did not answer within 3 s" in out.stderr
+
+
+def _scan(root: Path, needle: bytes) -> list[Path]:
+    return [p for p in root.rglob("*") if p.is_file() and needle in p.read_bytes()]
+
+
+def test_keychain_secret_bytes_appear_nowhere_on_disk(env, isolated_home, secret_service):
+    store = Context({**env, **secret_service.env()}).store_choice.store
+    store.set("slack:default", SECRET)
+    try:
+        assert store.get("slack:default") == SECRET
+        assert _scan(isolated_home, SECRET.encode()) == []
+        assert _scan(secret_service.home, SECRET.encode()) == []
+        assert list((secret_service.home / "data" / "keyrings").glob("*.keyring"))
+    finally:
+        store.delete("slack:default")
+
+
+def test_file_fallback_never_uses_plaintext(env, isolated_home):
+    e = {**env, "AUTHSOME_PASSPHRASE": TEST_PASSPHRASE}
+    Context(e).store_choice.store.set("slack:default", SECRET)
+    assert _scan(isolated_home, SECRET.encode()) == []

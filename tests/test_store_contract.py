@@ -1,0 +1,136 @@
+"""The contract every store backend meets, run against memory, file and the real keychain."""
+
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from conftest import TEST_PASSPHRASE
+
+from authsome.context import Context
+from authsome.store.keychain import KeychainStore
+from authsome.store.memory import MemoryStore
+
+WRITER = Path(__file__).with_name("writer.py")
+
+
+class StoreContract:
+    """Subclasses provide `store` and `run_writers(prefixes, count)`."""
+
+    def test_missing_key_is_none(self, store):
+        assert store.get("nobody:default") is None
+
+    def test_round_trip_and_overwrite(self, store):
+        store.set("github:default", "first")
+        store.set("github:default", "second")
+        assert store.get("github:default") == "second"
+        assert "github:default" in store.list()
+
+    def test_unicode_keys_and_values(self, store):
+        value = "ключ 🔑 \u00e9\u0301 \u202e rtl \t tab \n newline 'quote' \"dq\" $HOME `x` \\"
+        store.set("unicode-provider:work", value)
+        assert store.get("unicode-provider:work") == value
+
+    def test_large_value(self, store):
+        value = "".join(chr(0x20 + (i * 7) % 0x5F) for i in range(256 * 1024))
+        store.set("big:default", value)
+        assert store.get("big:default") == value
+
+    def test_delete(self, store):
+        store.set("gone:default", "x")
+        assert store.delete("gone:default") is True
+        assert store.get("gone:default") is None
+        assert "gone:default" not in store.list()
+
+    def test_delete_missing_is_false(self, store):
+        assert store.delete("never:default") is False
+
+    def test_keys_do_not_collide(self, store):
+        store.set("a:one", "1")
+        store.set("a:two", "2")
+        store.set("b:one", "3")
+        assert [store.get(k) for k in ("a:one", "a:two", "b:one")] == ["1", "2", "3"]
+
+    def test_concurrent_writers(self, store, run_writers):
+        prefixes = [f"writer{i}" for i in range(4)]
+        run_writers(prefixes, 5)
+        keys = set(store.list())
+        for p in prefixes:
+            for i in range(5):
+                assert f"{p}:{i}" in keys
+                assert store.get(f"{p}:{i}").startswith(f"{p}-{i}-")
+
+
+class TestMemoryStore(StoreContract):
+    @pytest.fixture
+    def store(self):
+        return MemoryStore()
+
+    @pytest.fixture
+    def run_writers(self, store):
+        # A memory store lives in one process, so its writers are threads.
+        def run(prefixes, count):
+            def write(prefix):
+                for i in range(count):
+                    store.set(f"{prefix}:{i}", f"{prefix}-{i}-")
+
+            threads = [threading.Thread(target=write, args=(p,)) for p in prefixes]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+
+        return run
+
+
+def _spawn_writers(env, prefixes, count):
+    procs = [
+        subprocess.Popen([sys.executable, str(WRITER), p, str(count), "64"], env=env)
+        for p in prefixes
+    ]
+    assert [p.wait(120) for p in procs] == [0] * len(procs)
+
+
+class TestFileStore(StoreContract):
+    @pytest.fixture
+    def env(self, env):
+        return {**env, "AUTHSOME_BACKEND": "file", "AUTHSOME_PASSPHRASE": TEST_PASSPHRASE}
+
+    @pytest.fixture
+    def store(self, env):
+        return Context(env).store_choice.store
+
+    @pytest.fixture
+    def run_writers(self, env):
+        return lambda prefixes, count: _spawn_writers(env, prefixes, count)
+
+
+class TestKeychainStore(StoreContract):
+    @pytest.fixture
+    def env(self, env, secret_service):
+        return {**env, **secret_service.env()}
+
+    @pytest.fixture
+    def store(self, env):
+        store = Context(env).store_choice.store
+        assert isinstance(store, KeychainStore)
+        yield store
+        for key in store.list():
+            store.delete(key)
+
+    @pytest.fixture
+    def run_writers(self, env):
+        return lambda prefixes, count: _spawn_writers(env, prefixes, count)
+
+
+def test_keychain_item_has_label_and_attributes(env, secret_service):
+    store = Context({**env, **secret_service.env()}).store_choice.store
+    store.set("github:work", "s3cret")
+    try:
+        items = list(secret_service.collection().search_items({"application": "authsome"}))
+        assert [i.get_label() for i in items] == ["authsome: github (work)"]
+        attrs = items[0].get_attributes()
+        assert attrs["provider"] == "github" and attrs["connection"] == "work"
+    finally:
+        store.delete("github:work")
