@@ -1,0 +1,75 @@
+"""The built wheel installs into a fresh venv, runs, and carries its data folders."""
+
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+import pytest
+
+import authsome
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory):
+    """A fresh venv with the wheel built from this tree installed into it."""
+    work = tmp_path_factory.mktemp("wheel")
+    subprocess.run(
+        [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(work), ROOT],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    wheels = list(work.glob("authsome-*.whl"))
+    assert len(wheels) == 1, wheels
+    env_dir = work / "venv"
+    venv.EnvBuilder(with_pip=True).create(env_dir)
+    pip = subprocess.run(
+        [env_dir / "bin" / "pip", "install", "-q", str(wheels[0])],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert pip.returncode == 0, pip.stderr
+    return env_dir, wheels[0]
+
+
+def test_wheel_name_carries_the_version(installed):
+    assert installed[1].name.startswith(f"authsome-{authsome.__version__}-")
+
+
+def test_installed_command_runs(installed, env, tmp_path):
+    out = subprocess.run(
+        [installed[0] / "bin" / "authsome", "--version"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=60,
+    )
+    assert out.stdout == f"authsome {authsome.__version__}\n"
+
+
+def test_installed_package_finds_its_data(installed, env, tmp_path):
+    code = (
+        "import authsome.resources as r\n"
+        "for name in ('providers', 'shell', 'completions'):\n"
+        "    d = r.data_dir(name)\n"
+        "    assert d.is_dir() and 'site-packages' in str(d), d\n"
+        "    print(name, sorted(p.name for p in d.iterdir()))\n"
+    )
+    out = subprocess.run(
+        [installed[0] / "bin" / "python", "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    listed = dict(line.split(" ", 1) for line in out.stdout.splitlines())
+    for name in ("providers", "shell", "completions"):
+        shipped = sorted(p.name for p in (ROOT / name).iterdir())
+        assert listed[name] == repr(shipped)
