@@ -33,6 +33,11 @@ def check_name(kind: str, value: str) -> str:
     return value
 
 
+def display_ref(provider: str, connection: str) -> str:
+    """'github' for the default connection, else 'github:work'."""
+    return provider if connection == "default" else f"{provider}:{connection}"
+
+
 def parse_ref(ref: str, connection: str | None = None) -> tuple[str, str]:
     """'github' or 'github:work' -> (provider, connection)."""
     provider, sep, conn = ref.partition(":")
@@ -78,6 +83,7 @@ class Connection:
         meta = asdict(self)
         del meta["secrets"]
         meta["backend"] = backend
+        meta["refreshable"] = "refresh_token" in self.secrets
         return meta
 
     def to_json(self) -> str:

@@ -25,15 +25,21 @@ class Context:
         stderr: TextIO | None = None,
         prompter: Prompter | None = None,
         clock=time.time,
+        sleep=time.sleep,
         store=None,
         probe=None,
+        http=None,
+        browser=None,
     ):
         self.environ = dict(os.environ if environ is None else environ)
         self.stdin = stdin or sys.stdin
         self.stdout = stdout or sys.stdout
         self.stderr = stderr or sys.stderr
         self.clock = clock
+        self.sleep = sleep
         self._prompter = prompter
+        self._http = http
+        self._browser = browser
         self._store = store
         self._probe = probe
 
@@ -46,6 +52,21 @@ class Context:
         """Machine output (shell code, tokens, JSON): stdout only."""
         self.stdout.write(text if text.endswith("\n") or not text else text + "\n")
         self.stdout.flush()
+
+    def status(self, line: str | None) -> None:
+        """A live status line on a terminal (rewritten in place); nothing when piped."""
+        if not _isatty(self.stderr):
+            return
+        self.stderr.write("\r\033[K" + (line or ""))
+        self.stderr.flush()
+
+    def open_browser(self, url: str) -> bool:
+        """Open `url` in a graphical browser when there is one; False otherwise."""
+        if self._browser is not None:
+            return self._browser(url)
+        from authsome import browser
+
+        return browser.open_url(url, self.environ)
 
     # -- lazily built parts ------------------------------------------------------------
     @cached_property
@@ -115,5 +136,25 @@ class Context:
         return Connections(self.store_choice, index, self.clock)
 
     @cached_property
+    def http(self):
+        from authsome.http import Http
+
+        return self._http or Http()
+
+    @cached_property
+    def registry(self):
+        from authsome.providers import Registry
+        from authsome.resources import data_dir
+
+        return Registry(data_dir("providers"), self.home.providers_dir)
+
+    @cached_property
     def refresh_margin(self) -> int:
         return settings.resolve_refresh_margin(self.environ).value
+
+
+def _isatty(stream) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False

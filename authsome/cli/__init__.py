@@ -13,7 +13,14 @@ from authsome import __version__, errors
 # name -> "module:function"; modules are imported only when their command runs.
 COMMANDS = {
     "doctor": "authsome.cli.doctor:doctor",
+    "inspect": "authsome.cli.providers:inspect",
+    "list": "authsome.cli.listing:list_",
     "lock": "authsome.cli.session:lock",
+    "login": "authsome.cli.login:login",
+    "logout": "authsome.cli.login:logout",
+    "providers": "authsome.cli.providers:providers",
+    "register": "authsome.cli.providers:register",
+    "token": "authsome.cli.token:token",
     "unlock": "authsome.cli.session:unlock",
 }
 

@@ -13,6 +13,9 @@ class Store(Protocol):
     def describe(self) -> str:
         """Where secrets go, for people: 'the Secret Service keychain', ..."""
 
+    def prepare(self) -> None:
+        """Unlock or create the store now, before a login asks anyone for anything."""
+
     def get(self, key: str) -> str | None: ...
 
     def set(self, key: str, value: str) -> None: ...

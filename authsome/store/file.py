@@ -105,6 +105,10 @@ class FileStore:
             return None
         return parse_vault(self.path, raw)
 
+    def prepare(self) -> None:
+        doc = self.read()
+        self.key_for(doc if doc is not None else self.create())
+
     def get(self, key: str) -> str | None:
         doc = self.read()
         if doc is None or key not in doc.records:

@@ -102,6 +102,9 @@ class KeychainStore:
         self._ensure_open()
         return bounded(lambda: fn(*args), self.timeout, self.driver.description)
 
+    def prepare(self) -> None:
+        self._ensure_open()
+
     def get(self, key: str) -> str | None:
         return self._call(self.driver.get, key)
 

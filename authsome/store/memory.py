@@ -15,6 +15,9 @@ class MemoryStore:
     def describe(self) -> str:
         return "memory (nothing is kept after this process)"
 
+    def prepare(self) -> None:
+        return None
+
     def get(self, key: str) -> str | None:
         with self._lock:
             return self._items.get(key)

@@ -1,0 +1,97 @@
+"""The provider catalogue: listing, showing and registering definitions."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from authsome import fsutil
+from authsome.errors import AlreadyLoggedIn, ConfigError
+from authsome.listing import state_of
+from authsome.providers import deep_merge, parse_provider, read_json
+
+
+def provider_rows(ctx) -> list[dict]:
+    registry = ctx.registry
+    entries = ctx.connections.index.read()
+    now, margin = ctx.clock(), ctx.refresh_margin
+    out = []
+    for p in registry.all():
+        conns = {k: e for k, e in entries.items() if e.get("provider") == p.name}
+        states = sorted({state_of(e, now, margin) for e in conns.values()})
+        out.append(
+            {
+                "name": p.name,
+                "display_name": p.display_name,
+                "auth_type": p.auth_type,
+                "flow": p.flow,
+                "supports_device_code": bool(p.oauth and p.oauth.supports_device_code),
+                "source": "bundled" if registry.is_bundled(p.name) else "custom",
+                "customized": len(p.sources) > 1,
+                "connections": len(conns),
+                "state": ", ".join(states) if states else "not connected",
+            }
+        )
+    return out
+
+
+def render_rows(table: list[dict]) -> str:
+    headers = ("NAME", "TYPE", "FLOW", "DEVICE", "SOURCE", "STATE")
+    lines = [headers]
+    for r in table:
+        source = r["source"] + ("+override" if r["customized"] else "")
+        lines.append(
+            (
+                r["name"],
+                r["auth_type"],
+                r["flow"],
+                "yes" if r["supports_device_code"] else "no",
+                source,
+                r["state"],
+            )
+        )
+    widths = [max(len(line[i]) for line in lines) for i in range(len(headers))]
+    return "\n".join(
+        "  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip() for line in lines
+    )
+
+
+def render_definition(provider) -> str:
+    d = provider.to_dict()
+    lines = [
+        f"{d['display_name']} ({d['name']})",
+        f"  auth_type: {d['auth_type']}",
+        f"  flow: {d['flow']}",
+        f"  docs_url: {d['docs_url']}",
+    ]
+    for section in ("oauth", "api_key"):
+        if section in d:
+            lines.append(f"  {section}:")
+            lines += [f"    {k}: {json.dumps(v)}" for k, v in d[section].items()]
+    lines.append(f"  export.env: {json.dumps(d['export']['env'])}")
+    lines.append(f"  sources: {', '.join(d['sources'])}")
+    return "\n".join(lines)
+
+
+def register(ctx, file: str, force: bool) -> Path:
+    """Check `file` (merged over a bundled definition of the same name) and install it."""
+    path = Path(file)
+    data = read_json(path)
+    name = data.get("name") if isinstance(data, dict) else None
+    if not isinstance(name, str):
+        raise ConfigError(f"{path}: field 'name' is required", "add the provider's name")
+    registry = ctx.registry
+    bundled = registry.bundled / f"{name}.json"
+    merged = deep_merge(read_json(bundled), data) if bundled.is_file() else data
+    parse_provider(merged, str(path), name)
+    target = registry.user / f"{name}.json"
+    if target.exists() and not force:
+        raise AlreadyLoggedIn(
+            f"a custom provider {name} is already installed at {target}",
+            "use --force to replace it",
+        )
+    fsutil.ensure_private_dir(registry.user)
+    fsutil.atomic_write(target, (json.dumps(data, indent=2) + "\n").encode())
+    kind = "override of the bundled" if bundled.is_file() else "new"
+    ctx.say(f"Registered {kind} provider {name} at {target}.")
+    return target

@@ -1,0 +1,91 @@
+"""OAuth 2.0 Device Authorization Grant (RFC 8628): show a code, poll until approved."""
+
+from __future__ import annotations
+
+from authsome.errors import AuthFailed
+from authsome.flows.tokens import OAuthError, TokenSet, client_auth, parse_token_response
+
+GRANT_TYPE = "urn:ietf:params:oauth:grant-type:device_code"
+DEFAULT_INTERVAL = 5
+SLOW_DOWN_STEP = 5
+
+
+def run(provider, client_id, client_secret, scopes, login_hint, io) -> TokenSet:
+    """Run the flow; `io` gives http, say, status (a live line), sleep and clock."""
+    oauth = provider.oauth
+    data = {**client_auth(client_id, client_secret)}
+    if scopes:
+        data["scope"] = " ".join(scopes)
+    status, body = io.http.post_form(oauth.device_authorization_url, data)
+    if "error" in body or status >= 400 or "device_code" not in body:
+        err = OAuthError(str(body.get("error", f"HTTP {status}")), body.get("error_description"))
+        raise AuthFailed(
+            f"{provider.display_name} did not start a device login ({err.text()})",
+            "check the provider's client_id and device settings",
+        )
+    uri = body.get("verification_uri") or body.get("verification_url")  # Google says _url
+    user_code = body.get("user_code", "")
+    interval = _positive_int(body.get("interval"), DEFAULT_INTERVAL)
+    expires_in = _positive_int(body.get("expires_in"), 900)
+    deadline = io.clock() + expires_in
+
+    io.say(f"Visit {uri} on any device with a browser\nand enter the user code: {user_code}\n")
+    io.say("Waiting for authorization...")
+    poll = {
+        "grant_type": GRANT_TYPE,
+        "device_code": body["device_code"],
+        **client_auth(client_id, client_secret),
+    }
+    while True:
+        _wait(io, interval, deadline)
+        if io.clock() >= deadline:
+            break
+        status, answer = io.http.post_form(oauth.token_url, poll)
+        try:
+            return parse_token_response(status, answer, io.clock(), scopes)
+        except OAuthError as e:
+            if e.code == "authorization_pending":
+                continue
+            if e.code == "slow_down":
+                interval += SLOW_DOWN_STEP
+                continue
+            if e.code == "access_denied":
+                raise AuthFailed(
+                    f"authorization for {provider.display_name} was denied",
+                    f"run: authsome login {login_hint} to try again",
+                ) from None
+            if e.code == "expired_token":
+                break
+            raise AuthFailed(
+                f"{provider.display_name} refused the device login ({e.text()})",
+                f"run: authsome login {login_hint} to try again",
+            ) from None
+    raise AuthFailed(
+        f"the device code for {provider.display_name} expired before it was approved",
+        f"run: authsome login {login_hint} --flow device_code again",
+    )
+
+
+def _wait(io, interval: int, deadline: float) -> None:
+    """Sleep `interval` seconds in one-second steps, showing the time left on a terminal."""
+    end = min(io.clock() + interval, deadline)
+    while True:
+        left = end - io.clock()
+        if left <= 0:
+            break
+        io.status(f"Waiting for authorization... {_mmss(deadline - io.clock())} left")
+        io.sleep(min(1.0, left))
+    io.status(None)
+
+
+def _mmss(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+def _positive_int(value, default: int) -> int:
+    try:
+        number = int(value)
+        return number if number > 0 else default
+    except (TypeError, ValueError):
+        return default

@@ -1,0 +1,86 @@
+"""Token endpoint responses: success, OAuth errors (even with HTTP 200), and refresh."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from authsome.errors import AuthFailed
+
+
+@dataclass
+class TokenSet:
+    access_token: str
+    refresh_token: str | None = None
+    id_token: str | None = None
+    token_type: str = "bearer"
+    expires_at: int | None = None
+    scopes: list[str] = field(default_factory=list)
+
+    def secrets(self) -> dict[str, str]:
+        out = {"access_token": self.access_token}
+        if self.refresh_token:
+            out["refresh_token"] = self.refresh_token
+        if self.id_token:
+            out["id_token"] = self.id_token
+        return out
+
+
+class OAuthError(Exception):
+    """The server answered with an OAuth error code (RFC 6749 §5.2)."""
+
+    def __init__(self, code: str, description: str | None):
+        self.code = code
+        self.description = description
+        super().__init__(code)
+
+    def text(self) -> str:
+        return f"{self.code}: {self.description}" if self.description else self.code
+
+
+def parse_token_response(status: int, body: dict, now: float, asked_scopes=()) -> TokenSet:
+    """A TokenSet, or OAuthError. GitHub reports errors with HTTP 200, so look at the body."""
+    if "error" in body:
+        raise OAuthError(str(body["error"]), _clean(body.get("error_description")))
+    token = body.get("access_token")
+    if status >= 400 or not isinstance(token, str) or not token:
+        raise OAuthError("invalid_response", f"HTTP {status} without an access_token")
+    expires_at = None
+    try:
+        if body.get("expires_in") not in (None, ""):
+            expires_at = int(now + int(float(body["expires_in"])))
+    except (TypeError, ValueError):
+        expires_at = None
+    scope = body.get("scope")
+    scopes = scope.replace(",", " ").split() if isinstance(scope, str) else list(asked_scopes)
+    return TokenSet(
+        access_token=token,
+        refresh_token=body.get("refresh_token") or None,
+        id_token=body.get("id_token") or None,
+        token_type=str(body.get("token_type") or "bearer"),
+        expires_at=expires_at,
+        scopes=scopes,
+    )
+
+
+def _clean(text) -> str | None:
+    # Error text from a server is shown to the user: keep it to one short line.
+    if not isinstance(text, str):
+        return None
+    return " ".join(text.split())[:300] or None
+
+
+def client_auth(client_id: str | None, client_secret: str | None) -> dict:
+    """Client credentials in the body (client_secret_post), as most providers accept."""
+    out = {}
+    if client_id:
+        out["client_id"] = client_id
+    if client_secret:
+        out["client_secret"] = client_secret
+    return out
+
+
+def auth_failed(provider_name: str, error: OAuthError, during: str, login_hint: str):
+    return AuthFailed(
+        f"{provider_name} refused the {during} ({error.text()})",
+        f"run: authsome login {login_hint}",
+    )

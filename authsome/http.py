@@ -1,0 +1,64 @@
+"""The one HTTP client authsome uses: timeouts, a User-Agent, JSON, one-line errors."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl, urlsplit
+
+from authsome import __version__
+from authsome.errors import NetworkError
+
+USER_AGENT = f"authsome/{__version__} (+https://authsome.ai)"
+TIMEOUT_SECONDS = 15.0
+
+
+class Http:
+    """A lazily created httpx.Client; every failure is a NetworkError naming the host."""
+
+    def __init__(self, transport=None):
+        self._client = None
+        self._transport = transport
+
+    @property
+    def client(self):
+        if self._client is None:
+            import httpx
+
+            self._client = httpx.Client(
+                timeout=httpx.Timeout(TIMEOUT_SECONDS, connect=5.0),
+                headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+                follow_redirects=False,
+                transport=self._transport,
+            )
+        return self._client
+
+    def post_form(self, url: str, data: dict, auth: tuple[str, str] | None = None):
+        """POST a form; returns (status, body as a dict). Non-JSON bodies are form-decoded."""
+        import httpx
+
+        try:
+            response = self.client.post(url, data=data, auth=auth)
+        except httpx.HTTPError as e:
+            host = urlsplit(url).hostname or url
+            raise NetworkError(
+                f"cannot reach {host}: {_reason(e)}", "check your network connection and try again"
+            ) from None
+        return response.status_code, _body(response)
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+
+
+def _reason(e: Exception) -> str:
+    name = type(e).__name__
+    text = str(e).splitlines()[0] if str(e) else ""
+    return f"{name}: {text}"[:200] if text else name
+
+
+def _body(response) -> dict:
+    text = response.text
+    try:
+        data = response.json()
+        return data if isinstance(data, dict) else {"_raw": data}
+    except ValueError:
+        return dict(parse_qsl(text)) if "=" in text else {}

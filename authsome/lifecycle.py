@@ -1,0 +1,77 @@
+"""Fresh tokens: refresh before expiry, once across all processes, keeping rotated tokens."""
+
+from __future__ import annotations
+
+from authsome.connections import CONNECTED, Connection, display_ref, parse_ref
+from authsome.errors import AuthFailed
+from authsome.flows.tokens import OAuthError, client_auth, parse_token_response
+from authsome.locking import file_lock
+
+
+def needs_refresh(conn: Connection, now: float, margin: int) -> bool:
+    return conn.expires_at is not None and conn.expires_at - now <= margin
+
+
+def fresh(ctx, ref: str, connection=None) -> Connection:
+    """The connection with a usable credential, refreshed first when it is close to expiry."""
+    provider_name, conn_name = parse_ref(ref, connection)
+    hint = display_ref(provider_name, conn_name)
+    conn = ctx.connections.load(provider_name, conn_name)
+    _check_usable(conn, hint)
+    if not needs_refresh(conn, ctx.clock(), ctx.refresh_margin):
+        return conn
+    if "refresh_token" not in conn.secrets:
+        if conn.expires_at <= ctx.clock():
+            raise AuthFailed(
+                f"the token for {hint} has expired and cannot be refreshed",
+                f"run: authsome login {hint} --force",
+            )
+        return conn
+    # Single flight: one process refreshes; the others wait here, then see the new token.
+    with file_lock(ctx.home.lock_path(f"refresh.{provider_name}.{conn_name}")):
+        conn = ctx.connections.load(provider_name, conn_name)
+        _check_usable(conn, hint)
+        if not needs_refresh(conn, ctx.clock(), ctx.refresh_margin):
+            return conn
+        return _refresh(ctx, conn, hint)
+
+
+def _check_usable(conn: Connection, hint: str) -> None:
+    if conn.status != CONNECTED:
+        raise AuthFailed(
+            f"the login for {hint} was revoked or expired", f"run: authsome login {hint} --force"
+        )
+
+
+def _refresh(ctx, conn: Connection, hint: str) -> Connection:
+    provider = ctx.registry.get(conn.provider)
+    data = {
+        "grant_type": "refresh_token",
+        "refresh_token": conn.secrets["refresh_token"],
+        **client_auth(conn.client_id, conn.secrets.get("client_secret")),
+    }
+    status, body = ctx.http.post_form(provider.oauth.token_url, data)
+    try:
+        tokens = parse_token_response(status, body, ctx.clock(), conn.scopes)
+    except OAuthError as e:
+        if e.code == "invalid_grant":
+            conn.status = "expired"
+            ctx.connections.save(conn)
+        raise AuthFailed(
+            f"{provider.display_name} refused to refresh the token for {hint} ({e.text()})",
+            f"run: authsome login {hint} --force",
+        ) from None
+    conn.secrets["access_token"] = tokens.access_token
+    if tokens.refresh_token:  # rotation: the old one is now spent
+        conn.secrets["refresh_token"] = tokens.refresh_token
+    if tokens.id_token:
+        conn.secrets["id_token"] = tokens.id_token
+    conn.expires_at = tokens.expires_at
+    conn.scopes = tokens.scopes or conn.scopes
+    ctx.connections.save(conn)
+    return conn
+
+
+def credential(conn: Connection) -> str:
+    """The value `authsome token` prints: the API key or the access token."""
+    return conn.secrets.get("api_key") or conn.secrets["access_token"]

@@ -1,0 +1,137 @@
+"""The login and logout services: pick a flow, run it, store the result, say where."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from authsome import flows
+from authsome.connections import CONNECTED, Connection, display_ref, parse_ref
+from authsome.errors import AlreadyLoggedIn, ConfigError, NetworkError, NotLoggedIn, UsageError
+from authsome.flows.tokens import client_auth
+
+
+def login(
+    ctx,
+    ref: str,
+    *,
+    flow=None,
+    connection=None,
+    scopes=None,
+    force=False,
+    client_id=None,
+    port=None,
+    open_browser=True,
+) -> Connection:
+    provider_name, conn_name = parse_ref(ref, connection)
+    provider = ctx.registry.get(provider_name)
+    hint = display_ref(provider_name, conn_name)
+    entry = ctx.connections.index.read().get(f"{provider_name}:{conn_name}")
+    if entry and entry.get("status", CONNECTED) == CONNECTED and not force:
+        raise AlreadyLoggedIn(
+            f"already logged in to {provider_name} ({conn_name})",
+            f"run: authsome logout {hint}, or log in again with --force",
+        )
+    flow = flow or provider.flow
+    if flow not in provider.flows():
+        raise UsageError(
+            f"{provider.display_name} does not support the {flow} flow",
+            f"use one of: {', '.join(provider.flows()) or 'none'}",
+        )
+    ctx.store_choice.store.prepare()  # unlock or create the store before asking anyone
+
+    if flow == flows.API_KEY:
+        from authsome.flows import apikey
+
+        key = apikey.obtain(provider, ctx.environ, ctx.prompter, ctx.say)
+        conn = Connection(provider_name, conn_name, "api_key", flow, {"api_key": key})
+    else:
+        conn = _oauth_login(
+            ctx, provider, conn_name, flow, scopes, client_id, port, open_browser, hint
+        )
+    ctx.say(ctx.connections.save(conn))
+    ctx.say(f"Successfully logged in to {provider_name} ({conn_name}).")
+    return conn
+
+
+def _oauth_login(ctx, provider, conn_name, flow, scopes, client_id, port, open_browser, hint):
+    oauth = provider.oauth
+    prefix = provider.env_prefix
+    client_id = client_id or ctx.environ.get(f"{prefix}_CLIENT_ID") or oauth.client_id
+    if not client_id:
+        raise ConfigError(
+            f"{provider.display_name} needs an OAuth client_id",
+            f"pass --client-id or set {prefix}_CLIENT_ID",
+        )
+    secret = ctx.environ.get(f"{prefix}_CLIENT_SECRET")
+    if not secret and oauth.client_secret_required:
+        if not ctx.prompter.can_prompt():
+            raise ConfigError(
+                f"{provider.display_name} needs an OAuth client secret",
+                f"set {prefix}_CLIENT_SECRET",
+            )
+        secret = ctx.prompter.secret(f"{provider.display_name} client secret: ").strip()
+    scopes = list(scopes) if scopes else list(oauth.scopes)
+    if flow == flows.DEVICE_CODE:
+        from authsome.flows import device
+
+        tokens = device.run(provider, client_id, secret, scopes, hint, ctx)
+    else:
+        from authsome.flows import pkce
+
+        tokens = pkce.run(
+            provider, client_id, secret, scopes, hint, ctx, port=port, open_browser=open_browser
+        )
+    found = tokens.secrets()
+    if secret:
+        found["client_secret"] = secret
+    return Connection(
+        provider.name, conn_name, "oauth2", flow, found, tokens.expires_at, tokens.scopes, client_id
+    )
+
+
+def logout(ctx, ref: str, connection=None) -> bool:
+    """Revoke remotely where possible, then remove locally. True when something was removed."""
+    provider_name, conn_name = parse_ref(ref, connection)
+    conn = ctx.connections.find(provider_name, conn_name)
+    indexed = f"{provider_name}:{conn_name}" in ctx.connections.index.read()
+    if conn is None and not indexed:
+        hint = display_ref(provider_name, conn_name)
+        raise NotLoggedIn(f"not logged in to {hint}", "see: authsome list")
+    if conn is not None and conn.auth_type == "oauth2":
+        try:
+            provider = ctx.registry.get(provider_name)
+        except (UsageError, ConfigError) as e:
+            ctx.say(f"authsome: warning: cannot revoke remotely ({e}). Removing locally.")
+            provider = None
+        if provider is not None and provider.oauth.revocation_url:
+            _revoke(ctx, provider, conn)
+    ctx.connections.delete(provider_name, conn_name)
+    ctx.say(f"Logged out of {provider_name} ({conn_name}).")
+    return True
+
+
+def _revoke(ctx, provider, conn) -> None:
+    """RFC 7009: the refresh token first (it revokes the family), then the access token."""
+    url = provider.oauth.revocation_url
+    host = urlsplit(url).hostname
+    auth = client_auth(conn.client_id, conn.secrets.get("client_secret"))
+    for hint in ("refresh_token", "access_token"):
+        token = conn.secrets.get(hint)
+        if not token:
+            continue
+        try:
+            status, body = ctx.http.post_form(
+                url, {"token": token, "token_type_hint": hint, **auth}
+            )
+        except NetworkError as e:
+            ctx.say(
+                f"authsome: warning: could not revoke the {hint.replace('_', ' ')} "
+                f"({e.what}). Removed it locally anyway."
+            )
+            continue
+        if status >= 400:
+            reason = body.get("error") or f"HTTP {status}"
+            ctx.say(
+                f"authsome: warning: {host} did not revoke the {hint.replace('_', ' ')} "
+                f"({reason}). Removed it locally anyway."
+            )
