@@ -75,3 +75,23 @@ def bare_bus(tmp_path):
     bus = PrivateBus(tmp_path / "bare")
     yield bus
     bus.stop()
+
+
+@pytest.fixture
+def oauth_server():
+    from oauth_server import OAuthServer
+
+    server = OAuthServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def testsrv(oauth_server, authsome_home):
+    """The test server installed as the user provider 'testsrv'."""
+    import json
+
+    folder = authsome_home / "providers"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "testsrv.json").write_text(json.dumps(oauth_server.provider()))
+    return oauth_server

@@ -1,0 +1,21 @@
+"""Running the installed `authsome` console script in tests."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+AUTHSOME_BIN = str(Path(sys.executable).parent / "authsome")
+PY_AUTHSOME = [sys.executable, "-m", "authsome"]
+
+
+def run(args, env, input=None, timeout=60, **kw):  # noqa: A002
+    return subprocess.run(
+        [AUTHSOME_BIN, *args],
+        env=env,
+        input=input,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        start_new_session=True,
+        **kw,
+    )

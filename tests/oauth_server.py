@@ -1,0 +1,244 @@
+"""A local OAuth 2.0 authorization server for tests, on 127.0.0.1 at a random port.
+
+It implements device authorization (RFC 8628), authorization code with PKCE (RFC 7636),
+refresh with rotation and reuse detection, and revocation (RFC 7009). Tests script the
+person: approve or deny device codes, and count every request.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import secrets
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+
+class State:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.requests: list[tuple[str, dict]] = []
+        self.device: dict[str, dict] = {}
+        self.codes: dict[str, dict] = {}
+        self.refresh: dict[str, dict] = {}  # refresh token -> {"family", "used"}
+        self.revoked_families: set[str] = set()
+        self.access: set[str] = set()
+        self.revoked: list[tuple[str, str]] = []
+        # Behaviour knobs, set by tests.
+        self.interval = 1
+        self.device_expires_in = 60
+        self.approve_after_polls: int | None = 1
+        self.deny = False
+        self.slow_down_polls = 0
+        self.github_style = False  # errors with HTTP 200, as GitHub does
+        self.access_expires_in: int | None = 3600
+        self.refresh_expires_in_omitted = False
+        self.refresh_delay = 0.0
+        self.revoke_status = 200
+        self.issuer = None
+
+    def count(self, path: str, grant: str | None = None) -> int:
+        return sum(
+            1
+            for p, form in self.requests
+            if p == path and (grant is None or form.get("grant_type") == grant)
+        )
+
+
+class Handler(BaseHTTPRequestHandler):
+    server: OAuthServer
+
+    def log_message(self, format, *args):  # noqa: A002
+        return
+
+    def _send(self, status: int, body: dict | str, ctype="application/json", headers=None):
+        data = (json.dumps(body) if isinstance(body, dict) else body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(data)))
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _error(self, code: str, description: str = "", status: int = 400):
+        st = self.server.state
+        self._send(
+            200 if st.github_style else status,
+            {"error": code, "error_description": description or code},
+        )
+
+    def do_GET(self):  # noqa: N802
+        parts = urlsplit(self.path)
+        q = {k: v[0] for k, v in parse_qs(parts.query).items()}
+        st = self.server.state
+        with st.lock:
+            st.requests.append((parts.path, q))
+        if parts.path != "/authorize":
+            return self._send(404, {"error": "not_found"})
+        if q.get("code_challenge_method") != "S256" or not q.get("code_challenge"):
+            return self._send(400, "PKCE S256 required", "text/plain")
+        params = {"state": q.get("state", "")}
+        if st.issuer:
+            params["iss"] = st.issuer
+        if st.deny:
+            params.update(error="access_denied", error_description="The user said no")
+        else:
+            code = secrets.token_urlsafe(16)
+            with st.lock:
+                st.codes[code] = {
+                    "challenge": q["code_challenge"],
+                    "redirect_uri": q["redirect_uri"],
+                    "client_id": q.get("client_id"),
+                    "scope": q.get("scope", ""),
+                }
+            params["code"] = code
+        self._send(302, "", "text/plain", {"Location": f"{q['redirect_uri']}?{urlencode(params)}"})
+
+    def do_POST(self):  # noqa: N802
+        length = int(self.headers.get("Content-Length", 0))
+        form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
+        st = self.server.state
+        path = urlsplit(self.path).path
+        with st.lock:
+            st.requests.append((path, form))
+        if path == "/device/code":
+            return self._device_code(form)
+        if path == "/token":
+            return self._token(form)
+        if path == "/revoke":
+            with st.lock:
+                st.revoked.append((form.get("token_type_hint", ""), form.get("token", "")))
+                info = st.refresh.get(form.get("token", ""))
+                if info:
+                    st.revoked_families.add(info["family"])
+            return self._send(
+                st.revoke_status,
+                {} if st.revoke_status < 400 else {"error": "temporarily_unavailable"},
+            )
+        self._send(404, {"error": "not_found"})
+
+    def _device_code(self, form):
+        st = self.server.state
+        code = secrets.token_urlsafe(16)
+        user_code = f"{secrets.randbelow(10**4):04d}-{secrets.randbelow(10**4):04d}"
+        with st.lock:
+            st.device[code] = {
+                "user_code": user_code,
+                "polls": 0,
+                "approved": False,
+                "denied": False,
+                "expires": time.time() + st.device_expires_in,
+                "scope": form.get("scope", ""),
+            }
+        self._send(
+            200,
+            {
+                "device_code": code,
+                "user_code": user_code,
+                "verification_uri": f"{self.server.url}/device",
+                "expires_in": st.device_expires_in,
+                "interval": st.interval,
+            },
+        )
+
+    def _issue(self, family: str | None = None, scope: str = "", refresh_call=False) -> dict:
+        st = self.server.state
+        access = "at-" + secrets.token_urlsafe(12)
+        refresh = "rt-" + secrets.token_urlsafe(12)
+        st.access.add(access)
+        st.refresh[refresh] = {"family": family or secrets.token_hex(4), "used": False}
+        body = {
+            "access_token": access,
+            "token_type": "Bearer",
+            "refresh_token": refresh,
+            "scope": scope,
+        }
+        omit = refresh_call and st.refresh_expires_in_omitted
+        if st.access_expires_in is not None and not omit:
+            body["expires_in"] = st.access_expires_in
+        return body
+
+    def _token(self, form):
+        st = self.server.state
+        grant = form.get("grant_type")
+        if grant == "urn:ietf:params:oauth:grant-type:device_code":
+            with st.lock:
+                d = st.device.get(form.get("device_code", ""))
+                if d is None:
+                    return self._error("invalid_grant", "unknown device code")
+                d["polls"] += 1
+                if time.time() > d["expires"]:
+                    return self._error("expired_token", "The device code has expired")
+                if st.deny:
+                    return self._error("access_denied", "The user denied the request")
+                if st.slow_down_polls > 0:
+                    st.slow_down_polls -= 1
+                    return self._error("slow_down", "Polling too fast")
+                if st.approve_after_polls is not None and d["polls"] > st.approve_after_polls:
+                    d["approved"] = True
+                if not d["approved"]:
+                    return self._error("authorization_pending", "Waiting for the user")
+                return self._send(200, self._issue(scope=d["scope"]))
+        if grant == "authorization_code":
+            with st.lock:
+                c = st.codes.pop(form.get("code", ""), None)
+            if c is None or c["redirect_uri"] != form.get("redirect_uri"):
+                return self._error("invalid_grant", "bad code or redirect_uri")
+            digest = hashlib.sha256(form.get("code_verifier", "").encode()).digest()
+            if base64.urlsafe_b64encode(digest).decode().rstrip("=") != c["challenge"]:
+                return self._error("invalid_grant", "PKCE verification failed")
+            with st.lock:
+                return self._send(200, self._issue(scope=c["scope"]))
+        if grant == "refresh_token":
+            time.sleep(st.refresh_delay)
+            with st.lock:
+                info = st.refresh.get(form.get("refresh_token", ""))
+                if info is None or info["family"] in st.revoked_families:
+                    return self._error("invalid_grant", "Refresh token revoked")
+                if info["used"]:  # reuse: revoke the whole family, as real servers do
+                    st.revoked_families.add(info["family"])
+                    return self._error("invalid_grant", "Refresh token reuse detected")
+                info["used"] = True
+                return self._send(200, self._issue(info["family"], refresh_call=True))
+        self._error("unsupported_grant_type")
+
+
+class OAuthServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self):
+        super().__init__(("127.0.0.1", 0), Handler)
+        self.state = State()
+        self.url = f"http://127.0.0.1:{self.server_address[1]}"
+        self.thread = threading.Thread(target=self.serve_forever, daemon=True)
+        self.thread.start()
+
+    def provider(self, name="testsrv", **over) -> dict:
+        """A provider definition pointing at this server."""
+        oauth = {
+            "authorization_url": f"{self.url}/authorize",
+            "token_url": f"{self.url}/token",
+            "device_authorization_url": f"{self.url}/device/code",
+            "revocation_url": f"{self.url}/revoke",
+            "supports_device_code": True,
+            "client_id": "test-client",
+            "scopes": ["read", "write"],
+        }
+        oauth.update(over.pop("oauth", {}))
+        return {
+            "name": name,
+            "display_name": "Test Server",
+            "auth_type": "oauth2",
+            "flow": "device_code",
+            "oauth": oauth,
+            "export": {"env": {"access_token": "TESTSRV_TOKEN"}},
+            **over,
+        }
+
+    def stop(self):
+        self.shutdown()
+        self.server_close()

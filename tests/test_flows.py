@@ -1,0 +1,268 @@
+"""Login flows end to end from the installed CLI against the local OAuth server."""
+
+import json
+import subprocess
+import time
+
+import httpx
+import pytest
+from clitools import AUTHSOME_BIN, run
+from conftest import TEST_PASSPHRASE
+from ptyrun import PtyProcess
+
+from authsome.context import Context
+from authsome.errors import AuthFailed
+from authsome.flows import device
+
+
+@pytest.fixture(params=["file", "keychain"])
+def store_env(request, env):
+    """The environment for each store: the encrypted file, or the real Secret Service."""
+    if request.param == "file":
+        yield {**env, "AUTHSOME_BACKEND": "file", "AUTHSOME_PASSPHRASE": TEST_PASSPHRASE}
+        return
+    service = request.getfixturevalue("secret_service")
+    yield_env = {**env, **service.env(), "AUTHSOME_BACKEND": "keychain"}
+    yield yield_env
+    ctx = Context(yield_env)
+    for key in ctx.store_choice.store.list():
+        ctx.store_choice.store.delete(key)
+
+
+@pytest.fixture
+def file_env(env):
+    return {**env, "AUTHSOME_BACKEND": "file", "AUTHSOME_PASSPHRASE": TEST_PASSPHRASE}
+
+
+def test_device_code_login_end_to_end(testsrv, store_env):
+    out = run(["login", "testsrv"], store_env)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == ""
+    assert f"Visit {testsrv.url}/device on any device with a browser\n" in out.stderr
+    assert "and enter the user code: " in out.stderr
+    assert "\n\nWaiting for authorization...\n" in out.stderr
+    assert out.stderr.rstrip().endswith("Successfully logged in to testsrv (default).")
+    token = run(["token", "testsrv"], store_env)
+    assert token.returncode == 0, token.stderr
+    assert token.stdout.strip() in testsrv.state.access
+    assert testsrv.state.count("/token", device.GRANT_TYPE) == 2  # one pending, one approved
+
+
+def test_device_code_message_is_flushed_when_piped(testsrv, file_env):
+    testsrv.state.approve_after_polls = None  # nobody approves
+    proc = subprocess.Popen(
+        f"{AUTHSOME_BIN} login testsrv 2>&1 | cat",
+        shell=True,
+        env=file_env,
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    start = time.monotonic()
+    assert proc.stdout.readline().startswith("Visit ")
+    assert time.monotonic() - start < 10
+    import os
+    import signal
+
+    os.killpg(proc.pid, signal.SIGINT)
+    proc.wait(10)
+
+
+class FakeTime:
+    """A clock and sleep for the flow; the server is real, only waiting is skipped."""
+
+    def __init__(self):
+        self.now = 1_000.0
+        self.sleeps: list[float] = []
+
+    def clock(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def _ctx(env, fake):
+    return Context(env, clock=fake.clock, sleep=fake.sleep)
+
+
+def test_slow_down_adds_five_seconds(testsrv, file_env):
+    testsrv.state.slow_down_polls = 2
+    testsrv.state.approve_after_polls = 3  # slow_down, slow_down, pending, approved
+    fake = FakeTime()
+    ctx = _ctx(file_env, fake)
+    provider = ctx.registry.get("testsrv")
+    polls = []
+    original = ctx.http.post_form
+
+    def spy(url, data):
+        if data.get("grant_type") == device.GRANT_TYPE:
+            polls.append(fake.now)
+        return original(url, data)
+
+    ctx.http.post_form = spy
+    tokens = device.run(provider, "test-client", None, ["read"], "testsrv", ctx)
+    assert tokens.access_token in testsrv.state.access
+    gaps = [b - a for a, b in zip(polls, polls[1:], strict=False)]
+    assert polls[0] == 1_001.0  # the server's interval of 1 s
+    assert gaps == [6.0, 11.0, 11.0]  # +5 after each slow_down, kept afterwards
+
+
+def test_interval_defaults_to_five_seconds(testsrv, file_env, monkeypatch):
+    fake = FakeTime()
+    ctx = _ctx(file_env, fake)
+    original = ctx.http.post_form
+
+    def no_interval(url, data):
+        status, body = original(url, data)
+        body.pop("interval", None)
+        return status, body
+
+    ctx.http.post_form = no_interval
+    start = fake.now
+    device.run(ctx.registry.get("testsrv"), "test-client", None, [], "testsrv", ctx)
+    assert fake.now - start == 10.0  # two polls, five seconds apart
+
+
+def test_expiry_stops_with_a_clear_error(testsrv, file_env):
+    testsrv.state.approve_after_polls = None
+    testsrv.state.device_expires_in = 4
+    fake = FakeTime()
+    ctx = _ctx(file_env, fake)
+    with pytest.raises(AuthFailed, match="expired before it was approved") as info:
+        device.run(ctx.registry.get("testsrv"), "test-client", None, [], "testsrv", ctx)
+    assert "run: authsome login testsrv" in str(info.value).lower()
+    assert fake.now - 1_000.0 <= 4.0
+
+
+def test_expired_token_from_server(testsrv, file_env):
+    testsrv.state.approve_after_polls = None
+    testsrv.state.device_expires_in = 1
+    out = run(["login", "testsrv"], file_env)
+    assert out.returncode == 7
+    assert "expired before it was approved" in out.stderr
+
+
+@pytest.mark.parametrize("github_style", [False, True])
+def test_denial(testsrv, file_env, github_style):
+    testsrv.state.deny = True
+    testsrv.state.github_style = github_style
+    out = run(["login", "testsrv"], file_env)
+    assert out.returncode == 7
+    assert (
+        out.stderr.strip()
+        .splitlines()[-1]
+        .startswith("authsome: authorization for Test Server was denied")
+    )
+    assert run(["list", "--json"], file_env).stdout.strip() == "[]"
+
+
+def test_github_style_200_errors_are_read(testsrv, file_env):
+    testsrv.state.github_style = True
+    testsrv.state.slow_down_polls = 0
+    testsrv.state.approve_after_polls = 1
+    out = run(["login", "testsrv"], file_env)
+    assert out.returncode == 0, out.stderr
+    assert "Successfully logged in" in out.stderr
+
+
+def test_ctrl_c_while_polling_exits_130_and_stores_nothing(testsrv, file_env, authsome_home):
+    testsrv.state.approve_after_polls = None
+    proc = PtyProcess([AUTHSOME_BIN, "login", "testsrv"], file_env)
+    proc.expect(b"Waiting for authorization...")
+    proc.expect(b"left")  # the countdown shows on a terminal
+    proc.interrupt()
+    assert proc.wait(20) == 130
+    assert b"authsome: cancelled." in proc.screen and b"Traceback" not in proc.screen
+    index = authsome_home / "index.json"
+    assert not index.exists() or json.loads(index.read_text())["connections"] == {}
+
+
+def test_pkce_login_end_to_end(testsrv, store_env):
+    proc = subprocess.Popen(
+        [AUTHSOME_BIN, "login", "testsrv", "--flow", "pkce", "--no-browser"],
+        env=store_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    url = None
+    for line in proc.stderr:
+        if line.strip().startswith(f"{testsrv.url}/authorize?"):
+            url = line.strip()
+            break
+    assert (
+        url and "code_challenge_method=S256" in url and "redirect_uri=http%3A%2F%2F127.0.0.1" in url
+    )
+    # The "browser": the server approves at once and redirects to the loopback listener.
+    redirect = httpx.get(url).headers["location"]
+    assert redirect.startswith("http://127.0.0.1:")
+    page = httpx.get(redirect)
+    assert "You can close this tab" in page.text
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert out == ""
+    assert "Successfully logged in to testsrv (default)." in err
+    assert run(["token", "testsrv"], store_env).stdout.strip() in testsrv.state.access
+
+
+def test_pkce_rejects_a_forged_state(testsrv, file_env):
+    proc = subprocess.Popen(
+        [AUTHSOME_BIN, "login", "testsrv", "--flow", "pkce", "--no-browser"],
+        env=file_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    for line in proc.stderr:
+        if line.strip().startswith(f"{testsrv.url}/authorize?"):
+            url = line.strip()
+            break
+    redirect = httpx.get(url).headers["location"]
+    forged = redirect.replace("state=", "state=forged")
+    httpx.get(forged)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 7
+    assert "state does not match" in err
+
+
+def test_pkce_checks_the_issuer(testsrv, file_env, authsome_home):
+    (authsome_home / "providers" / "testsrv.json").write_text(
+        json.dumps(testsrv.provider(oauth={"issuer": "https://issuer.example"}))
+    )
+    testsrv.state.issuer = "https://evil.example"
+    proc = subprocess.Popen(
+        [AUTHSOME_BIN, "login", "testsrv", "--flow", "pkce", "--no-browser"],
+        env=file_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    for line in proc.stderr:
+        if line.strip().startswith(f"{testsrv.url}/authorize?"):
+            url = line.strip()
+            break
+    httpx.get(httpx.get(url).headers["location"])
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 7 and "issuer" in err
+
+
+def test_already_logged_in_is_refused_then_force_works(testsrv, file_env):
+    assert run(["login", "testsrv"], file_env).returncode == 0
+    again = run(["login", "testsrv"], file_env)
+    assert again.returncode == 10
+    assert "authsome logout testsrv" in again.stderr and "--force" in again.stderr
+    assert run(["login", "testsrv", "--force"], file_env).returncode == 0
+
+
+def test_connections_and_shorthand(testsrv, file_env):
+    assert run(["login", "testsrv:work"], file_env).returncode == 0
+    assert run(["login", "testsrv", "--connection", "home"], file_env).returncode == 0
+    rows = json.loads(run(["list", "--json"], file_env).stdout)
+    assert sorted(r["connection"] for r in rows) == ["home", "work"]
+    assert run(["token", "testsrv"], file_env).returncode == 3
+    assert run(["token", "testsrv:work"], file_env).returncode == 0
