@@ -8,8 +8,20 @@ from authsome.flows.tokens import OAuthError, client_auth, parse_token_response
 from authsome.locking import file_lock
 
 
+def effective_margin(conn: Connection, margin: int) -> float:
+    """The refresh margin, capped at half the token's lifetime.
+
+    A provider whose tokens live less than the margin would otherwise be refreshed on every
+    single call.
+    """
+    lifetime = (conn.expires_at or 0) - (conn.updated_at or 0)
+    return min(margin, lifetime / 2) if lifetime > 0 else margin
+
+
 def needs_refresh(conn: Connection, now: float, margin: int) -> bool:
-    return conn.expires_at is not None and conn.expires_at - now <= margin
+    if conn.expires_at is None:
+        return False
+    return conn.expires_at - now <= effective_margin(conn, margin)
 
 
 def fresh(ctx, ref: str, connection=None) -> Connection:

@@ -13,6 +13,9 @@ def state_of(entry: dict, now: float, margin: int) -> str:
         return CONNECTED
     if expires_at <= now:
         return EXPIRES_SOON if entry.get("refreshable") else EXPIRED
+    lifetime = expires_at - (entry.get("updated_at") or 0)
+    if lifetime > 0:
+        margin = min(margin, lifetime / 2)  # as lifecycle.effective_margin
     return EXPIRES_SOON if expires_at - now <= margin else CONNECTED
 
 

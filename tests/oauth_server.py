@@ -36,6 +36,7 @@ class State:
         self.github_style = False  # errors with HTTP 200, as GitHub does
         self.access_expires_in: int | None = 3600
         self.refresh_expires_in_omitted = False
+        self.refreshed_expires_in: int | None = None  # lifetime of refreshed tokens, if other
         self.refresh_delay = 0.0
         self.revoke_status = 200
         self.issuer = None
@@ -157,9 +158,12 @@ class Handler(BaseHTTPRequestHandler):
             "refresh_token": refresh,
             "scope": scope,
         }
+        lifetime = st.access_expires_in
+        if refresh_call and st.refreshed_expires_in is not None:
+            lifetime = st.refreshed_expires_in
         omit = refresh_call and st.refresh_expires_in_omitted
-        if st.access_expires_in is not None and not omit:
-            body["expires_in"] = st.access_expires_in
+        if lifetime is not None and not omit:
+            body["expires_in"] = lifetime
         return body
 
     def _token(self, form):

@@ -1,0 +1,168 @@
+"""The token lifecycle: refresh before expiry, single flight across processes, logout."""
+
+import json
+import subprocess
+import time
+
+import pytest
+from clitools import AUTHSOME_BIN, run
+from conftest import TEST_PASSPHRASE
+
+
+@pytest.fixture
+def file_env(env):
+    return {**env, "AUTHSOME_BACKEND": "file", "AUTHSOME_PASSPHRASE": TEST_PASSPHRASE}
+
+
+@pytest.fixture
+def unlocked_env(file_env, tmp_path):
+    """A file-store env with an unlocked session, as a shell after `authsome unlock`."""
+    e = {**file_env, "XDG_RUNTIME_DIR": str(tmp_path / "run")}
+    (tmp_path / "run").mkdir(mode=0o700)
+    out = run(["unlock", "--shell", "bash"], e)
+    assert out.returncode == 0, out.stderr
+    e["AUTHSOME_SESSION"] = out.stdout.split("'")[1]
+    del e["AUTHSOME_PASSPHRASE"]
+    return e
+
+
+def _login(env, name="testsrv"):
+    out = run(["login", name], env)
+    assert out.returncode == 0, out.stderr
+
+
+def _age(seconds=1.2):
+    """Let a 2-second token pass half its life, so that it is due for refresh."""
+    time.sleep(seconds)
+
+
+def test_token_refreshes_within_the_margin_and_keeps_the_rotated_refresh_token(testsrv, file_env):
+    testsrv.state.access_expires_in = 2
+    _login(file_env)
+    _age()
+    first = run(["token", "testsrv"], file_env).stdout.strip()
+    assert testsrv.state.count("/token", "refresh_token") == 1
+    _age()
+    second = run(["token", "testsrv"], file_env).stdout.strip()
+    # Each call refreshed with the newest refresh token; reuse would have been refused.
+    assert testsrv.state.count("/token", "refresh_token") == 2
+    assert first != second and second in testsrv.state.access
+    assert not testsrv.state.revoked_families
+
+
+def test_no_refresh_outside_the_margin(testsrv, file_env):
+    testsrv.state.access_expires_in = 1000
+    _login(file_env)
+    run(["token", "testsrv"], file_env)
+    assert testsrv.state.count("/token", "refresh_token") == 0
+    # 1000 s left is outside a 400 s margin.
+    run(["token", "testsrv"], {**file_env, "AUTHSOME_REFRESH_MARGIN": "400"})
+    assert testsrv.state.count("/token", "refresh_token") == 0
+
+
+def test_short_lived_tokens_are_not_refreshed_on_every_call(testsrv, file_env):
+    testsrv.state.access_expires_in = 120  # shorter than the 300 s default margin
+    _login(file_env)
+    for _ in range(3):
+        assert run(["token", "testsrv"], file_env).returncode == 0
+    assert testsrv.state.count("/token", "refresh_token") == 0
+
+
+def test_missing_expires_in_does_not_loop(testsrv, file_env):
+    testsrv.state.access_expires_in = 2
+    testsrv.state.refresh_expires_in_omitted = True
+    _login(file_env)
+    _age()
+    for _ in range(3):
+        assert run(["token", "testsrv"], file_env).returncode == 0
+    assert testsrv.state.count("/token", "refresh_token") == 1
+
+
+def test_parallel_token_calls_cause_exactly_one_refresh(testsrv, unlocked_env):
+    testsrv.state.access_expires_in = 2
+    testsrv.state.refreshed_expires_in = 3600
+    testsrv.state.refresh_delay = 0.3  # widen the race window
+    _login(unlocked_env)
+    _age()
+    start = time.monotonic()
+    procs = [
+        subprocess.Popen(
+            [AUTHSOME_BIN, "token", "testsrv"],
+            env=unlocked_env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(20)
+    ]
+    results = [p.communicate(timeout=120) for p in procs]
+    elapsed = time.monotonic() - start
+    assert [p.returncode for p in procs] == [0] * 20, [e for _, e in results]
+    tokens = {out.strip() for out, _ in results}
+    assert testsrv.state.count("/token", "refresh_token") == 1
+    # One refresh happened, so every process holds the one new, valid token.
+    assert len(tokens) == 1 and tokens <= testsrv.state.access
+    print(
+        f"20 parallel token calls: {elapsed:.2f} s, "
+        f"{testsrv.state.count('/token', 'refresh_token')} refresh request(s)"
+    )
+
+
+def test_invalid_grant_marks_the_connection_and_says_login(testsrv, file_env):
+    testsrv.state.access_expires_in = 2
+    _login(file_env)
+    _age()
+    testsrv.state.revoked_families.update(i["family"] for i in testsrv.state.refresh.values())
+    out = run(["token", "testsrv"], file_env)
+    assert out.returncode == 7
+    assert "Refresh token revoked" in out.stderr  # the provider's own words
+    assert "run: authsome login testsrv" in out.stderr.lower()
+    rows = json.loads(run(["list", "--json"], file_env).stdout)
+    assert rows[0]["state"] == "needs login"
+    assert run(["token", "testsrv"], file_env).returncode == 7
+    assert testsrv.state.count("/token", "refresh_token") == 1
+
+
+def test_list_shows_state_expiry_and_store(testsrv, file_env):
+    _login(file_env)
+    out = run(["list"], file_env)
+    header, row = out.stdout.splitlines()
+    assert header.split() == ["PROVIDER", "CONNECTION", "TYPE", "EXPIRES", "STORE", "STATE"]
+    assert row.split()[:6] == ["testsrv", "default", "oauth2", "in", "59m", "file"]
+    assert row.rstrip().endswith("connected")
+    data = json.loads(run(["list", "--json"], file_env).stdout)[0]
+    assert data["store"] == "file" and data["state"] == "connected"
+
+
+def test_logout_revokes_refresh_then_access_and_removes(testsrv, file_env):
+    _login(file_env)
+    out = run(["logout", "testsrv"], file_env)
+    assert out.returncode == 0, out.stderr
+    assert [hint for hint, _ in testsrv.state.revoked] == ["refresh_token", "access_token"]
+    assert "Logged out of testsrv (default)." in out.stderr
+    assert run(["token", "testsrv"], file_env).returncode == 3
+    assert json.loads(run(["list", "--json"], file_env).stdout) == []
+
+
+def test_revocation_failure_is_reported_and_local_removal_happens(testsrv, file_env):
+    testsrv.state.revoke_status = 503
+    _login(file_env)
+    out = run(["logout", "testsrv"], file_env)
+    assert out.returncode == 0
+    assert "did not revoke the refresh token" in out.stderr
+    assert run(["token", "testsrv"], file_env).returncode == 3
+
+
+def test_network_failure_names_the_host(testsrv, file_env, authsome_home):
+    testsrv.state.access_expires_in = 2
+    _login(file_env)
+    _age()
+    testsrv.stop()
+    out = run(["token", "testsrv"], file_env)
+    assert out.returncode == 8
+    assert out.stderr.startswith("authsome: cannot reach 127.0.0.1")
+    assert out.stderr.count("\n") == 1
+
+
+def test_logout_of_nothing_is_not_logged_in(file_env):
+    assert run(["logout", "openai"], file_env).returncode == 3
