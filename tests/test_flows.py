@@ -50,7 +50,7 @@ def test_device_code_login_end_to_end(testsrv, store_env):
 
 def test_device_code_message_is_flushed_when_piped(testsrv, file_env):
     testsrv.state.approve_after_polls = None  # nobody approves
-    proc = subprocess.Popen(
+    proc = subprocess.Popen(  # noqa: S602 - the pipe is the point of the test
         f"{AUTHSOME_BIN} login testsrv 2>&1 | cat",
         shell=True,
         env=file_env,

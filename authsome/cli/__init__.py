@@ -77,6 +77,9 @@ def exit_code_for(error: errors.AuthsomeError) -> int:
 
 def _usage_line(e: click.UsageError) -> str:
     cmd = e.ctx.command_path if e.ctx else "authsome"
+    if e.format_message().startswith("Got unexpected extra argument"):
+        # The stray argument may be a secret pasted in the wrong place: never echo it.
+        return f"authsome: unexpected extra argument. See: {cmd} --help"
     return f"authsome: {e.format_message().rstrip('.')}. See: {cmd} --help"
 
 

@@ -30,7 +30,7 @@ def obtain(provider, environ, prompter, say) -> str:
         )
     if spec and spec.key_pattern and not re.search(spec.key_pattern, key):
         raise UsageError(
-            f"that does not look like a {provider.display_name} API key "
+            f"that does not look like an API key for {provider.display_name} "
             f"(expected the pattern {spec.key_pattern})",
             "check that you copied the whole key",
         )

@@ -29,6 +29,8 @@ class StoreChoice:
         """The sentence that tells a person where a secret just went."""
         if self.fallback:
             return f"No desktop keychain ({self.reason}): stored in {self.store.describe()}"
+        if self.source in ("env", "config"):
+            return f"Stored in {self.store.describe()} ({self.reason})"
         return f"Stored in {self.store.describe()}"
 
 

@@ -1,0 +1,201 @@
+"""API-key login (pipe, env, masked prompt) and provider definitions (bundled, overrides)."""
+
+import json
+from pathlib import Path
+
+import pytest
+from clitools import AUTHSOME_BIN, run
+from conftest import TEST_PASSPHRASE
+from ptyrun import PtyProcess
+
+from authsome.errors import ConfigError
+from authsome.providers import Registry, deep_merge, parse_provider
+
+ROOT = Path(__file__).resolve().parents[1]
+KEY = "sk-proj-AbCdEfGhIjKlMnOpQrStUvWx0123"
+
+
+@pytest.fixture
+def file_env(env):
+    return {**env, "AUTHSOME_BACKEND": "file", "AUTHSOME_PASSPHRASE": TEST_PASSPHRASE}
+
+
+def test_api_key_from_a_pipe(file_env):
+    out = run(["login", "openai"], file_env, input=KEY + "\n")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == "" and KEY not in out.stderr
+    assert "Stored in the encrypted file" in out.stderr and "(AUTHSOME_BACKEND=file)" in out.stderr
+    assert run(["token", "openai"], file_env).stdout == KEY + "\n"
+
+
+def test_api_key_imported_from_the_provider_env_var(file_env):
+    out = run(["login", "openai"], {**file_env, "OPENAI_API_KEY": KEY}, input="")
+    assert out.returncode == 0, out.stderr
+    assert "Imported OpenAI API key from $OPENAI_API_KEY." in out.stderr
+    assert run(["token", "openai"], file_env).stdout.strip() == KEY
+
+
+def test_api_key_masked_prompt_on_a_real_terminal(file_env):
+    proc = PtyProcess([AUTHSOME_BIN, "login", "openai"], file_env)
+    proc.expect(b"OpenAI API key: ")
+    proc.send(KEY.encode() + b"\n")
+    assert proc.wait(60) == 0
+    assert KEY.encode() not in proc.screen  # nothing typed was echoed
+    assert b"Successfully logged in to openai (default)." in proc.screen
+    assert run(["token", "openai"], file_env).stdout.strip() == KEY
+
+
+def test_key_pattern_is_checked_and_nothing_is_stored(file_env):
+    out = run(["login", "openai"], file_env, input="not-a-key\n")
+    assert out.returncode == 2
+    assert "does not look like an API key for OpenAI" in out.stderr
+    assert "not-a-key" not in out.stderr
+    assert json.loads(run(["list", "--json"], file_env).stdout) == []
+
+
+def test_api_key_is_never_an_argument(file_env):
+    out = run(["login", "openai", KEY], file_env)
+    assert out.returncode == 2
+    assert KEY not in out.stderr  # a key typed as an argument is not echoed back either
+
+
+def test_api_key_in_the_keychain(env, secret_service):
+    e = {**env, **secret_service.env()}
+    out = run(["login", "anthropic"], e, input="sk-ant-api03-AbCdEfGhIjKlMnOpQrSt\n")
+    assert out.returncode == 0, out.stderr
+    assert "Stored in the Secret Service keychain" in out.stderr
+    assert run(["token", "anthropic"], e).stdout.strip() == "sk-ant-api03-AbCdEfGhIjKlMnOpQrSt"
+    assert run(["logout", "anthropic"], e).returncode == 0
+
+
+def test_every_bundled_provider_parses():
+    registry = Registry(ROOT / "providers", ROOT / "nowhere")
+    providers = registry.all()
+    assert len(providers) >= 25
+    names = {p.name for p in providers}
+    for required in (
+        "github",
+        "gitlab",
+        "google",
+        "microsoft",
+        "slack",
+        "linear",
+        "notion",
+        "atlassian",
+        "discord",
+        "postiz",
+        "openai",
+        "anthropic",
+        "mistral",
+        "groq",
+        "huggingface",
+        "stripe",
+        "sendgrid",
+        "resend",
+        "postmark",
+    ):
+        assert required in names
+    github = registry.get("github")
+    assert github.flow == "device_code" and github.oauth.client_id
+    assert registry.get("postiz").flow == "device_code"
+    for p in providers:
+        assert p.export_env, p.name  # every provider says what `env` exports
+
+
+def test_partial_override_is_deep_merged(file_env, authsome_home):
+    (authsome_home / "providers").mkdir(parents=True)
+    (authsome_home / "providers" / "gitlab.json").write_text(
+        '{"flow": "device_code", "oauth": {"scopes": ["read_api"]}}'
+    )
+    data = json.loads(run(["inspect", "gitlab", "--json"], file_env).stdout)
+    assert data["flow"] == "device_code"
+    assert data["oauth"]["scopes"] == ["read_api"]
+    assert data["oauth"]["token_url"] == "https://gitlab.com/oauth/token"  # kept from bundled
+    assert len(data["sources"]) == 2
+
+
+def test_malformed_provider_file_names_file_and_field(file_env, authsome_home):
+    folder = authsome_home / "providers"
+    folder.mkdir(parents=True)
+    (folder / "broken.json").write_text(
+        json.dumps(
+            {
+                "name": "broken",
+                "auth_type": "oauth2",
+                "flow": "pkce",
+                "oauth": {"authorization_url": "http://example.com/auth", "token_url": "https://x"},
+            }
+        )
+    )
+    out = run(["inspect", "broken"], file_env)
+    assert out.returncode == 9
+    assert str(folder / "broken.json") in out.stderr
+    assert "'oauth.authorization_url'" in out.stderr and "https://" in out.stderr
+    (folder / "broken.json").write_text("{ not json")
+    out = run(["inspect", "broken"], file_env)
+    assert out.returncode == 9 and "not valid JSON" in out.stderr
+
+
+@pytest.mark.parametrize(
+    "mutate,field",
+    [
+        (lambda d: d.update(auth_type="saml"), "'auth_type'"),
+        (lambda d: d.update(flow="magic"), "'flow'"),
+        (lambda d: d.update(colour="blue"), "'colour'"),
+        (lambda d: d["oauth"].update(scopes="repo"), "'oauth.scopes'"),
+        (lambda d: d["oauth"].update(supports_device_code="yes"), "'oauth.supports_device_code'"),
+        (lambda d: d["oauth"].pop("token_url"), "'oauth.token_url'"),
+        (lambda d: d["export"]["env"].update(refresh_token="LEAK"), "'export.env.refresh_token'"),
+    ],
+)
+def test_schema_errors(mutate, field):
+    data = json.loads((ROOT / "providers" / "github.json").read_text())
+    mutate(data)
+    with pytest.raises(ConfigError, match=field):
+        parse_provider(data, "github.json", "github")
+
+
+def test_deep_merge():
+    assert deep_merge({"a": {"b": 1, "c": 2}, "d": [1]}, {"a": {"c": 3}, "d": [2]}) == {
+        "a": {"b": 1, "c": 3},
+        "d": [2],
+    }
+
+
+def test_register_validates_and_installs(file_env, tmp_path, authsome_home):
+    good = tmp_path / "acme.json"
+    good.write_text(
+        json.dumps(
+            {
+                "name": "acme",
+                "auth_type": "api_key",
+                "api_key": {"env_var": "ACME_KEY"},
+                "export": {"env": {"api_key": "ACME_KEY"}},
+            }
+        )
+    )
+    out = run(["register", str(good)], file_env)
+    assert out.returncode == 0, out.stderr
+    assert (authsome_home / "providers" / "acme.json").exists()
+    listed = json.loads(run(["providers", "--json"], file_env).stdout)
+    acme = next(p for p in listed if p["name"] == "acme")
+    assert acme["source"] == "custom" and acme["state"] == "not connected"
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"name": "bad", "auth_type": "api_key", "flow": "pkce"}))
+    out = run(["register", str(bad)], file_env)
+    assert out.returncode == 9 and "'flow'" in out.stderr
+    assert not (authsome_home / "providers" / "bad.json").exists()
+
+
+def test_providers_lists_connection_state(file_env):
+    run(["login", "openai"], file_env, input=KEY + "\n")
+    listed = {p["name"]: p for p in json.loads(run(["providers", "--json"], file_env).stdout)}
+    assert listed["openai"]["state"] == "connected"
+    assert listed["github"]["supports_device_code"] is True
+    human = run(["providers"], file_env).stdout
+    assert human.splitlines()[0].split() == ["NAME", "TYPE", "FLOW", "DEVICE", "SOURCE", "STATE"]
+
+
+def test_unknown_provider(file_env):
+    out = run(["login", "nosuchthing"], file_env)
+    assert out.returncode == 2 and "unknown provider 'nosuchthing'" in out.stderr
