@@ -7,7 +7,7 @@ from pathlib import Path
 
 from authsome import fsutil
 from authsome.errors import AlreadyLoggedIn, ConfigError
-from authsome.listing import state_of
+from authsome.listing import columns, state_of
 from authsome.providers import deep_merge, parse_provider, read_json
 
 
@@ -37,23 +37,12 @@ def provider_rows(ctx) -> list[dict]:
 
 def render_rows(table: list[dict]) -> str:
     headers = ("NAME", "TYPE", "FLOW", "DEVICE", "SOURCE", "STATE")
-    lines = [headers]
+    body = []
     for r in table:
         source = r["source"] + ("+override" if r["customized"] else "")
-        lines.append(
-            (
-                r["name"],
-                r["auth_type"],
-                r["flow"],
-                "yes" if r["supports_device_code"] else "no",
-                source,
-                r["state"],
-            )
-        )
-    widths = [max(len(line[i]) for line in lines) for i in range(len(headers))]
-    return "\n".join(
-        "  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip() for line in lines
-    )
+        device = "yes" if r["supports_device_code"] else "no"
+        body.append((r["name"], r["auth_type"], r["flow"], device, source, r["state"]))
+    return columns(headers, body)
 
 
 def render_definition(provider) -> str:

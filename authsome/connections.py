@@ -33,6 +33,16 @@ def check_name(kind: str, value: str) -> str:
     return value
 
 
+def effective_margin(expires_at: float, updated_at: float | None, margin: int) -> float:
+    """The refresh margin, capped at half the token's lifetime.
+
+    A provider whose tokens live less than the margin would otherwise be refreshed on every
+    single call.
+    """
+    lifetime = expires_at - (updated_at or 0)
+    return min(margin, lifetime / 2) if lifetime > 0 else margin
+
+
 def display_ref(provider: str, connection: str) -> str:
     """'github' for the default connection, else 'github:work'."""
     return provider if connection == "default" else f"{provider}:{connection}"

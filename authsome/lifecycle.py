@@ -2,26 +2,22 @@
 
 from __future__ import annotations
 
-from authsome.connections import CONNECTED, Connection, display_ref, parse_ref
+from authsome.connections import (
+    CONNECTED,
+    Connection,
+    display_ref,
+    effective_margin,
+    parse_ref,
+)
 from authsome.errors import AuthFailed
 from authsome.flows.tokens import OAuthError, client_auth, parse_token_response
 from authsome.locking import file_lock
 
 
-def effective_margin(conn: Connection, margin: int) -> float:
-    """The refresh margin, capped at half the token's lifetime.
-
-    A provider whose tokens live less than the margin would otherwise be refreshed on every
-    single call.
-    """
-    lifetime = (conn.expires_at or 0) - (conn.updated_at or 0)
-    return min(margin, lifetime / 2) if lifetime > 0 else margin
-
-
 def needs_refresh(conn: Connection, now: float, margin: int) -> bool:
     if conn.expires_at is None:
         return False
-    return conn.expires_at - now <= effective_margin(conn, margin)
+    return conn.expires_at - now <= effective_margin(conn.expires_at, conn.updated_at, margin)
 
 
 def fresh(ctx, ref: str, connection=None) -> Connection:

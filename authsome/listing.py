@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from authsome.connections import CONNECTED, EXPIRED, EXPIRES_SOON, NEEDS_LOGIN
+from authsome.connections import (
+    CONNECTED,
+    EXPIRED,
+    EXPIRES_SOON,
+    NEEDS_LOGIN,
+    effective_margin,
+)
 
 
 def state_of(entry: dict, now: float, margin: int) -> str:
@@ -13,10 +19,8 @@ def state_of(entry: dict, now: float, margin: int) -> str:
         return CONNECTED
     if expires_at <= now:
         return EXPIRES_SOON if entry.get("refreshable") else EXPIRED
-    lifetime = expires_at - (entry.get("updated_at") or 0)
-    if lifetime > 0:
-        margin = min(margin, lifetime / 2)  # as lifecycle.effective_margin
-    return EXPIRES_SOON if expires_at - now <= margin else CONNECTED
+    soon = expires_at - now <= effective_margin(expires_at, entry.get("updated_at"), margin)
+    return EXPIRES_SOON if soon else CONNECTED
 
 
 def relative(expires_at, now: float) -> str:
@@ -53,14 +57,19 @@ def rows(ctx) -> list[dict]:
     return out
 
 
-def render(table: list[dict]) -> str:
-    headers = ("PROVIDER", "CONNECTION", "TYPE", "EXPIRES", "STORE", "STATE")
-    keys = ("provider", "connection", "type", "expires", "store", "state")
-    lines = [headers] + [tuple(str(r[k]) for k in keys) for r in table]
+def columns(headers: tuple[str, ...], body: list[tuple[str, ...]]) -> str:
+    """Left-aligned columns, two spaces apart, for people reading a terminal."""
+    lines = [headers, *body]
     widths = [max(len(line[i]) for line in lines) for i in range(len(headers))]
     return "\n".join(
         "  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip() for line in lines
     )
+
+
+def render(table: list[dict]) -> str:
+    keys = ("provider", "connection", "type", "expires", "store", "state")
+    headers = ("PROVIDER", "CONNECTION", "TYPE", "EXPIRES", "STORE", "STATE")
+    return columns(headers, [tuple(str(r[k]) for k in keys) for r in table])
 
 
 __all__ = ["EXPIRED", "rows", "render", "state_of", "relative"]

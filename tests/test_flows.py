@@ -179,20 +179,24 @@ def test_ctrl_c_while_polling_exits_130_and_stores_nothing(testsrv, file_env, au
     assert not index.exists() or json.loads(index.read_text())["connections"] == {}
 
 
-def test_pkce_login_end_to_end(testsrv, store_env):
+def start_pkce(server, env):
+    """Start `authsome login --flow pkce --no-browser`; return it and the URL it printed."""
     proc = subprocess.Popen(
         [AUTHSOME_BIN, "login", "testsrv", "--flow", "pkce", "--no-browser"],
-        env=store_env,
+        env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
     )
-    url = None
     for line in proc.stderr:
-        if line.strip().startswith(f"{testsrv.url}/authorize?"):
-            url = line.strip()
-            break
+        if line.strip().startswith(f"{server.url}/authorize?"):
+            return proc, line.strip()
+    raise AssertionError("no authorization URL printed")
+
+
+def test_pkce_login_end_to_end(testsrv, store_env):
+    proc, url = start_pkce(testsrv, store_env)
     assert (
         url and "code_challenge_method=S256" in url and "redirect_uri=http%3A%2F%2F127.0.0.1" in url
     )
@@ -209,18 +213,7 @@ def test_pkce_login_end_to_end(testsrv, store_env):
 
 
 def test_pkce_rejects_a_forged_state(testsrv, file_env):
-    proc = subprocess.Popen(
-        [AUTHSOME_BIN, "login", "testsrv", "--flow", "pkce", "--no-browser"],
-        env=file_env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    for line in proc.stderr:
-        if line.strip().startswith(f"{testsrv.url}/authorize?"):
-            url = line.strip()
-            break
+    proc, url = start_pkce(testsrv, file_env)
     redirect = httpx.get(url).headers["location"]
     forged = redirect.replace("state=", "state=forged")
     httpx.get(forged)
@@ -234,18 +227,7 @@ def test_pkce_checks_the_issuer(testsrv, file_env, authsome_home):
         json.dumps(testsrv.provider(oauth={"issuer": "https://issuer.example"}))
     )
     testsrv.state.issuer = "https://evil.example"
-    proc = subprocess.Popen(
-        [AUTHSOME_BIN, "login", "testsrv", "--flow", "pkce", "--no-browser"],
-        env=file_env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    for line in proc.stderr:
-        if line.strip().startswith(f"{testsrv.url}/authorize?"):
-            url = line.strip()
-            break
+    proc, url = start_pkce(testsrv, file_env)
     httpx.get(httpx.get(url).headers["location"])
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 7 and "issuer" in err
