@@ -56,5 +56,9 @@ class Cancelled(AuthsomeError):
     """The user cancelled."""
 
 
+class CommandNotFound(AuthsomeError):
+    """`authsome run` could not start the command."""
+
+
 class ChecksFailed(AuthsomeError):
     """`authsome doctor` found problems."""

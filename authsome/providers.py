@@ -30,6 +30,7 @@ class OAuthSpec:
     revocation_url: str | None = None
     issuer: str | None = None
     scopes: tuple[str, ...] = ()
+    scope_separator: str = " "
     supports_device_code: bool = False
     pkce: bool = True
     client_id: str | None = None
@@ -257,6 +258,7 @@ def _oauth(c: _Checker, raw: dict) -> OAuthSpec:
         revocation_url=c.url(raw, "revocation_url", w),
         issuer=c.url(raw, "issuer", w),
         scopes=tuple(c.take(raw, "scopes", list, w, default=[])),
+        scope_separator=c.take(raw, "scope_separator", str, w, default=" "),
         supports_device_code=c.take(raw, "supports_device_code", bool, w, default=False),
         pkce=c.take(raw, "pkce", bool, w, default=True),
         client_id=c.take(raw, "client_id", str, w),
@@ -266,6 +268,8 @@ def _oauth(c: _Checker, raw: dict) -> OAuthSpec:
         ),
         redirect_port=port,
     )
+    if spec.scope_separator not in (" ", ","):
+        raise c.fail("oauth.scope_separator", 'must be " " or ","')
     if spec.supports_device_code and not spec.device_authorization_url:
         raise c.fail("oauth.device_authorization_url", "is required when supports_device_code")
     return spec

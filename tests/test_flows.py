@@ -248,3 +248,24 @@ def test_connections_and_shorthand(testsrv, file_env):
     assert sorted(r["connection"] for r in rows) == ["home", "work"]
     assert run(["token", "testsrv"], file_env).returncode == 3
     assert run(["token", "testsrv:work"], file_env).returncode == 0
+
+
+def test_pkce_times_out_after_five_minutes(testsrv, file_env):
+    from authsome.flows import pkce
+
+    ticks = iter([0.0, 0.0, 1.0, 299.0, 301.0, 302.0])
+    opened = []
+    ctx = Context(file_env, clock=lambda: next(ticks, 400.0), browser=opened.append)
+    with pytest.raises(AuthFailed, match="no answer from Test Server within 5 minutes"):
+        pkce.run(ctx.registry.get("testsrv"), "test-client", None, [], "testsrv", ctx)
+    assert len(opened) == 1 and opened[0].startswith(f"{testsrv.url}/authorize?")
+
+
+def test_scope_separator_is_used(testsrv, file_env, authsome_home):
+    (authsome_home / "providers" / "testsrv.json").write_text(
+        json.dumps(testsrv.provider(oauth={"scope_separator": ","}))
+    )
+    out = run(["login", "testsrv", "--scopes", "read,write,admin"], file_env)
+    assert out.returncode == 0, out.stderr
+    sent = [form for path, form in testsrv.state.requests if path == "/device/code"]
+    assert sent[0]["scope"] == "read,write,admin"

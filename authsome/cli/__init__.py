@@ -12,7 +12,10 @@ from authsome import __version__, errors
 
 # name -> "module:function"; modules are imported only when their command runs.
 COMMANDS = {
+    "completion": "authsome.cli.shellcmds:completion",
     "doctor": "authsome.cli.doctor:doctor",
+    "env": "authsome.cli.env:env",
+    "hook": "authsome.cli.shellcmds:hook",
     "inspect": "authsome.cli.providers:inspect",
     "list": "authsome.cli.listing:list_",
     "lock": "authsome.cli.session:lock",
@@ -20,6 +23,7 @@ COMMANDS = {
     "logout": "authsome.cli.login:logout",
     "providers": "authsome.cli.providers:providers",
     "register": "authsome.cli.providers:register",
+    "run": "authsome.cli.shellcmds:run",
     "token": "authsome.cli.token:token",
     "unlock": "authsome.cli.session:unlock",
 }
@@ -39,6 +43,7 @@ EXIT_CODES: dict[type[errors.AuthsomeError], int] = {
     errors.ConfigError: 9,
     errors.AlreadyLoggedIn: 10,
     errors.ChecksFailed: 11,
+    errors.CommandNotFound: 127,
     errors.Cancelled: EXIT_CANCELLED,
 }
 

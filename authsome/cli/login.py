@@ -1,10 +1,11 @@
 import click
 
+from authsome.cli.complete import connected_refs, provider_names
 from authsome.flows import FLOWS
 
 
 @click.command()
-@click.argument("name")
+@click.argument("name", shell_complete=provider_names)
 @click.option("--flow", type=click.Choice(FLOWS), help="Login flow (default: the provider's).")
 @click.option("--connection", "-c", help="Connection name (default: 'default'; or NAME:C).")
 @click.option("--scopes", help="Comma-separated scopes, replacing the provider's defaults.")
@@ -32,7 +33,7 @@ def login(ctx, name, flow, connection, scopes, force, client_id, port, no_browse
 
 
 @click.command()
-@click.argument("name")
+@click.argument("name", shell_complete=connected_refs)
 @click.option("--connection", "-c", help="Connection name (or NAME:C).")
 @click.pass_obj
 def logout(ctx, name, connection):

@@ -2,6 +2,8 @@ import json
 
 import click
 
+from authsome.cli.complete import provider_names
+
 
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
@@ -15,7 +17,7 @@ def providers(ctx, as_json):
 
 
 @click.command()
-@click.argument("name")
+@click.argument("name", shell_complete=provider_names)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_obj
 def inspect(ctx, name, as_json):

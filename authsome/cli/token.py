@@ -1,8 +1,10 @@
 import click
 
+from authsome.cli.complete import connected_refs
+
 
 @click.command()
-@click.argument("name")
+@click.argument("name", shell_complete=connected_refs)
 @click.option("--connection", "-c", help="Connection name (or NAME:C).")
 @click.pass_obj
 def token(ctx, name, connection):

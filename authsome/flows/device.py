@@ -15,7 +15,7 @@ def run(provider, client_id, client_secret, scopes, login_hint, io) -> TokenSet:
     oauth = provider.oauth
     data = {**client_auth(client_id, client_secret)}
     if scopes:
-        data["scope"] = " ".join(scopes)
+        data["scope"] = oauth.scope_separator.join(scopes)
     status, body = io.http.post_form(oauth.device_authorization_url, data)
     if "error" in body or status >= 400 or "device_code" not in body:
         err = OAuthError(str(body.get("error", f"HTTP {status}")), body.get("error_description"))

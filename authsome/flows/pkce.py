@@ -71,7 +71,7 @@ def run(
         "code_challenge": challenge,
         "code_challenge_method": "S256",
         **({"client_id": client_id} if client_id else {}),
-        **({"scope": " ".join(scopes)} if scopes else {}),
+        **({"scope": oauth.scope_separator.join(scopes)} if scopes else {}),
         **dict(oauth.authorization_params),
     }
     sep = "&" if "?" in oauth.authorization_url else "?"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
 
 from authsome.errors import UsageError
 
@@ -18,6 +19,20 @@ def get(name: str):
         choices = ", ".join(DIALECTS)
         raise UsageError(f"unknown shell {name!r}", f"use --shell with one of: {choices}")
     return importlib.import_module(f"authsome.shells.{name}")
+
+
+_VAR = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def safe_names(text: str) -> list[str]:
+    """Variable names from a space-separated list, dropping anything that is not a name."""
+    return [n for n in (text or "").split() if _VAR.match(n)]
+
+
+def script(dialect, values: dict[str, str], unsets=()) -> str:
+    """Shell code that unsets `unsets`, then exports `values`."""
+    lines = [dialect.unset(n) for n in unsets] + [dialect.export(k, v) for k, v in values.items()]
+    return "".join(line + "\n" for line in lines)
 
 
 def detect(environ: dict[str, str]) -> str:

@@ -1,0 +1,49 @@
+import click
+
+from authsome.cli.complete import connected_refs
+
+HOOK_SHELLS = ("bash", "zsh", "fish")
+
+
+@click.command()
+@click.argument("shell", type=click.Choice(HOOK_SHELLS))
+@click.pass_obj
+def hook(ctx, shell):
+    """Print the prompt hook: eval "$(authsome hook bash)" in ~/.bashrc."""
+    from authsome.shellhook import hook_script
+
+    ctx.emit(hook_script(shell))
+
+
+@click.command()
+@click.argument("shell", type=click.Choice(HOOK_SHELLS))
+@click.pass_obj
+def completion(ctx, shell):
+    """Print the completion script for a shell."""
+    from authsome.shellhook import completion_script
+
+    ctx.emit(completion_script(shell))
+
+
+class RunCommand(click.Command):
+    """Splits its arguments at the first '--': names before it, the command after."""
+
+    def parse_args(self, ctx, args):
+        if "--" in args:
+            i = args.index("--")
+            ctx.meta["authsome.command"] = args[i + 1 :]
+            args = args[:i]
+        return super().parse_args(ctx, args)
+
+
+@click.command(cls=RunCommand)
+@click.argument("names", nargs=-1, shell_complete=connected_refs)
+@click.pass_context
+def run(click_ctx, names):
+    """Run a command with fresh credentials: authsome run github -- gh repo list."""
+    from authsome.shellhook import run_command
+
+    command = click_ctx.meta.get("authsome.command")
+    if not command:
+        raise click.UsageError("no command given; put it after '--'", click_ctx)
+    run_command(click_ctx.obj, list(names), command)

@@ -1,0 +1,20 @@
+"""The dotenv format: KEY=value lines that python-dotenv and docker --env-file read back.
+
+Plain values are written bare (docker reads quotes literally); anything else is single-quoted,
+which python-dotenv reads literally apart from \\\\ and \\'.
+"""
+
+import re
+
+NAME = "dotenv"
+_BARE = re.compile(r"^[A-Za-z0-9_./:@%+,=-]*$")
+
+
+def quote(value: str) -> str:
+    if _BARE.match(value):
+        return value
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def export(name: str, value: str) -> str:
+    return f"{name}={quote(value)}"
