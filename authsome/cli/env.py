@@ -30,7 +30,13 @@ def env(ctx, names, shell, fmt, unset):
     elif fmt == "dotenv":
         from authsome.shells import dotenv
 
-        ctx.emit(shells.script(dotenv, export.values))
+        text = shells.script(dotenv, export.values)
+        for name in dotenv.unsafe_for_docker(export.values):
+            ctx.say(
+                f"authsome: warning: {name} holds characters that docker --env-file reads "
+                "literally (quotes, newlines) or python-dotenv expands (${...})."
+            )
+        ctx.emit(text)
     else:
         stale = [n for n in previous if n not in export.values]
         new = export.bookkeeping()

@@ -18,3 +18,9 @@ def quote(value: str) -> str:
 
 def export(name: str, value: str) -> str:
     return f"{name}={quote(value)}"
+
+
+def unsafe_for_docker(values: dict[str, str]) -> list[str]:
+    """Names whose values docker --env-file (no quotes, no newlines) would read differently,
+    or that python-dotenv would interpolate (${...})."""
+    return sorted(k for k, v in values.items() if quote(v) != v or "${" in v)

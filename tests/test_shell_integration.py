@@ -1,0 +1,305 @@
+"""`authsome env`, the prompt hooks, `run` and completion, in the real bash, zsh and fish."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from clitools import AUTHSOME_BIN, run
+from conftest import TEST_PASSPHRASE
+from realparts import require
+from shellrun import BINARY, roundtrip
+
+ROOT = Path(__file__).resolve().parents[1]
+HOSTILE = "a'b\"c $HOME `id` $(id) \\ ! % \t ünï 🔑\nsecond line; rm -rf ~"
+SHELLS = ["bash", "zsh", "fish"]
+
+
+@pytest.fixture
+def file_env(env, tmp_path):
+    bin_dir = str(Path(AUTHSOME_BIN).parent)
+    return {
+        **env,
+        "AUTHSOME_BACKEND": "file",
+        "AUTHSOME_PASSPHRASE": TEST_PASSPHRASE,
+        "PATH": f"{bin_dir}:{env.get('PATH', '/usr/bin:/bin')}",
+    }
+
+
+@pytest.fixture
+def hostile_login(file_env, authsome_home):
+    folder = authsome_home / "providers"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "hostile.json").write_text(
+        json.dumps(
+            {
+                "name": "hostile",
+                "auth_type": "api_key",
+                "api_key": {"env_var": "HOSTILE_KEY"},
+                "export": {"env": {"api_key": "HOSTILE_KEY"}},
+            }
+        )
+    )
+    out = run(["login", "hostile"], {**file_env, "HOSTILE_KEY": HOSTILE}, input="")
+    assert out.returncode == 0, out.stderr
+    return file_env
+
+
+def _eval_env(shell, args):
+    command = " ".join([AUTHSOME_BIN, "env", "--shell", shell, *args])
+    if shell == "fish":
+        return f"{command} | source"
+    return f'eval "$({command})"'
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+def test_hostile_value_round_trips_through_eval(shell, hostile_login, tmp_path):
+    got = roundtrip(
+        shell,
+        _eval_env(shell, ["hostile"]),
+        ["HOSTILE_KEY", "AUTHSOME_EXPORTED"],
+        tmp_path,
+        env=hostile_login,
+    )
+    assert got == {"HOSTILE_KEY": HOSTILE, "AUTHSOME_EXPORTED": "HOSTILE_KEY"}
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+def test_unset_removes_exactly_what_was_exported(shell, hostile_login, tmp_path):
+    unset = _eval_env(shell, ["--unset"])
+    code = f"{_eval_env(shell, ['hostile'])}\n{unset}"
+    check = {
+        "fish": "set -q HOSTILE_KEY; and echo still-set; echo KEEP=$KEEP",
+        "bash": 'echo "${HOSTILE_KEY+still-set}"; echo "KEEP=$KEEP"',
+        "zsh": 'echo "${HOSTILE_KEY+still-set}"; echo "KEEP=$KEEP"',
+    }[shell]
+    script = tmp_path / "s"
+    script.write_text(f"{code}\n{check}\n")
+    out = subprocess.run(
+        [require(BINARY[shell]), str(script)],
+        capture_output=True,
+        text=True,
+        env={**hostile_login, "KEEP": "mine"},
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "still-set" not in out.stdout and "KEEP=mine" in out.stdout
+
+
+def test_env_errors_leave_stdout_empty(file_env):
+    out = run(["env", "openai"], file_env)
+    assert out.returncode == 3 and out.stdout == ""
+    assert out.stderr == "authsome: not logged in to openai; run: authsome login openai\n"
+
+
+def test_two_connections_on_one_variable_is_an_error(testsrv, file_env):
+    assert run(["login", "testsrv"], file_env).returncode == 0
+    assert run(["login", "testsrv:work"], file_env).returncode == 0
+    out = run(["env", "testsrv", "testsrv:work"], file_env)
+    assert out.returncode == 2 and out.stdout == ""
+    assert "testsrv and testsrv:work both export TESTSRV_TOKEN" in out.stderr
+
+
+def test_env_exports_expiry_and_never_the_refresh_token(testsrv, file_env):
+    assert run(["login", "testsrv"], file_env).returncode == 0
+    out = run(["env", "--shell", "bash"], file_env)
+    assert out.returncode == 0, out.stderr
+    refresh = [t for t in testsrv.state.refresh]
+    assert refresh and not any(t in out.stdout for t in refresh)
+    assert "export AUTHSOME_EXPIRES_AT='" in out.stdout
+    assert "export AUTHSOME_REFRESH_AT='" in out.stdout
+    data = json.loads(run(["env", "--format", "json"], file_env).stdout)
+    assert set(data["variables"]) == {"TESTSRV_TOKEN"}
+    assert data["expires_at"]["TESTSRV_TOKEN"] > time.time()
+
+
+PROMPT = {
+    "bash": 'eval "$PROMPT_COMMAND"',
+    "zsh": "for f in $precmd_functions; do $f; done",
+    "fish": "emit fish_prompt",
+}
+HOOK = {
+    "bash": f'eval "$({AUTHSOME_BIN} hook bash)"',
+    "zsh": f'eval "$({AUTHSOME_BIN} hook zsh)"',
+    "fish": f"{AUTHSOME_BIN} hook fish | source",
+}
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+def test_hook_refreshes_a_short_lived_token_before_it_expires(shell, testsrv, file_env, tmp_path):
+    testsrv.state.access_expires_in = 6  # refresh due after 3 s (half its life)
+    assert run(["login", "testsrv"], file_env).returncode == 0
+    before = run(["token", "testsrv"], file_env).stdout.strip()
+    code = "\n".join(
+        [HOOK[shell], _eval_env(shell, ["testsrv"]), PROMPT[shell], "sleep 3.5", PROMPT[shell]]
+    )
+    got = roundtrip(shell, code, ["TESTSRV_TOKEN", "AUTHSOME_EXPIRES_AT"], tmp_path, env=file_env)
+    assert testsrv.state.count("/token", "refresh_token") == 1
+    assert got["TESTSRV_TOKEN"] != before and got["TESTSRV_TOKEN"] in testsrv.state.access
+    assert int(got["AUTHSOME_EXPIRES_AT"]) > time.time()
+
+
+def _spawns(shell, script_text, tmp_path, env, name) -> list[str]:
+    """The processes a shell script starts (execve, fork, clone), traced by strace."""
+    script = tmp_path / f"{name}.sh"
+    script.write_text(script_text)
+    trace = tmp_path / f"{name}.trace"
+    args = [require(BINARY[shell]), *(["--no-config"] if shell == "fish" else []), str(script)]
+    out = subprocess.run(
+        [
+            require("strace"),
+            "-f",
+            "-qq",
+            "-o",
+            str(trace),
+            "-e",
+            "trace=execve,fork,vfork,clone,clone3",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    return [
+        line
+        for line in trace.read_text().splitlines()
+        if any(f"{call}(" in line for call in ("execve", "fork", "clone"))
+    ]
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+def test_hook_starts_no_process_when_nothing_is_due(shell, testsrv, file_env, tmp_path):
+    assert run(["login", "testsrv"], file_env).returncode == 0
+    setup = "\n".join([HOOK[shell], _eval_env(shell, ["testsrv"])]) + "\n"
+    without = _spawns(shell, setup, tmp_path, file_env, "none")
+    with_prompts = _spawns(
+        shell, setup + "\n".join([PROMPT[shell]] * 50) + "\n", tmp_path, file_env, "fifty"
+    )
+    # Fifty prompts with nothing due start no process at all: no date, no authsome.
+    assert len(with_prompts) == len(without), with_prompts[len(without) :]
+
+
+STATUS_CHECK = {
+    # A due refresh that fails (nothing-here is not logged in) must still keep $? for the
+    # prompt, print nothing on stdout, and be installed once however often it is sourced.
+    "bash": """{hook}
+{hook}
+AUTHSOME_REFRESH_AT=1 AUTHSOME_REFS=nothing-here
+false
+eval "$PROMPT_COMMAND"
+echo "status=$?"
+echo "hooks=$(grep -o _authsome_hook <<< "$PROMPT_COMMAND" | wc -l)"
+""",
+    "zsh": """{hook}
+{hook}
+AUTHSOME_REFRESH_AT=1 AUTHSOME_REFS=nothing-here
+false
+for f in $precmd_functions; do $f; done
+echo "status=$?"
+echo "hooks=${{#${{(@M)precmd_functions:#_authsome_hook}}}}"
+""",
+    "fish": """{hook}
+{hook}
+function __show --on-event fish_prompt; echo status=$status; end
+set -gx AUTHSOME_REFRESH_AT 1
+set -gx AUTHSOME_REFS nothing-here
+false
+emit fish_prompt
+echo hooks=(functions --handlers-type generic | string match -e __authsome_hook | count)
+""",
+}
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+def test_hook_keeps_status_prints_nothing_and_installs_once(shell, file_env, tmp_path):
+    script = tmp_path / "s"
+    script.write_text(STATUS_CHECK[shell].format(hook=HOOK[shell]))
+    args = [require(BINARY[shell]), *(["--no-config"] if shell == "fish" else []), str(script)]
+    out = subprocess.run(args, capture_output=True, text=True, env=file_env, timeout=60)
+    assert out.stdout.split() == ["status=1", "hooks=1"], (out.stdout, out.stderr)
+    assert "authsome: could not refresh nothing-here; will retry in a minute." in out.stderr
+
+
+def test_bash_hook_coexists_with_prompt_command_array_and_string(file_env, tmp_path):
+    hook = HOOK["bash"]
+    for setup in ("PROMPT_COMMAND=(mine)", 'PROMPT_COMMAND="mine"'):
+        script = tmp_path / "s"
+        script.write_text(
+            f"mine() {{ echo mine-ran; }}\n{setup}\n{hook}\n{hook}\ndeclare -p PROMPT_COMMAND\n"
+        )
+        out = subprocess.run(
+            ["bash", str(script)], capture_output=True, text=True, env=file_env, timeout=60
+        )
+        assert "_authsome_hook" in out.stdout and "mine" in out.stdout
+        assert out.stdout.count("_authsome_hook") == 1
+
+
+def test_hook_embeds_the_absolute_path(file_env):
+    for shell in SHELLS:
+        text = run(["hook", shell], file_env).stdout
+        assert f"'{AUTHSOME_BIN}' env --shell {shell}" in text
+        assert "@AUTHSOME@" not in text
+
+
+def test_run_passes_environment_stdio_and_exit_code(hostile_login):
+    out = subprocess.run(
+        [
+            AUTHSOME_BIN,
+            "run",
+            "hostile",
+            "--",
+            sys.executable,
+            "-c",
+            "import os,sys; sys.stdout.write(os.environ['HOSTILE_KEY'] + "
+            "sys.stdin.read()); sys.exit(42)",
+        ],
+        input="+stdin",
+        capture_output=True,
+        text=True,
+        env=hostile_login,
+        timeout=60,
+    )
+    assert out.returncode == 42
+    assert out.stdout == HOSTILE + "+stdin"
+    assert "HOSTILE_KEY" not in hostile_login
+
+
+def test_run_command_not_found_is_127(hostile_login):
+    out = run(["run", "hostile", "--", "no-such-command-xyz"], hostile_login)
+    assert out.returncode == 127
+    assert out.stderr == (
+        "authsome: command not found: no-such-command-xyz. Check its name and your PATH\n"
+    )
+
+
+def test_run_passes_signals(hostile_login):
+    proc = subprocess.Popen(
+        [
+            AUTHSOME_BIN,
+            "run",
+            "hostile",
+            "--",
+            sys.executable,
+            "-c",
+            "import signal,sys,time; print('up', flush=True); "
+            "signal.signal(signal.SIGTERM, lambda *a: sys.exit(7)); "
+            "time.sleep(60)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=hostile_login,
+    )
+    assert proc.stdout.readline() == "up\n"
+    os.kill(proc.pid, signal.SIGTERM)
+    assert proc.wait(30) == 7
+
+
+def test_run_needs_a_command(hostile_login):
+    out = run(["run", "hostile"], hostile_login)
+    assert out.returncode == 2 and "put it after '--'" in out.stderr
