@@ -38,6 +38,12 @@ class PtyProcess:
     def interrupt(self) -> None:
         os.kill(self.pid, signal.SIGINT)
 
+    def close(self) -> None:
+        """Kill the process and reap it."""
+        os.kill(self.pid, signal.SIGKILL)
+        os.waitpid(self.pid, 0)
+        os.close(self.fd)
+
     def wait(self, timeout: float = 30) -> int:
         deadline = time.monotonic() + timeout
         while True:
