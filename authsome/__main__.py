@@ -1,3 +1,3 @@
-from authsome.cli import main
+from authsome.main import main
 
 main()

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import re
 import time
-from dataclasses import asdict, dataclass, field
 
 from authsome.errors import CorruptData, NotLoggedIn, UsageError
 from authsome.index import Index
+from authsome.record import Record
 from authsome.store import StoreChoice, make_key
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
@@ -58,21 +58,34 @@ def parse_ref(ref: str, connection: str | None = None) -> tuple[str, str]:
     )
 
 
-@dataclass
-class Connection:
+class Connection(Record):
     """One login: who, how, the secrets, and when they expire."""
 
-    provider: str
-    connection: str = "default"
-    auth_type: str = "api_key"
-    flow: str | None = None
-    secrets: dict[str, str] = field(default_factory=dict)
-    expires_at: int | None = None
-    scopes: list[str] = field(default_factory=list)
-    client_id: str | None = None
-    status: str = CONNECTED
-    created_at: int = 0
-    updated_at: int = 0
+    __slots__ = (
+        "provider",
+        "connection",
+        "auth_type",
+        "flow",
+        "secrets",
+        "expires_at",
+        "scopes",
+        "client_id",
+        "status",
+        "created_at",
+        "updated_at",
+    )
+    _defaults = {
+        "connection": "default",
+        "auth_type": "api_key",
+        "flow": None,
+        "secrets": dict,
+        "expires_at": None,
+        "scopes": list,
+        "client_id": None,
+        "status": CONNECTED,
+        "created_at": 0,
+        "updated_at": 0,
+    }
 
     @property
     def key(self) -> str:
@@ -90,14 +103,14 @@ class Connection:
         return CONNECTED
 
     def metadata(self, backend: str) -> dict:
-        meta = asdict(self)
+        meta = self.to_dict()
         del meta["secrets"]
         meta["backend"] = backend
         meta["refreshable"] = "refresh_token" in self.secrets
         return meta
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), sort_keys=True)
+        return json.dumps(self.to_dict(), sort_keys=True)
 
     @classmethod
     def from_json(cls, key: str, raw: str) -> Connection:

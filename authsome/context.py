@@ -6,7 +6,6 @@ import os
 import sys
 import time
 from functools import cached_property
-from typing import TextIO
 
 from authsome import settings
 from authsome.home import Home
@@ -20,9 +19,9 @@ class Context:
         self,
         environ: dict[str, str] | None = None,
         *,
-        stdin: TextIO | None = None,
-        stdout: TextIO | None = None,
-        stderr: TextIO | None = None,
+        stdin: object | None = None,
+        stdout: object | None = None,
+        stderr: object | None = None,
         prompter: Prompter | None = None,
         clock=time.time,
         sleep=time.sleep,

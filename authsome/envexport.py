@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from authsome.connections import CONNECTED, display_ref, effective_margin
 from authsome.errors import NotLoggedIn, UsageError
+from authsome.record import Record
 
 # Bookkeeping variables exported beside the credentials.
 EXPORTED = "AUTHSOME_EXPORTED"  # the credential variables, space-separated
@@ -14,14 +13,14 @@ EXPIRES_AT = "AUTHSOME_EXPIRES_AT"  # the earliest expiry, epoch seconds (absent
 REFRESH_AT = "AUTHSOME_REFRESH_AT"  # when the prompt hook should re-run `authsome env`
 BOOKKEEPING = (EXPORTED, REFS, EXPIRES_AT, REFRESH_AT)
 NEVER_EXPORTED = ("refresh_token", "client_secret", "registration_access_token")
+FORMATS = ("shell", "dotenv", "json")
 
 
-@dataclass
-class Export:
-    values: dict[str, str] = field(default_factory=dict)
-    refs: list[str] = field(default_factory=list)
-    expires: dict[str, int] = field(default_factory=dict)  # variable -> expiry
-    refresh_at: int | None = None
+class Export(Record):
+    """values: variable -> value; refs: what was exported; expires: variable -> expiry."""
+
+    __slots__ = ("values", "refs", "expires", "refresh_at")
+    _defaults = {"values": dict, "refs": list, "expires": dict, "refresh_at": None}
 
     @property
     def expires_at(self) -> int | None:
@@ -77,3 +76,32 @@ def collect(ctx, refs: list[str]) -> Export:
         if name not in out.refs:
             out.refs.append(name)
     return out
+
+
+def render(ctx, names: list[str], shell: str | None, fmt: str = "shell", unset=False) -> str:
+    """The whole output of `authsome env`, built before anything is printed."""
+    from authsome import shells
+
+    dialect = shells.get(shell or shells.detect(ctx.environ))
+    previous = shells.safe_names(ctx.environ.get(EXPORTED, ""))
+    if unset:
+        bookkeeping = [b for b in BOOKKEEPING if b in ctx.environ]
+        return shells.script(dialect, {}, [*previous, *bookkeeping])
+    export = collect(ctx, names)
+    if fmt == "json":
+        from authsome.shells import jsonfmt
+
+        return jsonfmt.render(export)
+    if fmt == "dotenv":
+        from authsome.shells import dotenv
+
+        for name in dotenv.unsafe_for_docker(export.values):
+            ctx.say(
+                f"authsome: warning: {name} holds characters that docker --env-file reads "
+                "literally (quotes, newlines) or python-dotenv expands (${...})."
+            )
+        return shells.script(dotenv, export.values)
+    new = export.bookkeeping()
+    stale = [n for n in previous if n not in export.values]
+    cleared = [b for b in BOOKKEEPING if b in ctx.environ and b not in new]
+    return shells.script(dialect, {**export.values, **new}, stale + cleared)

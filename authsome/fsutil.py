@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from pathlib import Path
 
 DIR_MODE = 0o700
@@ -24,6 +23,8 @@ def atomic_write(path: Path, data: bytes) -> None:
 
     A crash at any instant leaves either the old file or the new one.
     """
+    import tempfile
+
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:

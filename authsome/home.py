@@ -4,20 +4,17 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass
 from pathlib import Path
 
 from authsome import fsutil
 from authsome.errors import CorruptData
+from authsome.record import Frozen
 
 FORMAT_VERSION = 1
 
 
-@dataclass(frozen=True)
-class PermissionProblem:
-    path: Path
-    mode: int
-    wanted: int
+class PermissionProblem(Frozen):
+    __slots__ = ("path", "mode", "wanted")
 
     def __str__(self) -> str:
         return f"{self.path} has mode {self.mode:04o}, should be {self.wanted:04o}"

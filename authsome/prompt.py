@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import TextIO
 
 
 class Prompter:
     """Reads secrets from the terminal without echo; never from argv."""
 
-    def __init__(self, stdin: TextIO | None = None, stderr: TextIO | None = None):
+    def __init__(self, stdin: object | None = None, stderr: object | None = None):
         self.stdin = stdin or sys.stdin
         self.stderr = stderr or sys.stderr
 

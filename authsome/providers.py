@@ -1,4 +1,4 @@
-"""Provider definitions: JSON files checked on load into frozen dataclasses.
+"""Provider definitions: JSON files checked on load into frozen records.
 
 Bundled definitions live in providers/; a user file ~/.authsome/providers/NAME.json with a
 bundled name is deep-merged over it, and any other name adds a provider.
@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
 
 from authsome.errors import ConfigError, UsageError
+from authsome.record import Frozen
 
 AUTH_TYPES = ("oauth2", "api_key")
 FLOWS = ("pkce", "device_code", "api_key")
@@ -22,42 +21,72 @@ _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 _ENV = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
-@dataclass(frozen=True)
-class OAuthSpec:
-    authorization_url: str | None = None
-    token_url: str | None = None
-    device_authorization_url: str | None = None
-    revocation_url: str | None = None
-    issuer: str | None = None
-    scopes: tuple[str, ...] = ()
-    scope_separator: str = " "
-    supports_device_code: bool = False
-    pkce: bool = True
-    client_id: str | None = None
-    client_secret_required: bool = False
-    authorization_params: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
-    redirect_port: int | None = None
+def _empty_mapping() -> MappingProxyType:
+    return MappingProxyType({})
 
 
-@dataclass(frozen=True)
-class ApiKeySpec:
-    env_var: str | None = None
-    header_name: str = "Authorization"
-    header_prefix: str = "Bearer "
-    key_pattern: str | None = None
+class OAuthSpec(Frozen):
+    __slots__ = (
+        "authorization_url",
+        "token_url",
+        "device_authorization_url",
+        "revocation_url",
+        "issuer",
+        "scopes",
+        "scope_separator",
+        "supports_device_code",
+        "pkce",
+        "client_id",
+        "client_secret_required",
+        "authorization_params",
+        "redirect_port",
+    )
+    _defaults = {
+        "authorization_url": None,
+        "token_url": None,
+        "device_authorization_url": None,
+        "revocation_url": None,
+        "issuer": None,
+        "scopes": (),
+        "scope_separator": " ",
+        "supports_device_code": False,
+        "pkce": True,
+        "client_id": None,
+        "client_secret_required": False,
+        "authorization_params": _empty_mapping,
+        "redirect_port": None,
+    }
 
 
-@dataclass(frozen=True)
-class Provider:
-    name: str
-    display_name: str
-    auth_type: str
-    flow: str
-    docs_url: str | None = None
-    oauth: OAuthSpec | None = None
-    api_key: ApiKeySpec | None = None
-    export_env: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
-    sources: tuple[str, ...] = ()
+class ApiKeySpec(Frozen):
+    __slots__ = ("env_var", "header_name", "header_prefix", "key_pattern")
+    _defaults = {
+        "env_var": None,
+        "header_name": "Authorization",
+        "header_prefix": "Bearer ",
+        "key_pattern": None,
+    }
+
+
+class Provider(Frozen):
+    __slots__ = (
+        "name",
+        "display_name",
+        "auth_type",
+        "flow",
+        "docs_url",
+        "oauth",
+        "api_key",
+        "export_env",
+        "sources",
+    )
+    _defaults = {
+        "docs_url": None,
+        "oauth": None,
+        "api_key": None,
+        "export_env": _empty_mapping,
+        "sources": (),
+    }
 
     @property
     def env_prefix(self) -> str:
@@ -91,9 +120,9 @@ class Provider:
             "flow": self.flow,
         }
         if self.oauth:
-            out["oauth"] = {k: plain(v) for k, v in vars(self.oauth).items()}
+            out["oauth"] = {k: plain(v) for k, v in self.oauth.fields().items()}
         if self.api_key:
-            out["api_key"] = dict(vars(self.api_key))
+            out["api_key"] = self.api_key.fields()
         out["export"] = {"env": dict(self.export_env)}
         out["sources"] = list(self.sources)
         return out
@@ -160,7 +189,7 @@ class _Checker:
                 raise self.fail(f"{where}{key}", "is not a known field")
 
 
-def parse_provider(data: Any, source: str, expect_name: str | None = None) -> Provider:
+def parse_provider(data, source: str, expect_name: str | None = None) -> Provider:
     """Check a definition (already merged) and build the Provider."""
     c = _Checker(source)
     if not isinstance(data, dict):
@@ -247,7 +276,7 @@ def parse_provider(data: Any, source: str, expect_name: str | None = None) -> Pr
 
 def _oauth(c: _Checker, raw: dict) -> OAuthSpec:
     w = "oauth."
-    c.no_unknown(raw, {f for f in OAuthSpec.__dataclass_fields__}, w)
+    c.no_unknown(raw, set(OAuthSpec.__slots__), w)
     port = c.take(raw, "redirect_port", int, w)
     if port is not None and not 1024 <= port <= 65535:
         raise c.fail("oauth.redirect_port", "must be between 1024 and 65535")
@@ -277,7 +306,7 @@ def _oauth(c: _Checker, raw: dict) -> OAuthSpec:
 
 def _api_key(c: _Checker, raw: dict) -> ApiKeySpec:
     w = "api_key."
-    c.no_unknown(raw, {f for f in ApiKeySpec.__dataclass_fields__}, w)
+    c.no_unknown(raw, set(ApiKeySpec.__slots__), w)
     pattern = c.take(raw, "key_pattern", str, w)
     if pattern is not None:
         try:
@@ -297,7 +326,7 @@ def _api_key(c: _Checker, raw: dict) -> ApiKeySpec:
     )
 
 
-def read_json(path: Path) -> Any:
+def read_json(path: Path):
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except OSError as e:
@@ -330,7 +359,7 @@ class Registry:
         if bundled.is_file() and user.is_file():
             data = deep_merge(read_json(bundled), read_json(user))
             provider = parse_provider(data, f"{user} (over {bundled})", name)
-            return _with_sources(provider, (str(bundled), str(user)))
+            return provider.replace(sources=(str(bundled), str(user)))
         path = bundled if bundled.is_file() else user
         return parse_provider(read_json(path), str(path), name)
 
@@ -339,9 +368,3 @@ class Registry:
 
     def is_bundled(self, name: str) -> bool:
         return (self.bundled / f"{name}.json").is_file()
-
-
-def _with_sources(provider: Provider, sources: tuple[str, ...]) -> Provider:
-    from dataclasses import replace
-
-    return replace(provider, sources=sources)

@@ -6,12 +6,12 @@ import contextlib
 import json
 import re
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 from authsome import crypto, fsutil
 from authsome.errors import ConfigError, StoreUnavailable, UsageError
 from authsome.prompt import Prompter
+from authsome.record import Frozen
 
 ENV_SESSION = "AUTHSOME_SESSION"
 ENV_PASSPHRASE = "AUTHSOME_PASSPHRASE"
@@ -33,11 +33,8 @@ def _aad(session_id: str, vault: Path, salt: bytes, expires_at: int) -> bytes:
     return f"authsome-session/1\0{session_id}\0{vault}\0{crypto.b64e(salt)}\0{expires_at}".encode()
 
 
-@dataclass(frozen=True)
-class Session:
-    session_id: str
-    token: str
-    expires_at: int
+class Session(Frozen):
+    __slots__ = ("session_id", "token", "expires_at")
 
 
 class Sessions:

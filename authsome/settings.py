@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 from authsome.errors import ConfigError
+from authsome.record import Frozen
 
 ENV_HOME = "AUTHSOME_HOME"
 ENV_BACKEND = "AUTHSOME_BACKEND"
@@ -16,12 +16,10 @@ BACKENDS = ("keychain", "file")
 DEFAULT_REFRESH_MARGIN = 300
 
 
-@dataclass(frozen=True)
-class Resolved:
+class Resolved(Frozen):
     """A setting's value and where it came from: 'env', 'config' or 'default'."""
 
-    value: object
-    source: str
+    __slots__ = ("value", "source")
 
 
 def resolve_home(environ: dict[str, str]) -> Resolved:

@@ -38,12 +38,16 @@ def main() -> None:
     salt = os.urandom(16)
     kdf = statistics.median(
         _timed(lambda: crypto.derive_key("passphrase", salt, **crypto.SCRYPT_PARAMS))
-        for _ in range(5))
+        for _ in range(5)
+    )
     rows.append(("scrypt KDF (N=2^17, r=8, p=1)", kdf, None))
 
     with tempfile.TemporaryDirectory() as tmp:
-        base = {k: v for k, v in os.environ.items()
-                if k not in ("DBUS_SESSION_BUS_ADDRESS", "XDG_RUNTIME_DIR", "AUTHSOME_BACKEND")}
+        base = {
+            k: v
+            for k, v in os.environ.items()
+            if k not in ("DBUS_SESSION_BUS_ADDRESS", "XDG_RUNTIME_DIR", "AUTHSOME_BACKEND")
+        }
         base.update(HOME=tmp, AUTHSOME_HOME=f"{tmp}/.authsome")
         floor = median_run([sys.executable, "-c", "pass"], base)
         rows.append(("python -c pass (the floor)", floor, 1.0))

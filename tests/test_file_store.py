@@ -215,3 +215,14 @@ def test_sigkill_during_writes_always_leaves_an_openable_vault(env, authsome_hom
         for key in check.list():
             assert check.get(key) is not None
     assert store_for(e).get("seed:default") == "seed"
+
+
+def test_fast_and_public_aesgcm_are_the_same_cipher():
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    key = crypto.random_bytes(32)
+    blob = crypto.seal(key, b"payload", b"aad")
+    nonce, body = blob[:12], blob[12:]
+    assert AESGCM(key).decrypt(nonce, body, b"aad") == b"payload"
+    theirs = AESGCM(key).encrypt(nonce, b"other", b"aad")
+    assert crypto.unseal(key, nonce + theirs, b"aad") == b"other"

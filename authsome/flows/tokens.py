@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from authsome.errors import AuthFailed
+from authsome.record import Record
 
 
-@dataclass
-class TokenSet:
-    access_token: str
-    refresh_token: str | None = None
-    id_token: str | None = None
-    token_type: str = "bearer"
-    expires_at: int | None = None
-    scopes: list[str] = field(default_factory=list)
+class TokenSet(Record):
+    __slots__ = ("access_token", "refresh_token", "id_token", "token_type", "expires_at", "scopes")
+    _defaults = {
+        "refresh_token": None,
+        "id_token": None,
+        "token_type": "bearer",
+        "expires_at": None,
+        "scopes": list,
+    }
 
     def secrets(self) -> dict[str, str]:
         out = {"access_token": self.access_token}

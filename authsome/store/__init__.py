@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from authsome.errors import StoreUnavailable
+from authsome.record import Record
 from authsome.store.base import Store, label_for, make_key, split_key
-from authsome.store.probe import ProbeResult
 
 __all__ = ["Store", "StoreChoice", "choose_store", "label_for", "make_key", "split_key"]
 
 
-@dataclass
-class StoreChoice:
+class StoreChoice(Record):
     """The store in use, how it was chosen ('env', 'config', 'probe') and why."""
 
-    store: Store
-    source: str
-    reason: str
-    probe: ProbeResult | None = None
+    __slots__ = ("store", "source", "reason", "probe")
+    _defaults = {"probe": None}
 
     @property
     def fallback(self) -> bool:

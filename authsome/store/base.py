@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Protocol
 
+class Store:
+    """The protocol of every store (memory, file, keychain), which implement all of it.
 
-class Store(Protocol):
-    """Secrets by key: get/set/delete/list. Keys are '<provider>:<connection>'."""
+    Secrets by key: get/set/delete/list. Keys are '<provider>:<connection>'.
+    """
 
     name: str
 

@@ -3,25 +3,27 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
 
 from authsome import crypto, fsutil
 from authsome.errors import BadPassphrase, CorruptData
 from authsome.locking import file_lock
+from authsome.record import Record
 
 VAULT_FORMAT = "authsome-vault"
 VAULT_VERSION = 1
 CHECK_PLAINTEXT = b"authsome vault key check"
 
 
-class KeySource(Protocol):
-    """Where the file store gets its key: an unlocked session, else a passphrase."""
+class KeySource:
+    """What the file store needs from its caller (see session.Unlocker): the vault key of an
+    unlocked session, else a passphrase."""
 
-    def session_key(self, vault: Path, salt: bytes) -> bytes | None: ...
+    def session_key(self, vault: Path, salt: bytes) -> bytes | None:
+        raise NotImplementedError
 
-    def passphrase(self, vault: Path, new: bool) -> str: ...
+    def passphrase(self, vault: Path, new: bool) -> str:
+        raise NotImplementedError
 
 
 def _aad(kind: str, name: str = "") -> bytes:
@@ -29,12 +31,9 @@ def _aad(kind: str, name: str = "") -> bytes:
     return f"{VAULT_FORMAT}/{VAULT_VERSION}\0{kind}\0{name}".encode()
 
 
-@dataclass
-class VaultDoc:
-    kdf: dict
-    salt: bytes
-    check: bytes
-    records: dict[str, bytes] = field(default_factory=dict)
+class VaultDoc(Record):
+    __slots__ = ("kdf", "salt", "check", "records")
+    _defaults = {"records": dict}
 
     def to_bytes(self) -> bytes:
         doc = {

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from authsome.record import Record
 
 
-@dataclass
-class ProbeResult:
-    """Whether the keychain is usable, and what was found on the way."""
+class ProbeResult(Record):
+    """Whether the keychain is usable, and what was found on the way.
 
-    usable: bool
-    keychain: str  # "Secret Service", "macOS Keychain", ...
-    detail: str  # why: "no D-Bus session", "org.freedesktop.secrets is owned on the session bus"
-    facts: dict = field(default_factory=dict)  # e.g. {"dbus": True, "secret_service": False}
-    seconds: float = 0.0
+    keychain names it ("Secret Service", ...); detail says why ("no D-Bus session"); facts holds
+    what was found ({"dbus": True, "secret_service": False}).
+    """
+
+    __slots__ = ("usable", "keychain", "detail", "facts", "seconds")
+    _defaults = {"facts": dict, "seconds": 0.0}

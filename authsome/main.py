@@ -1,0 +1,103 @@
+"""The entry point: the hot commands' fast path, else click; the one place errors become exit
+codes."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from authsome import errors
+
+# The documented exit codes (README, "Exit codes"). Nothing else calls sys.exit.
+EXIT_OK = 0
+EXIT_INTERNAL = 1
+EXIT_CANCELLED = 130
+EXIT_CODES: dict[type[errors.AuthsomeError], int] = {
+    errors.UsageError: 2,
+    errors.NotLoggedIn: 3,
+    errors.StoreUnavailable: 4,
+    errors.BadPassphrase: 5,
+    errors.CorruptData: 6,
+    errors.AuthFailed: 7,
+    errors.NetworkError: 8,
+    errors.ConfigError: 9,
+    errors.AlreadyLoggedIn: 10,
+    errors.ChecksFailed: 11,
+    errors.CommandNotFound: 127,
+    errors.Cancelled: EXIT_CANCELLED,
+}
+
+
+def exit_code_for(error: errors.AuthsomeError) -> int:
+    return EXIT_CODES.get(type(error), EXIT_INTERNAL)
+
+
+def _usage_line(e) -> str:
+    cmd = e.ctx.command_path if e.ctx else "authsome"
+    if e.format_message().startswith("Got unexpected extra argument"):
+        # The stray argument may be a secret pasted in the wrong place: never echo it.
+        return f"authsome: unexpected extra argument. See: {cmd} --help"
+    return f"authsome: {e.format_message().rstrip('.')}. See: {cmd} --help"
+
+
+def _dispatch(args: list[str]):
+    if "_AUTHSOME_COMPLETE" not in os.environ:
+        from authsome import fastpath
+
+        code = fastpath.run(args)
+        if code is not None:
+            return code
+    from authsome.cli import cli
+
+    return cli.main(args=args, prog_name="authsome", standalone_mode=False)
+
+
+def _click_error(e: Exception) -> int | None:
+    """The exit code for a click exception, printing its line; None if `e` is not one."""
+    click = sys.modules.get("click")
+    if click is None:
+        return None
+    if isinstance(e, click.UsageError):
+        print(_usage_line(e), file=sys.stderr)
+        return 2
+    if isinstance(e, click.ClickException):
+        print(f"authsome: {e.format_message()}", file=sys.stderr)
+        return e.exit_code
+    if isinstance(e, click.Abort):
+        print("\nauthsome: cancelled.", file=sys.stderr)
+        return EXIT_CANCELLED
+    return None
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run authsome and turn every outcome into one line and an exit code."""
+    args = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in args or os.environ.get("AUTHSOME_DEBUG") == "1"
+    try:
+        code = _dispatch(args)
+    except KeyboardInterrupt:
+        print("\nauthsome: cancelled.", file=sys.stderr)
+        code = EXIT_CANCELLED
+    except errors.AuthsomeError as e:
+        if debug:
+            import traceback
+
+            traceback.print_exc()
+        print(f"authsome: {e}", file=sys.stderr)
+        code = exit_code_for(e)
+    except BrokenPipeError:
+        # The reader went away (`authsome list | head`); exit quietly.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = EXIT_INTERNAL
+    except Exception as e:  # noqa: BLE001 - the last line of defence
+        code = _click_error(e)
+        if code is None:
+            if debug:
+                raise
+            print(
+                f"authsome: internal error ({type(e).__name__}). Run again with --debug and "
+                "report it",
+                file=sys.stderr,
+            )
+            code = EXIT_INTERNAL
+    sys.exit(code if isinstance(code, int) else 0)

@@ -1,0 +1,61 @@
+"""Small value classes. Not dataclasses: importing those (inspect, ast, tokenize...) costs more
+than the whole of `authsome token` may take, and they are on every hot path."""
+
+from __future__ import annotations
+
+
+class Record:
+    """Fields are the class's __slots__; `_defaults` maps a field to its default, and a callable
+    default (list, dict, ...) is called for each instance."""
+
+    __slots__ = ()
+    _defaults: dict = {}
+
+    def __init__(self, *args, **kwargs):
+        names = self.__slots__
+        if len(args) > len(names):
+            raise TypeError(f"{type(self).__name__} takes at most {len(names)} fields")
+        values = dict(zip(names, args, strict=False))
+        for key in kwargs:
+            if key not in names or key in values:
+                raise TypeError(f"{type(self).__name__}: unexpected or repeated field {key!r}")
+        values.update(kwargs)
+        for name in names:
+            if name in values:
+                value = values[name]
+            elif name in self._defaults:
+                default = self._defaults[name]
+                value = default() if callable(default) else default
+            else:
+                raise TypeError(f"{type(self).__name__} needs the field {name!r}")
+            object.__setattr__(self, name, value)
+
+    def fields(self) -> dict:
+        """The fields and their values (shallow)."""
+        return {name: getattr(self, name) for name in self.__slots__}
+
+    to_dict = fields  # subclasses may present themselves differently
+
+    def replace(self, **changes):
+        return type(self)(**{**self.fields(), **changes})
+
+    def __eq__(self, other) -> bool:
+        return type(self) is type(other) and self.fields() == other.fields()
+
+    __hash__ = None
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{k}={v!r}" for k, v in self.fields().items())
+        return f"{type(self).__name__}({fields})"
+
+
+class Frozen(Record):
+    """A Record whose fields cannot be changed after construction."""
+
+    __slots__ = ()
+
+    def __setattr__(self, name, value):
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
+    def __delattr__(self, name):
+        raise AttributeError(f"{type(self).__name__} is immutable")

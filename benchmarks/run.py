@@ -1,0 +1,312 @@
+"""authsome's benchmark suite: every figure a median, and a ratio to `python -c pass`.
+
+Run:   .venv/bin/python benchmarks/run.py            (full; writes benchmarks/RESULTS.md)
+       .venv/bin/python benchmarks/run.py --quick    (CI smoke run: few repeats, no verdict)
+
+Needs the same real parts as the tests: dbus-daemon, gnome-keyring, bash, zsh, fish.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+AUTHSOME = str(Path(sys.executable).parent / "authsome")
+KEY = "sk-bench-0123456789abcdefghijklmnop"
+PASSPHRASE = "benchmark passphrase"
+
+
+class Bench:
+    def __init__(self, repeat: int):
+        self.repeat = repeat
+        self.rows: list[dict] = []
+        self.floor = None
+
+    def timed(self, argv, env, repeat=None, stdin=None) -> float:
+        times = []
+        for _ in range(repeat or self.repeat):
+            start = time.perf_counter()
+            out = subprocess.run(argv, env=env, input=stdin, capture_output=True, text=True)
+            times.append(time.perf_counter() - start)
+            if out.returncode != 0:
+                raise SystemExit(f"benchmark command failed: {argv}: {out.stderr.strip()}")
+        return statistics.median(times)
+
+    def add(
+        self,
+        name: str,
+        seconds: float | None,
+        budget: str = "",
+        ok: bool | None = None,
+        note: str = "",
+        ratio: bool = True,
+    ):
+        r = seconds / self.floor if (seconds is not None and self.floor and ratio) else None
+        self.rows.append(
+            {"name": name, "seconds": seconds, "ratio": r, "budget": budget, "ok": ok, "note": note}
+        )
+
+    def table(self) -> str:
+        lines = ["| measure | median | × floor | budget | verdict |", "|---|---:|---:|---|---|"]
+        for r in self.rows:
+            s = f"{r['seconds'] * 1000:.2f} ms" if r["seconds"] is not None else r["note"]
+            ratio = f"{r['ratio']:.2f}×" if r["ratio"] is not None else ""
+            verdict = {True: "pass", False: "FAIL", None: ""}[r["ok"]]
+            note = f" ({r['note']})" if r["note"] and r["seconds"] is not None else ""
+            lines.append(f"| {r['name']}{note} | {s} | {ratio} | {r['budget']} | {verdict} |")
+        return "\n".join(lines)
+
+
+def base_env(tmp: Path) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("AUTHSOME_", "DBUS_", "XDG_RUNTIME"))
+    }
+    run_dir = tmp / "run"
+    run_dir.mkdir(mode=0o700, parents=True)
+    env.update(
+        HOME=str(tmp),
+        AUTHSOME_HOME=str(tmp / ".authsome"),
+        XDG_RUNTIME_DIR=str(run_dir),
+        PATH=f"{Path(AUTHSOME).parent}:{env.get('PATH', '/usr/bin:/bin')}",
+    )
+    return env
+
+
+def must(argv, env, stdin=None) -> str:
+    out = subprocess.run(argv, env=env, input=stdin, capture_output=True, text=True)
+    if out.returncode != 0:
+        raise SystemExit(f"set-up failed: {argv}: {out.stderr.strip()}")
+    return out.stdout
+
+
+def file_store(b: Bench, tmp: Path) -> dict[str, str]:
+    env = {**base_env(tmp), "AUTHSOME_BACKEND": "file"}
+    must(
+        [AUTHSOME, "login", "openai"],
+        {**env, "AUTHSOME_PASSPHRASE": PASSPHRASE, "OPENAI_API_KEY": KEY},
+    )
+    session = must(
+        [AUTHSOME, "unlock", "--shell", "bash"], {**env, "AUTHSOME_PASSPHRASE": PASSPHRASE}
+    ).split("'")[1]
+    unlocked = {**env, "AUTHSOME_SESSION": session}
+    budget = 4 * b.floor
+    for cmd in ("env", "token"):
+        t = b.timed([AUTHSOME, cmd, "openai"], unlocked)
+        b.add(f"`{cmd} openai`, file store, unlocked session", t, "≤ 4×", t <= budget)
+    for cmd in ("env", "token"):
+        t = b.timed(
+            [AUTHSOME, cmd, "openai"],
+            {**env, "AUTHSOME_PASSPHRASE": PASSPHRASE},
+            repeat=max(3, b.repeat // 3),
+        )
+        b.add(f"`{cmd} openai`, file store, AUTHSOME_PASSPHRASE (pays scrypt)", t)
+    return unlocked
+
+
+def keychain_store(b: Bench, tmp: Path) -> None:
+    from realparts import SecretService
+
+    service = SecretService(tmp / "ss")
+    try:
+        env = {**base_env(tmp), **service.env(), "AUTHSOME_BACKEND": "keychain"}
+        must([AUTHSOME, "login", "openai"], {**env, "OPENAI_API_KEY": KEY})
+        for cmd in ("env", "token"):
+            t = b.timed([AUTHSOME, cmd, "openai"], env)
+            b.add(f"`{cmd} openai`, keychain (gnome-keyring, private D-Bus)", t)
+    finally:
+        service.stop()
+
+
+def completion(b: Bench, env: dict[str, str]) -> None:
+    comp = {
+        **env,
+        "_AUTHSOME_COMPLETE": "bash_complete",
+        "COMP_WORDS": "authsome login gi",
+        "COMP_CWORD": "2",
+    }
+    t = b.timed([AUTHSOME], comp)
+    b.add("Tab: `authsome login gi<Tab>` (click protocol)", t, "≤ 3×", t <= 3 * b.floor)
+
+
+HOOK_LOOP = {
+    "bash": (
+        'eval "$({a} hook bash)"; AUTHSOME_REFRESH_AT=9999999999\n'
+        "s=$EPOCHREALTIME; for ((i=0;i<{n};i++)); do {body}; done; e=$EPOCHREALTIME\n"
+        'echo "$s $e"',
+        'eval "$PROMPT_COMMAND"',
+        ":",
+    ),
+    "zsh": (
+        'zmodload zsh/datetime; eval "$({a} hook zsh)"; AUTHSOME_REFRESH_AT=9999999999\n'
+        "s=$EPOCHREALTIME; for ((i=0;i<{n};i++)); do {body}; done; e=$EPOCHREALTIME\n"
+        'echo "$s $e"',
+        "_authsome_hook",
+        ":",
+    ),
+    "fish": (
+        "{a} hook fish | source; set -gx AUTHSOME_REFRESH_AT 9999999999\n"
+        "set s (date +%s.%N); for i in (seq {n}); {body}; end; set e (date +%s.%N)\n"
+        'echo "$s $e"',
+        "emit fish_prompt",
+        "true",
+    ),
+}
+
+
+def hook_cost(b: Bench, env: dict[str, str]) -> None:
+    n = 2000 if b.repeat > 5 else 200
+    for shell, (template, body, empty) in HOOK_LOOP.items():
+        binary = shutil.which(shell)
+        if binary is None:
+            b.add(f"prompt hook, {shell}", None, "< 2 ms", False, note=f"{shell} not installed")
+            continue
+        per = []
+        for payload in (body, empty):
+            script = template.format(a=AUTHSOME, n=n, body=payload)
+            args = (
+                [binary, "--no-config", "-c", script] if shell == "fish" else [binary, "-c", script]
+            )
+            runs = []
+            for _ in range(3):
+                s, e = map(float, must(args, env).split())
+                runs.append((e - s) / n)
+            per.append(statistics.median(runs))
+        cost = max(per[0] - per[1], 0.0)
+        b.add(
+            f"prompt hook, {shell}, nothing due (per prompt, minus an empty prompt)",
+            cost,
+            "< 2 ms, 0 processes",
+            cost < 0.002,
+            ratio=False,
+        )
+
+
+def listing(b: Bench, tmp: Path) -> None:
+    from authsome.connections import Connection
+    from authsome.context import Context
+
+    env = {**base_env(tmp), "AUTHSOME_BACKEND": "file", "AUTHSOME_PASSPHRASE": PASSPHRASE}
+    ctx = Context(env)
+    done = 0
+    for count in (1, 100, 1000):
+        for i in range(done, count):
+            ctx.connections.save(Connection("openai", f"c{i}", secrets={"api_key": KEY}))
+        done = count
+        t = b.timed([AUTHSOME, "list"], env, repeat=max(3, b.repeat // 3))
+        ok = t < 1.0 if count == 1000 else None
+        b.add(f"`list` with {count} connection(s)", t, "< 1 s" if count == 1000 else "", ok)
+
+
+def parallel_refresh(b: Bench, tmp: Path, procs: int = 32) -> None:
+    from oauth_server import OAuthServer
+
+    server = OAuthServer()
+    try:
+        env = {**base_env(tmp), "AUTHSOME_BACKEND": "file"}
+        folder = tmp / ".authsome" / "providers"
+        folder.mkdir(parents=True)
+        (folder / "testsrv.json").write_text(json.dumps(server.provider()))
+        server.state.access_expires_in = 2
+        server.state.refreshed_expires_in = 3600
+        must([AUTHSOME, "login", "testsrv"], {**env, "AUTHSOME_PASSPHRASE": PASSPHRASE})
+        session = must([AUTHSOME, "unlock"], {**env, "AUTHSOME_PASSPHRASE": PASSPHRASE})
+        env["AUTHSOME_SESSION"] = session.split("'")[1]
+        time.sleep(1.2)  # past half of the 2 s lifetime: every caller wants a refresh
+        start = time.perf_counter()
+        running = [
+            (
+                subprocess.Popen(
+                    [AUTHSOME, "token", "testsrv"],
+                    env=env,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                ),
+                time.perf_counter(),
+            )
+            for _ in range(procs)
+        ]
+        latencies = []
+        for p, t0 in running:
+            p.wait()
+            latencies.append(time.perf_counter() - t0)
+        wall = time.perf_counter() - start
+        refreshes = server.state.count("/token", "refresh_token")
+        latencies.sort()
+        p95 = latencies[max(0, int(len(latencies) * 0.95) - 1)]
+        b.add(
+            f"{procs} parallel `token` on an expiring token: refresh requests",
+            None,
+            "exactly 1",
+            refreshes == 1,
+            note=f"{refreshes} request(s); all {procs} in {wall:.2f} s",
+        )
+        b.add(f"{procs} parallel `token`: p50 latency", statistics.median(latencies))
+        b.add(f"{procs} parallel `token`: p95 latency", p95)
+    finally:
+        server.stop()
+
+
+def peak_rss(b: Bench, unlocked: dict[str, str]) -> None:
+    for name, argv, extra in (
+        ("env", [AUTHSOME, "env", "openai"], {}),
+        ("login", [AUTHSOME, "login", "openai", "--force"], {"OPENAI_API_KEY": KEY}),
+    ):
+        proc = subprocess.Popen(
+            argv, env={**unlocked, **extra}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        _, _, usage = os.wait4(proc.pid, 0)
+        b.add(f"peak memory (max RSS) of `{name}`", None, note=f"{usage.ru_maxrss / 1024:.1f} MiB")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="few repeats, no verdict")
+    args = parser.parse_args()
+    b = Bench(repeat=3 if args.quick else 21)
+    with tempfile.TemporaryDirectory() as raw:
+        tmp = Path(raw)
+        floor_env = base_env(tmp / "floor")
+        b.floor = b.timed([sys.executable, "-c", "pass"], floor_env)
+        b.add("`python -c pass` (the floor)", b.floor)
+        (tmp / "file").mkdir()
+        unlocked = file_store(b, tmp / "file")
+        (tmp / "kc").mkdir()
+        keychain_store(b, tmp / "kc")
+        completion(b, unlocked)
+        hook_cost(b, unlocked)
+        (tmp / "list").mkdir()
+        listing(b, tmp / "list")
+        (tmp / "par").mkdir()
+        parallel_refresh(b, tmp / "par")
+        peak_rss(b, unlocked)
+    table = b.table()
+    print(table)
+    failed = [r["name"] for r in b.rows if r["ok"] is False]
+    if args.quick:
+        return 0
+    stamp = time.strftime("%Y-%m-%d")
+    (ROOT / "benchmarks" / "RESULTS.md").write_text(
+        f"# Benchmark results\n\nMeasured {stamp} with `python benchmarks/run.py` on "
+        f"{os.cpu_count()} cores, Python {sys.version.split()[0]}. Medians of {b.repeat} runs "
+        "unless noted; ratios are to `python -c pass` in the same run.\n\n" + table + "\n"
+    )
+    if failed:
+        print("over budget: " + "; ".join(failed), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
