@@ -30,9 +30,10 @@ def median_run(argv, env, repeat=REPEAT) -> float:
 
 
 def main() -> None:
+    from realparts import SecretService
+
     from authsome import crypto
     from authsome.store import keychain
-    from realparts import SecretService
 
     rows = []
     salt = os.urandom(16)

@@ -34,10 +34,10 @@ def choose_store(backend, environ, make_file_store, probe=None) -> StoreChoice:
 
     `backend` is a settings.Resolved; `make_file_store` builds the file store lazily.
     """
-    from authsome.store import keychain
-
     if backend.value == "file":
         return StoreChoice(make_file_store(), backend.source, _named(backend))
+    from authsome.store import keychain
+
     if backend.value == "keychain":
         result = (probe or keychain.probe)(environ)
         if not result.usable:
