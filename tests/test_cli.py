@@ -190,3 +190,49 @@ def test_light_paths_import_no_heavy_modules(env, args, allowed):
     )
     loaded = ast.literal_eval(out.stderr.strip().splitlines()[-1])
     assert set(loaded) <= set(allowed), loaded
+
+
+HOT_PATH_FORBIDDEN = (
+    "click",
+    "httpx",
+    "keyring",
+    "secretstorage",
+    "jeepney",
+    "dataclasses",
+    "inspect",
+    "typing",
+)
+
+
+@pytest.mark.parametrize(
+    "args", [["token", "openai"], ["env", "openai"], ["env", "--shell", "fish", "openai"]]
+)
+def test_token_and_env_hot_paths_stay_light(env, tmp_path, args):
+    """Guards the start-up budget without timing anything: which modules get imported."""
+    e = {**env, "AUTHSOME_BACKEND": "file", "XDG_RUNTIME_DIR": str(tmp_path / "run")}
+    (tmp_path / "run").mkdir(mode=0o700)
+    login = run(
+        ["login", "openai"],
+        {
+            **e,
+            "AUTHSOME_PASSPHRASE": TEST_PASSPHRASE,
+            "OPENAI_API_KEY": "sk-0123456789abcdefghijklmn",
+        },
+    )
+    assert login.returncode == 0, login.stderr
+    e["AUTHSOME_SESSION"] = run(
+        ["unlock"], {**e, "AUTHSOME_PASSPHRASE": TEST_PASSPHRASE}
+    ).stdout.split("'")[1]
+    code = (
+        "import sys\nfrom authsome.main import main\n"
+        f"sys.argv = ['authsome', *{args!r}]\n"
+        "try:\n    main()\nexcept SystemExit as e:\n    assert e.code == 0, e.code\n"
+        f"print(sorted(m for m in {HOT_PATH_FORBIDDEN!r} if m in sys.modules), "
+        "file=sys.stderr)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=e, capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0, out.stderr
+    assert "sk-0123456789abcdefghijklmn" in out.stdout
+    assert ast.literal_eval(out.stderr.strip().splitlines()[-1]) == []
