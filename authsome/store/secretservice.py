@@ -146,7 +146,10 @@ class SecretServiceDriver:
     def unlock(self, timeout: float) -> None:
         """Ask the desktop to show the unlock prompt, and wait for the answer."""
         try:
-            dismissed = self._collection.unlock(timeout=timeout)
+            try:
+                dismissed = self._collection.unlock(timeout=timeout)
+            except TypeError:  # secretstorage < 3.5 has no timeout; the caller bounds it
+                dismissed = self._collection.unlock()
         except TimeoutError:
             raise StoreUnavailable("the keyring unlock prompt was not answered", FIX) from None
         except Exception as e:  # noqa: BLE001
