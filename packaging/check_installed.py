@@ -33,8 +33,12 @@ def run(argv, env, stdin=None) -> subprocess.CompletedProcess:
 
 def main(authsome: str) -> None:
     tmp = Path(tempfile.mkdtemp())
-    env = {"PATH": f"{Path(authsome).parent}:/usr/bin:/bin", "HOME": str(tmp),
-           "AUTHSOME_HOME": str(tmp / ".authsome"), "LANG": "C.UTF-8"}
+    env = {
+        "PATH": f"{Path(authsome).parent}:/usr/bin:/bin",
+        "HOME": str(tmp),
+        "AUTHSOME_HOME": str(tmp / ".authsome"),
+        "LANG": "C.UTF-8",
+    }
     out = run([authsome, "providers"], env)
     check(out.returncode == 0 and "github" in out.stdout, "authsome providers lists github")
 
@@ -46,23 +50,36 @@ def main(authsome: str) -> None:
     service = SecretService(tmp / "ss")
     try:
         kenv = {**env, **service.env(), "AUTHSOME_HOME": str(tmp / "kc")}
-        out = run([authsome, "login", "anthropic"], kenv,
-                  stdin="sk-ant-deb-0123456789abcdefghij\n")
-        check("Stored in the Secret Service keychain" in out.stderr,
-              f"login into the Secret Service with Debian's secretstorage ({out.stderr.strip()})")
-        check(run([authsome, "token", "anthropic"], kenv).stdout.strip()
-              == "sk-ant-deb-0123456789abcdefghij", "token reads it back from the keychain")
+        out = run([authsome, "login", "anthropic"], kenv, stdin="sk-ant-deb-0123456789abcdefghij\n")
+        check(
+            "Stored in the Secret Service keychain" in out.stderr,
+            f"login into the Secret Service with Debian's secretstorage ({out.stderr.strip()})",
+        )
+        check(
+            run([authsome, "token", "anthropic"], kenv).stdout.strip()
+            == "sk-ant-deb-0123456789abcdefghij",
+            "token reads it back from the keychain",
+        )
     finally:
         service.stop()
 
-    bash = ("source /usr/share/bash-completion/completions/authsome\n"
-            "COMP_WORDS=(authsome login gi); COMP_CWORD=2; _authsome_completion authsome\n"
-            "printf '%s\\n' \"${COMPREPLY[@]}\"\n")
+    bash = (
+        "source /usr/share/bash-completion/completions/authsome\n"
+        "COMP_WORDS=(authsome login gi); COMP_CWORD=2; _authsome_completion authsome\n"
+        "printf '%s\\n' \"${COMPREPLY[@]}\"\n"
+    )
     out = run(["bash", "-c", bash], env)
     check(out.stdout.split() == ["github", "gitlab"], f"bash completion ({out.stdout.split()})")
-    out = run(["fish", "--no-config", "-c",
-               "source /usr/share/fish/vendor_completions.d/authsome.fish; "
-               "complete -C 'authsome login gi'"], env)
+    out = run(
+        [
+            "fish",
+            "--no-config",
+            "-c",
+            "source /usr/share/fish/vendor_completions.d/authsome.fish; "
+            "complete -C 'authsome login gi'",
+        ],
+        env,
+    )
     names = [line.split("\t")[0] for line in out.stdout.splitlines()]
     check(names == ["github", "gitlab"], f"fish completion ({names})")
 
@@ -70,7 +87,8 @@ def main(authsome: str) -> None:
     zdot.mkdir()
     (zdot / ".zshrc").write_text(
         "fpath=(/usr/share/zsh/vendor-completions $fpath)\n"
-        "autoload -Uz compinit && compinit -u -d $ZDOTDIR/.zcompdump\nPS1='READY> '\n")
+        "autoload -Uz compinit && compinit -u -d $ZDOTDIR/.zcompdump\nPS1='READY> '\n"
+    )
     proc = PtyProcess(["zsh", "-i"], {**env, "ZDOTDIR": str(zdot), "TERM": "dumb"})
     proc.expect(b"READY> ")
     proc.send(b"authsome login git\t")  # already the common prefix: zsh lists the choices
