@@ -13,17 +13,29 @@ def display_available(environ: dict[str, str]) -> bool:
     return bool(environ.get("DISPLAY") or environ.get("WAYLAND_DISPLAY"))
 
 
-def open_url(url: str, environ: dict[str, str]) -> bool:
-    """True when a graphical browser was asked to open `url`."""
-    if not display_available(environ):
-        return False
+def _browser(environ: dict[str, str]):
+    """webbrowser's choice, or None when it is missing or a text browser (lynx, w3m...)."""
+    import os
     import webbrowser
 
     try:
         browser = webbrowser.get()
     except webbrowser.Error:
+        return None
+    name = os.path.basename(getattr(browser, "name", "") or "")
+    return None if name in TEXT_BROWSERS else browser
+
+
+def graphical_browser(environ: dict[str, str]) -> bool:
+    return _browser(environ) is not None
+
+
+def open_url(url: str, environ: dict[str, str]) -> bool:
+    """True when a graphical browser was asked to open `url`."""
+    if not display_available(environ):
         return False
-    if getattr(browser, "name", "") in TEXT_BROWSERS:
+    browser = _browser(environ)
+    if browser is None:
         return False
     try:
         return bool(browser.open(url))

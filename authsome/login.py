@@ -42,7 +42,7 @@ def login(
     if flow == flows.API_KEY:
         from authsome.flows import apikey
 
-        key = apikey.obtain(provider, ctx.environ, ctx.prompter, ctx.say)
+        key = apikey.obtain(ctx, provider, hint, not open_browser)
         conn = Connection(provider_name, conn_name, "api_key", flow, {"api_key": key})
     else:
         conn = _oauth_login(
@@ -64,12 +64,15 @@ def _oauth_login(ctx, provider, conn_name, flow, scopes, client_id, port, open_b
         )
     secret = ctx.environ.get(f"{prefix}_CLIENT_SECRET")
     if not secret and oauth.client_secret_required:
-        if not ctx.prompter.can_prompt():
+        from authsome.flows.apikey import ask_secret
+
+        try:
+            secret = ask_secret(ctx, provider, "client secret", None, hint, not open_browser)
+        except UsageError:
             raise ConfigError(
                 f"{provider.display_name} needs an OAuth client secret",
                 f"set {prefix}_CLIENT_SECRET",
-            )
-        secret = ctx.prompter.secret(f"{provider.display_name} client secret: ").strip()
+            ) from None
     scopes = list(scopes) if scopes else list(oauth.scopes)
     if flow == flows.DEVICE_CODE:
         from authsome.flows import device

@@ -1,0 +1,180 @@
+"""The browser bridge, driven in real headless Chromium through selenium."""
+
+import json
+import re
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from clitools import AUTHSOME_BIN, run
+from conftest import TEST_PASSPHRASE
+from ptyrun import PtyProcess
+from realparts import require
+
+from authsome import bridge
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "test-artifacts"
+KEY = "sk-bridge-0123456789abcdefghijklmn"
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """Headless Chromium from Debian's chromium and chromium-driver packages."""
+    binary, driver_path = require("chromium"), require("chromedriver")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = binary
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=900,700",
+    ):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(driver_path), options=options)
+    driver.set_page_load_timeout(30)
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture
+def bridge_env(env, tmp_path):
+    """A desktop session as authsome sees it: a display, and a browser that records the URL."""
+    url_file = tmp_path / "url"
+    opener = tmp_path / "open-browser"
+    opener.write_text(f"#!/bin/sh\nprintf '%s' \"$1\" > {url_file}\n")
+    opener.chmod(0o755)
+    return {
+        **env,
+        "DISPLAY": ":99",
+        "BROWSER": f"{opener} %s",
+        "AUTHSOME_BACKEND": "file",
+        "AUTHSOME_PASSPHRASE": TEST_PASSPHRASE,
+    }, url_file
+
+
+def _start(bridge_env, *args):
+    env, url_file = bridge_env
+    proc = PtyProcess([AUTHSOME_BIN, "login", "openai", *args], env)
+    proc.expect(b"Opened a browser to enter your OpenAI API key (waiting; Ctrl-C to cancel)")
+    deadline = time.monotonic() + 10
+    while not url_file.exists() or not url_file.read_text():
+        assert time.monotonic() < deadline, "the browser was never asked to open the page"
+        time.sleep(0.05)
+    url = url_file.read_text()
+    assert re.fullmatch(r"http://127\.0\.0\.1:\d+/[A-Za-z0-9_-]{40,}", url), url
+    assert url.encode() in proc.screen  # printed too, in case no browser opened
+    return proc, url
+
+
+def test_key_entered_in_chromium_is_stored(bridge_env, chromium):
+    proc, url = _start(bridge_env)
+    chromium.get(url)
+    assert "OpenAI API key" in chromium.title
+    assert chromium.find_element("link text", "https://platform.openai.com/api-keys")
+    field = chromium.find_element("id", "secret")
+    assert field.get_attribute("type") == "password"
+    field.send_keys(KEY)
+    ARTIFACTS.mkdir(exist_ok=True)
+    chromium.save_screenshot(str(ARTIFACTS / "bridge-openai.png"))
+    chromium.find_element("id", "submit").click()
+    assert "You can close this tab" in chromium.find_element("tag name", "body").text
+    assert proc.wait(30) == 0
+    assert KEY.encode() not in proc.screen
+    assert run(["token", "openai"], bridge_env[0]).stdout.strip() == KEY
+
+
+def test_pattern_is_checked_in_the_page_and_on_the_server(bridge_env, chromium):
+    proc, url = _start(bridge_env)
+    chromium.get(url)
+    chromium.find_element("id", "secret").send_keys("not-a-key")
+    chromium.find_element("id", "submit").click()
+    assert (
+        chromium.execute_script("return document.getElementById('secret').validity.valid") is False
+    )  # the browser refused to submit it
+    csrf = chromium.find_element("name", "csrf").get_attribute("value")
+    port = url.split(":")[2].split("/")[0]
+    answer = httpx.post(
+        f"{url}/submit",
+        data={"csrf": csrf, "secret": "not-a-key"},
+        headers={"Origin": f"http://127.0.0.1:{port}"},
+    )
+    assert answer.status_code == 400 and "does not look like a valid OpenAI API key" in answer.text
+    chromium.find_element("id", "cancel").click()
+    assert proc.wait(30) == 130
+
+
+def test_cancel_stores_nothing_and_exits_130(bridge_env, chromium):
+    proc, url = _start(bridge_env)
+    chromium.get(url)
+    chromium.find_element("id", "cancel").click()
+    assert "Nothing was stored" in chromium.find_element("tag name", "body").text
+    assert proc.wait(30) == 130
+    assert json.loads(run(["list", "--json"], bridge_env[0]).stdout) == []
+
+
+def test_forged_requests_are_refused(bridge_env, chromium):
+    proc, url = _start(bridge_env)
+    port = url.split(":")[2].split("/")[0]
+    # DNS rebinding: the right address, a foreign Host.
+    assert httpx.get(url, headers={"Host": f"evil.example:{port}"}).status_code == 403
+    chromium.get(url)
+    csrf = chromium.find_element("name", "csrf").get_attribute("value")
+    # The one-time URL cannot be fetched again.
+    assert httpx.get(url).status_code == 410
+    # A POST without the page's CSRF token, or from a foreign origin.
+    assert httpx.post(f"{url}/submit", data={"csrf": "guess", "secret": KEY}).status_code == 403
+    assert (
+        httpx.post(
+            f"{url}/submit",
+            data={"csrf": csrf, "secret": KEY},
+            headers={"Origin": "http://evil.example"},
+        ).status_code
+        == 403
+    )
+    assert (
+        httpx.post(
+            f"http://127.0.0.1:{port}/wrong-token/submit", data={"csrf": csrf, "secret": KEY}
+        ).status_code
+        == 404
+    )
+    # None of that stored anything; the person can still finish in the page.
+    chromium.find_element("id", "secret").send_keys(KEY)
+    chromium.find_element("id", "submit").click()
+    assert proc.wait(30) == 0
+
+
+def test_timeout_is_a_clear_error(bridge_env):
+    env, url_file = bridge_env
+    proc = PtyProcess([AUTHSOME_BIN, "login", "openai"], {**env, "AUTHSOME_BRIDGE_TIMEOUT": "2"})
+    assert proc.wait(30) == 7
+    assert b"no OpenAI API key was entered within 2 seconds" in proc.screen
+
+
+@pytest.mark.parametrize(
+    "environ,no_browser,expected",
+    [
+        ({}, False, False),  # headless: the masked prompt
+        ({"DISPLAY": ":0", "BROWSER": "true"}, False, True),
+        ({"DISPLAY": ":0", "BROWSER": "true"}, True, False),  # --no-browser
+        ({"DISPLAY": ":0", "BROWSER": "true", "AUTHSOME_BRIDGE": "0"}, False, False),
+        ({"WAYLAND_DISPLAY": "wayland-0", "BROWSER": "w3m"}, False, False),  # a text browser
+    ],
+)
+def test_when_the_bridge_is_used(monkeypatch, environ, no_browser, expected):
+    monkeypatch.delenv("BROWSER", raising=False)
+    for k, v in environ.items():
+        monkeypatch.setenv(k, v)
+    import webbrowser
+
+    monkeypatch.setattr(webbrowser, "_tryorder", None)
+    assert bridge.enabled(environ, no_browser) is expected
