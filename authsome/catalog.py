@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from authsome import fsutil
@@ -60,6 +61,43 @@ def render_definition(provider) -> str:
     lines.append(f"  export.env: {json.dumps(d['export']['env'])}")
     lines.append(f"  sources: {', '.join(d['sources'])}")
     return "\n".join(lines)
+
+
+def resolved(ctx, name: str, refresh: bool = False):
+    """The provider with discovered endpoints; as written, with a warning, when offline."""
+    from authsome.errors import AuthsomeError
+
+    try:
+        return ctx.provider(name, refresh)
+    except AuthsomeError as e:
+        if refresh or not ctx.registry.get(name).oauth:
+            raise
+        ctx.say(f"authsome: warning: could not discover endpoints ({e}). Showing the file.")
+        return ctx.registry.get(name)
+
+
+def register_issuer(ctx, name: str, issuer: str, force: bool) -> Path:
+    """Write a provider whose endpoints come from `issuer`'s metadata, after fetching it once."""
+    import tempfile
+
+    from authsome import discovery
+    from authsome.connections import check_name
+
+    check_name("provider", name)
+    metadata = discovery.fetch(ctx.http, issuer)
+    flow = "dcr_pkce" if metadata.get("registration_endpoint") else "pkce"
+    data = {
+        "name": name,
+        "display_name": name,
+        "auth_type": "oauth2",
+        "flow": flow,
+        "oauth": {"issuer": issuer},
+        "export": {"env": {"access_token": f"{re.sub('[^A-Z0-9]', '_', name.upper())}_TOKEN"}},
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"{name}.json"
+        path.write_text(json.dumps(data, indent=2))
+        return register(ctx, str(path), force)
 
 
 def register(ctx, file: str, force: bool) -> Path:

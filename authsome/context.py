@@ -147,6 +147,15 @@ class Context:
 
         return Registry(data_dir("providers"), self.home.providers_dir)
 
+    def provider(self, name: str, refresh: bool = False):
+        """A provider definition with its issuer's endpoints filled in (authsome.discovery)."""
+        provider = self.registry.get(name)
+        if provider.oauth is not None and provider.oauth.issuer:
+            from authsome import discovery
+
+            provider = discovery.resolve(self, provider, refresh)
+        return provider
+
     @cached_property
     def refresh_margin(self) -> int:
         return settings.resolve_refresh_margin(self.environ).value

@@ -33,10 +33,21 @@ class Http:
 
     def post_form(self, url: str, data: dict, auth: tuple[str, str] | None = None):
         """POST a form; returns (status, body as a dict). Non-JSON bodies are form-decoded."""
+        return self._request("POST", url, data=data, auth=auth)
+
+    def get_json(self, url: str):
+        """GET a JSON document; returns (status, body as a dict)."""
+        return self._request("GET", url)
+
+    def post_json(self, url: str, payload: dict):
+        """POST a JSON document (RFC 7591 registration); returns (status, body as a dict)."""
+        return self._request("POST", url, json=payload)
+
+    def _request(self, method: str, url: str, **kwargs):
         import httpx
 
         try:
-            response = self.client.post(url, data=data, auth=auth)
+            response = self.client.request(method, url, **kwargs)
         except httpx.HTTPError as e:
             host = urlsplit(url).hostname or url
             raise NetworkError(

@@ -52,7 +52,7 @@ def _check_usable(conn: Connection, hint: str) -> None:
 
 
 def _refresh(ctx, conn: Connection, hint: str) -> Connection:
-    provider = ctx.registry.get(conn.provider)
+    provider = ctx.provider(conn.provider)
     data = {
         "grant_type": "refresh_token",
         "refresh_token": conn.secrets["refresh_token"],

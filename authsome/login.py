@@ -23,7 +23,7 @@ def login(
     open_browser=True,
 ) -> Connection:
     provider_name, conn_name = parse_ref(ref, connection)
-    provider = ctx.registry.get(provider_name)
+    provider = ctx.provider(provider_name)
     hint = display_ref(provider_name, conn_name)
     entry = ctx.connections.index.read().get(f"{provider_name}:{conn_name}")
     if entry and entry.get("status", CONNECTED) == CONNECTED and not force:
@@ -56,14 +56,25 @@ def login(
 def _oauth_login(ctx, provider, conn_name, flow, scopes, client_id, port, open_browser, hint):
     oauth = provider.oauth
     prefix = provider.env_prefix
+    extra = {}
+    if flow == flows.DCR_PKCE and not client_id:
+        from authsome.flows import dcr
+
+        registered = dcr.client(ctx, provider, hint, port)
+        client_id, port = registered["client_id"], registered["redirect_port"]
+        extra = {
+            k: registered[k]
+            for k in ("client_secret", "registration_access_token")
+            if k in registered
+        }
     client_id = client_id or ctx.environ.get(f"{prefix}_CLIENT_ID") or oauth.client_id
     if not client_id:
         raise ConfigError(
             f"{provider.display_name} needs an OAuth client_id",
             f"pass --client-id or set {prefix}_CLIENT_ID",
         )
-    secret = ctx.environ.get(f"{prefix}_CLIENT_SECRET")
-    if not secret and oauth.client_secret_required:
+    secret = extra.get("client_secret") or ctx.environ.get(f"{prefix}_CLIENT_SECRET")
+    if not secret and oauth.client_secret_required and flow != flows.DCR_PKCE:
         from authsome.flows.apikey import ask_secret
 
         try:
@@ -84,7 +95,7 @@ def _oauth_login(ctx, provider, conn_name, flow, scopes, client_id, port, open_b
         tokens = pkce.run(
             provider, client_id, secret, scopes, hint, ctx, port=port, open_browser=open_browser
         )
-    found = tokens.secrets()
+    found = {**tokens.secrets(), **extra}
     if secret:
         found["client_secret"] = secret
     return Connection(
@@ -102,8 +113,8 @@ def logout(ctx, ref: str, connection=None) -> bool:
         raise NotLoggedIn(f"not logged in to {hint}", "see: authsome list")
     if conn is not None and conn.auth_type == "oauth2":
         try:
-            provider = ctx.registry.get(provider_name)
-        except (UsageError, ConfigError) as e:
+            provider = ctx.provider(provider_name)
+        except (UsageError, ConfigError, NetworkError) as e:
             ctx.say(f"authsome: warning: cannot revoke remotely ({e}). Removing locally.")
             provider = None
         if provider is not None and provider.oauth.revocation_url:

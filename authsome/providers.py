@@ -15,7 +15,7 @@ from authsome.errors import ConfigError, UsageError
 from authsome.record import Frozen
 
 AUTH_TYPES = ("oauth2", "api_key")
-FLOWS = ("pkce", "device_code", "api_key")
+FLOWS = ("pkce", "device_code", "api_key", "dcr_pkce")
 CREDENTIAL_FIELDS = ("access_token", "id_token", "api_key")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 _ENV = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -31,6 +31,7 @@ class OAuthSpec(Frozen):
         "token_url",
         "device_authorization_url",
         "revocation_url",
+        "registration_url",
         "issuer",
         "scopes",
         "scope_separator",
@@ -46,6 +47,7 @@ class OAuthSpec(Frozen):
         "token_url": None,
         "device_authorization_url": None,
         "revocation_url": None,
+        "registration_url": None,
         "issuer": None,
         "scopes": (),
         "scope_separator": " ",
@@ -100,6 +102,8 @@ class Provider(Frozen):
         found = []
         if self.oauth and self.oauth.authorization_url:
             found.append("pkce")
+            if self.oauth.registration_url:
+                found.append("dcr_pkce")
         if self.oauth and self.oauth.supports_device_code:
             found.append("device_code")
         return tuple(found)
@@ -233,7 +237,10 @@ def parse_provider(data, source: str, expect_name: str | None = None) -> Provide
         oauth = _oauth(c, raw)
         if flow == "api_key":
             raise c.fail("flow", "cannot be api_key for an oauth2 provider")
-        if flow == "device_code" and not (
+        # With an issuer, missing endpoints come from its metadata (authsome.discovery).
+        if oauth.issuer:
+            pass
+        elif flow == "device_code" and not (
             oauth.supports_device_code and oauth.device_authorization_url
         ):
             raise c.fail(
@@ -241,8 +248,10 @@ def parse_provider(data, source: str, expect_name: str | None = None) -> Provide
                 "is device_code but oauth.supports_device_code is false or "
                 "oauth.device_authorization_url is missing",
             )
-        if flow == "pkce" and not oauth.authorization_url:
-            raise c.fail("oauth.authorization_url", "is required for the pkce flow")
+        elif flow in ("pkce", "dcr_pkce") and not oauth.authorization_url:
+            raise c.fail("oauth.authorization_url", f"is required for the {flow} flow")
+        elif flow == "dcr_pkce" and not oauth.registration_url:
+            raise c.fail("oauth.registration_url", "is required for the dcr_pkce flow")
     else:
         if flow != "api_key":
             raise c.fail("flow", "must be api_key for an api_key provider")
@@ -282,9 +291,10 @@ def _oauth(c: _Checker, raw: dict) -> OAuthSpec:
         raise c.fail("oauth.redirect_port", "must be between 1024 and 65535")
     spec = OAuthSpec(
         authorization_url=c.url(raw, "authorization_url", w),
-        token_url=c.url(raw, "token_url", w, required=True),
+        token_url=c.url(raw, "token_url", w, required="issuer" not in raw),
         device_authorization_url=c.url(raw, "device_authorization_url", w),
         revocation_url=c.url(raw, "revocation_url", w),
+        registration_url=c.url(raw, "registration_url", w),
         issuer=c.url(raw, "issuer", w),
         scopes=tuple(c.take(raw, "scopes", list, w, default=[])),
         scope_separator=c.take(raw, "scope_separator", str, w, default=" "),

@@ -39,7 +39,11 @@ class State:
         self.refreshed_expires_in: int | None = None  # lifetime of refreshed tokens, if other
         self.refresh_delay = 0.0
         self.revoke_status = 200
-        self.issuer = None
+        self.issuer = None  # an `iss` to return on the authorization redirect
+        self.metadata_paths = {"/.well-known/oauth-authorization-server"}
+        self.metadata_issuer = None  # None: the server's own URL
+        self.registration_error = None
+        self.registrations: list[dict] = []
 
     def count(self, path: str, grant: str | None = None) -> int:
         return sum(
@@ -78,8 +82,18 @@ class Handler(BaseHTTPRequestHandler):
         st = self.server.state
         with st.lock:
             st.requests.append((parts.path, q))
+        if parts.path in (
+            "/.well-known/oauth-authorization-server",
+            "/.well-known/openid-configuration",
+        ):
+            if parts.path not in st.metadata_paths:
+                return self._send(404, {"error": "not_found"})
+            return self._send(200, self.server.metadata())
         if parts.path != "/authorize":
             return self._send(404, {"error": "not_found"})
+        registered = [r for r in st.registrations if r["client_id"] == q.get("client_id")]
+        if registered and q.get("redirect_uri") not in registered[0]["redirect_uris"]:
+            return self._send(400, "redirect_uri not registered", "text/plain")
         if q.get("code_challenge_method") != "S256" or not q.get("code_challenge"):
             return self._send(400, "PKCE S256 required", "text/plain")
         params = {"state": q.get("state", "")}
@@ -101,11 +115,17 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_POST(self):  # noqa: N802
         length = int(self.headers.get("Content-Length", 0))
-        form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
+        raw = self.rfile.read(length).decode()
+        if self.headers.get("Content-Type", "").startswith("application/json"):
+            form = {"_json": raw}
+        else:
+            form = {k: v[0] for k, v in parse_qs(raw).items()}
         st = self.server.state
         path = urlsplit(self.path).path
         with st.lock:
             st.requests.append((path, form))
+        if path == "/register":
+            return self._register(form)
         if path == "/device/code":
             return self._device_code(form)
         if path == "/token":
@@ -121,6 +141,36 @@ class Handler(BaseHTTPRequestHandler):
                 {} if st.revoke_status < 400 else {"error": "temporarily_unavailable"},
             )
         self._send(404, {"error": "not_found"})
+
+    def _register(self, form):
+        st = self.server.state
+        try:
+            body = json.loads(form.get("_json", "{}"))
+        except ValueError:
+            body = {}
+        if st.registration_error:
+            return self._send(
+                400,
+                {"error": "invalid_client_metadata", "error_description": st.registration_error},
+            )
+        uris = body.get("redirect_uris") or []
+        if not uris or not all(u.startswith("http://127.0.0.1:") for u in uris):
+            return self._send(
+                400,
+                {
+                    "error": "invalid_redirect_uri",
+                    "error_description": "loopback redirect URIs only",
+                },
+            )
+        client = {
+            "client_id": "dyn-" + secrets.token_hex(6),
+            "redirect_uris": uris,
+            "registration_access_token": "rat-" + secrets.token_hex(6),
+            "token_endpoint_auth_method": "none",
+        }
+        with st.lock:
+            st.registrations.append(client)
+        self._send(201, client)
 
     def _device_code(self, form):
         st = self.server.state
@@ -220,6 +270,24 @@ class OAuthServer(ThreadingHTTPServer):
         self.url = f"http://127.0.0.1:{self.server_address[1]}"
         self.thread = threading.Thread(target=self.serve_forever, daemon=True)
         self.thread.start()
+
+    def metadata(self) -> dict:
+        """RFC 8414 metadata for this server."""
+        return {
+            "issuer": self.state.metadata_issuer or self.url,
+            "authorization_endpoint": f"{self.url}/authorize",
+            "token_endpoint": f"{self.url}/token",
+            "device_authorization_endpoint": f"{self.url}/device/code",
+            "revocation_endpoint": f"{self.url}/revoke",
+            "registration_endpoint": f"{self.url}/register",
+            "grant_types_supported": [
+                "authorization_code",
+                "refresh_token",
+                "urn:ietf:params:oauth:grant-type:device_code",
+            ],
+            "code_challenge_methods_supported": ["S256"],
+            "token_endpoint_auth_methods_supported": ["none"],
+        }
 
     def provider(self, name="testsrv", **over) -> dict:
         """A provider definition pointing at this server."""

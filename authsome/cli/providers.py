@@ -19,21 +19,32 @@ def providers(ctx, as_json):
 @click.command()
 @click.argument("name", shell_complete=provider_names)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--refresh", is_flag=True, help="Fetch the issuer's metadata again.")
 @click.pass_obj
-def inspect(ctx, name, as_json):
-    """Show a provider's resolved definition."""
-    from authsome.catalog import render_definition
+def inspect(ctx, name, as_json, refresh):
+    """Show a provider's resolved definition (with endpoints discovered from its issuer)."""
+    from authsome.catalog import render_definition, resolved
 
-    provider = ctx.registry.get(name)
+    provider = resolved(ctx, name, refresh)
     ctx.emit(json.dumps(provider.to_dict(), indent=2) if as_json else render_definition(provider))
 
 
 @click.command()
-@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.argument("file", required=False, type=click.Path(exists=True, dir_okay=False))
+@click.option("--issuer", help="Create a provider from this issuer's metadata (RFC 8414).")
+@click.option("--name", help="The provider's name, with --issuer.")
 @click.option("--force", is_flag=True, help="Replace an installed custom provider.")
 @click.pass_obj
-def register(ctx, file, force):
-    """Validate a provider definition and install it."""
-    from authsome.catalog import register as run
+def register(ctx, file, issuer, name, force):
+    """Validate a provider definition and install it (or discover one with --issuer)."""
+    from authsome.catalog import register as from_file
+    from authsome.catalog import register_issuer
 
-    run(ctx, file, force)
+    if issuer:
+        if file or not name:
+            raise click.UsageError("--issuer takes --name and no FILE")
+        register_issuer(ctx, name, issuer, force)
+    elif file:
+        from_file(ctx, file, force)
+    else:
+        raise click.UsageError("give a provider FILE, or --issuer URL --name NAME")

@@ -3,4 +3,5 @@
 DEVICE_CODE = "device_code"
 PKCE = "pkce"
 API_KEY = "api_key"
-FLOWS = (PKCE, DEVICE_CODE, API_KEY)
+DCR_PKCE = "dcr_pkce"
+FLOWS = (PKCE, DEVICE_CODE, API_KEY, DCR_PKCE)

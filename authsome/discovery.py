@@ -1,0 +1,98 @@
+"""Authorization server metadata (RFC 8414, OpenID Connect Discovery): endpoints from an issuer.
+
+Metadata is cached per provider in ~/.authsome/cache/discovery/NAME.json for a day;
+`authsome inspect NAME --refresh` fetches it again.
+"""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import urlsplit
+
+from authsome import fsutil
+from authsome.errors import AuthFailed, ConfigError
+
+CACHE_SECONDS = 24 * 3600
+DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+# metadata field -> OAuthSpec field
+ENDPOINTS = {
+    "authorization_endpoint": "authorization_url",
+    "token_endpoint": "token_url",
+    "device_authorization_endpoint": "device_authorization_url",
+    "revocation_endpoint": "revocation_url",
+    "registration_endpoint": "registration_url",
+}
+
+
+def metadata_urls(issuer: str) -> list[str]:
+    """Where to look, in order: RFC 8414's well-known URI, then OpenID Connect's."""
+    parts = urlsplit(issuer.rstrip("/"))
+    base = f"{parts.scheme}://{parts.netloc}"
+    return [
+        f"{base}/.well-known/oauth-authorization-server{parts.path}",
+        f"{issuer.rstrip('/')}/.well-known/openid-configuration",
+    ]
+
+
+def fetch(http, issuer: str) -> dict:
+    """The issuer's metadata, checked to be about that issuer."""
+    tried = []
+    for url in metadata_urls(issuer):
+        status, body = http.get_json(url)
+        if status == 200 and isinstance(body.get("issuer"), str):
+            if body["issuer"].rstrip("/") != issuer.rstrip("/"):
+                raise AuthFailed(
+                    f"the metadata at {url} is for issuer {body['issuer']!r}, not {issuer!r}",
+                    "check oauth.issuer; authsome will not use endpoints another issuer published",
+                )
+            return body
+        tried.append(f"{url} (HTTP {status})")
+    raise ConfigError(
+        f"no authorization server metadata for {issuer}: tried {', '.join(tried)}",
+        "check oauth.issuer, or give the endpoints in the provider file",
+    )
+
+
+def _cache_path(ctx, name: str):
+    return ctx.home.path / "cache" / "discovery" / f"{name}.json"
+
+
+def cached(ctx, provider, refresh: bool = False) -> dict:
+    path = _cache_path(ctx, provider.name)
+    issuer = provider.oauth.issuer
+    if not refresh:
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+            if doc["issuer"] == issuer and ctx.clock() - doc["fetched_at"] < CACHE_SECONDS:
+                return doc["metadata"]
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+    metadata = fetch(ctx.http, issuer)
+    fsutil.ensure_private_dir(path.parent)
+    body = {"issuer": issuer, "fetched_at": int(ctx.clock()), "metadata": metadata}
+    fsutil.atomic_write(path, json.dumps(body, indent=1).encode())
+    return metadata
+
+
+def resolve(ctx, provider, refresh: bool = False):
+    """`provider` with missing endpoints filled in from its issuer's metadata.
+
+    Endpoints written in the provider file win over discovered ones.
+    """
+    oauth = provider.oauth
+    if oauth is None or not oauth.issuer:
+        return provider
+    missing = [f for f in ENDPOINTS.values() if getattr(oauth, f) is None]
+    if not missing and not refresh:
+        return provider
+    metadata = cached(ctx, provider, refresh)
+    found = {}
+    for meta_field, spec_field in ENDPOINTS.items():
+        if getattr(oauth, spec_field) is None and isinstance(metadata.get(meta_field), str):
+            found[spec_field] = metadata[meta_field]
+    grants = metadata.get("grant_types_supported") or []
+    if not oauth.supports_device_code and (
+        found.get("device_authorization_url") and (DEVICE_GRANT in grants or not grants)
+    ):
+        found["supports_device_code"] = True
+    return provider.replace(oauth=oauth.replace(**found))

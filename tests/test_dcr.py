@@ -1,0 +1,153 @@
+"""Dynamic client registration and issuer metadata discovery, against the local server."""
+
+import json
+import subprocess
+import time
+
+import httpx
+import pytest
+from clitools import AUTHSOME_BIN, run
+from conftest import TEST_PASSPHRASE
+
+from authsome import discovery
+from authsome.context import Context
+from authsome.errors import AuthFailed, ConfigError
+
+
+@pytest.fixture
+def file_env(env):
+    return {**env, "AUTHSOME_BACKEND": "file", "AUTHSOME_PASSPHRASE": TEST_PASSPHRASE}
+
+
+@pytest.fixture
+def dyn(oauth_server, authsome_home):
+    """A provider that says nothing but its issuer."""
+    folder = authsome_home / "providers"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "dyn.json").write_text(
+        json.dumps(
+            {
+                "name": "dyn",
+                "auth_type": "oauth2",
+                "flow": "dcr_pkce",
+                "oauth": {"issuer": oauth_server.url},
+                "export": {"env": {"access_token": "DYN_TOKEN"}},
+            }
+        )
+    )
+    return oauth_server
+
+
+def _login_pkce(server, env, *args):
+    proc = subprocess.Popen(
+        [AUTHSOME_BIN, "login", "dyn", "--no-browser", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    before = []
+    for line in proc.stderr:
+        before.append(line)
+        if line.strip().startswith(f"{server.url}/authorize?"):
+            url = line.strip()
+            break
+    answer = httpx.get(url)
+    assert answer.status_code == 302, answer.text
+    httpx.get(answer.headers["location"])
+    _, err = proc.communicate(timeout=30)
+    return proc.returncode, "".join(before) + err, url
+
+
+def test_dcr_pkce_end_to_end_with_only_an_issuer(dyn, file_env):
+    code, err, url = _login_pkce(dyn, file_env)
+    assert code == 0, err
+    assert "Registered authsome as a client of dyn" in err
+    [client] = dyn.state.registrations
+    assert f"client_id={client['client_id']}" in url
+    token = run(["token", "dyn"], file_env).stdout.strip()
+    assert token in dyn.state.access
+    # A later login reuses the registration (and its registered redirect port).
+    code, err, _ = _login_pkce(dyn, file_env, "--force")
+    assert code == 0, err
+    assert len(dyn.state.registrations) == 1
+    assert "Registered authsome" not in err
+
+
+def test_registered_client_is_stored_encrypted_with_the_connection(dyn, file_env, authsome_home):
+    assert _login_pkce(dyn, file_env)[0] == 0
+    [client] = dyn.state.registrations
+    ctx = Context(file_env)
+    conn = ctx.connections.load("dyn")
+    assert conn.client_id == client["client_id"]
+    assert conn.secrets["registration_access_token"] == client["registration_access_token"]
+    for path in authsome_home.rglob("*"):
+        if path.is_file():
+            assert client["registration_access_token"].encode() not in path.read_bytes()
+
+
+def test_refresh_uses_the_discovered_token_endpoint(dyn, file_env):
+    dyn.state.access_expires_in = 2
+    assert _login_pkce(dyn, file_env)[0] == 0
+    time.sleep(1.2)  # past half of the token's life: due for refresh
+    out = run(["token", "dyn"], file_env)
+    assert out.returncode == 0, out.stderr
+    assert dyn.state.count("/token", "refresh_token") == 1
+
+
+def test_registration_error_shows_the_server_text(dyn, file_env):
+    dyn.state.registration_error = "redirect URIs must use https"
+    proc = run(["login", "dyn", "--no-browser"], file_env)
+    assert proc.returncode == 7
+    assert "redirect URIs must use https" in proc.stderr
+    assert "refused to register authsome" in proc.stderr
+
+
+def test_issuer_must_match_the_metadata(dyn, file_env):
+    dyn.state.metadata_issuer = "https://evil.example"
+    out = run(["inspect", "dyn", "--refresh"], file_env)
+    assert out.returncode == 7
+    assert "is for issuer 'https://evil.example'" in out.stderr
+
+
+def test_openid_configuration_is_the_fallback(oauth_server, file_env):
+    oauth_server.state.metadata_paths = {"/.well-known/openid-configuration"}
+    ctx = Context(file_env)
+    assert discovery.fetch(ctx.http, oauth_server.url)["token_endpoint"].endswith("/token")
+    oauth_server.state.metadata_paths = set()
+    with pytest.raises(ConfigError, match="no authorization server metadata"):
+        discovery.fetch(ctx.http, oauth_server.url)
+
+
+def test_metadata_is_cached_and_refreshable(dyn, file_env):
+    def fetches():
+        return sum(1 for p, _ in dyn.state.requests if p.startswith("/.well-known/"))
+
+    data = json.loads(run(["inspect", "dyn", "--json"], file_env).stdout)
+    assert data["oauth"]["registration_url"] == f"{dyn.url}/register"
+    assert data["oauth"]["supports_device_code"] is True
+    assert "dcr_pkce" in json.loads(run(["inspect", "dyn", "--json"], file_env).stdout)["flow"]
+    assert fetches() == 1
+    run(["inspect", "dyn", "--refresh"], file_env)
+    assert fetches() == 2
+
+
+def test_device_code_through_discovery(dyn, file_env):
+    out = run(["login", "dyn", "--flow", "device_code", "--client-id", "test-client"], file_env)
+    assert out.returncode == 0, out.stderr
+    assert "Successfully logged in to dyn (default)." in out.stderr
+
+
+def test_register_from_an_issuer(oauth_server, file_env, authsome_home):
+    out = run(["register", "--issuer", oauth_server.url, "--name", "found"], file_env)
+    assert out.returncode == 0, out.stderr
+    data = json.loads((authsome_home / "providers" / "found.json").read_text())
+    assert data["oauth"] == {"issuer": oauth_server.url} and data["flow"] == "dcr_pkce"
+    shown = json.loads(run(["inspect", "found", "--json"], file_env).stdout)
+    assert shown["oauth"]["token_url"] == f"{oauth_server.url}/token"
+
+
+def test_issuer_mismatch_is_an_auth_error_in_process(oauth_server, file_env):
+    oauth_server.state.metadata_issuer = oauth_server.url + "/other"
+    with pytest.raises(AuthFailed):
+        discovery.fetch(Context(file_env).http, oauth_server.url)
