@@ -38,14 +38,27 @@ FORM = """<p>Enter your {label} for authsome. It goes straight to authsome on th
 stored encrypted; it never passes through your terminal or shell history.</p>
 {docs}
 <p id="error" class="error" role="alert">{error}</p>
-<form method="post" action="/{token}/submit" id="form">
+<form method="post" action="/{token}/submit" id="form" data-pattern="{pattern}"
+ data-problem="That does not look like a valid {label}.">
 <input type="hidden" name="csrf" value="{csrf}">
 <label for="secret">{label}</label>
-<input type="password" id="secret" name="secret" autocomplete="off" autofocus required
- {pattern}>
+<input type="password" id="secret" name="secret" autocomplete="off" autofocus required>
 <button type="submit" id="submit">Submit</button>
 <button type="submit" id="cancel" formaction="/{token}/cancel" formnovalidate>Cancel</button>
-</form>"""
+</form>
+<script nonce="{nonce}">
+// The key pattern, checked here before anything is sent (and again by authsome). Not the HTML
+// pattern attribute: browsers compile that with the v flag, which rejects common patterns.
+document.getElementById("form").addEventListener("submit", function (event) {{
+  if (event.submitter && event.submitter.id === "cancel") return;
+  var pattern = this.dataset.pattern;
+  var value = document.getElementById("secret").value.trim();
+  if (pattern && !new RegExp(pattern).test(value)) {{
+    event.preventDefault();
+    document.getElementById("error").textContent = this.dataset.problem;
+  }}
+}});
+</script>"""
 
 
 def enabled(environ: dict[str, str], no_browser: bool) -> bool:
@@ -74,7 +87,7 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format, *args):  # noqa: A002 - never log requests: they hold secrets
         return
 
-    def _send(self, status: int, title: str, body: str) -> None:
+    def _send(self, status: int, title: str, body: str, nonce: str = "none") -> None:
         data = PAGE.format(title=html.escape(title), body=body).encode()
         self.send_response(status)
         self.send_header("Content-Type", "text/html; charset=utf-8")
@@ -85,7 +98,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("X-Frame-Options", "DENY")
         self.send_header(
             "Content-Security-Policy",
-            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
+            f"default-src 'none'; style-src 'unsafe-inline'; script-src 'nonce-{nonce}'; "
+            "form-action 'self'",
         )
         self.end_headers()
         self.wfile.write(data)
@@ -106,7 +120,8 @@ class _Handler(BaseHTTPRequestHandler):
         if st.page_served:  # the one-time URL was used already
             return self._refuse(410)
         st.page_served = True
-        self._send(200, self.server.title, self.server.form())
+        nonce = secrets.token_urlsafe(16)
+        self._send(200, self.server.title, self.server.form(nonce=nonce), nonce)
 
     def do_POST(self):  # noqa: N802
         st = self.server.state
@@ -139,7 +154,8 @@ class _Handler(BaseHTTPRequestHandler):
         elif st.pattern and not re.search(st.pattern, secret):
             problem = f"That does not look like a valid {html.escape(self.server.label)}."
         if problem:
-            return self._send(400, self.server.title, self.server.form(problem))
+            nonce = secrets.token_urlsafe(16)
+            return self._send(400, self.server.title, self.server.form(problem, nonce), nonce)
         st.result = secret
         self._send(200, "Done", "<p>authsome has your key. You can close this tab.</p>")
         st.done.set()
@@ -156,7 +172,7 @@ class _Server(ThreadingHTTPServer):
         self.docs_url = docs_url
         self.authority = f"127.0.0.1:{self.server_address[1]}"
 
-    def form(self, error: str = "") -> str:
+    def form(self, error: str = "", nonce: str = "none") -> str:
         st = self.state
         docs = (
             f'<p>Get one at <a href="{html.escape(self.docs_url)}" target="_blank" '
@@ -164,20 +180,15 @@ class _Server(ThreadingHTTPServer):
             if self.docs_url
             else ""
         )
-        pattern = f'pattern="{html.escape(_html_pattern(st.pattern))}"' if st.pattern else ""
         return FORM.format(
             label=html.escape(self.label),
             docs=docs,
             error=error,
             token=st.token,
             csrf=st.csrf,
-            pattern=pattern,
+            pattern=html.escape(st.pattern or ""),
+            nonce=nonce,
         )
-
-
-def _html_pattern(pattern: str) -> str:
-    # The HTML pattern attribute is anchored already; drop Python's explicit anchors.
-    return pattern.removeprefix("^").removesuffix("$")
 
 
 def collect(

@@ -82,8 +82,13 @@ def resolve(ctx, provider, refresh: bool = False):
     oauth = provider.oauth
     if oauth is None or not oauth.issuer:
         return provider
-    missing = [f for f in ENDPOINTS.values() if getattr(oauth, f) is None]
-    if not missing and not refresh:
+    # Only a provider that lacks what its flow needs goes to the network; one that lists its
+    # endpoints (and names an issuer just for the `iss` check) is used as written.
+    needed = ["authorization_url", "token_url"]
+    needed += {"dcr_pkce": ["registration_url"], "device_code": ["device_authorization_url"]}.get(
+        provider.flow, []
+    )
+    if not refresh and all(getattr(oauth, f) is not None for f in needed):
         return provider
     metadata = cached(ctx, provider, refresh)
     found = {}

@@ -38,6 +38,10 @@ class PtyProcess:
     def interrupt(self) -> None:
         os.kill(self.pid, signal.SIGINT)
 
+    def alive(self) -> bool:
+        """True while the process has not exited."""
+        return os.waitpid(self.pid, os.WNOHANG) == (0, 0)
+
     def close(self) -> None:
         """Kill the process and reap it."""
         os.kill(self.pid, signal.SIGKILL)

@@ -62,6 +62,23 @@ def bridge_env(env, tmp_path):
     }, url_file
 
 
+def _wait_for_text(driver, text: str, timeout: float = 15) -> str:
+    """The page's text once it shows `text` (after a click, the old page may still be there)."""
+    from selenium.common.exceptions import StaleElementReferenceException
+
+    deadline = time.monotonic() + timeout
+    body = ""
+    while time.monotonic() < deadline:
+        try:
+            body = driver.find_element("tag name", "body").text
+        except StaleElementReferenceException:
+            body = ""
+        if text in body:
+            return body
+        time.sleep(0.05)
+    raise AssertionError(f"{text!r} never shown; the page says {body!r}")
+
+
 def _start(bridge_env, *args):
     env, url_file = bridge_env
     proc = PtyProcess([AUTHSOME_BIN, "login", "openai", *args], env)
@@ -87,7 +104,7 @@ def test_key_entered_in_chromium_is_stored(bridge_env, chromium):
     ARTIFACTS.mkdir(exist_ok=True)
     chromium.save_screenshot(str(ARTIFACTS / "bridge-openai.png"))
     chromium.find_element("id", "submit").click()
-    assert "You can close this tab" in chromium.find_element("tag name", "body").text
+    _wait_for_text(chromium, "You can close this tab")
     assert proc.wait(30) == 0
     assert KEY.encode() not in proc.screen
     assert run(["token", "openai"], bridge_env[0]).stdout.strip() == KEY
@@ -98,9 +115,11 @@ def test_pattern_is_checked_in_the_page_and_on_the_server(bridge_env, chromium):
     chromium.get(url)
     chromium.find_element("id", "secret").send_keys("not-a-key")
     chromium.find_element("id", "submit").click()
-    assert (
-        chromium.execute_script("return document.getElementById('secret').validity.valid") is False
-    )  # the browser refused to submit it
+    # The page refused to send it, and said why.
+    error = chromium.find_element("id", "error").text
+    assert error == "That does not look like a valid OpenAI API key."
+    time.sleep(0.5)
+    assert proc.alive()  # nothing reached authsome: it is still waiting
     csrf = chromium.find_element("name", "csrf").get_attribute("value")
     port = url.split(":")[2].split("/")[0]
     answer = httpx.post(
@@ -117,7 +136,7 @@ def test_cancel_stores_nothing_and_exits_130(bridge_env, chromium):
     proc, url = _start(bridge_env)
     chromium.get(url)
     chromium.find_element("id", "cancel").click()
-    assert "Nothing was stored" in chromium.find_element("tag name", "body").text
+    _wait_for_text(chromium, "Nothing was stored")
     assert proc.wait(30) == 130
     assert json.loads(run(["list", "--json"], bridge_env[0]).stdout) == []
 

@@ -67,7 +67,11 @@ def test_bash_completes_provider_names(shell_env):
 
 def test_bash_completes_commands_flows_and_shells(shell_env):
     assert "login" in _bash_complete("authsome lo", shell_env)
-    assert _bash_complete("authsome login github --flow d", shell_env) == ["device_code"]
+    assert _bash_complete("authsome login github --flow de", shell_env) == ["device_code"]
+    assert _bash_complete("authsome login github --flow d", shell_env) == [
+        "device_code",
+        "dcr_pkce",
+    ]
     assert _bash_complete("authsome env --shell f", shell_env) == ["fish"]
 
 
