@@ -46,6 +46,27 @@ def env(isolated_home) -> dict[str, str]:
     return dict(os.environ)
 
 
+@pytest.fixture
+def file_env(env) -> dict[str, str]:
+    """The environment for the encrypted file store, with its passphrase."""
+    return {**env, "AUTHSOME_BACKEND": "file", "AUTHSOME_PASSPHRASE": TEST_PASSPHRASE}
+
+
+@pytest.fixture
+def install_provider(authsome_home):
+    """Write a user provider definition into ~/.authsome/providers/NAME.json."""
+    import json
+
+    def install(data: dict) -> Path:
+        folder = authsome_home / "providers"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{data['name']}.json"
+        path.write_text(json.dumps(data))
+        return path
+
+    return install
+
+
 @pytest.fixture(scope="session")
 def secret_service(tmp_path_factory):
     """A real gnome-keyring Secret Service on a private D-Bus, shared by the session."""
@@ -87,11 +108,7 @@ def oauth_server():
 
 
 @pytest.fixture
-def testsrv(oauth_server, authsome_home):
+def testsrv(oauth_server, install_provider):
     """The test server installed as the user provider 'testsrv'."""
-    import json
-
-    folder = authsome_home / "providers"
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "testsrv.json").write_text(json.dumps(oauth_server.provider()))
+    install_provider(oauth_server.provider())
     return oauth_server

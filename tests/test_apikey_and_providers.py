@@ -5,7 +5,6 @@ from pathlib import Path
 
 import pytest
 from clitools import AUTHSOME_BIN, run
-from conftest import TEST_PASSPHRASE
 from ptyrun import PtyProcess
 
 from authsome.errors import ConfigError
@@ -13,11 +12,6 @@ from authsome.providers import Registry, deep_merge, parse_provider
 
 ROOT = Path(__file__).resolve().parents[1]
 KEY = "sk-proj-AbCdEfGhIjKlMnOpQrStUvWx0123"
-
-
-@pytest.fixture
-def file_env(env):
-    return {**env, "AUTHSOME_BACKEND": "file", "AUTHSOME_PASSPHRASE": TEST_PASSPHRASE}
 
 
 def test_api_key_from_a_pipe(file_env):

@@ -7,7 +7,6 @@ import time
 import httpx
 import pytest
 from clitools import AUTHSOME_BIN, run
-from conftest import TEST_PASSPHRASE
 
 from authsome import discovery
 from authsome.context import Context
@@ -15,25 +14,16 @@ from authsome.errors import AuthFailed, ConfigError
 
 
 @pytest.fixture
-def file_env(env):
-    return {**env, "AUTHSOME_BACKEND": "file", "AUTHSOME_PASSPHRASE": TEST_PASSPHRASE}
-
-
-@pytest.fixture
-def dyn(oauth_server, authsome_home):
+def dyn(oauth_server, install_provider):
     """A provider that says nothing but its issuer."""
-    folder = authsome_home / "providers"
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "dyn.json").write_text(
-        json.dumps(
-            {
-                "name": "dyn",
-                "auth_type": "oauth2",
-                "flow": "dcr_pkce",
-                "oauth": {"issuer": oauth_server.url},
-                "export": {"env": {"access_token": "DYN_TOKEN"}},
-            }
-        )
+    install_provider(
+        {
+            "name": "dyn",
+            "auth_type": "oauth2",
+            "flow": "dcr_pkce",
+            "oauth": {"issuer": oauth_server.url},
+            "export": {"env": {"access_token": "DYN_TOKEN"}},
+        }
     )
     return oauth_server
 

@@ -29,11 +29,6 @@ def store_env(request, env):
         ctx.store_choice.store.delete(key)
 
 
-@pytest.fixture
-def file_env(env):
-    return {**env, "AUTHSOME_BACKEND": "file", "AUTHSOME_PASSPHRASE": TEST_PASSPHRASE}
-
-
 def test_device_code_login_end_to_end(testsrv, store_env):
     out = run(["login", "testsrv"], store_env)
     assert out.returncode == 0, out.stderr

@@ -31,18 +31,14 @@ def file_env(env, tmp_path):
 
 
 @pytest.fixture
-def hostile_login(file_env, authsome_home):
-    folder = authsome_home / "providers"
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "hostile.json").write_text(
-        json.dumps(
-            {
-                "name": "hostile",
-                "auth_type": "api_key",
-                "api_key": {"env_var": "HOSTILE_KEY"},
-                "export": {"env": {"api_key": "HOSTILE_KEY"}},
-            }
-        )
+def hostile_login(file_env, install_provider):
+    install_provider(
+        {
+            "name": "hostile",
+            "auth_type": "api_key",
+            "api_key": {"env_var": "HOSTILE_KEY"},
+            "export": {"env": {"api_key": "HOSTILE_KEY"}},
+        }
     )
     out = run(["login", "hostile"], {**file_env, "HOSTILE_KEY": HOSTILE}, input="")
     assert out.returncode == 0, out.stderr
@@ -287,9 +283,9 @@ def test_run_passes_signals(hostile_login):
             "--",
             sys.executable,
             "-c",
-            "import signal,sys,time; print('up', flush=True); "
+            "import signal,sys,time; "
             "signal.signal(signal.SIGTERM, lambda *a: sys.exit(7)); "
-            "time.sleep(60)",
+            "print('up', flush=True); time.sleep(60)",
         ],
         stdout=subprocess.PIPE,
         text=True,

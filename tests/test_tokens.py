@@ -6,12 +6,6 @@ import time
 
 import pytest
 from clitools import AUTHSOME_BIN, run
-from conftest import TEST_PASSPHRASE
-
-
-@pytest.fixture
-def file_env(env):
-    return {**env, "AUTHSOME_BACKEND": "file", "AUTHSOME_PASSPHRASE": TEST_PASSPHRASE}
 
 
 @pytest.fixture
