@@ -53,6 +53,28 @@ def file_env(env) -> dict[str, str]:
 
 
 @pytest.fixture
+def unlocked_env(file_env, tmp_path):
+    """A file-store env with an unlocked session, as a shell after `authsome unlock`: no KDF."""
+    import subprocess
+
+    from clitools import AUTHSOME_BIN
+
+    e = {**file_env, "XDG_RUNTIME_DIR": str(tmp_path / "run")}
+    (tmp_path / "run").mkdir(mode=0o700)
+    out = subprocess.run(
+        [AUTHSOME_BIN, "unlock", "--shell", "bash"],
+        env=e,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    e["AUTHSOME_SESSION"] = out.stdout.split("'")[1]
+    del e["AUTHSOME_PASSPHRASE"]
+    return e
+
+
+@pytest.fixture
 def install_provider(authsome_home):
     """Write a user provider definition into ~/.authsome/providers/NAME.json."""
     import json

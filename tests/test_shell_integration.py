@@ -126,14 +126,19 @@ HOOK = {
 
 
 @pytest.mark.parametrize("shell", SHELLS)
-def test_hook_refreshes_a_short_lived_token_before_it_expires(shell, testsrv, file_env, tmp_path):
-    testsrv.state.access_expires_in = 6  # refresh due after 3 s (half its life)
-    assert run(["login", "testsrv"], file_env).returncode == 0
-    before = run(["token", "testsrv"], file_env).stdout.strip()
+def test_hook_refreshes_a_short_lived_token_before_it_expires(
+    shell, testsrv, unlocked_env, tmp_path
+):
+    testsrv.state.access_expires_in = 8  # refresh due after 4 s (half its life)
+    assert run(["login", "testsrv"], unlocked_env).returncode == 0
+    before = run(["token", "testsrv"], unlocked_env).stdout.strip()
+    # The first prompt comes well before the refresh is due, the second after.
     code = "\n".join(
-        [HOOK[shell], _eval_env(shell, ["testsrv"]), PROMPT[shell], "sleep 3.5", PROMPT[shell]]
+        [HOOK[shell], _eval_env(shell, ["testsrv"]), PROMPT[shell], "sleep 4.5", PROMPT[shell]]
     )
-    got = roundtrip(shell, code, ["TESTSRV_TOKEN", "AUTHSOME_EXPIRES_AT"], tmp_path, env=file_env)
+    got = roundtrip(
+        shell, code, ["TESTSRV_TOKEN", "AUTHSOME_EXPIRES_AT"], tmp_path, env=unlocked_env
+    )
     assert testsrv.state.count("/token", "refresh_token") == 1
     assert got["TESTSRV_TOKEN"] != before and got["TESTSRV_TOKEN"] in testsrv.state.access
     assert int(got["AUTHSOME_EXPIRES_AT"]) > time.time()

@@ -4,20 +4,7 @@ import json
 import subprocess
 import time
 
-import pytest
 from clitools import AUTHSOME_BIN, run
-
-
-@pytest.fixture
-def unlocked_env(file_env, tmp_path):
-    """A file-store env with an unlocked session, as a shell after `authsome unlock`."""
-    e = {**file_env, "XDG_RUNTIME_DIR": str(tmp_path / "run")}
-    (tmp_path / "run").mkdir(mode=0o700)
-    out = run(["unlock", "--shell", "bash"], e)
-    assert out.returncode == 0, out.stderr
-    e["AUTHSOME_SESSION"] = out.stdout.split("'")[1]
-    del e["AUTHSOME_PASSPHRASE"]
-    return e
 
 
 def _login(env, name="testsrv"):
