@@ -47,7 +47,14 @@ def main() -> None:
         base = {
             k: v
             for k, v in os.environ.items()
-            if k not in ("DBUS_SESSION_BUS_ADDRESS", "XDG_RUNTIME_DIR", "AUTHSOME_BACKEND")
+            # Users' installs have bytecode: let Python write it rather than recompile each run.
+            if k
+            not in (
+                "DBUS_SESSION_BUS_ADDRESS",
+                "XDG_RUNTIME_DIR",
+                "AUTHSOME_BACKEND",
+                "PYTHONDONTWRITEBYTECODE",
+            )
         }
         base.update(HOME=tmp, AUTHSOME_HOME=f"{tmp}/.authsome")
         floor = median_run([sys.executable, "-c", "pass"], base)
