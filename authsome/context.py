@@ -150,7 +150,7 @@ class Context:
     def provider(self, name: str, refresh: bool = False):
         """A provider definition with its issuer's endpoints filled in (authsome.discovery)."""
         provider = self.registry.get(name)
-        if provider.oauth is not None and provider.oauth.issuer:
+        if provider.oauth is not None and (provider.oauth.issuer or provider.oauth.resource):
             from authsome import discovery
 
             provider = discovery.resolve(self, provider, refresh)

@@ -1,4 +1,5 @@
-"""Authorization server metadata (RFC 8414, OpenID Connect Discovery): endpoints from an issuer.
+"""Authorization server metadata (RFC 8414, OpenID Connect Discovery): endpoints from an issuer,
+or from a protected resource's metadata (RFC 9728) naming its issuer.
 
 Metadata is cached per provider in ~/.authsome/cache/discovery/NAME.json for a day;
 `authsome inspect NAME --refresh` fetches it again.
@@ -53,25 +54,63 @@ def fetch(http, issuer: str) -> dict:
     )
 
 
+def protected_resource_urls(resource: str) -> list[str]:
+    """RFC 9728: the well-known name goes between the host and the resource's path."""
+    parts = urlsplit(resource.rstrip("/"))
+    base = f"{parts.scheme}://{parts.netloc}"
+    urls = [f"{base}/.well-known/oauth-protected-resource{parts.path}"]
+    if parts.path:
+        urls.append(f"{base}/.well-known/oauth-protected-resource")
+    return urls
+
+
+def issuer_for(http, resource: str) -> str:
+    """The authorization server a protected resource (an MCP server, say) names."""
+    tried = []
+    for url in protected_resource_urls(resource):
+        status, body = http.get_json(url)
+        servers = body.get("authorization_servers") if status == 200 else None
+        if isinstance(servers, list) and servers and isinstance(servers[0], str):
+            if str(body.get("resource", resource)).rstrip("/") != resource.rstrip("/"):
+                raise AuthFailed(
+                    f"the metadata at {url} describes {body.get('resource')!r}, not {resource!r}",
+                    "check oauth.resource",
+                )
+            return servers[0]
+        tried.append(f"{url} (HTTP {status})")
+    raise ConfigError(
+        f"no protected resource metadata for {resource}: tried {', '.join(tried)}",
+        "give oauth.issuer instead",
+    )
+
+
 def _cache_path(ctx, name: str):
     return ctx.home.path / "cache" / "discovery" / f"{name}.json"
 
 
-def cached(ctx, provider, refresh: bool = False) -> dict:
+def cached(ctx, provider, refresh: bool = False) -> tuple[str, dict]:
+    """(issuer, metadata) for the provider, from the cache when fresh."""
     path = _cache_path(ctx, provider.name)
-    issuer = provider.oauth.issuer
+    oauth = provider.oauth
     if not refresh:
         try:
             doc = json.loads(path.read_text(encoding="utf-8"))
-            if doc["issuer"] == issuer and ctx.clock() - doc["fetched_at"] < CACHE_SECONDS:
-                return doc["metadata"]
+            same = doc["asked"] == [oauth.issuer, oauth.resource]
+            if same and ctx.clock() - doc["fetched_at"] < CACHE_SECONDS:
+                return doc["issuer"], doc["metadata"]
         except (OSError, ValueError, KeyError, TypeError):
             pass
+    issuer = oauth.issuer or issuer_for(ctx.http, oauth.resource)
     metadata = fetch(ctx.http, issuer)
     fsutil.ensure_private_dir(path.parent)
-    body = {"issuer": issuer, "fetched_at": int(ctx.clock()), "metadata": metadata}
+    body = {
+        "asked": [oauth.issuer, oauth.resource],
+        "issuer": issuer,
+        "fetched_at": int(ctx.clock()),
+        "metadata": metadata,
+    }
     fsutil.atomic_write(path, json.dumps(body, indent=1).encode())
-    return metadata
+    return issuer, metadata
 
 
 def resolve(ctx, provider, refresh: bool = False):
@@ -80,7 +119,7 @@ def resolve(ctx, provider, refresh: bool = False):
     Endpoints written in the provider file win over discovered ones.
     """
     oauth = provider.oauth
-    if oauth is None or not oauth.issuer:
+    if oauth is None or not (oauth.issuer or oauth.resource):
         return provider
     # Only a provider that lacks what its flow needs goes to the network; one that lists its
     # endpoints (and names an issuer just for the `iss` check) is used as written.
@@ -90,8 +129,8 @@ def resolve(ctx, provider, refresh: bool = False):
     )
     if not refresh and all(getattr(oauth, f) is not None for f in needed):
         return provider
-    metadata = cached(ctx, provider, refresh)
-    found = {}
+    issuer, metadata = cached(ctx, provider, refresh)
+    found = {} if oauth.issuer else {"issuer": issuer}
     for meta_field, spec_field in ENDPOINTS.items():
         if getattr(oauth, spec_field) is None and isinstance(metadata.get(meta_field), str):
             found[spec_field] = metadata[meta_field]

@@ -10,7 +10,7 @@ from authsome.connections import (
     parse_ref,
 )
 from authsome.errors import AuthFailed
-from authsome.flows.tokens import OAuthError, client_auth, parse_token_response
+from authsome.flows.tokens import OAuthError, client_auth, parse_token_response, resource_param
 from authsome.locking import file_lock
 
 
@@ -57,6 +57,7 @@ def _refresh(ctx, conn: Connection, hint: str) -> Connection:
         "grant_type": "refresh_token",
         "refresh_token": conn.secrets["refresh_token"],
         **client_auth(conn.client_id, conn.secrets.get("client_secret")),
+        **resource_param(provider.oauth),
     }
     status, body = ctx.http.post_form(provider.oauth.token_url, data)
     try:

@@ -33,6 +33,7 @@ class OAuthSpec(Frozen):
         "revocation_url",
         "registration_url",
         "issuer",
+        "resource",
         "scopes",
         "scope_separator",
         "supports_device_code",
@@ -49,6 +50,7 @@ class OAuthSpec(Frozen):
         "revocation_url": None,
         "registration_url": None,
         "issuer": None,
+        "resource": None,
         "scopes": (),
         "scope_separator": " ",
         "supports_device_code": False,
@@ -237,8 +239,9 @@ def parse_provider(data, source: str, expect_name: str | None = None) -> Provide
         oauth = _oauth(c, raw)
         if flow == "api_key":
             raise c.fail("flow", "cannot be api_key for an oauth2 provider")
-        # With an issuer, missing endpoints come from its metadata (authsome.discovery).
-        if oauth.issuer:
+        # With an issuer (or a protected resource naming one), missing endpoints come from the
+        # issuer's metadata (authsome.discovery).
+        if oauth.issuer or oauth.resource:
             pass
         elif flow == "device_code" and not (
             oauth.supports_device_code and oauth.device_authorization_url
@@ -291,10 +294,13 @@ def _oauth(c: _Checker, raw: dict) -> OAuthSpec:
         raise c.fail("oauth.redirect_port", "must be between 1024 and 65535")
     spec = OAuthSpec(
         authorization_url=c.url(raw, "authorization_url", w),
-        token_url=c.url(raw, "token_url", w, required="issuer" not in raw),
+        token_url=c.url(
+            raw, "token_url", w, required="issuer" not in raw and "resource" not in raw
+        ),
         device_authorization_url=c.url(raw, "device_authorization_url", w),
         revocation_url=c.url(raw, "revocation_url", w),
         registration_url=c.url(raw, "registration_url", w),
+        resource=c.url(raw, "resource", w),
         issuer=c.url(raw, "issuer", w),
         scopes=tuple(c.take(raw, "scopes", list, w, default=[])),
         scope_separator=c.take(raw, "scope_separator", str, w, default=" "),

@@ -82,6 +82,12 @@ class Handler(BaseHTTPRequestHandler):
         st = self.server.state
         with st.lock:
             st.requests.append((parts.path, q))
+        if parts.path == "/.well-known/oauth-protected-resource/mcp":
+            # RFC 9728 metadata for a protected resource (an MCP server) at /mcp.
+            return self._send(
+                200,
+                {"resource": f"{self.server.url}/mcp", "authorization_servers": [self.server.url]},
+            )
         if parts.path in (
             "/.well-known/oauth-authorization-server",
             "/.well-known/openid-configuration",

@@ -141,3 +141,28 @@ def test_issuer_mismatch_is_an_auth_error_in_process(oauth_server, file_env):
     oauth_server.state.metadata_issuer = oauth_server.url + "/other"
     with pytest.raises(AuthFailed):
         discovery.fetch(Context(file_env).http, oauth_server.url)
+
+
+def test_a_protected_resource_leads_to_its_issuer(oauth_server, install_provider, file_env):
+    """As for an MCP server: only the resource URL is known (RFC 9728, then RFC 8414)."""
+    install_provider(
+        {
+            "name": "dyn",
+            "auth_type": "oauth2",
+            "flow": "dcr_pkce",
+            "oauth": {"resource": f"{oauth_server.url}/mcp"},
+            "export": {"env": {"access_token": "DYN_TOKEN"}},
+        }
+    )
+    code, err, url = _login_pkce(oauth_server, file_env)
+    assert code == 0, err
+    resource = f"{oauth_server.url}/mcp"
+    authorize = [q for p, q in oauth_server.state.requests if p == "/authorize"]
+    token = [
+        f
+        for p, f in oauth_server.state.requests
+        if p == "/token" and f.get("grant_type") == "authorization_code"
+    ]
+    assert authorize[0]["resource"] == resource and token[0]["resource"] == resource  # RFC 8707
+    shown = json.loads(run(["inspect", "dyn", "--json"], file_env).stdout)
+    assert shown["oauth"]["issuer"] == oauth_server.url

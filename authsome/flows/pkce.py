@@ -10,7 +10,13 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from authsome.errors import AuthFailed
-from authsome.flows.tokens import OAuthError, TokenSet, client_auth, parse_token_response
+from authsome.flows.tokens import (
+    OAuthError,
+    TokenSet,
+    client_auth,
+    parse_token_response,
+    resource_param,
+)
 
 TIMEOUT_SECONDS = 300
 DONE_PAGE = (
@@ -72,6 +78,7 @@ def run(
         "code_challenge_method": "S256",
         **({"client_id": client_id} if client_id else {}),
         **({"scope": oauth.scope_separator.join(scopes)} if scopes else {}),
+        **resource_param(oauth),
         **dict(oauth.authorization_params),
     }
     sep = "&" if "?" in oauth.authorization_url else "?"
@@ -117,6 +124,7 @@ def run(
         "redirect_uri": redirect_uri,
         "code_verifier": verifier,
         **client_auth(client_id, client_secret),
+        **resource_param(oauth),
     }
     status, body = io.http.post_form(oauth.token_url, data)
     try:

@@ -79,6 +79,11 @@ def client_auth(client_id: str | None, client_secret: str | None) -> dict:
     return out
 
 
+def resource_param(oauth) -> dict:
+    """RFC 8707: name the protected resource the token is for, when the provider has one."""
+    return {"resource": oauth.resource} if oauth.resource else {}
+
+
 def auth_failed(provider_name: str, error: OAuthError, during: str, login_hint: str):
     return AuthFailed(
         f"{provider_name} refused the {during} ({error.text()})",
