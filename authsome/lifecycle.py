@@ -10,7 +10,13 @@ from authsome.connections import (
     parse_ref,
 )
 from authsome.errors import AuthFailed
-from authsome.flows.tokens import OAuthError, client_auth, parse_token_response, resource_param
+from authsome.flows.tokens import (
+    OAuthError,
+    basic_auth,
+    client_auth,
+    parse_token_response,
+    resource_param,
+)
 from authsome.locking import file_lock
 
 
@@ -53,13 +59,16 @@ def _check_usable(conn: Connection, hint: str) -> None:
 
 def _refresh(ctx, conn: Connection, hint: str) -> Connection:
     provider = ctx.provider(conn.provider)
+    oauth, secret = provider.oauth, conn.secrets.get("client_secret")
     data = {
         "grant_type": "refresh_token",
         "refresh_token": conn.secrets["refresh_token"],
-        **client_auth(conn.client_id, conn.secrets.get("client_secret")),
-        **resource_param(provider.oauth),
+        **client_auth(conn.client_id, secret, oauth.client_auth),
+        **resource_param(oauth),
     }
-    status, body = ctx.http.post_form(provider.oauth.token_url, data)
+    status, body = ctx.http.post_form(
+        oauth.token_url, data, auth=basic_auth(conn.client_id, secret, oauth.client_auth)
+    )
     try:
         tokens = parse_token_response(status, body, ctx.clock(), conn.scopes)
     except OAuthError as e:

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 from authsome import flows
 from authsome.connections import CONNECTED, Connection, display_ref, parse_ref
 from authsome.errors import AlreadyLoggedIn, ConfigError, NetworkError, NotLoggedIn, UsageError
-from authsome.flows.tokens import client_auth
+from authsome.flows.tokens import basic_auth, client_auth
 
 
 def login(
@@ -128,14 +128,16 @@ def _revoke(ctx, provider, conn) -> None:
     """RFC 7009: the refresh token first (it revokes the family), then the access token."""
     url = provider.oauth.revocation_url
     host = urlsplit(url).hostname
-    auth = client_auth(conn.client_id, conn.secrets.get("client_secret"))
+    method, secret = provider.oauth.client_auth, conn.secrets.get("client_secret")
+    auth = client_auth(conn.client_id, secret, method)
+    basic = basic_auth(conn.client_id, secret, method)
     for hint in ("refresh_token", "access_token"):
         token = conn.secrets.get(hint)
         if not token:
             continue
         try:
             status, body = ctx.http.post_form(
-                url, {"token": token, "token_type_hint": hint, **auth}
+                url, {"token": token, "token_type_hint": hint, **auth}, auth=basic
             )
         except NetworkError as e:
             ctx.say(

@@ -36,6 +36,7 @@ class OAuthSpec(Frozen):
         "resource",
         "scopes",
         "scope_separator",
+        "client_auth",
         "supports_device_code",
         "pkce",
         "client_id",
@@ -53,6 +54,7 @@ class OAuthSpec(Frozen):
         "resource": None,
         "scopes": (),
         "scope_separator": " ",
+        "client_auth": "post",
         "supports_device_code": False,
         "pkce": True,
         "client_id": None,
@@ -304,6 +306,7 @@ def _oauth(c: _Checker, raw: dict) -> OAuthSpec:
         issuer=c.url(raw, "issuer", w),
         scopes=tuple(c.take(raw, "scopes", list, w, default=[])),
         scope_separator=c.take(raw, "scope_separator", str, w, default=" "),
+        client_auth=c.take(raw, "client_auth", str, w, default="post"),
         supports_device_code=c.take(raw, "supports_device_code", bool, w, default=False),
         pkce=c.take(raw, "pkce", bool, w, default=True),
         client_id=c.take(raw, "client_id", str, w),
@@ -313,6 +316,8 @@ def _oauth(c: _Checker, raw: dict) -> OAuthSpec:
         ),
         redirect_port=port,
     )
+    if spec.client_auth not in ("post", "basic"):
+        raise c.fail("oauth.client_auth", 'must be "post" or "basic"')
     if spec.scope_separator not in (" ", ","):
         raise c.fail("oauth.scope_separator", 'must be " " or ","')
     if spec.supports_device_code and not spec.device_authorization_url:

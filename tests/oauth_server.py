@@ -126,6 +126,9 @@ class Handler(BaseHTTPRequestHandler):
             form = {"_json": raw}
         else:
             form = {k: v[0] for k, v in parse_qs(raw).items()}
+        basic = self.headers.get("Authorization", "")
+        if basic.startswith("Basic "):
+            form["_basic"] = base64.b64decode(basic[6:]).decode()
         st = self.server.state
         path = urlsplit(self.path).path
         with st.lock:

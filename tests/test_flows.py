@@ -91,10 +91,10 @@ def test_slow_down_adds_five_seconds(testsrv, file_env):
     polls = []
     original = ctx.http.post_form
 
-    def spy(url, data):
+    def spy(url, data, **kw):
         if data.get("grant_type") == device.GRANT_TYPE:
             polls.append(fake.now)
-        return original(url, data)
+        return original(url, data, **kw)
 
     ctx.http.post_form = spy
     tokens = device.run(provider, "test-client", None, ["read"], "testsrv", ctx)
@@ -109,8 +109,8 @@ def test_interval_defaults_to_five_seconds(testsrv, file_env, monkeypatch):
     ctx = _ctx(file_env, fake)
     original = ctx.http.post_form
 
-    def no_interval(url, data):
-        status, body = original(url, data)
+    def no_interval(url, data, **kw):
+        status, body = original(url, data, **kw)
         body.pop("interval", None)
         return status, body
 
@@ -264,3 +264,19 @@ def test_scope_separator_is_used(testsrv, file_env, authsome_home):
     assert out.returncode == 0, out.stderr
     sent = [form for path, form in testsrv.state.requests if path == "/device/code"]
     assert sent[0]["scope"] == "read,write,admin"
+
+
+def test_client_secret_basic(oauth_server, install_provider, file_env):
+    """A provider that wants client_secret_basic (as Zoom does) gets the secret in the header."""
+    install_provider(
+        oauth_server.provider(oauth={"client_auth": "basic", "client_secret_required": True})
+    )
+    env = {**file_env, "TESTSRV_CLIENT_SECRET": "s3cret-client"}
+    out = run(["login", "testsrv"], env)
+    assert out.returncode == 0, out.stderr
+    sent = [
+        form for path, form in oauth_server.state.requests if path in ("/token", "/device/code")
+    ]
+    assert sent and all(f.get("_basic") == "test-client:s3cret-client" for f in sent)
+    assert not any("client_secret" in f for f in sent)
+    assert "s3cret-client" not in out.stderr

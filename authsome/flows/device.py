@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from authsome.errors import AuthFailed
-from authsome.flows.tokens import OAuthError, TokenSet, client_auth, parse_token_response
+from authsome.flows.tokens import (
+    OAuthError,
+    TokenSet,
+    basic_auth,
+    client_auth,
+    parse_token_response,
+)
 
 GRANT_TYPE = "urn:ietf:params:oauth:grant-type:device_code"
 DEFAULT_INTERVAL = 5
@@ -13,10 +19,11 @@ SLOW_DOWN_STEP = 5
 def run(provider, client_id, client_secret, scopes, login_hint, io) -> TokenSet:
     """Run the flow; `io` gives http, say, status (a live line), sleep and clock."""
     oauth = provider.oauth
-    data = {**client_auth(client_id, client_secret)}
+    data = {**client_auth(client_id, client_secret, oauth.client_auth)}
+    basic = basic_auth(client_id, client_secret, oauth.client_auth)
     if scopes:
         data["scope"] = oauth.scope_separator.join(scopes)
-    status, body = io.http.post_form(oauth.device_authorization_url, data)
+    status, body = io.http.post_form(oauth.device_authorization_url, data, auth=basic)
     if "error" in body or status >= 400 or "device_code" not in body:
         err = OAuthError(str(body.get("error", f"HTTP {status}")), body.get("error_description"))
         raise AuthFailed(
@@ -34,13 +41,13 @@ def run(provider, client_id, client_secret, scopes, login_hint, io) -> TokenSet:
     poll = {
         "grant_type": GRANT_TYPE,
         "device_code": body["device_code"],
-        **client_auth(client_id, client_secret),
+        **client_auth(client_id, client_secret, oauth.client_auth),
     }
     while True:
         _wait(io, interval, deadline)
         if io.clock() >= deadline:
             break
-        status, answer = io.http.post_form(oauth.token_url, poll)
+        status, answer = io.http.post_form(oauth.token_url, poll, auth=basic)
         try:
             return parse_token_response(status, answer, io.clock(), scopes)
         except OAuthError as e:

@@ -13,6 +13,7 @@ from authsome.errors import AuthFailed
 from authsome.flows.tokens import (
     OAuthError,
     TokenSet,
+    basic_auth,
     client_auth,
     parse_token_response,
     resource_param,
@@ -123,10 +124,12 @@ def run(
         "code": params.get("code", ""),
         "redirect_uri": redirect_uri,
         "code_verifier": verifier,
-        **client_auth(client_id, client_secret),
+        **client_auth(client_id, client_secret, oauth.client_auth),
         **resource_param(oauth),
     }
-    status, body = io.http.post_form(oauth.token_url, data)
+    status, body = io.http.post_form(
+        oauth.token_url, data, auth=basic_auth(client_id, client_secret, oauth.client_auth)
+    )
     try:
         return parse_token_response(status, body, io.clock(), scopes)
     except OAuthError as e:

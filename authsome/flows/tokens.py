@@ -69,14 +69,30 @@ def _clean(text) -> str | None:
     return " ".join(text.split())[:300] or None
 
 
-def client_auth(client_id: str | None, client_secret: str | None) -> dict:
-    """Client credentials in the body (client_secret_post), as most providers accept."""
+CLIENT_AUTH_METHODS = ("post", "basic")
+
+
+def client_auth(client_id: str | None, client_secret: str | None, method: str = "post") -> dict:
+    """Client credentials for the form body: client_secret_post, as most providers accept.
+
+    With method "basic" (client_secret_basic) a secret goes in the Authorization header
+    instead (see basic_auth), and a client with a secret sends nothing in the body.
+    """
+    if method == "basic" and client_secret:
+        return {}
     out = {}
     if client_id:
         out["client_id"] = client_id
     if client_secret:
         out["client_secret"] = client_secret
     return out
+
+
+def basic_auth(client_id: str | None, client_secret: str | None, method: str = "post"):
+    """(client_id, secret) for HTTP Basic when the provider wants client_secret_basic."""
+    if method == "basic" and client_id and client_secret:
+        return (client_id, client_secret)
+    return None
 
 
 def resource_param(oauth) -> dict:
