@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 from authsome import fsutil
 from authsome.errors import AlreadyLoggedIn, ConfigError
 from authsome.listing import columns, state_of
-from authsome.providers import deep_merge, parse_provider, read_json
+from authsome.providers import deep_merge, env_prefix, parse_provider, read_json
 
 
 def provider_rows(ctx) -> list[dict]:
@@ -78,8 +77,6 @@ def resolved(ctx, name: str, refresh: bool = False):
 
 def register_issuer(ctx, name: str, issuer: str, force: bool) -> Path:
     """Write a provider whose endpoints come from `issuer`'s metadata, after fetching it once."""
-    import tempfile
-
     from authsome import discovery
     from authsome.connections import check_name
 
@@ -92,25 +89,25 @@ def register_issuer(ctx, name: str, issuer: str, force: bool) -> Path:
         "auth_type": "oauth2",
         "flow": flow,
         "oauth": {"issuer": issuer},
-        "export": {"env": {"access_token": f"{re.sub('[^A-Z0-9]', '_', name.upper())}_TOKEN"}},
+        "export": {"env": {"access_token": f"{env_prefix(name)}_TOKEN"}},
     }
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / f"{name}.json"
-        path.write_text(json.dumps(data, indent=2))
-        return register(ctx, str(path), force)
+    return install(ctx, data, f"the metadata of {issuer}", force)
 
 
 def register(ctx, file: str, force: bool) -> Path:
     """Check `file` (merged over a bundled definition of the same name) and install it."""
-    path = Path(file)
-    data = read_json(path)
+    return install(ctx, read_json(Path(file)), file, force)
+
+
+def install(ctx, data, source: str, force: bool) -> Path:
+    """Check a definition (merged over a bundled one of the same name) and install it."""
     name = data.get("name") if isinstance(data, dict) else None
     if not isinstance(name, str):
-        raise ConfigError(f"{path}: field 'name' is required", "add the provider's name")
+        raise ConfigError(f"{source}: field 'name' is required", "add the provider's name")
     registry = ctx.registry
     bundled = registry.bundled / f"{name}.json"
     merged = deep_merge(read_json(bundled), data) if bundled.is_file() else data
-    parse_provider(merged, str(path), name)
+    parse_provider(merged, source, name)
     target = registry.user / f"{name}.json"
     if target.exists() and not force:
         raise AlreadyLoggedIn(

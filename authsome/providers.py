@@ -97,7 +97,7 @@ class Provider(Frozen):
     @property
     def env_prefix(self) -> str:
         """GITHUB for github, MY_APP for my-app: the prefix of <NAME>_CLIENT_ID."""
-        return re.sub(r"[^A-Z0-9]", "_", self.name.upper())
+        return env_prefix(self.name)
 
     def flows(self) -> tuple[str, ...]:
         """The flows this provider can use."""
@@ -134,6 +134,11 @@ class Provider(Frozen):
         out["export"] = {"env": dict(self.export_env)}
         out["sources"] = list(self.sources)
         return out
+
+
+def env_prefix(name: str) -> str:
+    """The provider name as an environment variable prefix: my-app -> MY_APP."""
+    return re.sub(r"[^A-Z0-9]", "_", name.upper())
 
 
 def deep_merge(base: dict, override: dict) -> dict:
