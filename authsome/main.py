@@ -41,7 +41,15 @@ def _usage_line(e) -> str:
 
 
 def _dispatch(args: list[str]):
-    if "_AUTHSOME_COMPLETE" not in os.environ:
+    if "_AUTHSOME_COMPLETE" in os.environ:
+        from authsome import completion
+        from authsome.context import Context
+
+        out = completion.answer(os.environ, Context)
+        if out is not None:
+            print(out)
+            return 0
+    else:
         from authsome import fastpath
 
         code = fastpath.run(args)

@@ -139,6 +139,9 @@ def completion(b: Bench, env: dict[str, str]) -> None:
     }
     t = b.timed([AUTHSOME], comp)
     b.add("Tab: `authsome login gi<Tab>` (click protocol)", t, "≤ 3×", t <= 3 * b.floor)
+    # Options and command names are answered by click itself: reported, no budget.
+    comp = {**comp, "COMP_WORDS": "authsome login --f", "COMP_CWORD": "2"}
+    b.add("Tab: `authsome login --f<Tab>` (answered by click)", b.timed([AUTHSOME], comp))
 
 
 HOOK_LOOP = {

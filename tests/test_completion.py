@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 from clitools import AUTHSOME_BIN, run
 from conftest import TEST_PASSPHRASE
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from ptyrun import PtyProcess
 from realparts import require
 
@@ -138,3 +140,127 @@ def test_completion_path_imports_nothing_heavy(shell_env, words):
     )
     assert ast.literal_eval(out.stderr.strip().splitlines()[-1]) == []
     assert "plain," in out.stdout
+
+
+# The click-free answer (authsome.completion) must say exactly what click would say.
+
+SHELLS = ("bash_complete", "zsh_complete", "fish_complete")
+COMMANDS = ("login", "inspect", "logout", "token", "env", "run", "list", "lo", "--debug")
+EXTRAS = ((), ("github",), ("gizmo:work",), ("-c",), ("--flow",), ("--shell",), ("a", "b"))
+INCOMPLETE = ("", "gi", "giz", "gizmo:", "x", "-", "--f", "G", "_a", "9", "g'i'", "gi\\", '"gi')
+
+
+def _protocol_env(shell: str, words: list[str], incomplete: str) -> dict[str, str]:
+    if shell == "fish_complete":
+        line = " ".join([*words, incomplete])
+        return {"_AUTHSOME_COMPLETE": shell, "COMP_WORDS": line, "COMP_CWORD": incomplete}
+    line = " ".join([*words, incomplete]) if incomplete else " ".join(words) + " "
+    return {"_AUTHSOME_COMPLETE": shell, "COMP_WORDS": line, "COMP_CWORD": str(len(words))}
+
+
+def _click_says(monkeypatch, capsys, protocol: dict[str, str]) -> str:
+    from authsome.cli import cli
+
+    for key, value in protocol.items():
+        monkeypatch.setenv(key, value)
+    capsys.readouterr()
+    with pytest.raises(SystemExit):
+        cli.main(args=[], prog_name="authsome", standalone_mode=False)
+    return capsys.readouterr().out
+
+
+def _fast_says(protocol: dict[str, str]) -> str | None:
+    import os
+
+    from authsome import completion
+    from authsome.context import Context
+
+    out = completion.answer({**os.environ, **protocol}, Context)
+    return None if out is None else out + "\n"
+
+
+@pytest.fixture
+def two_connections(shell_env):
+    assert run(["login", "gizmo"], {**shell_env, "GIZMO_KEY": "k1"}).returncode == 0
+    assert run(["login", "gizmo:work"], {**shell_env, "GIZMO_KEY": "k2"}).returncode == 0
+
+
+def test_fast_answer_is_clicks_answer(two_connections, monkeypatch, capsys):
+    answered = 0
+    for shell in SHELLS:
+        for command in COMMANDS:
+            for extra in EXTRAS:
+                for incomplete in INCOMPLETE:
+                    protocol = _protocol_env(shell, ["authsome", command, *extra], incomplete)
+                    fast = _fast_says(protocol)
+                    if fast is None:
+                        continue
+                    answered += 1
+                    assert fast == _click_says(monkeypatch, capsys, protocol), protocol
+    # Not vacuous: name arguments right after their command are answered without click.
+    assert answered >= 150
+
+
+def test_fast_answer_lists_names_in_each_format(two_connections):
+    protocol = _protocol_env("zsh_complete", ["authsome", "token"], "giz")
+    assert _fast_says(protocol) == "plain\ngizmo\n_\nplain\ngizmo:work\n_\n"
+    protocol = _protocol_env("fish_complete", ["authsome", "login"], "gi")
+    assert _fast_says(protocol) == "plain,github\nplain,gitlab\nplain,gizmo\n"
+
+
+@given(
+    line=st.lists(
+        st.sampled_from(["authsome", "login", "env", "token", "gi", "gizmo:work", "-c", "--", "x"])
+        | st.text(alphabet="gi :-'\"\\\t\x0b", max_size=4),
+        max_size=6,
+    ).map(" ".join),
+    cword=st.integers(min_value=-1, max_value=6),
+    shell=st.sampled_from(SHELLS),
+)
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+def test_fast_answer_never_disagrees_with_click(shell_env, monkeypatch, capsys, line, cword, shell):
+    current = line.split(" ")[-1] if shell == "fish_complete" else str(cword)
+    protocol = {"_AUTHSOME_COMPLETE": shell, "COMP_WORDS": line, "COMP_CWORD": current}
+    fast = _fast_says(protocol)
+    if fast is not None:
+        assert fast == _click_says(monkeypatch, capsys, protocol)
+
+
+def test_name_table_matches_the_click_commands():
+    from authsome import completion
+    from authsome.cli import COMMANDS as CLI_COMMANDS
+    from authsome.cli import cli, complete
+
+    kinds = {
+        complete.provider_names: completion.PROVIDERS,
+        complete.connected_refs: completion.CONNECTIONS,
+    }
+    found = {}
+    for name in CLI_COMMANDS:
+        command = cli.get_command(None, name)
+        arguments = [p for p in command.params if p.param_type_name == "argument"]
+        if arguments and arguments[0]._custom_shell_complete in kinds:
+            first = arguments[0]
+            found[name] = (
+                kinds[first._custom_shell_complete],
+                None if first.nargs == -1 else first.nargs,
+            )
+    # `run` splits its arguments at `--`, which the click-free answer does not model.
+    del found["run"]
+    assert found == completion.NAME_ARGUMENTS
+
+
+def test_tab_on_a_name_does_not_import_click(shell_env):
+    code = (
+        "import sys\nfrom authsome.main import main\n"
+        "try:\n    main([])\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in ('click', *HEAVY) if m in sys.modules), file=sys.stderr)\n"
+    ).replace("HEAVY", repr(HEAVY))
+    env = {**shell_env, **_protocol_env("bash_complete", ["authsome", "login"], "gi")}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert out.stdout == "plain,github\nplain,gitlab\nplain,gizmo\n", out.stderr
+    assert ast.literal_eval(out.stderr.strip().splitlines()[-1]) == []
