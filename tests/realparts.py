@@ -173,3 +173,38 @@ time.sleep(3600)
     def stop(self) -> None:
         _kill(self.proc)
         self.bus.stop()
+
+
+class VirtualDisplay:
+    """An X server of our own (Xvfb), for a browser window a test can drive."""
+
+    def __init__(self):
+        read, write = os.pipe()
+        self.proc = subprocess.Popen(
+            [
+                require("Xvfb"),
+                "-displayfd",
+                str(write),
+                "-screen",
+                "0",
+                "1280x800x24",
+                "-nolisten",
+                "tcp",
+            ],
+            pass_fds=(write,),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        os.close(write)
+        with os.fdopen(read) as numbers:
+            number = numbers.readline().strip()
+        if not number.isdigit():
+            _kill(self.proc)
+            pytest.fail("Xvfb printed no display number")
+        self.display = f":{number}"
+
+    def env(self) -> dict[str, str]:
+        return {"DISPLAY": self.display}
+
+    def stop(self) -> None:
+        _kill(self.proc)

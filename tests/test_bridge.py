@@ -1,7 +1,12 @@
 """The browser bridge, driven in real headless Chromium through selenium."""
 
+import contextlib
 import json
+import os
 import re
+import shlex
+import signal
+import socket
 import time
 from pathlib import Path
 
@@ -10,7 +15,7 @@ import pytest
 from clitools import AUTHSOME_BIN, run
 from conftest import TEST_PASSPHRASE
 from ptyrun import PtyProcess
-from realparts import require
+from realparts import VirtualDisplay, require
 
 from authsome import bridge
 
@@ -108,6 +113,88 @@ def test_key_entered_in_chromium_is_stored(bridge_env, chromium):
     assert proc.wait(30) == 0
     assert KEY.encode() not in proc.screen
     assert run(["token", "openai"], bridge_env[0]).stdout.strip() == KEY
+
+
+@pytest.fixture
+def desktop(env, tmp_path):
+    """A real X display (Xvfb), and $BROWSER starting a real Chromium window on it."""
+    display = VirtualDisplay()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    flags = [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=900,700",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        f"--remote-debugging-port={port}",
+    ]
+    pidfile = tmp_path / "chromium.pid"
+    opener = tmp_path / "open-browser"
+    command = shlex.join([require("chromium"), *flags])
+    opener.write_text(f'#!/bin/sh\n{command} "$1" >/dev/null 2>&1 &\necho $! > {pidfile}\n')
+    opener.chmod(0o755)
+    environ = {k: v for k, v in env.items() if k != "WAYLAND_DISPLAY"}
+    environ.update(display.env())
+    environ.update(
+        BROWSER=f"{opener} %s", AUTHSOME_BACKEND="file", AUTHSOME_PASSPHRASE=TEST_PASSPHRASE
+    )
+    yield environ, port
+    if pidfile.exists():
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(int(pidfile.read_text()), signal.SIGTERM)
+    display.stop()
+
+
+def _attach(port: int, url: str):
+    """selenium attached to the Chromium that authsome started, on the tab showing `url`."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/json/version", timeout=1)
+            break
+        except httpx.HTTPError:
+            assert time.monotonic() < deadline, "Chromium never opened its debugging port"
+            time.sleep(0.1)
+    options = webdriver.ChromeOptions()
+    options.debugger_address = f"127.0.0.1:{port}"
+    driver = webdriver.Chrome(service=Service(require("chromedriver")), options=options)
+    while True:
+        for handle in driver.window_handles:
+            driver.switch_to.window(handle)
+            if driver.current_url == url:
+                return driver
+        if time.monotonic() > deadline:
+            driver.quit()
+            raise AssertionError("no Chromium tab shows the bridge page")
+        time.sleep(0.1)
+
+
+def test_on_a_real_display_authsome_opens_chromium_itself(desktop):
+    environ, port = desktop
+    proc = PtyProcess([AUTHSOME_BIN, "login", "openai"], environ)
+    proc.expect(b"Opened a browser to enter your OpenAI API key (waiting; Ctrl-C to cancel)")
+    url = re.search(rb"http://127\.0\.0\.1:\d+/[A-Za-z0-9_-]{40,}", proc.screen).group().decode()
+    driver = _attach(port, url)
+    try:
+        assert "OpenAI API key" in driver.title
+        driver.find_element("id", "secret").send_keys(KEY)
+        ARTIFACTS.mkdir(exist_ok=True)
+        driver.save_screenshot(str(ARTIFACTS / "bridge-openai-xvfb.png"))
+        driver.find_element("id", "submit").click()
+        _wait_for_text(driver, "You can close this tab")
+    finally:
+        driver.quit()
+    assert proc.wait(30) == 0
+    assert KEY.encode() not in proc.screen
+    assert run(["token", "openai"], environ).stdout.strip() == KEY
 
 
 def test_pattern_is_checked_in_the_page_and_on_the_server(bridge_env, chromium):
