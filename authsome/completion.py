@@ -19,6 +19,7 @@ NAME_ARGUMENTS = {
     "inspect": (PROVIDERS, 1),
     "login": (PROVIDERS, 1),
     "logout": (CONNECTIONS, 1),
+    "run": (CONNECTIONS, None),  # names before `--`; a `--` sends the question to click
     "token": (CONNECTIONS, 1),
 }
 
