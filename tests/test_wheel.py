@@ -6,6 +6,7 @@ import venv
 from pathlib import Path
 
 import pytest
+from realparts import require
 
 import authsome
 
@@ -73,3 +74,21 @@ def test_installed_package_finds_its_data(installed, env, tmp_path):
     for name in ("providers", "shell", "completions"):
         shipped = sorted(p.name for p in (ROOT / name).iterdir())
         assert listed[name] == repr(shipped)
+
+
+def test_installed_man_page_is_found_by_man(installed, env, tmp_path):
+    page = installed[0] / "share" / "man" / "man1" / "authsome.1"
+    assert page.read_text() == (ROOT / "packaging" / "man" / "authsome.1").read_text()
+    # man looks in ../share/man beside each PATH entry, so the venv's bin is enough.
+    out = subprocess.run(
+        [require("man"), "-w", "authsome"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={
+            **{k: v for k, v in env.items() if k != "MANPATH"},
+            "PATH": f"{installed[0] / 'bin'}:/usr/bin:/bin",
+        },
+        timeout=60,
+    )
+    assert out.stdout.strip() == str(page), out.stderr

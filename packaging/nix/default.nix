@@ -18,6 +18,7 @@ pkgs.python3Packages.buildPythonApplication {
       --zsh completions/_authsome \
       --fish completions/authsome.fish
     install -Dm644 -t $out/share/authsome/shell shell/*
+    installManPage packaging/man/authsome.1
   '';
 
   meta = {

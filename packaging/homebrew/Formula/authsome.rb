@@ -23,6 +23,7 @@ class Authsome < Formula
     zsh_completion.install "completions/_authsome"
     fish_completion.install "completions/authsome.fish"
     (pkgshare/"shell").install Dir["shell/*"]
+    man1.install "packaging/man/authsome.1"
   end
 
   def caveats

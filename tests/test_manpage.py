@@ -1,0 +1,37 @@
+"""The man page: generated from the click commands and the README, and clean for groff."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+from realparts import require
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGE = ROOT / "packaging" / "man" / "authsome.1"
+
+
+def test_checked_in_page_matches_the_generator():
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "gen-manpage"), "--check"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+
+
+def test_page_renders_without_warnings_and_lists_every_command():
+    from authsome.cli import COMMANDS
+
+    out = subprocess.run(
+        [require("groff"), "-man", "-Tutf8", "-ww", "-P-cbou", str(PAGE)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 0 and out.stderr == "", out.stderr
+    for name in COMMANDS:
+        assert f"authsome {name} [OPTIONS]" in out.stdout
+    # The README's tables made it in, both ends of each.
+    assert "AUTHSOME_BRIDGE_TIMEOUT" in out.stdout and "AUTHSOME_HOME" in out.stdout
+    assert "130    Cancelled (Ctrl-C)." in out.stdout
