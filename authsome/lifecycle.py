@@ -9,7 +9,7 @@ from authsome.connections import (
     effective_margin,
     parse_ref,
 )
-from authsome.errors import AuthFailed
+from authsome.errors import AuthFailed, NotLoggedIn
 from authsome.flows.tokens import (
     OAuthError,
     basic_auth,
@@ -30,7 +30,11 @@ def fresh(ctx, ref: str, connection=None) -> Connection:
     """The connection with a usable credential, refreshed first when it is close to expiry."""
     provider_name, conn_name = parse_ref(ref, connection)
     hint = display_ref(provider_name, conn_name)
-    conn = ctx.connections.load(provider_name, conn_name)
+    try:
+        conn = ctx.connections.load(provider_name, conn_name)
+    except NotLoggedIn:
+        ctx.registry.check_known(provider_name)  # a typo says so, rather than "log in"
+        raise
     _check_usable(conn, hint)
     if not needs_refresh(conn, ctx.clock(), ctx.refresh_margin):
         return conn

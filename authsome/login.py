@@ -109,6 +109,7 @@ def logout(ctx, ref: str, connection=None) -> bool:
     conn = ctx.connections.find(provider_name, conn_name)
     indexed = f"{provider_name}:{conn_name}" in ctx.connections.index.read()
     if conn is None and not indexed:
+        ctx.registry.check_known(provider_name)
         hint = display_ref(provider_name, conn_name)
         raise NotLoggedIn(f"not logged in to {hint}", "see: authsome list")
     if conn is not None and conn.auth_type == "oauth2":

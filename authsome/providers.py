@@ -375,13 +375,24 @@ class Registry:
             found |= {p.stem for p in self.user.glob("*.json")}
         return sorted(n for n in found if _NAME.match(n))
 
+    def check_known(self, name: str) -> None:
+        """Raise the unknown-provider error, with the nearest name, when `name` is not one."""
+        names = self.names()
+        if name in names:
+            return
+        from difflib import get_close_matches
+
+        near = get_close_matches(name, names, n=1, cutoff=0.75)
+        guess = f"did you mean {near[0]!r}? See" if near else "see"
+        raise UsageError(
+            f"unknown provider {name!r}",
+            f"{guess}: authsome providers, or add one with: authsome register FILE",
+        )
+
     def get(self, name: str) -> Provider:
         bundled, user = self.bundled / f"{name}.json", self.user / f"{name}.json"
         if not _NAME.match(name or "") or not (bundled.is_file() or user.is_file()):
-            raise UsageError(
-                f"unknown provider {name!r}",
-                "see: authsome providers, or add one with: authsome register FILE",
-            )
+            self.check_known(name)  # raises: the name is not among names()
         if bundled.is_file() and user.is_file():
             data = deep_merge(read_json(bundled), read_json(user))
             provider = parse_provider(data, f"{user} (over {bundled})", name)

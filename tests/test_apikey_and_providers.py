@@ -193,3 +193,20 @@ def test_providers_lists_connection_state(file_env):
 def test_unknown_provider(file_env):
     out = run(["login", "nosuchthing"], file_env)
     assert out.returncode == 2 and "unknown provider 'nosuchthing'" in out.stderr
+
+
+@pytest.mark.parametrize("command", [["token"], ["env"], ["logout"], ["login"], ["inspect"]])
+def test_a_misspelt_provider_is_named_with_its_nearest_match(file_env, command):
+    out = run([*command, "githib"], file_env)
+    assert out.returncode == 2 and out.stdout == ""
+    assert out.stderr == (
+        "authsome: unknown provider 'githib'. Did you mean 'github'? See: authsome providers,"
+        " or add one with: authsome register FILE\n"
+    )
+
+
+def test_a_known_provider_without_a_login_is_not_logged_in(file_env):
+    run(["login", "openai"], file_env, input=KEY + "\n")
+    out = run(["token", "openai:work"], file_env)
+    assert out.returncode == 3
+    assert out.stderr == "authsome: not logged in to openai:work; run: authsome login openai:work\n"
