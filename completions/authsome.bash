@@ -1,8 +1,15 @@
 _authsome_completion() {
     local IFS=$'\n'
-    local response
+    local response cur words cword
 
-    response=$(env COMP_WORDS="${COMP_WORDS[*]}" COMP_CWORD=$COMP_CWORD _AUTHSOME_COMPLETE=bash_complete $1)
+    if declare -F _get_comp_words_by_ref >/dev/null; then
+        _get_comp_words_by_ref -n : cur words cword
+    else
+        words=("${COMP_WORDS[@]}")
+        cword=$COMP_CWORD
+    fi
+
+    response=$(env COMP_WORDS="${words[*]}" COMP_CWORD=$cword _AUTHSOME_COMPLETE=bash_complete $1)
 
     for completion in $response; do
         IFS=',' read type value <<< "$completion"
@@ -18,6 +25,9 @@ _authsome_completion() {
         fi
     done
 
+    if declare -F __ltrim_colon_completions >/dev/null; then
+        __ltrim_colon_completions "$cur"
+    fi
     return 0
 }
 

@@ -43,6 +43,16 @@ def require(binary: str) -> str:
     return path
 
 
+def require_file(path: str, package: str) -> Path:
+    """`path`; skip (or fail under CI=true) when the package that provides it is missing."""
+    if not Path(path).exists():
+        message = f"{path} is missing (apt-get install {package})"
+        if IN_CI:
+            pytest.fail(f"CI=true and {message}")
+        pytest.skip(message)
+    return Path(path)
+
+
 def _kill(proc: subprocess.Popen) -> None:
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)

@@ -11,7 +11,7 @@ from conftest import TEST_PASSPHRASE
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ptyrun import PtyProcess
-from realparts import require
+from realparts import require, require_file
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = str(Path(AUTHSOME_BIN).parent)
@@ -82,6 +82,21 @@ def test_bash_completes_connected_names(shell_env):
     assert run(["login", "gizmo:work"], {**shell_env, "GIZMO_KEY": "k2"}).returncode == 0
     assert _bash_complete("authsome token gi", shell_env) == ["gizmo", "gizmo:work"]
     assert _bash_complete("authsome env giz", shell_env) == ["gizmo", "gizmo:work"]
+
+
+def test_bash_completes_after_the_colon_of_name_connection(shell_env, tmp_path):
+    """bash breaks words at ':'; with bash-completion loaded, gizmo:w<Tab> still completes."""
+    assert run(["login", "gizmo:work"], {**shell_env, "GIZMO_KEY": "k2"}).returncode == 0
+    helpers = require_file("/usr/share/bash-completion/bash_completion", "bash-completion")
+    rc = tmp_path / "bashrc"
+    rc.write_text(
+        f"source {helpers}\nsource {ROOT / 'completions' / 'authsome.bash'}\nPS1='READY> '\n"
+    )
+    proc = PtyProcess([require("bash"), "--rcfile", str(rc), "-i"], {**shell_env, "TERM": "dumb"})
+    proc.expect(b"READY> ")
+    proc.send(b"authsome token gizmo:w\t")
+    proc.expect(b"authsome token gizmo:work", timeout=30)
+    proc.close()
 
 
 def test_fish_completes_provider_names(shell_env):

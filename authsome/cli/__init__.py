@@ -7,6 +7,7 @@ import importlib
 import click
 
 from authsome import __version__
+from authsome.cli import complete  # noqa: F401 - registers the bash completion script
 
 # name -> "module:function"; modules are imported only when their command runs.
 COMMANDS = {

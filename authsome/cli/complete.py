@@ -1,8 +1,62 @@
 """Tab completion callbacks for click: the names come from authsome.completion."""
 
-from click.shell_completion import CompletionItem
+from click.shell_completion import BashComplete, CompletionItem, add_completion_class
 
 from authsome import completion
+
+# click's bash script, plus: bash splits NAME:connection at the colon (COMP_WORDBREAKS), so
+# when bash-completion is loaded its helpers give click the words whole and trim the replies
+# to the part after the colon, as bash expects. Without bash-completion it is click's script.
+BASH_SOURCE = """\
+%(complete_func)s() {
+    local IFS=$'\\n'
+    local response cur words cword
+
+    if declare -F _get_comp_words_by_ref >/dev/null; then
+        _get_comp_words_by_ref -n : cur words cword
+    else
+        words=("${COMP_WORDS[@]}")
+        cword=$COMP_CWORD
+    fi
+
+    response=$(env COMP_WORDS="${words[*]}" COMP_CWORD=$cword \
+%(complete_var)s=bash_complete $1)
+
+    for completion in $response; do
+        IFS=',' read type value <<< "$completion"
+
+        if [[ $type == 'dir' ]]; then
+            COMPREPLY=()
+            compopt -o dirnames
+        elif [[ $type == 'file' ]]; then
+            COMPREPLY=()
+            compopt -o default
+        elif [[ $type == 'plain' ]]; then
+            COMPREPLY+=($value)
+        fi
+    done
+
+    if declare -F __ltrim_colon_completions >/dev/null; then
+        __ltrim_colon_completions "$cur"
+    fi
+    return 0
+}
+
+%(complete_func)s_setup() {
+    complete -o nosort -F %(complete_func)s %(prog_name)s
+}
+
+%(complete_func)s_setup;
+"""
+
+
+class BashColonComplete(BashComplete):
+    """click's bash completion, keeping NAME:connection whole."""
+
+    source_template = BASH_SOURCE
+
+
+add_completion_class(BashColonComplete)
 
 
 def _context(ctx):
