@@ -37,6 +37,12 @@ def open_url(url: str, environ: dict[str, str]) -> bool:
     browser = _browser(environ)
     if browser is None:
         return False
+    import webbrowser
+
+    if type(browser) is webbrowser.GenericBrowser:
+        # webbrowser waits for a $BROWSER command to exit, in our terminal's process group: a
+        # browser it starts would hold up the login and die with Ctrl-C. Detach it instead.
+        browser = webbrowser.BackgroundBrowser([browser.name, *browser.args])
     try:
         return bool(browser.open(url))
     except Exception:  # noqa: BLE001 - a failed browser launch is not fatal: the URL is shown

@@ -69,15 +69,17 @@ def bridge_env(env, tmp_path):
 
 def _wait_for_text(driver, text: str, timeout: float = 15) -> str:
     """The page's text once it shows `text` (after a click, the old page may still be there)."""
-    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.common.exceptions import WebDriverException
 
     deadline = time.monotonic() + timeout
     body = ""
     while time.monotonic() < deadline:
         try:
-            body = driver.find_element("tag name", "body").text
-        except StaleElementReferenceException:
+            # Mid-navigation there may be no document yet: read it in the page, or retry.
+            body = driver.execute_script("return document.body ? document.body.innerText : ''")
+        except WebDriverException:
             body = ""
+        body = body or ""
         if text in body:
             return body
         time.sleep(0.05)
@@ -136,12 +138,14 @@ def desktop(env, tmp_path):
     pidfile = tmp_path / "chromium.pid"
     opener = tmp_path / "open-browser"
     command = shlex.join([require("chromium"), *flags])
-    opener.write_text(f'#!/bin/sh\n{command} "$1" >/dev/null 2>&1 &\necho $! > {pidfile}\n')
+    opener.write_text(f'#!/bin/sh\necho $$ > {pidfile}\nexec {command} "$1" >/dev/null 2>&1\n')
     opener.chmod(0o755)
     environ = {k: v for k, v in env.items() if k != "WAYLAND_DISPLAY"}
     environ.update(display.env())
+    # A trailing "&" makes webbrowser start it in a session of its own, as it does xdg-open, so
+    # the window outlives authsome (here the session leader on its pty).
     environ.update(
-        BROWSER=f"{opener} %s", AUTHSOME_BACKEND="file", AUTHSOME_PASSPHRASE=TEST_PASSPHRASE
+        BROWSER=f"{opener} %s &", AUTHSOME_BACKEND="file", AUTHSOME_PASSPHRASE=TEST_PASSPHRASE
     )
     yield environ, port
     if pidfile.exists():
@@ -284,3 +288,31 @@ def test_when_the_bridge_is_used(monkeypatch, environ, no_browser, expected):
 
     monkeypatch.setattr(webbrowser, "_tryorder", None)
     assert bridge.enabled(environ, no_browser) is expected
+
+
+def test_a_browser_command_neither_holds_up_authsome_nor_shares_its_session(monkeypatch, tmp_path):
+    from authsome import browser
+
+    record = tmp_path / "opened"
+    opener = tmp_path / "slow-browser"
+    # A browser that was not running yet: the command lasts as long as its window.
+    opener.write_text(
+        f"#!/bin/sh\necho $$ > {record}.part && mv {record}.part {record}\nsleep 60\n"
+    )
+    opener.chmod(0o755)
+    monkeypatch.setenv("BROWSER", f"{opener} %s")
+    import webbrowser
+
+    monkeypatch.setattr(webbrowser, "_tryorder", None)
+    started = time.monotonic()
+    assert browser.open_url("http://127.0.0.1:1/x", {"DISPLAY": ":0"}) is True
+    assert time.monotonic() - started < 5
+    deadline = time.monotonic() + 10
+    while not record.exists():
+        assert time.monotonic() < deadline, "the browser command never ran"
+        time.sleep(0.05)
+    pid = int(record.read_text())
+    try:
+        assert os.getsid(pid) != os.getsid(0)  # Ctrl-C in authsome's terminal does not reach it
+    finally:
+        os.kill(pid, signal.SIGTERM)
