@@ -39,11 +39,35 @@ def open_url(url: str, environ: dict[str, str]) -> bool:
         return False
     import webbrowser
 
-    if type(browser) is webbrowser.GenericBrowser:
-        # webbrowser waits for a $BROWSER command to exit, in our terminal's process group: a
-        # browser it starts would hold up the login and die with Ctrl-C. Detach it instead.
-        browser = webbrowser.BackgroundBrowser([browser.name, *browser.args])
+    if isinstance(browser, webbrowser.GenericBrowser):  # $BROWSER, xdg-open
+        return _launch([browser.name, *(a.replace("%s", url) for a in browser.args)])
     try:
         return bool(browser.open(url))
     except Exception:  # noqa: BLE001 - a failed browser launch is not fatal: the URL is shown
         return False
+
+
+def _launch(cmdline: list[str]) -> bool:
+    """Start a browser command detached; True unless it failed straight away.
+
+    webbrowser waits for a $BROWSER command in our terminal's process group, so a browser it
+    starts would hold up the login and die with Ctrl-C; and for xdg-open it reports failure
+    when the launcher has already exited successfully. Here the command gets a session of its
+    own and no terminal, and a launcher that exits at once counts by its exit status.
+    """
+    import subprocess
+
+    try:
+        proc = subprocess.Popen(
+            cmdline,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,  # stdout is for machine output only
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    except OSError:
+        return False
+    try:
+        return proc.wait(0.5) == 0  # a launcher, or a running browser taking the URL
+    except subprocess.TimeoutExpired:
+        return True  # a browser starting up: it runs until its window closes

@@ -316,3 +316,21 @@ def test_a_browser_command_neither_holds_up_authsome_nor_shares_its_session(monk
         assert os.getsid(pid) != os.getsid(0)  # Ctrl-C in authsome's terminal does not reach it
     finally:
         os.kill(pid, signal.SIGTERM)
+
+
+@pytest.mark.parametrize("status,opened", [(0, True), (3, False)])
+def test_a_launcher_that_exits_at_once_counts_by_its_status(
+    monkeypatch, tmp_path, capfd, status, opened
+):
+    from authsome import browser
+
+    opener = tmp_path / "launcher"
+    opener.write_text(f"#!/bin/sh\necho on-stdout; echo on-stderr >&2\nexit {status}\n")
+    opener.chmod(0o755)
+    monkeypatch.setenv("BROWSER", f"{opener} %s")
+    import webbrowser
+
+    monkeypatch.setattr(webbrowser, "_tryorder", None)
+    assert browser.open_url("http://127.0.0.1:1/x", {"DISPLAY": ":0"}) is opened
+    # Nothing the browser prints reaches authsome's streams (stdout is for machine output).
+    assert capfd.readouterr() == ("", "")
