@@ -19,3 +19,14 @@ def run(args, env, input=None, timeout=60, **kw):  # noqa: A002
         start_new_session=True,
         **kw,
     )
+
+
+def check_generated(script: str) -> subprocess.CompletedProcess:
+    """Run `scripts/<script> --check`: non-zero when a checked-in generated file has drifted."""
+    root = Path(__file__).resolve().parents[1]
+    return subprocess.run(
+        [sys.executable, str(root / "scripts" / script), "--check"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )

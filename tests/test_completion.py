@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from clitools import AUTHSOME_BIN, run
+from clitools import AUTHSOME_BIN, check_generated, run
 from conftest import TEST_PASSPHRASE
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -34,12 +34,7 @@ def shell_env(env, authsome_home):
 
 
 def test_checked_in_scripts_match_the_generator():
-    out = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "gen-completions"), "--check"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    out = check_generated("gen-completions")
     assert out.returncode == 0, out.stderr
 
 

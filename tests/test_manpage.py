@@ -1,9 +1,9 @@
 """The man page: generated from the click commands and the README, and clean for groff."""
 
 import subprocess
-import sys
 from pathlib import Path
 
+from clitools import check_generated
 from realparts import require
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -11,12 +11,7 @@ PAGE = ROOT / "packaging" / "man" / "authsome.1"
 
 
 def test_checked_in_page_matches_the_generator():
-    out = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "gen-manpage"), "--check"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    out = check_generated("gen-manpage")
     assert out.returncode == 0, out.stderr
 
 
