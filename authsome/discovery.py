@@ -8,6 +8,7 @@ Metadata is cached per provider in ~/.authsome/cache/discovery/NAME.json for a d
 from __future__ import annotations
 
 import json
+import re
 from urllib.parse import urlsplit
 
 from authsome import fsutil
@@ -54,34 +55,58 @@ def fetch(http, issuer: str) -> dict:
     )
 
 
-def protected_resource_urls(resource: str) -> list[str]:
-    """RFC 9728: the well-known name goes between the host and the resource's path."""
+def protected_resource_urls(resource: str) -> list[tuple[str, str]]:
+    """RFC 9728 well-known URLs, each with the identifier it was built from: the name goes
+    between the host and the resource's path, then (as MCP clients do) at the root."""
     parts = urlsplit(resource.rstrip("/"))
     base = f"{parts.scheme}://{parts.netloc}"
-    urls = [f"{base}/.well-known/oauth-protected-resource{parts.path}"]
+    urls = [(f"{base}/.well-known/oauth-protected-resource{parts.path}", resource)]
     if parts.path:
-        urls.append(f"{base}/.well-known/oauth-protected-resource")
+        urls.append((f"{base}/.well-known/oauth-protected-resource", base))
     return urls
+
+
+_RESOURCE_METADATA = re.compile(r'resource_metadata\s*=\s*(?:"([^"]*)"|([^\s,]+))')
 
 
 def issuer_for(http, resource: str) -> str:
     """The authorization server a protected resource (an MCP server, say) names."""
     tried = []
-    for url in protected_resource_urls(resource):
-        status, body = http.get_json(url)
-        servers = body.get("authorization_servers") if status == 200 else None
-        if isinstance(servers, list) and servers and isinstance(servers[0], str):
-            if str(body.get("resource", resource)).rstrip("/") != resource.rstrip("/"):
-                raise AuthFailed(
-                    f"the metadata at {url} describes {body.get('resource')!r}, not {resource!r}",
-                    "check oauth.resource",
-                )
-            return servers[0]
+    for url, identifier in protected_resource_urls(resource):
+        issuer, status = _named_issuer(http, url, resource, {identifier, resource})
+        if issuer:
+            return issuer
         tried.append(f"{url} (HTTP {status})")
+    # RFC 9728 section 5.1: a resource may name its metadata in its 401 challenge instead.
+    found = _RESOURCE_METADATA.search(http.challenge(resource) or "")
+    if found:
+        url = found.group(1) or found.group(2)
+        if urlsplit(resource).scheme == "https" and urlsplit(url).scheme != "https":
+            tried.append(f"{url} (named in the 401 of {resource}; not https, not used)")
+        else:
+            issuer, status = _named_issuer(http, url, resource, {resource})
+            if issuer:
+                return issuer
+            tried.append(f"{url} (HTTP {status}, named in the 401 of {resource})")
     raise ConfigError(
         f"no protected resource metadata for {resource}: tried {', '.join(tried)}",
         "give oauth.issuer instead",
     )
+
+
+def _named_issuer(http, url: str, resource: str, allowed: set[str]) -> tuple[str | None, int]:
+    """(the first authorization server the metadata at `url` names, or None; HTTP status)."""
+    status, body = http.get_json(url)
+    servers = body.get("authorization_servers") if status == 200 else None
+    if not (isinstance(servers, list) and servers and isinstance(servers[0], str)):
+        return None, status
+    described = str(body.get("resource", resource)).rstrip("/")
+    if described not in {a.rstrip("/") for a in allowed}:
+        raise AuthFailed(
+            f"the metadata at {url} describes {body.get('resource')!r}, not {resource!r}",
+            "check oauth.resource",
+        )
+    return servers[0], status
 
 
 def _cache_path(ctx, name: str):

@@ -43,21 +43,37 @@ class Http:
         """POST a JSON document (RFC 7591 registration); returns (status, body as a dict)."""
         return self._request("POST", url, json=payload)
 
+    def challenge(self, url: str) -> str | None:
+        """The WWW-Authenticate header when `url` answers 401 without credentials, else None."""
+        import httpx
+
+        try:
+            # Streamed and never read: an MCP endpoint may answer with an endless event stream.
+            with self.client.stream("GET", url) as response:
+                status, header = response.status_code, response.headers.get("WWW-Authenticate")
+        except httpx.HTTPError as e:
+            raise _network_error(url, e) from None
+        return header if status == 401 else None
+
     def _request(self, method: str, url: str, **kwargs):
         import httpx
 
         try:
             response = self.client.request(method, url, **kwargs)
         except httpx.HTTPError as e:
-            host = urlsplit(url).hostname or url
-            raise NetworkError(
-                f"cannot reach {host}: {_reason(e)}", "check your network connection and try again"
-            ) from None
+            raise _network_error(url, e) from None
         return response.status_code, _body(response)
 
     def close(self) -> None:
         if self._client is not None:
             self._client.close()
+
+
+def _network_error(url: str, e: Exception) -> NetworkError:
+    host = urlsplit(url).hostname or url
+    return NetworkError(
+        f"cannot reach {host}: {_reason(e)}", "check your network connection and try again"
+    )
 
 
 def _reason(e: Exception) -> str:

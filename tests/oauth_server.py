@@ -42,6 +42,8 @@ class State:
         self.issuer = None  # an `iss` to return on the authorization redirect
         self.metadata_paths = {"/.well-known/oauth-authorization-server"}
         self.metadata_issuer = None  # None: the server's own URL
+        self.root_resource_metadata = False  # serve RFC 9728 metadata at the root too
+        self.hinted_resource = None  # what /meta/prm-hinted says it describes (None: /mcp-hinted)
         self.registration_error = None
         self.registrations: list[dict] = []
 
@@ -87,6 +89,20 @@ class Handler(BaseHTTPRequestHandler):
             return self._send(
                 200,
                 {"resource": f"{self.server.url}/mcp", "authorization_servers": [self.server.url]},
+            )
+        if parts.path == "/.well-known/oauth-protected-resource" and st.root_resource_metadata:
+            # At the root the metadata describes the origin (RFC 9728 section 3.3).
+            return self._send(
+                200, {"resource": self.server.url, "authorization_servers": [self.server.url]}
+            )
+        if parts.path == "/mcp-hinted":
+            # A resource that names its metadata only in its challenge (RFC 9728 section 5.1).
+            hint = f'Bearer resource_metadata="{self.server.url}/meta/prm-hinted"'
+            return self._send(401, {"error": "unauthorized"}, headers={"WWW-Authenticate": hint})
+        if parts.path == "/meta/prm-hinted":
+            described = st.hinted_resource or f"{self.server.url}/mcp-hinted"
+            return self._send(
+                200, {"resource": described, "authorization_servers": [self.server.url]}
             )
         if parts.path in (
             "/.well-known/oauth-authorization-server",

@@ -143,6 +143,58 @@ def test_issuer_mismatch_is_an_auth_error_in_process(oauth_server, file_env):
         discovery.fetch(Context(file_env).http, oauth_server.url)
 
 
+def test_root_metadata_may_describe_the_origin(oauth_server, file_env):
+    oauth_server.state.root_resource_metadata = True
+    http = Context(file_env).http
+    assert discovery.issuer_for(http, f"{oauth_server.url}/elsewhere") == oauth_server.url
+
+
+def test_a_resource_may_name_its_metadata_in_its_challenge(oauth_server, file_env):
+    http = Context(file_env).http
+    assert discovery.issuer_for(http, f"{oauth_server.url}/mcp-hinted") == oauth_server.url
+    paths = [p for p, _ in oauth_server.state.requests]
+    assert paths == [
+        "/.well-known/oauth-protected-resource/mcp-hinted",
+        "/.well-known/oauth-protected-resource",
+        "/mcp-hinted",
+        "/meta/prm-hinted",
+    ]
+
+
+def test_challenge_metadata_about_another_resource_is_refused(oauth_server, file_env):
+    oauth_server.state.hinted_resource = "https://evil.example/mcp"
+    with pytest.raises(AuthFailed, match="describes 'https://evil.example/mcp'"):
+        discovery.issuer_for(Context(file_env).http, f"{oauth_server.url}/mcp-hinted")
+
+
+def test_no_resource_metadata_anywhere_names_every_place_tried(oauth_server, file_env):
+    with pytest.raises(ConfigError) as e:
+        discovery.issuer_for(Context(file_env).http, f"{oauth_server.url}/nothing")
+    assert "/.well-known/oauth-protected-resource/nothing (HTTP 404)" in str(e.value)
+    assert "/.well-known/oauth-protected-resource (HTTP 404)" in str(e.value)
+
+
+class ChallengeOnly:
+    """A fake Http (unit test): no well-known metadata; a 401 naming plain-http metadata."""
+
+    def __init__(self):
+        self.fetched = []
+
+    def get_json(self, url):
+        self.fetched.append(url)
+        return 404, {}
+
+    def challenge(self, url):
+        return 'Bearer error="invalid_token", resource_metadata="http://mcp.example/prm"'
+
+
+def test_an_https_resource_does_not_follow_its_challenge_to_plain_http():
+    http = ChallengeOnly()
+    with pytest.raises(ConfigError, match="not https, not used"):
+        discovery.issuer_for(http, "https://mcp.example/mcp")
+    assert "http://mcp.example/prm" not in http.fetched
+
+
 def test_a_protected_resource_leads_to_its_issuer(oauth_server, install_provider, file_env):
     """As for an MCP server: only the resource URL is known (RFC 9728, then RFC 8414)."""
     install_provider(
