@@ -67,7 +67,7 @@ def _vault(ctx, problems: list[str]) -> dict:
 
     path = ctx.home.vault_file
     info: dict = {"path": str(path), "exists": path.exists()}
-    store = FileStore(path, ctx.home.locks_dir / "vault.lock", ctx.unlocker)
+    store = FileStore(path, ctx.home.lock_path("vault"), ctx.unlocker)
     try:
         doc = store.read()
     except AuthsomeError as e:

@@ -61,8 +61,7 @@ class Home:
         return self
 
     def lock_path(self, name: str) -> Path:
-        """A lock file for `name`, in the home's locks folder."""
-        fsutil.ensure_private_dir(self.locks_dir)
+        """The lock file for `name`; its folder is made when the lock is first taken."""
         return self.locks_dir / f"{name}.lock"
 
     def permission_problems(self) -> list[PermissionProblem]:

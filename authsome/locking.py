@@ -7,6 +7,8 @@ import sys
 from contextlib import contextmanager
 from pathlib import Path
 
+from authsome import fsutil
+
 if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
     from authsome._lock_windows import lock_fd, unlock_fd
 else:
@@ -16,6 +18,7 @@ else:
 @contextmanager
 def file_lock(path: Path):
     """Block until this process holds the lock file `path` exclusively."""
+    fsutil.ensure_private_dir(path.parent)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         lock_fd(fd)
