@@ -129,16 +129,18 @@ class Context:
     def connections(self):
         from authsome.connections import Connections
         from authsome.index import Index
+        from authsome.journal import Journal
 
         self.home.ensure()
         index = Index(self.home.index_file, self.home.lock_path("index"))
-        return Connections(self.store_choice, index, self.clock)
+        journal = Journal(self.home.journal_dir)
+        return Connections(self.store_choice, index, self.clock, journal, self.say)
 
     @cached_property
     def http(self):
         from authsome.http import Http
 
-        return self._http or Http()
+        return self._http or Http(deadline=settings.resolve_http_deadline(self.environ).value)
 
     @cached_property
     def registry(self):

@@ -62,3 +62,7 @@ class CommandNotFound(AuthsomeError):
 
 class ChecksFailed(AuthsomeError):
     """`authsome doctor` found problems."""
+
+
+class FilesystemError(AuthsomeError):
+    """A file in the authsome home cannot be written or read: disk full, read-only, wrong type."""

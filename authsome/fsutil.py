@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 from pathlib import Path
 
@@ -38,8 +39,13 @@ def atomic_write(path: Path, data: bytes) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+    fsync_dir(path.parent)
+
+
+def fsync_dir(folder: Path) -> None:
+    """Make a rename in `folder` durable (POSIX; Windows has no directory handles for this)."""
     if os.name == "posix":
-        dfd = os.open(path.parent, os.O_RDONLY)
+        dfd = os.open(folder, os.O_RDONLY)
         try:
             os.fsync(dfd)
         finally:
@@ -58,3 +64,29 @@ def write_private(path: Path, data: bytes) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
     with os.fdopen(fd, "wb") as f:
         f.write(data)
+
+
+# Environment failures on a file, and what the person can do about each.
+_OS_FIXES = {
+    errno.ENOSPC: "free some disk space and run the command again",
+    errno.EDQUOT: "free some space within your disk quota and run the command again",
+    errno.EROFS: "the file system is read-only; set AUTHSOME_HOME to a writable folder",
+    errno.EACCES: "check the owner and permissions of the authsome home (authsome doctor)",
+    errno.EPERM: "check the owner and permissions of the authsome home (authsome doctor)",
+    errno.ENOTDIR: "a file stands where a folder should be; move it aside",
+    errno.EEXIST: "a file stands where a folder should be; move it aside",
+    errno.EISDIR: "a folder stands where a file should be; move it aside",
+    errno.ELOOP: "a symbolic link loop is in the way; remove it",
+    errno.ENAMETOOLONG: "use a shorter AUTHSOME_HOME",
+    errno.EIO: "the disk reported an I/O error; check it",
+}
+
+
+def filesystem_error(e: OSError):
+    """A FilesystemError for an OSError on a file, or None when `e` is not about a file."""
+    from authsome.errors import FilesystemError
+
+    if e.errno not in _OS_FIXES or e.filename is None:
+        return None
+    reason = e.strerror or os.strerror(e.errno)
+    return FilesystemError(f"cannot use {e.filename}: {reason}", _OS_FIXES[e.errno])

@@ -33,6 +33,7 @@ class Home:
     providers_dir = property(lambda self: self.path / "providers")
     version_file = property(lambda self: self.path / "version")
     locks_dir = property(lambda self: self.path / "locks")
+    journal_dir = property(lambda self: self.path / "journal")
 
     def exists(self) -> bool:
         return self.version_file.exists()
@@ -45,6 +46,8 @@ class Home:
             return
         except (OSError, UnicodeDecodeError):
             raw = "?"
+        if not raw and self._only_being_created():
+            return  # a creation that was cut off: ensure() finishes it
         if raw != str(FORMAT_VERSION):
             raise CorruptData(
                 f"{self.path} has format version {raw!r}, which this authsome does not know"
@@ -52,12 +55,29 @@ class Home:
                 "upgrade authsome, or set AUTHSOME_HOME to another folder",
             )
 
+    def _only_being_created(self) -> bool:
+        """True when the home holds nothing yet but what its creation writes first.
+
+        Earlier builds wrote the version file in place, so a kill or a full disk at that
+        moment left it empty; such a home has no secrets and is simply created again.
+        """
+        made_first = {"version", "locks"}
+        return all(
+            p.name in made_first or (p.name.startswith(".version.") and p.name.endswith(".tmp"))
+            for p in self.path.iterdir()
+        )
+
     def ensure(self) -> Home:
         """Create the home (0700) with its version file (0600); check an existing one."""
         self.check_format()
         fsutil.ensure_private_dir(self.path)
-        if not self.version_file.exists():
-            fsutil.write_private(self.version_file, f"{FORMAT_VERSION}\n".encode())
+        try:
+            current = self.version_file.read_bytes()
+        except FileNotFoundError:
+            current = b""
+        if not current.strip():
+            # Atomic, like the vault: a crash leaves no version file or a whole one.
+            fsutil.atomic_write(self.version_file, f"{FORMAT_VERSION}\n".encode())
         return self
 
     def lock_path(self, name: str) -> Path:

@@ -98,9 +98,13 @@ def _oauth_login(ctx, provider, conn_name, flow, scopes, client_id, port, open_b
     found = {**tokens.secrets(), **extra}
     if secret:
         found["client_secret"] = secret
-    return Connection(
+    from authsome.lifecycle import origin
+
+    conn = Connection(
         provider.name, conn_name, "oauth2", flow, found, tokens.expires_at, tokens.scopes, client_id
     )
+    conn.token_origin = origin(oauth.token_url)  # refresh tokens go back to this origin only
+    return conn
 
 
 def logout(ctx, ref: str, connection=None) -> bool:

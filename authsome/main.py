@@ -23,6 +23,7 @@ EXIT_CODES: dict[type[errors.AuthsomeError], int] = {
     errors.ConfigError: 9,
     errors.AlreadyLoggedIn: 10,
     errors.ChecksFailed: 11,
+    errors.FilesystemError: 12,
     errors.CommandNotFound: 127,
     errors.Cancelled: EXIT_CANCELLED,
 }
@@ -97,15 +98,29 @@ def main(argv: list[str] | None = None) -> None:
         # The reader went away (`authsome list | head`); exit quietly.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         code = EXIT_INTERNAL
+    except OSError as e:
+        # A full disk, a read-only home, a file where a folder belongs: the environment, not a
+        # bug, so it gets its own line and exit code rather than "internal error".
+        from authsome.fsutil import filesystem_error
+
+        error = filesystem_error(e)
+        if error is None or debug:
+            code = _internal(e, debug)
+        else:
+            print(f"authsome: {error}", file=sys.stderr)
+            code = exit_code_for(error)
     except Exception as e:  # noqa: BLE001 - the last line of defence
         code = _click_error(e)
         if code is None:
-            if debug:
-                raise
-            print(
-                f"authsome: internal error ({type(e).__name__}). Run again with --debug and "
-                "report it",
-                file=sys.stderr,
-            )
-            code = EXIT_INTERNAL
+            code = _internal(e, debug)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _internal(e: Exception, debug: bool) -> int:
+    if debug:
+        raise e
+    print(
+        f"authsome: internal error ({type(e).__name__}). Run again with --debug and report it",
+        file=sys.stderr,
+    )
+    return EXIT_INTERNAL

@@ -12,6 +12,8 @@ from authsome.record import Frozen
 ENV_HOME = "AUTHSOME_HOME"
 ENV_BACKEND = "AUTHSOME_BACKEND"
 ENV_REFRESH_MARGIN = "AUTHSOME_REFRESH_MARGIN"
+ENV_HTTP_TIMEOUT = "AUTHSOME_HTTP_TIMEOUT"
+DEFAULT_HTTP_TIMEOUT = 30
 BACKENDS = ("keychain", "file")
 DEFAULT_REFRESH_MARGIN = 300
 
@@ -72,17 +74,26 @@ def resolve_backend(environ: dict[str, str], config: dict, config_path: Path) ->
 
 def resolve_refresh_margin(environ: dict[str, str]) -> Resolved:
     """Seconds before expiry at which a token is refreshed."""
-    raw = environ.get(ENV_REFRESH_MARGIN)
+    return _seconds(environ, ENV_REFRESH_MARGIN, DEFAULT_REFRESH_MARGIN, minimum=0)
+
+
+def resolve_http_deadline(environ: dict[str, str]) -> Resolved:
+    """Seconds one HTTP request may take in all, however slowly the server answers."""
+    return _seconds(environ, ENV_HTTP_TIMEOUT, DEFAULT_HTTP_TIMEOUT, minimum=1)
+
+
+def _seconds(environ: dict[str, str], name: str, default: int, minimum: int) -> Resolved:
+    raw = environ.get(name)
     if raw is None or raw == "":
-        return Resolved(DEFAULT_REFRESH_MARGIN, "default")
+        return Resolved(default, "default")
     try:
         value = int(raw)
-        if value < 0:
+        if value < minimum:
             raise ValueError
     except ValueError:
         raise ConfigError(
-            f"{ENV_REFRESH_MARGIN}={raw!r} is not a number of seconds",
-            "set it to a whole number such as 300",
+            f"{name}={raw!r} is not a number of seconds",
+            f"set it to a whole number such as {default}",
         ) from None
     return Resolved(value, "env")
 

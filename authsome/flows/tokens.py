@@ -7,13 +7,22 @@ from authsome.record import Record
 
 
 class TokenSet(Record):
-    __slots__ = ("access_token", "refresh_token", "id_token", "token_type", "expires_at", "scopes")
+    __slots__ = (
+        "access_token",
+        "refresh_token",
+        "id_token",
+        "token_type",
+        "expires_at",
+        "scopes",
+        "dropped",
+    )
     _defaults = {
         "refresh_token": None,
         "id_token": None,
         "token_type": "bearer",
         "expires_at": None,
         "scopes": list,
+        "dropped": list,
     }
 
     def secrets(self) -> dict[str, str]:
@@ -28,6 +37,8 @@ class TokenSet(Record):
 class OAuthError(Exception):
     """The server answered with an OAuth error code (RFC 6749 §5.2)."""
 
+    refresh_token = None  # a rotated refresh token that came with an otherwise unusable answer
+
     def __init__(self, code: str, description: str | None):
         self.code = code
         self.description = description
@@ -37,29 +48,61 @@ class OAuthError(Exception):
         return f"{self.code}: {self.description}" if self.description else self.code
 
 
+MAX_LIFETIME = 10 * 365 * 86400  # an expires_in beyond ten years is not a real lifetime
+
+
 def parse_token_response(status: int, body: dict, now: float, asked_scopes=()) -> TokenSet:
-    """A TokenSet, or OAuthError. GitHub reports errors with HTTP 200, so look at the body."""
+    """A TokenSet, or OAuthError. GitHub reports errors with HTTP 200, so look at the body.
+
+    Fields of the wrong type are dropped and named in `TokenSet.dropped`, so that a caller can
+    still keep a valid (possibly rotated) refresh token from an answer that is partly wrong.
+    """
     if "error" in body:
-        raise OAuthError(str(body["error"]), _clean(body.get("error_description")))
-    token = body.get("access_token")
-    if status >= 400 or not isinstance(token, str) or not token:
-        raise OAuthError("invalid_response", f"HTTP {status} without an access_token")
-    expires_at = None
-    try:
-        if body.get("expires_in") not in (None, ""):
-            expires_at = int(now + int(float(body["expires_in"])))
-    except (TypeError, ValueError):
-        expires_at = None
+        raise OAuthError(_text(body["error"]) or "error", _clean(body.get("error_description")))
+    dropped = []
+
+    def string(name):
+        value = body.get(name)
+        if value in (None, ""):
+            return None
+        if isinstance(value, str) and value.isprintable():
+            return value
+        dropped.append(name)
+        return None
+
+    token, refresh = string("access_token"), string("refresh_token")
+    if status >= 400 or not token:
+        error = OAuthError("invalid_response", f"HTTP {status} without a valid access_token")
+        error.refresh_token = refresh if status < 400 else None
+        raise error
     scope = body.get("scope")
     scopes = scope.replace(",", " ").split() if isinstance(scope, str) else list(asked_scopes)
     return TokenSet(
         access_token=token,
-        refresh_token=body.get("refresh_token") or None,
-        id_token=body.get("id_token") or None,
-        token_type=str(body.get("token_type") or "bearer"),
-        expires_at=expires_at,
+        refresh_token=refresh,
+        id_token=string("id_token"),
+        token_type=string("token_type") or "bearer",
+        expires_at=_expires_at(body.get("expires_in"), now, dropped),
         scopes=scopes,
+        dropped=dropped,
     )
+
+
+def _expires_at(value, now: float, dropped: list) -> int | None:
+    if value in (None, ""):
+        return None
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError, OverflowError):
+        seconds = -1.0
+    if not 0 <= seconds <= MAX_LIFETIME:  # also false for NaN and for 1e400 (inf)
+        dropped.append("expires_in")
+        return None
+    return int(now + seconds)
+
+
+def _text(value) -> str | None:
+    return _clean(value if isinstance(value, str) else str(value)[:100])
 
 
 def _clean(text) -> str | None:

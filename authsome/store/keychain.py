@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-import threading
 
 from authsome.errors import StoreUnavailable
 from authsome.store.probe import ProbeResult
@@ -33,28 +32,17 @@ def probe(environ: dict[str, str]) -> ProbeResult:
 
 
 def bounded(fn, timeout: float, what: str):
-    """Run `fn` in a daemon thread; raise StoreUnavailable if it takes longer than `timeout`."""
-    result: list = []
-    error: list = []
+    """Run `fn`; raise StoreUnavailable if it takes longer than `timeout`."""
+    from authsome.deadline import DeadlineExceeded, within
 
-    def run():
-        try:
-            result.append(fn())
-        except BaseException as e:  # noqa: BLE001 - re-raised in the caller's thread
-            error.append(e)
-
-    worker = threading.Thread(target=run, name="authsome-keychain", daemon=True)
-    worker.start()
-    worker.join(timeout)
-    if worker.is_alive():
+    try:
+        return within(fn, timeout, "authsome-keychain")
+    except DeadlineExceeded:
         raise StoreUnavailable(
             f"{what} did not answer within {timeout:g} s",
             "unlock or restart the keychain service, or use the encrypted file:"
             " AUTHSOME_BACKEND=file",
-        )
-    if error:
-        raise error[0]
-    return result[0] if result else None
+        ) from None
 
 
 class KeychainStore:
