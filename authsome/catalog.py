@@ -13,7 +13,7 @@ from authsome.providers import deep_merge, env_prefix, parse_provider, read_json
 
 def provider_rows(ctx) -> list[dict]:
     registry = ctx.registry
-    entries = ctx.connections.index.read()
+    entries = {e["provider"] + ":" + e["connection"]: e for e in ctx.connections.list()}
     now, margin = ctx.clock(), ctx.refresh_margin
     out = []
     for p in registry.all():

@@ -47,7 +47,7 @@ def connected_refs(ctx, incomplete: str) -> list[str]:
         from authsome.index import Index
 
         home = ctx.home
-        entries = Index(home.index_file, home.lock_path("index")).read()
+        entries = Index(home.index_file, home.lock_path("index")).live()
     except Exception:  # noqa: BLE001
         return []
     refs = set()

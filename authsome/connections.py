@@ -7,7 +7,15 @@ import json
 import re
 import time
 
-from authsome.errors import AuthsomeError, CorruptData, FilesystemError, NotLoggedIn, UsageError
+from authsome.errors import (
+    AuthsomeError,
+    BadPassphrase,
+    CorruptData,
+    FilesystemError,
+    NotLoggedIn,
+    StoreUnavailable,
+    UsageError,
+)
 from authsome.index import Index, IndexDamaged
 from authsome.record import Record
 from authsome.store import StoreChoice, make_key, split_key
@@ -236,7 +244,7 @@ class Connections:
         if conn is None:
             key = make_key(provider, connection)
             name = provider if connection == "default" else f"{provider}:{connection}"
-            entry = self._entry(key)
+            entry = self.entry(provider, connection)
             elsewhere = (entry or {}).get("backend")
             if elsewhere and elsewhere != self.store.name:
                 raise NotLoggedIn(
@@ -249,9 +257,10 @@ class Connections:
             raise NotLoggedIn(f"not logged in to {name}", f"run: authsome login {name}")
         return conn
 
-    def _entry(self, key: str) -> dict | None:
+    def entry(self, provider: str, connection: str = "default") -> dict | None:
+        """The index entry of a connection, or None (also when the index is damaged)."""
         try:
-            return self.index.read().get(key)
+            return self.index.read().get(make_key(provider, connection))
         except CorruptData:
             return None
 
@@ -270,11 +279,28 @@ class Connections:
         return found
 
     def list(self) -> list[dict]:
-        """Index entries, sorted; touches no secret store unless the index needs rebuilding."""
+        """Index entries, sorted; healed from the store when it is damaged or has drifted.
+
+        Only a store that lists its keys cheaply (the vault file: names are in the clear) is
+        compared on every call; `authsome doctor --fix` reconciles the keychain.
+        """
         try:
             entries = self.index.live()
         except IndexDamaged:
             entries = self.rebuild()
+        if getattr(self.store, "lists_cheaply", False):
+            every = self.index.read()
+            if set(self.store.list()) != {
+                k for k, e in every.items() if e.get("backend", self.store.name) == self.store.name
+            }:
+                try:
+                    self.reconcile()
+                except (StoreUnavailable, BadPassphrase) as e:
+                    self.warn(
+                        f"authsome: warning: the index and {self.store.describe()} disagree, and"
+                        f" {e.what}. Unlock it and run: authsome doctor --fix"
+                    )
+                entries = self.index.live()
         return [entries[k] for k in sorted(entries)]
 
     def rebuild(self) -> dict[str, dict]:

@@ -41,6 +41,8 @@ def diagnose(ctx, fix: bool = False) -> dict:
         problems.append(str(e))
         report["store"] = {"name": None, "error": str(e)}
     report["vault"] = _vault(ctx, problems)
+    if report["store"].get("name"):
+        report["index"] = _index(ctx, fix, problems)
     report["problems"] = problems
     report["ok"] = not problems
     report["seconds"] = round(time.perf_counter() - start, 4)
@@ -58,6 +60,42 @@ def _home(home, fix: bool, problems: list[str]) -> dict:
         problems.append(
             f"{len(loose)} path(s) in {home.path} are readable by others. "
             "Run: authsome doctor --fix"
+        )
+    return info
+
+
+def _index(ctx, fix: bool, problems: list[str]) -> dict:
+    """Does the index agree with the store, and is any save waiting in the journal?"""
+    from authsome.index import IndexDamaged
+
+    info: dict = {"path": str(ctx.home.index_file)}
+    connections = ctx.connections
+    pending = sorted(p.name for p in ctx.home.journal_dir.glob("*.pending"))
+    info["journal"] = pending
+    try:
+        if fix:
+            for name in pending:  # loading a connection finishes its journalled save
+                provider, _, connection = name.removesuffix(".pending").partition("+")
+                connections.find(provider, connection)
+            info["fixed"] = connections.reconcile()
+            return info
+        names = set(connections.store.list())
+        try:
+            entries = connections.index.read()
+        except IndexDamaged as e:
+            problems.append(str(e))
+            return info
+        mine = {k for k, e in entries.items() if e.get("backend") == connections.store.name}
+        info["missing"] = sorted(names - mine)
+        info["stale"] = sorted(mine - names)
+    except AuthsomeError as e:
+        problems.append(str(e))
+        return info
+    if info["missing"] or info["stale"] or pending:
+        problems.append(
+            f"the index and the store disagree ({len(info['missing'])} missing,"
+            f" {len(info['stale'])} stale, {len(pending)} save(s) waiting in the journal)."
+            " Run: authsome doctor --fix"
         )
     return info
 
@@ -129,6 +167,10 @@ def render(report: dict) -> str:
                 f"{kdf['name']} N={kdf['n']} r={kdf['r']} p={kdf['p']}; "
                 f"session: {vault['session']})"
             )
+    index = report.get("index")
+    if index:
+        for change in index.get("fixed", []):
+            lines.append(f"index:     fixed: {change}")
     for p in report["problems"]:
         lines.append(f"problem:   {p}")
     lines.append("ok" if report["ok"] else f"{len(report['problems'])} problem(s) found")

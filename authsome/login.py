@@ -25,12 +25,8 @@ def login(
     provider_name, conn_name = parse_ref(ref, connection)
     provider = ctx.provider(provider_name)
     hint = display_ref(provider_name, conn_name)
-    entry = ctx.connections.index.read().get(f"{provider_name}:{conn_name}")
-    if entry and entry.get("status", CONNECTED) == CONNECTED and not force:
-        raise AlreadyLoggedIn(
-            f"already logged in to {provider_name} ({conn_name})",
-            f"run: authsome logout {hint}, or log in again with --force",
-        )
+    entry = ctx.connections.entry(provider_name, conn_name)
+    connected = entry and entry.get("status", CONNECTED) == CONNECTED and not force
     flow = flow or provider.flow
     if flow not in provider.flows():
         raise UsageError(
@@ -38,6 +34,12 @@ def login(
             f"use one of: {', '.join(provider.flows()) or 'none'}",
         )
     ctx.store_choice.store.prepare()  # unlock or create the store before asking anyone
+    # The index may be the leftover of a crash; only a login the store holds blocks this one.
+    if connected and ctx.connections.find(provider_name, conn_name) is not None:
+        raise AlreadyLoggedIn(
+            f"already logged in to {provider_name} ({conn_name})",
+            f"run: authsome logout {hint}, or log in again with --force",
+        )
 
     if flow == flows.API_KEY:
         from authsome.flows import apikey
@@ -111,7 +113,7 @@ def logout(ctx, ref: str, connection=None) -> bool:
     """Revoke remotely where possible, then remove locally. True when something was removed."""
     provider_name, conn_name = parse_ref(ref, connection)
     conn = ctx.connections.find(provider_name, conn_name)
-    indexed = f"{provider_name}:{conn_name}" in ctx.connections.index.read()
+    indexed = ctx.connections.entry(provider_name, conn_name) is not None
     if conn is None and not indexed:
         ctx.registry.check_known(provider_name)
         hint = display_ref(provider_name, conn_name)

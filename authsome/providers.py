@@ -359,6 +359,18 @@ def read_json(path: Path):
         raise ConfigError(f"cannot read {path}: {e.strerror}", "check the file") from None
     except ValueError as e:
         raise ConfigError(f"{path}: not valid JSON ({e})", "fix the provider file") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: JSON nested too deeply", "fix the provider file") from None
+
+
+def _object(path: Path) -> dict:
+    data = read_json(path)
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"{path}: a provider definition must be a JSON object",
+            "fix the provider file (schema: docs/providers.md)",
+        )
+    return data
 
 
 class Registry:
@@ -394,7 +406,7 @@ class Registry:
         if not _NAME.match(name or "") or not (bundled.is_file() or user.is_file()):
             self.check_known(name)  # raises: the name is not among names()
         if bundled.is_file() and user.is_file():
-            data = deep_merge(read_json(bundled), read_json(user))
+            data = deep_merge(_object(bundled), _object(user))
             provider = parse_provider(data, f"{user} (over {bundled})", name)
             return provider.replace(sources=(str(bundled), str(user)))
         path = bundled if bundled.is_file() else user

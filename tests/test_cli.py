@@ -101,7 +101,7 @@ def test_corrupt_vault_exit_code(env, authsome_home):
     (authsome_home / "vault").write_text("{garbage")
     out = run(["unlock"], {**env, "AUTHSOME_PASSPHRASE": TEST_PASSPHRASE})
     assert out.returncode == 6
-    assert "cannot be decrypted: corrupted or tampered" in out.stderr
+    assert "is damaged (corrupted or tampered)" in out.stderr
     assert (authsome_home / "vault").read_text() == "{garbage"
 
 

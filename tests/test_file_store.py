@@ -83,7 +83,7 @@ def test_flipped_ciphertext_bit_is_detected_and_never_overwritten(env, authsome_
 
     tampered = _tamper(vault, flip)
     fresh = store_for(file_env(env))
-    with pytest.raises(CorruptData, match="cannot be decrypted: corrupted or tampered"):
+    with pytest.raises(CorruptData, match=r"is damaged \(corrupted or tampered\)"):
         fresh.get("github:default")
     with pytest.raises(CorruptData):
         fresh.set("new:default", "value")

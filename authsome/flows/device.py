@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from authsome.errors import AuthFailed
+from authsome.errors import AuthFailed, NetworkError
 from authsome.flows.tokens import (
     OAuthError,
     TokenSet,
@@ -14,6 +14,8 @@ from authsome.flows.tokens import (
 GRANT_TYPE = "urn:ietf:params:oauth:grant-type:device_code"
 DEFAULT_INTERVAL = 5
 SLOW_DOWN_STEP = 5
+MAX_BACKOFF = 60
+TRANSIENT = ("invalid_response", "server_error", "temporarily_unavailable")
 
 
 def run(provider, client_id, client_secret, scopes, login_hint, io) -> TokenSet:
@@ -43,14 +45,23 @@ def run(provider, client_id, client_secret, scopes, login_hint, io) -> TokenSet:
         "device_code": body["device_code"],
         **client_auth(client_id, client_secret, oauth.client_auth),
     }
+    backoff = 0  # extra seconds after transient failures; the code stays valid meanwhile
     while True:
-        _wait(io, interval, deadline)
+        _wait(io, interval + backoff, deadline)
         if io.clock() >= deadline:
             break
-        status, answer = io.http.post_form(oauth.token_url, poll, auth=basic)
+        try:
+            status, answer = io.http.post_form(oauth.token_url, poll, auth=basic)
+        except NetworkError as e:
+            backoff = _back_off(io, backoff, e.what)
+            continue
         try:
             return parse_token_response(status, answer, io.clock(), scopes)
         except OAuthError as e:
+            if status >= 500 or status == 429 or e.code in TRANSIENT:
+                backoff = _back_off(io, backoff, f"HTTP {status}" if status >= 400 else e.code)
+                continue
+            backoff = 0
             if e.code == "authorization_pending":
                 continue
             if e.code == "slow_down":
@@ -71,6 +82,13 @@ def run(provider, client_id, client_secret, scopes, login_hint, io) -> TokenSet:
         f"the device code for {provider.display_name} expired before it was approved",
         f"run: authsome login {login_hint} --flow device_code again",
     )
+
+
+def _back_off(io, backoff: int, why: str) -> int:
+    """The next extra wait after a transient failure: doubling, at most a minute."""
+    io.status(None)
+    io.say(f"authsome: the token server did not answer properly ({why}); trying again.")
+    return min(max(2 * backoff, DEFAULT_INTERVAL), MAX_BACKOFF)
 
 
 def _wait(io, interval: int, deadline: float) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from authsome import crypto, fsutil
@@ -31,6 +32,24 @@ def _aad(kind: str, name: str = "") -> bytes:
     return f"{VAULT_FORMAT}/{VAULT_VERSION}\0{kind}\0{name}".encode()
 
 
+# The only key-derivation settings a vault may name. A header is not trusted to choose them:
+# a flipped bit could ask for 4 GiB of memory (n = 2^22) before failing.
+KNOWN_KDF = ({"name": "scrypt", **crypto.SCRYPT_PARAMS},)
+
+
+def header_digest(kdf: dict, salt: bytes, check: bytes) -> str:
+    """A checksum of what derives and checks the key.
+
+    Without it, damage to the salt or the check blob is indistinguishable from a wrong
+    passphrase: both just fail the check. It guards against accidents, not attackers, who
+    could recompute it; the AEAD tags are what stop tampering.
+    """
+    import hashlib
+
+    text = json.dumps({"kdf": kdf, "salt": crypto.b64e(salt), "check": crypto.b64e(check)})
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 class VaultDoc(Record):
     __slots__ = ("kdf", "salt", "check", "records")
     _defaults = {"records": dict}
@@ -41,6 +60,7 @@ class VaultDoc(Record):
             "version": VAULT_VERSION,
             "kdf": {**self.kdf, "salt": crypto.b64e(self.salt)},
             "check": crypto.b64e(self.check),
+            "header_sha256": header_digest(self.kdf, self.salt, self.check),
             "records": {k: crypto.b64e(v) for k, v in sorted(self.records.items())},
         }
         return (json.dumps(doc, indent=1) + "\n").encode()
@@ -48,7 +68,7 @@ class VaultDoc(Record):
 
 def _corrupt(path: Path) -> CorruptData:
     return CorruptData(
-        f"vault {path} cannot be decrypted: corrupted or tampered",
+        f"the vault {path} is damaged (corrupted or tampered)",
         "restore it from a backup, or move it aside and log in again",
     )
 
@@ -70,13 +90,17 @@ def parse_vault(path: Path, raw: bytes) -> VaultDoc:
             raise ValueError
         kdf = dict(doc["kdf"])
         salt = crypto.b64d(kdf.pop("salt"))
-        if kdf.get("name") != "scrypt" or not all(isinstance(kdf.get(k), int) for k in "nrp"):
+        check = crypto.b64d(doc["check"])
+        if kdf not in KNOWN_KDF or len(salt) != crypto.SALT_BYTES:
+            raise ValueError
+        digest = doc.get("header_sha256")  # absent in vaults written before it existed
+        if digest is not None and digest != header_digest(kdf, salt, check):
             raise ValueError
         records = {str(k): crypto.b64d(v) for k, v in doc["records"].items()}
-        return VaultDoc(kdf=kdf, salt=salt, check=crypto.b64d(doc["check"]), records=records)
+        return VaultDoc(kdf=kdf, salt=salt, check=check, records=records)
     except CorruptData:
         raise
-    except (ValueError, KeyError, TypeError, AttributeError):
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
         raise _corrupt(path) from None
 
 
@@ -84,6 +108,7 @@ class FileStore:
     """Secrets in one encrypted file; writes are atomic and serialised by a lock."""
 
     name = "file"
+    lists_cheaply = True  # record names are in the clear: no key needed to list them
 
     def __init__(self, path: Path, lock_path: Path, keys: KeySource):
         self.path = path
@@ -91,18 +116,30 @@ class FileStore:
         self.keys = keys
         self._key: bytes | None = None
         self._key_salt: bytes | None = None
+        self._cached: tuple | None = None  # (stat signature, VaultDoc)
 
     def describe(self) -> str:
         return f"the encrypted file {self.path}"
 
     # -- reading ---------------------------------------------------------------
-    def read(self) -> VaultDoc | None:
-        """The vault as it is on disk, or None when there is none yet."""
+    def read(self, fresh: bool = False) -> VaultDoc | None:
+        """The vault as it is on disk, or None when there is none yet.
+
+        Parsed once per version of the file: `env` over a thousand connections reads it a
+        thousand times. Writers replace the file by rename, so a new version has a new inode.
+        """
         try:
-            raw = self.path.read_bytes()
+            with open(self.path, "rb") as f:
+                st = os.fstat(f.fileno())
+                signature = (st.st_ino, st.st_size, st.st_mtime_ns)
+                if not fresh and self._cached is not None and self._cached[0] == signature:
+                    return self._cached[1]
+                raw = f.read()
         except FileNotFoundError:
             return None
-        return parse_vault(self.path, raw)
+        doc = parse_vault(self.path, raw)
+        self._cached = (signature, doc)
+        return doc
 
     def prepare(self) -> None:
         doc = self.read()
@@ -144,11 +181,12 @@ class FileStore:
         fsutil.ensure_private_dir(self.path.parent)
         with file_lock(self.lock_path):
             fsutil.remove_stale_temps(self.path)
-            doc = self.read()
+            doc = self.read(fresh=True)
             if doc is None:
                 doc = self._new_doc()
             vault_key = self.key_for(doc)
             self._check_records(doc, vault_key)  # never rewrite a damaged vault
+            self._cached = None  # `change` edits the doc in place
             change(doc, vault_key)
             fsutil.atomic_write(self.path, doc.to_bytes())
 

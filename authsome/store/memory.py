@@ -7,6 +7,7 @@ import threading
 
 class MemoryStore:
     name = "memory"
+    lists_cheaply = True
 
     def __init__(self) -> None:
         self._items: dict[str, str] = {}
