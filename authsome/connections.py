@@ -261,7 +261,7 @@ class Connections:
         """The index entry of a connection, or None (also when the index is damaged)."""
         try:
             return self.index.read().get(make_key(provider, connection))
-        except CorruptData:
+        except IndexDamaged:
             return None
 
     def _forget(self, key: str) -> None:
@@ -294,7 +294,12 @@ class Connections:
                 k for k, e in every.items() if e.get("backend", self.store.name) == self.store.name
             }:
                 try:
-                    self.reconcile()
+                    changes = self.reconcile()
+                    if changes:
+                        self.warn(
+                            f"authsome: repaired the index from {self.store.describe()}:"
+                            f" {'; '.join(changes)}."
+                        )
                 except (StoreUnavailable, BadPassphrase) as e:
                     self.warn(
                         f"authsome: warning: the index and {self.store.describe()} disagree, and"

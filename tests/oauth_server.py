@@ -46,6 +46,12 @@ class State:
         self.hinted_resource = None  # what /meta/prm-hinted says it describes (None: /mcp-hinted)
         self.registration_error = None
         self.registrations: list[dict] = []
+        # Faults, set by tests.
+        self.on_refresh = None  # called when a refresh request arrives, before it is answered
+        self.refresh_failure: tuple[int, str, str] | None = None  # (status, content type, body)
+        self.refresh_raw: str | None = None  # a raw JSON text answered to good refresh requests
+        self.drip_seconds: float | None = None  # send refresh answers one byte at a time
+        self.poll_failures = 0  # device-code polls answered 503 before the real answer
 
     def count(self, path: str, grant: str | None = None) -> int:
         return sum(
@@ -167,6 +173,21 @@ class Handler(BaseHTTPRequestHandler):
             )
         self._send(404, {"error": "not_found"})
 
+    def _drip(self, seconds: float):
+        """A server that answers, but slower than any deadline: one byte every `seconds`."""
+        body = b'{"access_token": "at-dripped", "token_type": "Bearer", "expires_in": 3600}'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        try:
+            for i in range(len(body)):
+                self.wfile.write(body[i : i + 1])
+                self.wfile.flush()
+                time.sleep(seconds)
+        except OSError:
+            pass
+
     def _register(self, form):
         st = self.server.state
         try:
@@ -246,6 +267,9 @@ class Handler(BaseHTTPRequestHandler):
         grant = form.get("grant_type")
         if grant == "urn:ietf:params:oauth:grant-type:device_code":
             with st.lock:
+                if st.poll_failures > 0:
+                    st.poll_failures -= 1
+                    return self._send(503, "<html>Service Unavailable</html>", "text/html")
                 d = st.device.get(form.get("device_code", ""))
                 if d is None:
                     return self._error("invalid_grant", "unknown device code")
@@ -273,7 +297,14 @@ class Handler(BaseHTTPRequestHandler):
             with st.lock:
                 return self._send(200, self._issue(scope=c["scope"]))
         if grant == "refresh_token":
+            if st.on_refresh is not None:
+                st.on_refresh()
             time.sleep(st.refresh_delay)
+            if st.refresh_failure is not None:
+                status, ctype, body = st.refresh_failure
+                return self._send(status, body, ctype)
+            if st.drip_seconds is not None:
+                return self._drip(st.drip_seconds)
             with st.lock:
                 info = st.refresh.get(form.get("refresh_token", ""))
                 if info is None or info["family"] in st.revoked_families:
@@ -282,7 +313,11 @@ class Handler(BaseHTTPRequestHandler):
                     st.revoked_families.add(info["family"])
                     return self._error("invalid_grant", "Refresh token reuse detected")
                 info["used"] = True
-                return self._send(200, self._issue(info["family"], refresh_call=True))
+                issued = self._issue(info["family"], refresh_call=True)
+                if st.refresh_raw is not None:
+                    text = st.refresh_raw.replace("@RT@", issued["refresh_token"])
+                    return self._send(200, text.replace("@AT@", issued["access_token"]))
+                return self._send(200, issued)
         self._error("unsupported_grant_type")
 
 
