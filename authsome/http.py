@@ -103,7 +103,8 @@ class Http:
 def _network_error(url: str, e: Exception) -> NetworkError:
     host = urlsplit(url).hostname or url
     return NetworkError(
-        f"cannot reach {host}: {_reason(e)}", "check your network connection and try again"
+        f"cannot reach {host}: {_reason(e).rstrip('.')}",
+        "check your network connection and try again",
     )
 
 

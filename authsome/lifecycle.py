@@ -138,7 +138,6 @@ def origin(url: str) -> str:
 
 def _refresh(ctx, conn: Connection, hint: str) -> Connection:
     from authsome.flows.tokens import OAuthError, basic_auth, client_auth, resource_param
-    from authsome.fsutil import filesystem_error
     from authsome.interrupts import deferred
 
     provider = ctx.provider(conn.provider)
@@ -161,10 +160,10 @@ def _refresh(ctx, conn: Connection, hint: str) -> Connection:
     try:
         ctx.connections.journal.reserve(conn.key, 2 * len(conn.to_json()))
     except OSError as e:
-        error = filesystem_error(e)
         raise FilesystemError(
-            f"no room to keep a new token for {hint} safe ({error.what if error else e})",
-            "free some disk space and run the command again",
+            f"cannot keep a new token for {hint} safe in {ctx.home.journal_dir}"
+            f" ({e.strerror or type(e).__name__})",
+            _fix_for(e),
         ) from None
     data = {
         "grant_type": "refresh_token",
@@ -201,6 +200,14 @@ def _refresh(ctx, conn: Connection, hint: str) -> Connection:
             f" in {kept}. The next authsome command finishes the save."
         )
     return conn
+
+
+def _fix_for(e: OSError) -> str:
+    from authsome.fsutil import filesystem_error
+
+    e.filename = e.filename or "the journal"
+    error = filesystem_error(e)
+    return error.fix if error else "check the authsome home (authsome doctor)"
 
 
 def _parse(ctx, status, body, scopes):
