@@ -289,10 +289,8 @@ class Connections:
         except IndexDamaged:
             entries = self.rebuild()
         if getattr(self.store, "lists_cheaply", False):
-            every = self.index.read()
-            if set(self.store.list()) != {
-                k for k, e in every.items() if e.get("backend", self.store.name) == self.store.name
-            }:
+            mine = {k for k, e in entries.items() if e.get("backend") == self.store.name}
+            if set(self.store.list()) != mine:
                 try:
                     changes = self.reconcile()
                     if changes:
