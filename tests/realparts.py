@@ -218,3 +218,22 @@ class VirtualDisplay:
 
     def stop(self) -> None:
         _kill(self.proc)
+
+
+OTHER_UID = 65534  # nobody: a second local user for the tests of what another user can do
+
+
+def as_other_user(argv: list[str]) -> list[str]:
+    """`argv` run as uid/gid 65534 with no groups; needs root (skip, or fail under CI=true)."""
+    if os.geteuid() != 0:
+        message = "acting as a second local user needs root (setpriv drops to uid 65534)"
+        if IN_CI:
+            pytest.fail(f"CI=true and {message}")
+        pytest.skip(message)
+    return [
+        require("setpriv"),
+        f"--reuid={OTHER_UID}",
+        f"--regid={OTHER_UID}",
+        "--clear-groups",
+        *argv,
+    ]
