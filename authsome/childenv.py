@@ -34,6 +34,4 @@ def scrub(environ: dict[str, str], registry) -> dict[str, str]:
 
     drop = {*UNLOCKING, *BOOKKEEPING, *credential_names(registry)}
     drop.update(environ.get(EXPORTED, "").split())
-    return {
-        k: v for k, v in environ.items() if k not in drop and not k.endswith(SECRET_SUFFIXES)
-    }
+    return {k: v for k, v in environ.items() if k not in drop and not k.endswith(SECRET_SUFFIXES)}
