@@ -3,18 +3,24 @@
 Served on 127.0.0.1 at an ephemeral port under a random one-time path. Requests whose Host is
 not that address (DNS rebinding) are refused, and so are POSTs without the page's CSRF token
 or from a foreign Origin. The page validates the key pattern, and the server checks it again.
+
+The URL is in the browser's argv, which every local user can read, so on Linux connections from
+another uid are closed unread (authsome.peeruid), and a second GET of the page ends the login:
+someone else may have the form.
 """
 
 from __future__ import annotations
 
 import hmac
 import html
+import os
 import re
 import secrets
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
 
+from authsome import peeruid
 from authsome.errors import AuthFailed, Cancelled
 
 ENV_BRIDGE = "AUTHSOME_BRIDGE"
@@ -78,7 +84,30 @@ class _State:
         self.page_served = False
         self.result: str | None = None
         self.cancelled = False
+        self.served_twice = False
         self.done = threading.Event()
+        self.lock = threading.Lock()  # handlers run in threads: one may finish the login
+
+    def serve_page(self) -> bool:
+        """True the first time; after that the login is over (fail closed)."""
+        with self.lock:
+            if self.done.is_set():
+                return False
+            if self.page_served:
+                self.served_twice = True
+                self.done.set()
+                return False
+            self.page_served = True
+            return True
+
+    def finish(self, result: str | None = None, cancelled: bool = False) -> bool:
+        """Record the outcome unless the login already ended; True when this call ended it."""
+        with self.lock:
+            if self.done.is_set():
+                return False
+            self.result, self.cancelled = result, cancelled
+            self.done.set()
+            return True
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -117,9 +146,8 @@ class _Handler(BaseHTTPRequestHandler):
             return self._refuse()
         if self.path != f"/{st.token}" or st.done.is_set():
             return self._refuse(404)
-        if st.page_served:  # the one-time URL was used already
+        if not st.serve_page():  # the one-time URL was used already: the login is over
             return self._refuse(410)
-        st.page_served = True
         nonce = secrets.token_urlsafe(16)
         self._send(200, self.server.title, self.server.form(nonce=nonce), nonce)
 
@@ -131,7 +159,9 @@ class _Handler(BaseHTTPRequestHandler):
         ):
             return self._refuse()
         action = {f"/{st.token}/submit": "submit", f"/{st.token}/cancel": "cancel"}.get(self.path)
-        length = int(self.headers.get("Content-Length") or 0)
+        length = _content_length(self.headers.get("Content-Length"))
+        if length is None:
+            return self._refuse(400)
         if action is None or st.done.is_set() or length > MAX_BODY:
             return self._refuse(404)
         form = {
@@ -143,10 +173,11 @@ class _Handler(BaseHTTPRequestHandler):
         if not hmac.compare_digest(form.get("csrf", ""), st.csrf):
             return self._refuse()
         if action == "cancel":
-            st.cancelled = True
-            self._send(200, "Cancelled", "<p>Nothing was stored. You can close this tab.</p>")
-            st.done.set()
-            return
+            if not st.finish(cancelled=True):
+                return self._refuse(404)
+            return self._send(
+                200, "Cancelled", "<p>Nothing was stored. You can close this tab.</p>"
+            )
         secret = form.get("secret", "").strip()
         problem = None
         if not secret:
@@ -156,9 +187,9 @@ class _Handler(BaseHTTPRequestHandler):
         if problem:
             nonce = secrets.token_urlsafe(16)
             return self._send(400, self.server.title, self.server.form(problem, nonce), nonce)
-        st.result = secret
+        if not st.finish(result=secret):
+            return self._refuse(404)
         self._send(200, "Done", "<p>authsome has your key. You can close this tab.</p>")
-        st.done.set()
 
 
 class _Server(ThreadingHTTPServer):
@@ -171,6 +202,18 @@ class _Server(ThreadingHTTPServer):
         self.label = label
         self.docs_url = docs_url
         self.authority = f"127.0.0.1:{self.server_address[1]}"
+
+    def verify_request(self, request, client_address) -> bool:
+        """Only the user running authsome may talk to the page (where the OS can tell)."""
+        try:
+            uid = peeruid.peer_uid(request.getsockname(), request.getpeername())
+        except OSError:
+            return False
+        return uid == peeruid.UNKNOWN_PLATFORM or uid == os.getuid()
+
+    def handle_error(self, request, client_address) -> None:
+        # A broken request must not print a traceback into the person's terminal.
+        return
 
     def form(self, error: str = "", nonce: str = "none") -> str:
         st = self.state
@@ -218,9 +261,26 @@ def collect(
     finally:
         server.shutdown()
         server.server_close()
+    if state.served_twice:
+        raise AuthFailed(
+            f"the one-time page for the {label} was opened twice (a reload, or someone else);"
+            " nothing was stored",
+            f"run: authsome login {login_hint} again",
+        )
     if state.cancelled:
         raise Cancelled(f"entering the {label} was cancelled in the browser", "nothing was stored")
-    return state.result or ""
+    secret = state.result or ""
+    if len(secret) >= 12:  # enough for the person to recognise their key, and no more
+        ctx.say(f"Received a key ending in …{secret[-4:]}.")
+    return secret
+
+
+def _content_length(value: str | None) -> int | None:
+    """The body length, 0 when absent; None when it is not a plain non-negative number."""
+    if value is None or value == "":
+        return 0
+    value = value.strip()
+    return int(value) if value.isascii() and value.isdigit() else None
 
 
 def _duration(seconds: int) -> str:

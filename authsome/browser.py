@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
 
 TEXT_BROWSERS = {"lynx", "links", "elinks", "w3m", "www-browser", "browsh"}
@@ -30,8 +32,8 @@ def graphical_browser(environ: dict[str, str]) -> bool:
     return _browser(environ) is not None
 
 
-def open_url(url: str, environ: dict[str, str]) -> bool:
-    """True when a graphical browser was asked to open `url`."""
+def open_url(url: str, environ: dict[str, str], child_env: dict[str, str] | None = None) -> bool:
+    """True when a graphical browser was asked to open `url`; it starts with `child_env`."""
     if not display_available(environ):
         return False
     browser = _browser(environ)
@@ -39,15 +41,32 @@ def open_url(url: str, environ: dict[str, str]) -> bool:
         return False
     import webbrowser
 
+    if child_env is None:
+        child_env = dict(os.environ)
     if isinstance(browser, webbrowser.GenericBrowser):  # $BROWSER, xdg-open
-        return _launch([browser.name, *(a.replace("%s", url) for a in browser.args)])
+        return _launch([browser.name, *(a.replace("%s", url) for a in browser.args)], child_env)
     try:
-        return bool(browser.open(url))
+        with _process_environ(child_env):
+            return bool(browser.open(url))
     except Exception:  # noqa: BLE001 - a failed browser launch is not fatal: the URL is shown
         return False
 
 
-def _launch(cmdline: list[str]) -> bool:
+@contextlib.contextmanager
+def _process_environ(env: dict[str, str]):
+    """os.environ is `env` for the duration: webbrowser's launchers (Popen, os.popen for
+    osascript, os.startfile) take no env argument and pass on the process's own."""
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def _launch(cmdline: list[str], env: dict[str, str]) -> bool:
     """Start a browser command detached; True unless it failed straight away.
 
     webbrowser waits for a $BROWSER command in our terminal's process group, so a browser it
@@ -60,6 +79,7 @@ def _launch(cmdline: list[str]) -> bool:
     try:
         proc = subprocess.Popen(
             cmdline,
+            env=env,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,  # stdout is for machine output only
             stderr=subprocess.DEVNULL,

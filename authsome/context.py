@@ -64,8 +64,10 @@ class Context:
         if self._browser is not None:
             return self._browser(url)
         from authsome import browser
+        from authsome.childenv import scrub
 
-        return browser.open_url(url, self.environ)
+        # The browser may run for hours: it gets no key to the store and no credentials.
+        return browser.open_url(url, self.environ, scrub(self.environ, self.registry))
 
     # -- lazily built parts ------------------------------------------------------------
     @cached_property

@@ -159,6 +159,8 @@ def resolve(ctx, provider, refresh: bool = False):
     for meta_field, spec_field in ENDPOINTS.items():
         if getattr(oauth, spec_field) is None and isinstance(metadata.get(meta_field), str):
             found[spec_field] = metadata[meta_field]
+    if metadata.get("authorization_response_iss_parameter_supported") is True:
+        found["iss_parameter_supported"] = True  # RFC 9207
     grants = metadata.get("grant_types_supported") or []
     if not oauth.supports_device_code and (
         found.get("device_authorization_url") and (DEVICE_GRANT in grants or not grants)

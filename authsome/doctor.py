@@ -29,6 +29,11 @@ def diagnose(ctx, fix: bool = False) -> dict:
         "probe_ms": round(probe.seconds * 1000, 2),
         **probe.facts,
     }
+    if probe.facts.get("trusted") is False:  # someone else's bus or keyring in our environment
+        problems.append(
+            f"{probe.detail}. Check DBUS_SESSION_BUS_ADDRESS and XDG_RUNTIME_DIR point at your"
+            " own session"
+        )
     try:
         choice = ctx.store_choice
         report["store"] = {

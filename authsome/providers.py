@@ -43,6 +43,7 @@ class OAuthSpec(Frozen):
         "client_secret_required",
         "authorization_params",
         "redirect_port",
+        "iss_parameter_supported",
     )
     _defaults = {
         "authorization_url": None,
@@ -61,6 +62,7 @@ class OAuthSpec(Frozen):
         "client_secret_required": False,
         "authorization_params": _empty_mapping,
         "redirect_port": None,
+        "iss_parameter_supported": False,  # RFC 9207: the redirect must then carry `iss`
     }
 
 
@@ -316,6 +318,7 @@ def _oauth(c: _Checker, raw: dict) -> OAuthSpec:
         pkce=c.take(raw, "pkce", bool, w, default=True),
         client_id=c.take(raw, "client_id", str, w),
         client_secret_required=c.take(raw, "client_secret_required", bool, w, default=False),
+        iss_parameter_supported=c.take(raw, "iss_parameter_supported", bool, w, default=False),
         authorization_params=MappingProxyType(
             dict(c.take(raw, "authorization_params", dict, w, default={}))
         ),

@@ -31,11 +31,16 @@ def completion_script(shell: str) -> str:
 
 
 def run_command(ctx, names: list[str], command: list[str]) -> None:
-    """Replace this process with `command`, its environment holding fresh credentials."""
+    """Replace this process with `command`, its environment holding fresh credentials.
+
+    Only the credentials of `names`: the rest of the user's environment is passed on without
+    what unlocks authsome or holds other credentials (authsome.childenv).
+    """
+    from authsome.childenv import scrub
     from authsome.envexport import collect
 
     export = collect(ctx, names)
-    environ = {**ctx.environ, **export.values}
+    environ = {**scrub(ctx.environ, ctx.registry), **export.values}
     try:
         os.execvpe(command[0], command, environ)  # noqa: S606 - argv, no shell
     except FileNotFoundError:

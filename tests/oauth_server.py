@@ -40,6 +40,7 @@ class State:
         self.refresh_delay = 0.0
         self.revoke_status = 200
         self.issuer = None  # an `iss` to return on the authorization redirect
+        self.iss_supported = False  # metadata promises `iss` on the redirect (RFC 9207)
         self.metadata_paths = {"/.well-known/oauth-authorization-server"}
         self.metadata_issuer = None  # None: the server's own URL
         self.root_resource_metadata = False  # serve RFC 9728 metadata at the root too
@@ -347,6 +348,11 @@ class OAuthServer(ThreadingHTTPServer):
             ],
             "code_challenge_methods_supported": ["S256"],
             "token_endpoint_auth_methods_supported": ["none"],
+            **(
+                {"authorization_response_iss_parameter_supported": True}
+                if self.state.iss_supported
+                else {}
+            ),
         }
 
     def provider(self, name="testsrv", **over) -> dict:

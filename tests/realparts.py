@@ -5,6 +5,7 @@ When CI=true a missing component fails the test instead of skipping it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -20,9 +21,9 @@ BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Config
  "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
 <busconfig>
   <type>session</type>
-  <listen>unix:path={socket}</listen>
+{listen}
   <auth>EXTERNAL</auth>
-  <policy context="default">
+  <policy context="default">{users}
     <allow send_destination="*" eavesdrop="true"/>
     <allow eavesdrop="true"/>
     <allow own="*"/>
@@ -74,16 +75,30 @@ def _name_owned(address: str, name: str) -> bool:
 
 
 class PrivateBus:
-    """A dbus-daemon --session of our own, with no service activation."""
+    """A dbus-daemon --session of our own, with no service activation.
 
-    def __init__(self, root: Path):
+    `user` runs it as that other uid (its root must then be theirs); `abstract` listens on that
+    abstract socket name too; `any_user` lets every uid connect, as a hostile bus would.
+    """
+
+    def __init__(self, root: Path, user=None, abstract=None, any_user=False):
         self.root = root
-        root.mkdir(parents=True, exist_ok=True)
+        root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if user:
+            os.chown(root, user, user)
         socket = root / "bus"
+        self.socket = socket
         conf = root / "bus.conf"
-        conf.write_text(BUS_CONFIG.format(socket=socket))
+        listen = [f"unix:path={socket}"] + ([f"unix:abstract={abstract}"] if abstract else [])
+        conf.write_text(
+            BUS_CONFIG.format(
+                listen="\n".join(f"  <listen>{a}</listen>" for a in listen),
+                users='\n    <allow user="*"/>' if any_user else "",
+            )
+        )
         self.proc = subprocess.Popen(
             [
+                *(as_other_user([]) if user else []),
                 require("dbus-daemon"),
                 f"--config-file={conf}",
                 "--nofork",
@@ -106,16 +121,34 @@ class PrivateBus:
         _kill(self.proc)
 
 
-class SecretService:
-    """gnome-keyring-daemon's Secret Service on a private bus, unlocked with a test password."""
+class KnownBus:
+    """A bus that something else runs, known by its address."""
 
-    def __init__(self, root: Path):
+    def __init__(self, address: str):
+        self.address = address
+
+    def env(self) -> dict[str, str]:
+        return {"DBUS_SESSION_BUS_ADDRESS": self.address}
+
+
+class SecretService:
+    """gnome-keyring-daemon's Secret Service on a private bus, unlocked with a test password.
+
+    `bus` puts it on that bus instead of one of its own; `user` runs it as that other uid (see
+    `other_users_dir`).
+    """
+
+    def __init__(self, root: Path, bus: PrivateBus | KnownBus | None = None, user=None):
         self.root = root
-        self.bus = PrivateBus(root / "dbus")
+        self.own_bus = bus is None
+        self.bus = bus or PrivateBus(root / "dbus", user=user, any_user=bool(user))
         self.home = root / "keyring-home"
         (self.home / "data").mkdir(parents=True, exist_ok=True)
         runtime = root / "keyring-run"
         runtime.mkdir(mode=0o700, exist_ok=True)
+        if user:
+            for path in (self.home, self.home / "data", runtime):
+                os.chown(path, user, user)
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "HOME": str(self.home),
@@ -124,7 +157,14 @@ class SecretService:
             **self.bus.env(),
         }
         self.proc = subprocess.Popen(
-            [require("gnome-keyring-daemon"), "--foreground", "--unlock", "--components=secrets"],
+            [
+                *(as_other_user([]) if user else []),
+                require("gnome-keyring-daemon"),
+                "--foreground",
+                "--unlock",
+                "--components=secrets",
+            ],
+            cwd=root,
             stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -152,7 +192,8 @@ class SecretService:
 
     def stop(self) -> None:
         _kill(self.proc)
-        self.bus.stop()
+        if self.own_bus:
+            self.bus.stop()
 
 
 class HungSecretService:
@@ -218,3 +259,38 @@ class VirtualDisplay:
 
     def stop(self) -> None:
         _kill(self.proc)
+
+
+OTHER_UID = 65534  # nobody: a second local user for the tests of what another user can do
+
+
+@contextlib.contextmanager
+def other_users_dir():
+    """A fresh folder in /tmp that OTHER_UID owns, mode 0700, removed afterwards.
+
+    pytest's tmp_path is root's and private, so the other user could not reach it.
+    """
+    import tempfile
+
+    path = Path(tempfile.mkdtemp(prefix="authsome-other-user-"))
+    os.chown(path, OTHER_UID, OTHER_UID)
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def as_other_user(argv: list[str]) -> list[str]:
+    """`argv` run as uid/gid 65534 with no groups; needs root (skip, or fail under CI=true)."""
+    if os.geteuid() != 0:
+        message = "acting as a second local user needs root (setpriv drops to uid 65534)"
+        if IN_CI:
+            pytest.fail(f"CI=true and {message}")
+        pytest.skip(message)
+    return [
+        require("setpriv"),
+        f"--reuid={OTHER_UID}",
+        f"--regid={OTHER_UID}",
+        "--clear-groups",
+        *argv,
+    ]

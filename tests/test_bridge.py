@@ -7,6 +7,8 @@ import re
 import shlex
 import signal
 import socket
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -15,7 +17,7 @@ import pytest
 from clitools import AUTHSOME_BIN, run
 from conftest import TEST_PASSPHRASE
 from ptyrun import PtyProcess
-from realparts import VirtualDisplay, require
+from realparts import VirtualDisplay, as_other_user, require
 
 from authsome import bridge
 
@@ -114,6 +116,9 @@ def test_key_entered_in_chromium_is_stored(bridge_env, chromium):
     _wait_for_text(chromium, "You can close this tab")
     assert proc.wait(30) == 0
     assert KEY.encode() not in proc.screen
+    # The person sees enough of it to tell it is their key, before it is stored.
+    assert "Received a key ending in …klmn.".encode() in proc.screen
+    assert proc.screen.index("…klmn".encode()) < proc.screen.index(b"Successfully logged in")
     assert run(["token", "openai"], bridge_env[0]).stdout.strip() == KEY
 
 
@@ -239,8 +244,6 @@ def test_forged_requests_are_refused(bridge_env, chromium):
     assert httpx.get(url, headers={"Host": f"evil.example:{port}"}).status_code == 403
     chromium.get(url)
     csrf = chromium.find_element("name", "csrf").get_attribute("value")
-    # The one-time URL cannot be fetched again.
-    assert httpx.get(url).status_code == 410
     # A POST without the page's CSRF token, or from a foreign origin.
     assert httpx.post(f"{url}/submit", data={"csrf": "guess", "secret": KEY}).status_code == 403
     assert (
@@ -261,6 +264,106 @@ def test_forged_requests_are_refused(bridge_env, chromium):
     chromium.find_element("id", "secret").send_keys(KEY)
     chromium.find_element("id", "submit").click()
     assert proc.wait(30) == 0
+
+
+def test_a_second_get_ends_the_login(bridge_env):
+    proc, url = _start(bridge_env)
+    first = httpx.get(url)
+    assert first.status_code == 200
+    # Whoever asks again (a reload, or someone who read the URL first): the page is not served
+    # twice, and the login ends rather than wait for a form that someone else may hold.
+    assert httpx.get(url).status_code == 410
+    assert proc.wait(30) == 7
+    assert b"was opened twice" in proc.screen and b"Run: authsome login openai again" in proc.screen
+    csrf = re.search(r'name="csrf" value="([^"]+)"', first.text).group(1)
+    port = url.split(":")[2].split("/")[0]
+    with contextlib.suppress(httpx.HTTPError):  # the server is gone: nothing can arrive now
+        httpx.post(
+            f"{url}/submit",
+            data={"csrf": csrf, "secret": KEY},
+            headers={"Origin": f"http://127.0.0.1:{port}"},
+        )
+    assert json.loads(run(["list", "--json"], bridge_env[0]).stdout) == []
+
+
+def test_a_bad_content_length_is_refused_without_a_traceback(bridge_env):
+    proc, url = _start(bridge_env)
+    port = int(url.split(":")[2].split("/")[0])
+    path = url.split(str(port), 1)[1]
+    for length in ("abc", "-5"):
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+            s.sendall(
+                f"POST {path}/submit HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+                f"Content-Length: {length}\r\nConnection: close\r\n\r\n".encode()
+            )
+            answer = b""
+            while chunk := s.recv(4096):
+                answer += chunk
+        assert answer.startswith(b"HTTP/1.0 400"), answer[:80]
+    time.sleep(0.3)
+    assert proc.alive()
+    proc.interrupt()
+    assert proc.wait(30) == 130
+    assert b"Traceback" not in proc.screen and b"ValueError" not in proc.screen
+
+
+# A local user who read the one-time URL from the browser's argv (/proc/PID/cmdline): it loads
+# the page first, takes the CSRF token, and posts its own key.
+ATTACKER = r"""
+import http.client, json, re, sys
+from urllib.parse import urlencode, urlsplit
+
+url, key = urlsplit(sys.argv[1]), sys.argv[2]
+
+def ask(method, path, body=None, headers=None):
+    conn = http.client.HTTPConnection(url.hostname, url.port, timeout=10)
+    try:
+        conn.request(method, path, body, headers or {})
+        answer = conn.getresponse()
+        return answer.status, answer.read().decode()
+    except OSError as e:  # closed without an answer
+        return type(e).__name__, ""
+    finally:
+        conn.close()
+
+get, page = ask("GET", url.path)
+csrf = re.search(r'name="csrf" value="([^"]+)"', page)
+post, _ = ask(
+    "POST",
+    url.path + "/submit",
+    urlencode({"csrf": csrf.group(1) if csrf else "unknown", "secret": key}),
+    {"Content-Type": "application/x-www-form-urlencoded", "Origin": f"http://{url.netloc}"},
+)
+print(json.dumps({"get": get, "post": post}))
+"""
+ATTACKER_KEY = "sk-attacker-0123456789abcdefghijkl"
+
+
+def test_another_local_user_cannot_use_the_page(bridge_env):
+    python = os.path.realpath(sys.executable)  # the system's, which uid 65534 may run
+    prefix = as_other_user([python, "-I", "-c", ATTACKER])
+    proc, url = _start(bridge_env)
+    attack = subprocess.run(
+        [*prefix, url, ATTACKER_KEY], capture_output=True, text=True, timeout=60, cwd="/"
+    )
+    assert attack.returncode == 0, attack.stderr
+    result = json.loads(attack.stdout)
+    # Both requests were closed unanswered: the attacker got neither the form nor its token.
+    assert not isinstance(result["get"], int) and not isinstance(result["post"], int), result
+    assert proc.alive()  # and the login is still waiting for the person
+    # The person's own browser still gets the page (the refused GET did not use it up).
+    page = httpx.get(url)
+    assert page.status_code == 200
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+    port = url.split(":")[2].split("/")[0]
+    done = httpx.post(
+        f"{url}/submit",
+        data={"csrf": csrf, "secret": KEY},
+        headers={"Origin": f"http://127.0.0.1:{port}"},
+    )
+    assert done.status_code == 200
+    assert proc.wait(30) == 0
+    assert run(["token", "openai"], bridge_env[0]).stdout.strip() == KEY
 
 
 def test_timeout_is_a_clear_error(bridge_env):
@@ -334,3 +437,27 @@ def test_a_launcher_that_exits_at_once_counts_by_its_status(
     assert browser.open_url("http://127.0.0.1:1/x", {"DISPLAY": ":0"}) is opened
     # Nothing the browser prints reaches authsome's streams (stdout is for machine output).
     assert capfd.readouterr() == ("", "")
+
+
+def test_the_owner_of_a_loopback_connection_is_found():
+    from authsome import peeruid
+
+    if not peeruid.can_check():
+        pytest.skip("only Linux can tell who owns a connection (/proc/net/tcp)")
+    python = os.path.realpath(sys.executable)
+    client = "import socket, sys; socket.create_connection(('127.0.0.1', int(sys.argv[1]))).recv(1)"
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = str(server.getsockname()[1])
+        for argv, uid in (
+            ([python, "-c", client, port], os.getuid()),
+            (as_other_user([python, "-I", "-c", client, port]), 65534),
+        ):
+            proc = subprocess.Popen(argv, cwd="/")
+            conn, _ = server.accept()
+            with conn:
+                assert peeruid.peer_uid(conn.getsockname(), conn.getpeername()) == uid
+                conn.sendall(b"x")
+            proc.wait(10)
+    assert peeruid.peer_uid(("127.0.0.1", 1), ("127.0.0.1", 2)) is None

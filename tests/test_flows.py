@@ -1,8 +1,11 @@
 """Login flows end to end from the installed CLI against the local OAuth server."""
 
 import json
+import re
+import socket
 import subprocess
 import time
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -207,14 +210,48 @@ def test_pkce_login_end_to_end(testsrv, store_env):
     assert run(["token", "testsrv"], store_env).stdout.strip() in testsrv.state.access
 
 
-def test_pkce_rejects_a_forged_state(testsrv, file_env):
+def test_pkce_answers_a_foreign_state_with_400_and_keeps_waiting(testsrv, file_env):
     proc, url = start_pkce(testsrv, file_env)
     redirect = httpx.get(url).headers["location"]
-    forged = redirect.replace("state=", "state=forged")
-    httpx.get(forged)
+    # Anyone can send the loopback listener a request: a wrong or missing state is refused,
+    # and does not end the login.
+    assert httpx.get(redirect.replace("state=", "state=forged")).status_code == 400
+    assert httpx.get(re.sub(r"state=[^&]*&?", "", redirect)).status_code == 400
+    time.sleep(0.3)
+    assert proc.poll() is None
+    assert "You can close this tab" in httpx.get(redirect).text
     _, err = proc.communicate(timeout=30)
-    assert proc.returncode == 7
-    assert "state does not match" in err
+    assert proc.returncode == 0, err
+    assert "Successfully logged in to testsrv (default)." in err
+
+
+def test_pkce_an_idle_connection_does_not_hold_up_the_redirect(testsrv, file_env):
+    proc, url = start_pkce(testsrv, file_env)
+    redirect = httpx.get(url).headers["location"]
+    # A connection that never sends a request (a browser's preconnect, or a local process
+    # stalling the login on purpose) is open while the real redirect arrives.
+    with socket.create_connection(("127.0.0.1", urlsplit(redirect).port)):
+        assert "You can close this tab" in httpx.get(redirect, timeout=5).text
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+
+
+def test_pkce_requires_iss_when_the_metadata_promises_it(testsrv, file_env, install_provider):
+    # Endpoints from the issuer's metadata, which says every redirect carries `iss` (RFC 9207).
+    provider = testsrv.provider(flow="pkce")
+    provider["oauth"] = {"issuer": testsrv.url, "client_id": "test-client"}
+    install_provider(provider)
+    testsrv.state.iss_supported = True
+    proc, url = start_pkce(testsrv, file_env)
+    httpx.get(httpx.get(url).headers["location"])  # a redirect without iss
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 7, err
+    assert "the redirect has no issuer (iss)" in err
+    testsrv.state.issuer = testsrv.url
+    proc, url = start_pkce(testsrv, file_env)
+    httpx.get(httpx.get(url).headers["location"])
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
 
 
 def test_pkce_checks_the_issuer(testsrv, file_env, authsome_home):

@@ -137,3 +137,118 @@ def test_file_fallback_never_uses_plaintext(env, isolated_home):
     e = {**env, "AUTHSOME_PASSPHRASE": TEST_PASSPHRASE}
     Context(e).store_choice.store.set("slack:default", SECRET)
     assert _scan(isolated_home, SECRET.encode()) == []
+
+
+# Another local user's bus and keyring. A victim pointed at them (a shared or hostile
+# XDG_RUNTIME_DIR, a planted DBUS_SESSION_BUS_ADDRESS) must not hand them a secret.
+API_KEY = "sk-victim-0123456789abcdefghijklmnop"
+
+
+def _authsome_items(bus_address: str) -> list:
+    """What authsome stored in the default collection of the Secret Service on that bus."""
+    import secretstorage
+    from jeepney.io.blocking import open_dbus_connection
+
+    with open_dbus_connection(bus=bus_address) as conn:
+        collection = secretstorage.get_default_collection(conn)
+        return [item.get_label() for item in collection.search_items({"application": "authsome"})]
+
+
+@pytest.fixture
+def other_users_secret_service():
+    """gnome-keyring and its dbus-daemon run by uid 65534, on a socket and an abstract name."""
+    import secrets as random
+
+    from realparts import OTHER_UID, PrivateBus, SecretService, as_other_user, other_users_dir
+
+    as_other_user([])  # skip (or fail under CI=true) unless a second uid can be used
+    name = f"authsome-test-{random.token_hex(8)}"
+    with other_users_dir() as root:
+        bus = PrivateBus(root / "dbus", user=OTHER_UID, abstract=name, any_user=True)
+        service = SecretService(root / "keyring", bus=bus, user=OTHER_UID)
+        try:
+            yield bus, name
+        finally:
+            service.stop()
+            bus.stop()
+
+
+@pytest.mark.parametrize("pointer", ["XDG_RUNTIME_DIR", "unix:path", "unix:abstract"])
+def test_another_users_bus_gets_no_secret(env, other_users_secret_service, pointer):
+    from clitools import run
+
+    bus, name = other_users_secret_service
+    victim = {
+        "XDG_RUNTIME_DIR": {"XDG_RUNTIME_DIR": str(bus.root)},
+        "unix:path": {"DBUS_SESSION_BUS_ADDRESS": f"unix:path={bus.socket}"},
+        "unix:abstract": {"DBUS_SESSION_BUS_ADDRESS": f"unix:abstract={name}"},
+    }[pointer]
+    e = {**env, **victim, "AUTHSOME_BACKEND": "keychain"}
+    out = run(["login", "openai"], e, input=API_KEY + "\n")
+    assert out.returncode == 4, out.stderr
+    [line] = out.stderr.splitlines()
+    problem = "is run by uid 65534" if pointer == "unix:abstract" else "belongs to uid 65534"
+    assert line.startswith("authsome: AUTHSOME_BACKEND=keychain asks for the keychain, but")
+    assert problem in line and "AUTHSOME_BACKEND=file" in line
+    # The store itself refuses too, when asked without the probe.
+    with pytest.raises(StoreUnavailable, match=problem):
+        KeychainStore(e).set("openai:default", API_KEY)
+    assert _authsome_items(bus.address) == []
+    # Left to choose, authsome says why the keychain is not usable; doctor counts it a problem.
+    auto = {k: v for k, v in e.items() if k != "AUTHSOME_BACKEND"}
+    doctor = run(["doctor"], auto)
+    assert doctor.returncode == 11
+    assert "keychain:  Secret Service not usable: " in doctor.stdout and problem in doctor.stdout
+
+
+def test_a_secret_service_of_another_user_on_our_bus_gets_no_secret(env, tmp_path):
+    import secrets as random
+
+    from clitools import run
+    from realparts import (
+        OTHER_UID,
+        KnownBus,
+        PrivateBus,
+        SecretService,
+        as_other_user,
+        other_users_dir,
+    )
+
+    as_other_user([])
+    name = f"authsome-test-{random.token_hex(8)}"
+    # Our own bus (which uid 65534 may join, by its abstract name), where uid 65534 took
+    # org.freedesktop.secrets first.
+    bus = PrivateBus(tmp_path / "bus", abstract=name, any_user=True)
+    try:
+        with other_users_dir() as root:
+            service = SecretService(
+                root / "keyring", bus=KnownBus(f"unix:abstract={name}"), user=OTHER_UID
+            )
+            try:
+                e = {**env, "DBUS_SESSION_BUS_ADDRESS": f"unix:path={bus.socket}"}
+                out = run(
+                    ["login", "openai"], {**e, "AUTHSOME_BACKEND": "keychain"}, input=API_KEY + "\n"
+                )
+                assert out.returncode == 4, out.stderr
+                assert "org.freedesktop.secrets on the D-Bus session bus belongs to uid 65534" in (
+                    out.stderr
+                )
+                with pytest.raises(StoreUnavailable, match="belongs to uid 65534"):
+                    KeychainStore(e).set("openai:default", API_KEY)
+                assert _authsome_items(bus.address) == []
+            finally:
+                service.stop()
+    finally:
+        bus.stop()
+
+
+def test_a_bus_socket_in_a_folder_others_can_write_is_not_used(env, fresh_secret_service):
+    folder = fresh_secret_service.bus.root
+    folder.chmod(0o777)  # anyone could put their own socket in its place
+    try:
+        result = probe({**env, **fresh_secret_service.env()})
+        assert not result.usable
+        assert f"{folder} is open to other users (mode 0777)" in result.detail
+    finally:
+        folder.chmod(0o700)
+    assert probe({**env, **fresh_secret_service.env()}).usable

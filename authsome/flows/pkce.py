@@ -1,12 +1,19 @@
-"""Authorization code with PKCE (RFC 7636) and a loopback redirect (RFC 8252)."""
+"""Authorization code with PKCE (RFC 7636) and a loopback redirect (RFC 8252).
+
+The loopback server answers a callback without this login's `state` with 400 and keeps
+waiting: any local process or web page can send one, and it must not end the login. Each
+connection is handled in its own thread with a socket timeout, so an idle one (a browser's
+preconnect, or a deliberate stall) cannot hold up the real redirect.
+"""
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import secrets
 import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from authsome.errors import AuthFailed
@@ -20,6 +27,7 @@ from authsome.flows.tokens import (
 )
 
 TIMEOUT_SECONDS = 300
+CONNECTION_TIMEOUT = 10  # seconds a connection may sit idle before it is dropped
 DONE_PAGE = (
     "<!doctype html><meta charset=utf-8><title>authsome</title>"
     "<body style='font-family:sans-serif;margin:3em'><h1>{title}</h1><p>{text}</p>"
@@ -34,30 +42,58 @@ def make_verifier() -> tuple[str, str]:
 
 
 class _Callback(BaseHTTPRequestHandler):
+    timeout = CONNECTION_TIMEOUT  # the socket timeout of each connection
+    server: _Server
+
     def do_GET(self):  # noqa: N802 - the name http.server calls
         parts = urlsplit(self.path)
         if parts.path != "/callback":
             self.send_error(404)
             return
         params = {k: v[0] for k, v in parse_qs(parts.query).items()}
-        ok = "code" in params and "error" not in params
-        title = "Logged in" if ok else "Login failed"
-        text = (
+        if not hmac.compare_digest(params.get("state", "").encode(), self.server.state.encode()):
+            # Not this login's redirect (a forgery, or a stale tab): refuse it, keep waiting.
+            self._page(400, "Not this login", "This page does not belong to the login.")
+            return
+        with self.server.lock:
+            first = not self.server.done.is_set()
+            if first:
+                self.server.result = params
+                self.server.done.set()
+        ok = first and "code" in params and "error" not in params
+        self._page(
+            200,
+            "Logged in" if ok else "Login failed",
             "authsome has your authorization. You can close this tab."
             if ok
-            else "authsome did not get an authorization. You can close this tab."
+            else "authsome did not get an authorization. You can close this tab.",
         )
+
+    def _page(self, status: int, title: str, text: str) -> None:
         body = DONE_PAGE.format(title=title, text=text).encode()
-        self.send_response(200)
+        self.send_response(status)
         self.send_header("Content-Type", "text/html; charset=utf-8")
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", "no-store")
         self.end_headers()
         self.wfile.write(body)
-        self.server.result = params  # type: ignore[attr-defined]
-        self.server.done.set()  # type: ignore[attr-defined]
 
     def log_message(self, format, *args):  # noqa: A002 - never log the code to stderr
+        return
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, address, state: str):
+        super().__init__(address, _Callback)
+        self.state = state
+        self.result: dict | None = None
+        self.done = threading.Event()
+        self.lock = threading.Lock()
+
+    def handle_error(self, request, client_address) -> None:
+        # A broken or timed-out connection must not print a traceback into the terminal.
         return
 
 
@@ -65,12 +101,10 @@ def run(
     provider, client_id, client_secret, scopes, login_hint, io, port=None, open_browser=True
 ) -> TokenSet:
     oauth = provider.oauth
-    server = HTTPServer(("127.0.0.1", port or oauth.redirect_port or 0), _Callback)
-    server.result = None
-    server.done = threading.Event()
+    state = secrets.token_urlsafe(32)
+    server = _Server(("127.0.0.1", port or oauth.redirect_port or 0), state)
     redirect_uri = f"http://127.0.0.1:{server.server_address[1]}/callback"
     verifier, challenge = make_verifier()
-    state = secrets.token_urlsafe(32)
     query = {
         "response_type": "code",
         "redirect_uri": redirect_uri,
@@ -103,16 +137,17 @@ def run(
         server.shutdown()
         server.server_close()
     params = server.result or {}
-    if params.get("state") != state:
-        raise AuthFailed(
-            "the redirect's state does not match this login (possible CSRF)",
-            f"run: authsome login {login_hint} again",
-        )
     if "error" in params:
         err = OAuthError(params["error"], params.get("error_description"))
         raise AuthFailed(
             f"{provider.display_name} refused the authorization ({err.text()})",
             f"run: authsome login {login_hint} again",
+        )
+    if oauth.iss_parameter_supported and "iss" not in params:
+        raise AuthFailed(
+            f"the redirect has no issuer (iss), which {provider.display_name}'s metadata"
+            " promises (RFC 9207)",
+            "check the provider definition; do not reuse this login",
         )
     if oauth.issuer and "iss" in params and params["iss"].rstrip("/") != oauth.issuer.rstrip("/"):
         raise AuthFailed(
