@@ -561,3 +561,19 @@ def test_refresh_tokens_go_only_to_the_endpoint_that_issued_them(
     assert out.returncode == 7, out.stderr
     assert "moved from http://127.0.0.1" in out.stderr
     assert testsrv.state.count("/token", "refresh_token") == 0
+
+
+def test_a_loopback_port_in_use_is_a_usage_error(testsrv, file_env):
+    import socket
+
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    try:
+        port = taken.getsockname()[1]
+        out = run(["login", "testsrv", "--flow", "pkce", "--port", str(port)], file_env)
+    finally:
+        taken.close()
+    _no_internal_error(out)
+    assert out.returncode == 2, out.stderr
+    assert f"port {port} on 127.0.0.1 is in use" in out.stderr

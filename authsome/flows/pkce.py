@@ -9,6 +9,7 @@ preconnect, or a deliberate stall) cannot hold up the real redirect.
 from __future__ import annotations
 
 import base64
+import errno
 import hashlib
 import hmac
 import secrets
@@ -16,7 +17,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from authsome.errors import AuthFailed
+from authsome.errors import AuthFailed, UsageError
 from authsome.flows.tokens import (
     OAuthError,
     TokenSet,
@@ -97,12 +98,24 @@ class _Server(ThreadingHTTPServer):
         return
 
 
+def _listen(port: int, state: str):
+    try:
+        return _Server(("127.0.0.1", port), state)
+    except OSError as e:
+        if e.errno != errno.EADDRINUSE:
+            raise
+        raise UsageError(
+            f"port {port} on 127.0.0.1 is in use, so the login cannot receive its redirect",
+            "stop what is using it, or pass another with --port (if the provider allows)",
+        ) from None
+
+
 def run(
     provider, client_id, client_secret, scopes, login_hint, io, port=None, open_browser=True
 ) -> TokenSet:
     oauth = provider.oauth
     state = secrets.token_urlsafe(32)
-    server = _Server(("127.0.0.1", port or oauth.redirect_port or 0), state)
+    server = _listen(port or oauth.redirect_port or 0, state)
     redirect_uri = f"http://127.0.0.1:{server.server_address[1]}/callback"
     verifier, challenge = make_verifier()
     query = {
