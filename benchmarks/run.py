@@ -213,6 +213,61 @@ def listing(b: Bench, tmp: Path) -> None:
         b.add(f"`list` with {count} connection(s)", t, "< 1 s" if count == 1000 else "", ok)
 
 
+def bulk_home(tmp: Path, count: int) -> dict[str, str]:
+    """A home with `count` API-key providers, each with a default connection: the vault and
+    the index written once, as `count` logins would leave them (logins one by one would
+    rewrite the vault `count` times)."""
+    from authsome.connections import Connection
+    from authsome.context import Context
+    from authsome.index import INDEX_FIELDS
+
+    env = {**base_env(tmp), "AUTHSOME_BACKEND": "file", "AUTHSOME_PASSPHRASE": PASSPHRASE}
+    ctx = Context(env)
+    folder = ctx.home.providers_dir
+    folder.mkdir(parents=True, mode=0o700)
+    conns = []
+    for i in range(count):
+        name = f"bench{i}"
+        definition = {
+            "name": name,
+            "display_name": f"Bench {i}",
+            "auth_type": "api_key",
+            "flow": "api_key",
+            "api_key": {"env_var": f"BENCH{i}_API_KEY"},
+            "export": {"env": {"api_key": f"BENCH{i}_API_KEY"}},
+        }
+        (folder / f"{name}.json").write_text(json.dumps(definition))
+        conns.append(Connection(name, secrets={"api_key": f"{KEY}{i}"}, created_at=1, updated_at=1))
+    store = ctx.file_store()
+    doc = store.create()
+    vault_key = store.key_for(doc)
+    for conn in conns:
+        doc.records[conn.key] = store._seal(vault_key, conn.key, conn.to_json())
+    from authsome import fsutil
+
+    fsutil.atomic_write(store.path, doc.to_bytes())
+    entries = {}
+    for conn in conns:
+        meta = conn.metadata("file")
+        entries[conn.key] = {k: meta[k] for k in INDEX_FIELDS if k in meta}
+    ctx.connections.index.replace(entries)
+    session = must([AUTHSOME, "unlock"], env).split("'")[1]
+    unlocked = {**env, "AUTHSOME_SESSION": session}
+    del unlocked["AUTHSOME_PASSPHRASE"]
+    return unlocked
+
+
+def env_all(b: Bench, tmp: Path) -> None:
+    """`env` with no names exports every connected provider: it must grow linearly."""
+    for count, budget in ((1000, 0.5), (5000, 2.0)):
+        (tmp / str(count)).mkdir()
+        env = bulk_home(tmp / str(count), count)
+        out = must([AUTHSOME, "env", "--shell", "bash"], env)
+        assert out.count("export BENCH") == count, out[:200]
+        t = b.timed([AUTHSOME, "env", "--shell", "bash"], env, repeat=max(3, b.repeat // 4))
+        b.add(f"`env` with no names, {count} connections", t, f"< {budget} s", t < budget)
+
+
 def parallel_refresh(b: Bench, tmp: Path, procs: int = 32) -> None:
     from oauth_server import OAuthServer
 
@@ -300,6 +355,8 @@ def main() -> int:
         hook_cost(b, unlocked)
         (tmp / "list").mkdir()
         listing(b, tmp / "list")
+        (tmp / "envall").mkdir()
+        env_all(b, tmp / "envall")
         (tmp / "par").mkdir()
         parallel_refresh(b, tmp / "par")
         peak_rss(b, unlocked)
