@@ -324,25 +324,29 @@ def test_a_missing_or_damaged_index_is_rebuilt_from_the_store(unlocked_env, auth
         assert "the index from" in out.stderr
 
 
-def test_an_index_entry_of_the_wrong_type_is_not_an_internal_error(unlocked_env, authsome_home):
-    env = {**unlocked_env, "OPENAI_API_KEY": "sk-test-1234567890abcdef"}
+def _edit_index_after_a_login(env, home, edit) -> dict:
+    env = {**env, "OPENAI_API_KEY": "sk-test-1234567890abcdef"}
     _login(env, "openai")
-    index = authsome_home / "index.json"
+    index = home / "index.json"
     doc = json.loads(index.read_text())
-    doc["connections"]["openai:default"]["expires_at"] = "soon"
+    edit(doc)
     index.write_text(json.dumps(doc))
+    return env
+
+
+def test_an_index_entry_of_the_wrong_type_is_not_an_internal_error(unlocked_env, authsome_home):
+    def soon(doc):
+        doc["connections"]["openai:default"]["expires_at"] = "soon"
+
+    env = _edit_index_after_a_login(unlocked_env, authsome_home, soon)
     out = run(["list"], env)
     assert out.returncode == 0, out.stderr
     assert "openai" in out.stdout
 
 
 def test_an_index_from_a_newer_authsome_is_refused_and_left_alone(unlocked_env, authsome_home):
-    env = {**unlocked_env, "OPENAI_API_KEY": "sk-test-1234567890abcdef"}
-    _login(env, "openai")
+    env = _edit_index_after_a_login(unlocked_env, authsome_home, lambda doc: doc.update(version=99))
     index = authsome_home / "index.json"
-    doc = json.loads(index.read_text())
-    doc["version"] = 99
-    index.write_text(json.dumps(doc))
     before = index.read_bytes()
     out = run(["login", "openai:work"], env)
     assert out.returncode == 6, out.stderr
