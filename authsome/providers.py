@@ -19,6 +19,16 @@ FLOWS = ("pkce", "device_code", "api_key", "dcr_pkce")
 CREDENTIAL_FIELDS = ("access_token", "id_token", "api_key")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 _ENV = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_LOOPBACK_HTTP = re.compile(r"^http://(127\.0\.0\.1|localhost|\[::1\])(:\d+)?(/|$)")
+URL_RULE = "must be an https:// URL (http only on 127.0.0.1, localhost or [::1])"
+
+
+def url_allowed(url) -> bool:
+    """The rule for every URL authsome talks to, written or discovered: https, or plain http
+    only on loopback; nothing unprintable (it may be shown on a terminal)."""
+    if not isinstance(url, str) or not url.isprintable() or " " in url:
+        return False
+    return url.startswith("https://") or _LOOPBACK_HTTP.match(url) is not None
 
 
 def _empty_mapping() -> MappingProxyType:
@@ -191,9 +201,8 @@ class _Checker:
         value = self.take(data, key, str, where, required=required)
         if value is None:
             return None
-        loopback = re.match(r"^http://(127\.0\.0\.1|localhost|\[::1\])(:\d+)?(/|$)", value)
-        if not (value.startswith("https://") or loopback):
-            raise self.fail(f"{where}{key}", "must be an https:// URL (http only on loopback)")
+        if not url_allowed(value):
+            raise self.fail(f"{where}{key}", URL_RULE)
         return value
 
     def no_unknown(self, data: dict, known: set[str], where: str) -> None:

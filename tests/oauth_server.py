@@ -42,6 +42,8 @@ class State:
         self.issuer = None  # an `iss` to return on the authorization redirect
         self.metadata_paths = {"/.well-known/oauth-authorization-server"}
         self.metadata_issuer = None  # None: the server's own URL
+        self.metadata_override: dict = {}  # fields of the RFC 8414 metadata to replace
+        self.authorization_servers = None  # what RFC 9728 metadata names (None: this server)
         self.root_resource_metadata = False  # serve RFC 9728 metadata at the root too
         self.hinted_resource = None  # what /meta/prm-hinted says it describes (None: /mcp-hinted)
         self.registration_error = None
@@ -86,9 +88,9 @@ class Handler(BaseHTTPRequestHandler):
             st.requests.append((parts.path, q))
         if parts.path == "/.well-known/oauth-protected-resource/mcp":
             # RFC 9728 metadata for a protected resource (an MCP server) at /mcp.
+            servers = st.authorization_servers or [self.server.url]
             return self._send(
-                200,
-                {"resource": f"{self.server.url}/mcp", "authorization_servers": [self.server.url]},
+                200, {"resource": f"{self.server.url}/mcp", "authorization_servers": servers}
             )
         if parts.path == "/.well-known/oauth-protected-resource" and st.root_resource_metadata:
             # At the root the metadata describes the origin (RFC 9728 section 3.3).
@@ -312,6 +314,7 @@ class OAuthServer(ThreadingHTTPServer):
             ],
             "code_challenge_methods_supported": ["S256"],
             "token_endpoint_auth_methods_supported": ["none"],
+            **self.state.metadata_override,
         }
 
     def provider(self, name="testsrv", **over) -> dict:

@@ -139,6 +139,8 @@ def test_malformed_provider_file_names_file_and_field(file_env, authsome_home):
         (lambda d: d["oauth"].update(scopes="repo"), "'oauth.scopes'"),
         (lambda d: d["oauth"].update(supports_device_code="yes"), "'oauth.supports_device_code'"),
         (lambda d: d["oauth"].pop("token_url"), "'oauth.token_url'"),
+        (lambda d: d["oauth"].update(token_url="https://x/\x1b[2J"), "'oauth.token_url'"),
+        (lambda d: d["oauth"].update(token_url="http://127.0.0.2/t"), "'oauth.token_url'"),
         (lambda d: d["export"]["env"].update(refresh_token="LEAK"), "'export.env.refresh_token'"),
     ],
 )
