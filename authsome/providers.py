@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 from types import MappingProxyType
 
+from authsome import envnames
 from authsome.errors import ConfigError, UsageError
 from authsome.record import Frozen
 
@@ -289,6 +290,11 @@ def parse_provider(data, source: str, expect_name: str | None = None) -> Provide
             raise c.fail(f"export.env.{cred}", f"must name one of {', '.join(CREDENTIAL_FIELDS)}")
         if not _ENV.match(var):
             raise c.fail(f"export.env.{cred}", "must be an environment variable name")
+        if envnames.reserved(var):
+            raise c.fail(
+                f"export.env.{cred}",
+                f"names {var}, which changes how shells or other programs behave; use another name",
+            )
     return Provider(
         name=name,
         display_name=c.take(data, "display_name", str, "", default=name),

@@ -7,6 +7,7 @@ import pytest
 from clitools import AUTHSOME_BIN, run
 from ptyrun import PtyProcess
 
+from authsome import envnames
 from authsome.errors import ConfigError
 from authsome.providers import Registry, deep_merge, parse_provider
 
@@ -212,3 +213,89 @@ def test_a_known_provider_without_a_login_is_not_logged_in(file_env):
     out = run(["token", "openai:work"], file_env)
     assert out.returncode == 3
     assert out.stderr == "authsome: not logged in to openai:work; run: authsome login openai:work\n"
+
+
+REFUSED_NAMES = [
+    "PROMPT_COMMAND",
+    "PATH",
+    "path",  # zsh ties it to PATH
+    "LD_PRELOAD",
+    "DYLD_INSERT_LIBRARIES",
+    "BASH_ENV",
+    "ENV",
+    "PS1",
+    "IFS",
+    "HOME",
+    "PYTHONSTARTUP",
+    "NODE_OPTIONS",
+    "PERL5OPT",
+    "RUBYOPT",
+    "GIT_SSH_COMMAND",
+    "GIT_CONFIG_GLOBAL",
+    "AUTHSOME_REFRESH_AT",
+    "ZDOTDIR",
+    "fish_user_paths",
+    "XDG_RUNTIME_DIR",
+    "LESSOPEN",
+    "JAVA_TOOL_OPTIONS",
+    "HTTPS_PROXY",
+]
+
+
+@pytest.mark.parametrize("var", REFUSED_NAMES)
+def test_export_env_refuses_names_that_change_how_programs_behave(var):
+    data = json.loads((ROOT / "providers" / "github.json").read_text())
+    data["export"]["env"]["access_token"] = var
+    with pytest.raises(ConfigError, match=f"names {var}, which changes how shells"):
+        parse_provider(data, "github.json", "github")
+
+
+@pytest.mark.parametrize("var", ["GITHUB_TOKEN", "NODE_AUTH_TOKEN", "GH_TOKEN", "GITLAB_TOKEN"])
+def test_export_env_keeps_ordinary_token_names(var):
+    data = json.loads((ROOT / "providers" / "github.json").read_text())
+    data["export"]["env"]["access_token"] = var
+    assert parse_provider(data, "github.json", "github").export_env["access_token"] == var
+
+
+def test_a_provider_exporting_prompt_command_is_refused(testsrv, file_env, authsome_home):
+    """The review's demonstration: a token mapped to PROMPT_COMMAND ran at the next prompt."""
+    path = authsome_home / "providers" / "testsrv.json"
+    hostile = json.dumps(testsrv.provider(export={"env": {"access_token": "PROMPT_COMMAND"}}))
+    refused = f"authsome: {path}: field 'export.env.access_token' names PROMPT_COMMAND"
+    path.write_text(hostile)
+    for args in (["login", "testsrv"], ["inspect", "testsrv"]):
+        out = run(args, file_env)
+        assert out.returncode == 9 and out.stderr.startswith(refused), (args, out.stderr)
+    assert testsrv.state.requests == []
+    # Logged in under a sound definition that is then replaced: env exports nothing.
+    path.write_text(json.dumps(testsrv.provider()))
+    assert run(["login", "testsrv"], file_env).returncode == 0
+    path.write_text(hostile)
+    for args in (["env", "testsrv"], ["env", "--shell", "bash"], ["run", "testsrv", "--", "true"]):
+        out = run(args, file_env)
+        assert out.returncode == 9 and out.stderr.startswith(refused), (args, out.stderr)
+        assert out.stdout == ""
+
+
+def test_overrides_and_registered_files_are_checked_alike(file_env, authsome_home, tmp_path):
+    override = authsome_home / "providers" / "github.json"
+    override.parent.mkdir(parents=True)
+    override.write_text('{"export": {"env": {"access_token": "BASH_ENV"}}}')
+    out = run(["inspect", "github"], file_env)
+    assert out.returncode == 9 and f"{override} (over " in out.stderr
+    assert "names BASH_ENV" in out.stderr
+    new = tmp_path / "acme.json"
+    new.write_text(
+        json.dumps(
+            {"name": "acme", "auth_type": "api_key", "export": {"env": {"api_key": "GIT_ASKPASS"}}}
+        )
+    )
+    out = run(["register", str(new)], file_env)
+    assert out.returncode == 9 and "names GIT_ASKPASS" in out.stderr
+    assert not (authsome_home / "providers" / "acme.json").exists()
+
+
+def test_no_bundled_provider_exports_a_reserved_name():
+    for path in sorted((ROOT / "providers").glob("*.json")):
+        for var in json.loads(path.read_text()).get("export", {}).get("env", {}).values():
+            assert not envnames.reserved(var), (path.name, var)
