@@ -91,7 +91,10 @@ def main(argv: list[str] | None = None) -> None:
             import traceback
 
             traceback.print_exc()
-        print(f"authsome: {e}", file=sys.stderr)
+        from authsome.termtext import printable
+
+        # Messages carry text from servers and files: print no control characters.
+        print(f"authsome: {printable(e)}", file=sys.stderr)
         code = exit_code_for(e)
     except BrokenPipeError:
         # The reader went away (`authsome list | head`); exit quietly.

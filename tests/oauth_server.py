@@ -39,6 +39,7 @@ class State:
         self.refreshed_expires_in: int | None = None  # lifetime of refreshed tokens, if other
         self.refresh_delay = 0.0
         self.revoke_status = 200
+        self.revoke_error = "temporarily_unavailable"  # the error code of a failed revocation
         self.issuer = None  # an `iss` to return on the authorization redirect
         self.metadata_paths = {"/.well-known/oauth-authorization-server"}
         self.metadata_issuer = None  # None: the server's own URL
@@ -47,6 +48,8 @@ class State:
         self.root_resource_metadata = False  # serve RFC 9728 metadata at the root too
         self.hinted_resource = None  # what /meta/prm-hinted says it describes (None: /mcp-hinted)
         self.registration_error = None
+        self.device_override: dict = {}  # fields of the device authorization answer to replace
+        self.token_error = None  # (error, error_description) for every device token poll
         self.registrations: list[dict] = []
 
     def count(self, path: str, grant: str | None = None) -> int:
@@ -165,7 +168,7 @@ class Handler(BaseHTTPRequestHandler):
                     st.revoked_families.add(info["family"])
             return self._send(
                 st.revoke_status,
-                {} if st.revoke_status < 400 else {"error": "temporarily_unavailable"},
+                {} if st.revoke_status < 400 else {"error": st.revoke_error},
             )
         self._send(404, {"error": "not_found"})
 
@@ -220,6 +223,7 @@ class Handler(BaseHTTPRequestHandler):
                 "verification_uri": f"{self.server.url}/device",
                 "expires_in": st.device_expires_in,
                 "interval": st.interval,
+                **st.device_override,
             },
         )
 
@@ -252,6 +256,8 @@ class Handler(BaseHTTPRequestHandler):
                 if d is None:
                     return self._error("invalid_grant", "unknown device code")
                 d["polls"] += 1
+                if st.token_error:
+                    return self._error(*st.token_error)
                 if time.time() > d["expires"]:
                     return self._error("expired_token", "The device code has expired")
                 if st.deny:

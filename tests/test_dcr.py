@@ -308,3 +308,11 @@ def test_a_cached_plain_http_endpoint_is_refused(dyn, file_env, authsome_home):
     cache.write_text(json.dumps(doc))
     out = run(["login", "dyn", "--flow", "device_code", "--client-id", "test-client"], file_env)
     assert out.returncode == 9 and "the cached metadata in" in out.stderr, out.stderr
+
+
+def test_registration_error_text_is_printed_without_control_characters(dyn, file_env):
+    dyn.state.registration_error = "\x1b[2J\x1b]8;;https://evil.example/\x07use https\x9b31m"
+    out = run(["login", "dyn", "--no-browser"], file_env)
+    assert out.returncode == 7
+    assert "(invalid_client_metadata: [2J]8;;https://evil.example/use https31m)" in out.stderr
+    assert not any(ord(c) < 0x20 and c != "\n" or 0x7F <= ord(c) <= 0x9F for c in out.stderr)
