@@ -236,3 +236,45 @@ def test_token_and_env_hot_paths_stay_light(env, tmp_path, args):
     assert out.returncode == 0, out.stderr
     assert "sk-0123456789abcdefghijklmn" in out.stdout
     assert ast.literal_eval(out.stderr.strip().splitlines()[-1]) == []
+
+
+def _folder_modes(root):
+    return {str(p): oct(p.stat().st_mode & 0o777) for p in [root, *root.rglob("*")] if p.is_dir()}
+
+
+def test_every_folder_is_private_whatever_the_umask(oauth_server, env, authsome_home, tmp_path):
+    """register first on a fresh home, then the discovery cache: every folder made is 0700."""
+    assert not authsome_home.exists()
+    definition = tmp_path / "dyn.json"
+    definition.write_text(
+        json.dumps(
+            {
+                "name": "dyn",
+                "auth_type": "oauth2",
+                "flow": "dcr_pkce",
+                "oauth": {"issuer": oauth_server.url},
+                "export": {"env": {"access_token": "DYN_TOKEN"}},
+            }
+        )
+    )
+    out = run(["register", str(definition)], env, umask=0o022)
+    assert out.returncode == 0, out.stderr
+    out = run(["inspect", "dyn", "--refresh"], env, umask=0o022)
+    assert out.returncode == 0, out.stderr
+    assert (authsome_home / "cache" / "discovery" / "dyn.json").is_file()
+    modes = _folder_modes(authsome_home)
+    assert {str(authsome_home / "cache"), str(authsome_home / "providers")} <= set(modes)
+    assert set(modes.values()) == {oct(0o700)}, modes
+    out = run(["doctor"], env, umask=0o022)
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_a_nested_home_gets_private_parents_and_leaves_existing_ones(env, tmp_path):
+    shared = tmp_path / "shared"
+    shared.mkdir(mode=0o755)
+    os.chmod(shared, 0o755)  # noqa: S103 - an existing folder authsome must not touch
+    home = shared / "a" / "b" / "authsome"
+    out = run(["unlock"], {**env, "AUTHSOME_HOME": str(home), "AUTHSOME_PASSPHRASE": "x"}, umask=0)
+    assert out.returncode == 0, out.stderr
+    assert oct(shared.stat().st_mode & 0o777) == oct(0o755)
+    assert set(_folder_modes(shared / "a").values()) == {oct(0o700)}
