@@ -17,6 +17,7 @@ ENV_SESSION = "AUTHSOME_SESSION"
 ENV_PASSPHRASE = "AUTHSOME_PASSPHRASE"
 ENV_PASSPHRASE_FILE = "AUTHSOME_PASSPHRASE_FILE"
 DEFAULT_TTL = 8 * 3600
+MAX_TTL = 7 * 86400  # a session file is a key to the vault for as long as it lives
 _TOKEN = re.compile(r"^([0-9a-f]{32})\.([A-Za-z0-9_-]{43})$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -26,7 +27,10 @@ def parse_ttl(text: str) -> int:
     m = re.fullmatch(r"\s*(\d+)\s*([smhd]?)\s*", text or "")
     if not m or int(m.group(1)) == 0:
         raise UsageError(f"--ttl {text!r} is not a duration", "use a form like 30m, 8h or 1d")
-    return int(m.group(1)) * _UNITS[m.group(2) or "s"]
+    seconds = int(m.group(1)) * _UNITS[m.group(2) or "s"]
+    if seconds > MAX_TTL:
+        raise UsageError(f"--ttl {text!r} is longer than 7 days", "use 7d or less")
+    return seconds
 
 
 def _aad(session_id: str, vault: Path, salt: bytes, expires_at: int) -> bytes:
