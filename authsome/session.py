@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
+import stat
 import time
 from pathlib import Path
 
@@ -144,7 +146,9 @@ class Unlocker:
 
     def _read_file(self, path: Path) -> str:
         try:
-            text = path.read_text(encoding="utf-8")
+            with open(path, "rb") as f:
+                _check_private(os.fstat(f.fileno()), path)
+                text = f.read().decode("utf-8")
         except (OSError, UnicodeDecodeError) as e:
             reason = getattr(e, "strerror", None) or "not UTF-8 text"
             raise ConfigError(
@@ -155,6 +159,17 @@ class Unlocker:
         if not text:
             raise ConfigError(f"{ENV_PASSPHRASE_FILE} {path} is empty", "put the passphrase in it")
         return text
+
+
+def _check_private(st: os.stat_result, path: Path) -> None:
+    """Refuse, as ssh does for keys, a passphrase file that other users may read or change."""
+    if os.name == "posix" and stat.S_ISREG(st.st_mode) and st.st_mode & 0o077:
+        import shlex
+
+        raise ConfigError(
+            f"{ENV_PASSPHRASE_FILE} {path} is open to other users (mode {st.st_mode & 0o777:04o})",
+            f"run: chmod 600 {shlex.quote(str(path))}",
+        )
 
 
 def sessions_folder(runtime: Path | None, home: Path) -> Path:

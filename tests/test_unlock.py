@@ -198,3 +198,19 @@ def test_unlock_ttl_is_at_most_seven_days(vault_env):
     assert out.returncode == 2 and out.stdout == ""
     assert out.stderr == "authsome: --ttl '8d' is longer than 7 days. Use 7d or less\n"
     assert run(["unlock", "--ttl", "7d"], e).returncode == 0
+
+
+@pytest.mark.parametrize("mode", [0o644, 0o640, 0o604, 0o620], ids=oct)
+def test_a_passphrase_file_others_can_open_is_refused(vault_env, tmp_path, mode):
+    pfile = tmp_path / "pass"
+    pfile.write_text(TEST_PASSPHRASE + "\n")
+    pfile.chmod(mode)
+    e = {**vault_env, "AUTHSOME_PASSPHRASE_FILE": str(pfile)}
+    out = run(["unlock"], e)
+    assert out.returncode == 9 and out.stdout == ""
+    assert out.stderr == (
+        f"authsome: AUTHSOME_PASSPHRASE_FILE {pfile} is open to other users (mode {mode:04o})."
+        f" Run: chmod 600 {pfile}\n"
+    )
+    pfile.chmod(0o600)
+    assert run(["unlock"], e).returncode == 0
