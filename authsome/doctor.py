@@ -41,6 +41,7 @@ def diagnose(ctx, fix: bool = False) -> dict:
         problems.append(str(e))
         report["store"] = {"name": None, "error": str(e)}
     report["vault"] = _vault(ctx, problems)
+    report["sessions"] = _sessions(ctx)
     report["problems"] = problems
     report["ok"] = not problems
     report["seconds"] = round(time.perf_counter() - start, 4)
@@ -92,6 +93,15 @@ def _vault(ctx, problems: list[str]) -> dict:
     return info
 
 
+def _sessions(ctx) -> dict:
+    from authsome import settings
+
+    in_runtime = settings.runtime_dir(ctx.environ) is not None
+    # Without a private $XDG_RUNTIME_DIR (a tmpfs emptied at logout), session files go in the
+    # home, on disk: an unlocked session then survives a reboot until its --ttl runs out.
+    return {"folder": str(ctx.sessions.folder), "survives_reboot": not in_runtime}
+
+
 def render(report: dict) -> str:
     """The report for people."""
     lines = [f"authsome {report['version']}"]
@@ -129,6 +139,15 @@ def render(report: dict) -> str:
                 f"{kdf['name']} N={kdf['n']} r={kdf['r']} p={kdf['p']}; "
                 f"session: {vault['session']})"
             )
+    sessions = report.get("sessions")
+    if sessions:
+        where = (
+            "on disk, as there is no private XDG_RUNTIME_DIR: an unlocked session outlives "
+            "a reboot until its --ttl ends"
+            if sessions["survives_reboot"]
+            else "in XDG_RUNTIME_DIR: gone at logout"
+        )
+        lines.append(f"sessions:  {sessions['folder']} ({where})")
     for p in report["problems"]:
         lines.append(f"problem:   {p}")
     lines.append("ok" if report["ok"] else f"{len(report['problems'])} problem(s) found")

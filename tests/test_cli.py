@@ -278,3 +278,15 @@ def test_a_nested_home_gets_private_parents_and_leaves_existing_ones(env, tmp_pa
     assert out.returncode == 0, out.stderr
     assert oct(shared.stat().st_mode & 0o777) == oct(0o755)
     assert set(_folder_modes(shared / "a").values()) == {oct(0o700)}
+
+
+def test_doctor_says_when_sessions_outlive_a_reboot(env, tmp_path):
+    out = run(["doctor"], env)
+    assert out.returncode == 0
+    assert "sessions:  " in out.stdout and "an unlocked session outlives a reboot" in out.stdout
+    assert json.loads(run(["doctor", "--json"], env).stdout)["sessions"]["survives_reboot"]
+    runtime = tmp_path / "run"
+    runtime.mkdir(mode=0o700)
+    out = run(["doctor"], {**env, "XDG_RUNTIME_DIR": str(runtime)})
+    assert out.returncode == 0
+    assert f"sessions:  {runtime / 'authsome'} (in XDG_RUNTIME_DIR: gone at logout)" in out.stdout
