@@ -367,6 +367,14 @@ def _api_key(c: _Checker, raw: dict) -> ApiKeySpec:
     )
 
 
+def secret_name_error(kind: str) -> UsageError:
+    """The error for a NAME that may be a pasted key: it is never echoed."""
+    return UsageError(
+        f"unknown {kind} (the name looks like a secret, so it is not shown)",
+        "a key is never an argument: run authsome login NAME and paste it when asked",
+    )
+
+
 def read_json(path: Path):
     try:
         return json.loads(path.read_text(encoding="utf-8"))
@@ -395,6 +403,10 @@ class Registry:
         names = self.names()
         if name in names:
             return
+        from authsome.secretlike import looks_like_secret
+
+        if looks_like_secret(name or ""):
+            raise secret_name_error("provider")
         from difflib import get_close_matches
 
         near = get_close_matches(name, names, n=1, cutoff=0.75)

@@ -299,3 +299,47 @@ def test_no_bundled_provider_exports_a_reserved_name():
     for path in sorted((ROOT / "providers").glob("*.json")):
         for var in json.loads(path.read_text()).get("export", {}).get("env", {}).values():
             assert not envnames.reserved(var), (path.name, var)
+
+
+PASTED = [
+    KEY,  # OpenAI's key pattern, with upper case: not even a valid name
+    "sk-proj-abcdefgh1234567890abcd",  # the same pattern, all lower case: a valid name
+    "ghp_abcdefghijklmnopqrstuvwxyz0123456789",  # a known prefix
+    "k3j4h5g6f7d8s9a0q1w2e3r4t5y6u7i8",  # no known shape, but random-looking
+    "9f86d081884c7d659a2feaa0c55ad015",  # hex
+]
+
+
+@pytest.mark.parametrize("secret", PASTED)
+@pytest.mark.parametrize(
+    "args",
+    [["login", "{}"], ["token", "{}"], ["env", "{}"], ["inspect", "{}"], ["logout", "{}"]]
+    + [["login", "openai:{}"], ["login", "openai", "--connection", "{}"], ["{}"]]
+    + [["login", "--flow", "{}", "openai"]],
+)
+def test_a_pasted_secret_is_never_echoed(file_env, secret, args):
+    out = run([a.format(secret) for a in args], file_env, input="")
+    assert out.returncode == 2, out.stderr
+    assert secret not in out.stderr and out.stdout == ""
+
+
+def test_the_unknown_provider_error_says_why_the_name_is_not_shown(file_env):
+    out = run(["login", "sk-proj-abcdefgh1234567890abcd"], file_env)
+    assert out.stderr == (
+        "authsome: unknown provider (the name looks like a secret, so it is not shown). "
+        "A key is never an argument: run authsome login NAME and paste it when asked\n"
+    )
+
+
+@pytest.mark.parametrize(
+    "name", ["office365enterprise", "my-company-internal-provider", "aws-us-east-1-prod"]
+)
+def test_long_ordinary_names_are_still_echoed(file_env, name):
+    out = run(["login", name], file_env)
+    assert out.returncode == 2 and f"unknown provider {name!r}" in out.stderr
+
+
+def test_no_bundled_provider_name_looks_like_a_secret():
+    from authsome.secretlike import looks_like_secret
+
+    assert not [p.stem for p in (ROOT / "providers").glob("*.json") if looks_like_secret(p.stem)]
