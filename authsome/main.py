@@ -88,6 +88,10 @@ def _click_error(e: Exception, args: list[str]) -> int | None:
 
 def main(argv: list[str] | None = None) -> None:
     """Run authsome and turn every outcome into one line and an exit code."""
+    from authsome.nodump import disable_core_dumps
+
+    disable_core_dumps()  # before any secret is read
+
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args or os.environ.get("AUTHSOME_DEBUG") == "1"
     try:

@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -290,3 +291,55 @@ def test_doctor_says_when_sessions_outlive_a_reboot(env, tmp_path):
     out = run(["doctor"], {**env, "XDG_RUNTIME_DIR": str(runtime)})
     assert out.returncode == 0
     assert f"sessions:  {runtime / 'authsome'} (in XDG_RUNTIME_DIR: gone at logout)" in out.stdout
+
+
+def _waiting_login(env):
+    """An authsome process that stays alive: login waits for an API key on a pipe."""
+    return subprocess.Popen(
+        [*AUTHSOME, "login", "openai"],
+        env={**env, "AUTHSOME_BACKEND": "file", "AUTHSOME_PASSPHRASE": TEST_PASSPHRASE},
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+
+def _eventually(check, seconds=10.0):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_no_core_file_can_be_written(env):
+    proc = _waiting_login(env)
+    try:
+        limits = Path(f"/proc/{proc.pid}/limits")
+
+        def core():  # [soft, hard] from "Max core file size  SOFT  HARD  bytes"
+            line = next(x for x in limits.read_text().splitlines() if "core" in x)
+            return line.split()[4:6]
+
+        assert _eventually(lambda: core() == ["0", "0"]), core()
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="prctl is Linux's")
+def test_the_process_is_not_dumpable(env):
+    """After main, the kernel says the process is not dumpable (PR_GET_DUMPABLE is 0): no core
+    through a core_pattern pipe either, and no ptrace or /proc/PID/mem by the user's other
+    processes."""
+    code = (
+        "import ctypes, sys\nfrom authsome.main import main\n"
+        "sys.argv = ['authsome', '--version']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print(ctypes.CDLL(None).prctl(3, 0, 0, 0, 0), file=sys.stderr)\n"  # PR_GET_DUMPABLE
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert out.stderr.strip() == "0", out.stderr
