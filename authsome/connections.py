@@ -35,6 +35,12 @@ SECRET_FIELDS = (
 
 def check_name(kind: str, value: str) -> str:
     if not NAME_RE.match(value or ""):
+        from authsome.secretlike import looks_like_secret
+
+        if looks_like_secret(value or ""):
+            from authsome.providers import secret_name_error
+
+            raise secret_name_error(kind)
         raise UsageError(
             f"{kind} name {value!r} is not valid",
             "use lowercase letters, digits, '.', '_' or '-' (at most 64)",

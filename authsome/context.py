@@ -10,6 +10,7 @@ from functools import cached_property
 from authsome import settings
 from authsome.home import Home
 from authsome.prompt import Prompter
+from authsome.termtext import printable
 
 
 class Context:
@@ -45,7 +46,7 @@ class Context:
     # -- output ------------------------------------------------------------------------
     def say(self, message: str) -> None:
         """A line for people: always stderr, flushed at once (it may be piped to tee)."""
-        print(message, file=self.stderr, flush=True)
+        print(printable(message, multiline=True), file=self.stderr, flush=True)
 
     def emit(self, text: str) -> None:
         """Machine output (shell code, tokens, JSON): stdout only."""
@@ -56,7 +57,7 @@ class Context:
         """A live status line on a terminal (rewritten in place); nothing when piped."""
         if not _isatty(self.stderr):
             return
-        self.stderr.write("\r\033[K" + (line or ""))
+        self.stderr.write("\r\033[K" + printable(line or ""))
         self.stderr.flush()
 
     def open_browser(self, url: str) -> bool:

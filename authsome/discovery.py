@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from authsome import fsutil
 from authsome.errors import AuthFailed, ConfigError
+from authsome.providers import URL_RULE, url_allowed
 
 CACHE_SECONDS = 24 * 3600
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
@@ -36,8 +37,26 @@ def metadata_urls(issuer: str) -> list[str]:
     ]
 
 
+def check_url(value, field: str, where: str | None = None) -> None:
+    """Hold a discovered URL to the provider-file rule: credentials go over https only."""
+    if not url_allowed(value):
+        source = f" (from {where})" if where else ""
+        raise ConfigError(
+            f"{field} {value!r}{source} {URL_RULE.replace('must be', 'is not')}",
+            "authsome will not send anything there; ask the server's operator to fix it",
+        )
+
+
+def check_metadata(metadata: dict, where: str) -> None:
+    """Every endpoint authsome may use from `metadata`, and its issuer, must pass check_url."""
+    for field in ("issuer", *ENDPOINTS):
+        if metadata.get(field) is not None:
+            check_url(metadata[field], field, where)
+
+
 def fetch(http, issuer: str) -> dict:
     """The issuer's metadata, checked to be about that issuer."""
+    check_url(issuer, "issuer")
     tried = []
     for url in metadata_urls(issuer):
         status, body = http.get_json(url)
@@ -47,6 +66,7 @@ def fetch(http, issuer: str) -> dict:
                     f"the metadata at {url} is for issuer {body['issuer']!r}, not {issuer!r}",
                     "check oauth.issuer; authsome will not use endpoints another issuer published",
                 )
+            check_metadata(body, f"the metadata at {url}")
             return body
         tried.append(f"{url} (HTTP {status})")
     raise ConfigError(
@@ -81,7 +101,8 @@ def issuer_for(http, resource: str) -> str:
     found = _RESOURCE_METADATA.search(http.challenge(resource) or "")
     if found:
         url = found.group(1) or found.group(2)
-        if urlsplit(resource).scheme == "https" and urlsplit(url).scheme != "https":
+        downgrade = urlsplit(resource).scheme == "https" and urlsplit(url).scheme != "https"
+        if downgrade or not url_allowed(url):
             tried.append(f"{url} (named in the 401 of {resource}; not https, not used)")
         else:
             issuer, status = _named_issuer(http, url, resource, {resource})
@@ -106,6 +127,7 @@ def _named_issuer(http, url: str, resource: str, allowed: set[str]) -> tuple[str
             f"the metadata at {url} describes {body.get('resource')!r}, not {resource!r}",
             "check oauth.resource",
         )
+    check_url(servers[0], "authorization_servers", f"the metadata at {url}")
     return servers[0], status
 
 
@@ -121,7 +143,11 @@ def cached(ctx, provider, refresh: bool = False) -> tuple[str, dict]:
         try:
             doc = json.loads(path.read_text(encoding="utf-8"))
             same = doc["asked"] == [oauth.issuer, oauth.resource]
-            if same and ctx.clock() - doc["fetched_at"] < CACHE_SECONDS:
+            fresh = ctx.clock() - doc["fetched_at"] < CACHE_SECONDS
+            if same and fresh and isinstance(doc["metadata"], dict):
+                # Checked again: the cache may predate the check.
+                check_url(doc["issuer"], "issuer", f"the cached metadata in {path}")
+                check_metadata(doc["metadata"], f"the cached metadata in {path}")
                 return doc["issuer"], doc["metadata"]
         except (OSError, ValueError, KeyError, TypeError):
             pass

@@ -48,6 +48,7 @@ def diagnose(ctx, fix: bool = False) -> dict:
     report["vault"] = _vault(ctx, problems)
     if report["store"].get("name"):
         report["index"] = _index(ctx, fix, problems)
+    report["sessions"] = _sessions(ctx)
     report["problems"] = problems
     report["ok"] = not problems
     report["seconds"] = round(time.perf_counter() - start, 4)
@@ -135,6 +136,15 @@ def _vault(ctx, problems: list[str]) -> dict:
     return info
 
 
+def _sessions(ctx) -> dict:
+    from authsome import settings
+
+    in_runtime = settings.runtime_dir(ctx.environ) is not None
+    # Without a private $XDG_RUNTIME_DIR (a tmpfs emptied at logout), session files go in the
+    # home, on disk: an unlocked session then survives a reboot until its --ttl runs out.
+    return {"folder": str(ctx.sessions.folder), "survives_reboot": not in_runtime}
+
+
 def render(report: dict) -> str:
     """The report for people."""
     lines = [f"authsome {report['version']}"]
@@ -176,6 +186,15 @@ def render(report: dict) -> str:
     if index:
         for change in index.get("fixed", []):
             lines.append(f"index:     fixed: {change}")
+    sessions = report.get("sessions")
+    if sessions:
+        where = (
+            "on disk, as there is no private XDG_RUNTIME_DIR: an unlocked session outlives "
+            "a reboot until its --ttl ends"
+            if sessions["survives_reboot"]
+            else "in XDG_RUNTIME_DIR: gone at logout"
+        )
+        lines.append(f"sessions:  {sessions['folder']} ({where})")
     for p in report["problems"]:
         lines.append(f"problem:   {p}")
     lines.append("ok" if report["ok"] else f"{len(report['problems'])} problem(s) found")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from authsome.connections import CONNECTED, display_ref, effective_margin
 from authsome.errors import NotLoggedIn, UsageError
-from authsome.record import Record
+from authsome.record import SECRET_FIELDS, Record
 
 # Bookkeeping variables exported beside the credentials.
 EXPORTED = "AUTHSOME_EXPORTED"  # the credential variables, space-separated
@@ -21,6 +21,7 @@ class Export(Record):
 
     __slots__ = ("values", "refs", "expires", "refresh_at")
     _defaults = {"values": dict, "refs": list, "expires": dict, "refresh_at": None}
+    _secret_fields = SECRET_FIELDS | {"values"}
 
     @property
     def expires_at(self) -> int | None:

@@ -12,11 +12,35 @@ FILE_MODE = 0o600
 
 
 def ensure_private_dir(path: Path) -> Path:
-    """Create `path` (and parents) with mode 0700; tighten it if it already exists."""
-    path.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+    """Create `path` and its missing parents, each 0700; tighten `path` if it already exists.
+
+    Every folder authsome makes goes through here. Parents that already exist ($HOME, /tmp)
+    are left as they are.
+    """
+    _make_private(path)
     if os.name == "posix" and (path.stat().st_mode & 0o777) != DIR_MODE:
         os.chmod(path, DIR_MODE)
     return path
+
+
+def _make_private(path: Path) -> None:
+    # Not mkdir(parents=True): that makes the parents with the umask's mode (often 0755).
+    try:
+        path.mkdir(mode=DIR_MODE)
+    except FileExistsError:
+        if not path.is_dir():
+            raise
+        return
+    except FileNotFoundError:
+        if path.parent == path:
+            raise
+        _make_private(path.parent)
+        try:
+            path.mkdir(mode=DIR_MODE)
+        except FileExistsError:  # made by another process meanwhile
+            return
+    if os.name == "posix":
+        os.chmod(path, DIR_MODE)  # mkdir's mode is filtered by the umask
 
 
 def atomic_write(path: Path, data: bytes) -> None:

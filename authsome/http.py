@@ -109,8 +109,10 @@ def _network_error(url: str, e: Exception) -> NetworkError:
 
 
 def _reason(e: Exception) -> str:
+    from authsome.termtext import printable
+
     name = type(e).__name__
-    text = str(e).splitlines()[0] if str(e) else ""
+    text = printable(str(e).splitlines()[0]) if str(e) else ""
     return f"{name}: {text}"[:200] if text else name
 
 

@@ -8,6 +8,7 @@ from authsome import flows
 from authsome.connections import CONNECTED, Connection, display_ref, parse_ref
 from authsome.errors import AlreadyLoggedIn, ConfigError, NetworkError, NotLoggedIn, UsageError
 from authsome.flows.tokens import basic_auth, client_auth
+from authsome.termtext import printable
 
 
 def login(
@@ -153,7 +154,7 @@ def _revoke(ctx, provider, conn) -> None:
             )
             continue
         if status >= 400:
-            reason = body.get("error") or f"HTTP {status}"
+            reason = printable(body.get("error") or f"HTTP {status}")
             ctx.say(
                 f"authsome: warning: {host} did not revoke the {hint.replace('_', ' ')} "
                 f"({reason}). Removed it locally anyway."

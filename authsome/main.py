@@ -33,12 +33,21 @@ def exit_code_for(error: errors.AuthsomeError) -> int:
     return EXIT_CODES.get(type(error), EXIT_INTERNAL)
 
 
-def _usage_line(e) -> str:
+def _usage_line(e, args: list[str]) -> str:
     cmd = e.ctx.command_path if e.ctx else "authsome"
     if e.format_message().startswith("Got unexpected extra argument"):
         # The stray argument may be a secret pasted in the wrong place: never echo it.
         return f"authsome: unexpected extra argument. See: {cmd} --help"
-    return f"authsome: {e.format_message().rstrip('.')}. See: {cmd} --help"
+    return f"authsome: {_shown(e.format_message().rstrip('.'), args)}. See: {cmd} --help"
+
+
+def _shown(message: str, args: list[str]) -> str:
+    """`message` made safe to print: no argument that looks like a pasted secret, no control
+    characters (messages carry text from servers and files)."""
+    from authsome.secretlike import hide
+    from authsome.termtext import printable
+
+    return printable(hide(message, args))
 
 
 def _dispatch(args: list[str]):
@@ -61,16 +70,16 @@ def _dispatch(args: list[str]):
     return cli.main(args=args, prog_name="authsome", standalone_mode=False)
 
 
-def _click_error(e: Exception) -> int | None:
+def _click_error(e: Exception, args: list[str]) -> int | None:
     """The exit code for a click exception, printing its line; None if `e` is not one."""
     click = sys.modules.get("click")
     if click is None:
         return None
     if isinstance(e, click.UsageError):
-        print(_usage_line(e), file=sys.stderr)
+        print(_usage_line(e, args), file=sys.stderr)
         return 2
     if isinstance(e, click.ClickException):
-        print(f"authsome: {e.format_message()}", file=sys.stderr)
+        print(f"authsome: {_shown(e.format_message(), args)}", file=sys.stderr)
         return e.exit_code
     if isinstance(e, click.Abort):
         print("\nauthsome: cancelled.", file=sys.stderr)
@@ -80,6 +89,10 @@ def _click_error(e: Exception) -> int | None:
 
 def main(argv: list[str] | None = None) -> None:
     """Run authsome and turn every outcome into one line and an exit code."""
+    from authsome.nodump import disable_core_dumps
+
+    disable_core_dumps()  # before any secret is read
+
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args or os.environ.get("AUTHSOME_DEBUG") == "1"
     try:
@@ -92,7 +105,7 @@ def main(argv: list[str] | None = None) -> None:
             import traceback
 
             traceback.print_exc()
-        print(f"authsome: {e}", file=sys.stderr)
+        print(f"authsome: {_shown(str(e), args)}", file=sys.stderr)
         code = exit_code_for(e)
     except BrokenPipeError:
         # The reader went away (`authsome list | head`); exit quietly.
@@ -110,7 +123,7 @@ def main(argv: list[str] | None = None) -> None:
             print(f"authsome: {error}", file=sys.stderr)
             code = exit_code_for(error)
     except Exception as e:  # noqa: BLE001 - the last line of defence
-        code = _click_error(e)
+        code = _click_error(e, args)
         if code is None:
             code = _internal(e, debug)
     sys.exit(code if isinstance(code, int) else 0)

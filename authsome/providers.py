@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 from types import MappingProxyType
 
+from authsome import envnames
 from authsome.errors import ConfigError, UsageError
 from authsome.record import Frozen
 
@@ -19,6 +20,16 @@ FLOWS = ("pkce", "device_code", "api_key", "dcr_pkce")
 CREDENTIAL_FIELDS = ("access_token", "id_token", "api_key")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 _ENV = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_LOOPBACK_HTTP = re.compile(r"^http://(127\.0\.0\.1|localhost|\[::1\])(:\d+)?(/|$)")
+URL_RULE = "must be an https:// URL (http only on 127.0.0.1, localhost or [::1])"
+
+
+def url_allowed(url) -> bool:
+    """The rule for every URL authsome talks to, written or discovered: https, or plain http
+    only on loopback; nothing unprintable (it may be shown on a terminal)."""
+    if not isinstance(url, str) or not url.isprintable() or " " in url:
+        return False
+    return url.startswith("https://") or _LOOPBACK_HTTP.match(url) is not None
 
 
 def _empty_mapping() -> MappingProxyType:
@@ -193,9 +204,8 @@ class _Checker:
         value = self.take(data, key, str, where, required=required)
         if value is None:
             return None
-        loopback = re.match(r"^http://(127\.0\.0\.1|localhost|\[::1\])(:\d+)?(/|$)", value)
-        if not (value.startswith("https://") or loopback):
-            raise self.fail(f"{where}{key}", "must be an https:// URL (http only on loopback)")
+        if not url_allowed(value):
+            raise self.fail(f"{where}{key}", URL_RULE)
         return value
 
     def no_unknown(self, data: dict, known: set[str], where: str) -> None:
@@ -282,6 +292,11 @@ def parse_provider(data, source: str, expect_name: str | None = None) -> Provide
             raise c.fail(f"export.env.{cred}", f"must name one of {', '.join(CREDENTIAL_FIELDS)}")
         if not _ENV.match(var):
             raise c.fail(f"export.env.{cred}", "must be an environment variable name")
+        if envnames.reserved(var):
+            raise c.fail(
+                f"export.env.{cred}",
+                f"names {var}, which changes how shells or other programs behave; use another name",
+            )
     return Provider(
         name=name,
         display_name=c.take(data, "display_name", str, "", default=name),
@@ -355,6 +370,14 @@ def _api_key(c: _Checker, raw: dict) -> ApiKeySpec:
     )
 
 
+def secret_name_error(kind: str) -> UsageError:
+    """The error for a NAME that may be a pasted key: it is never echoed."""
+    return UsageError(
+        f"unknown {kind} (the name looks like a secret, so it is not shown)",
+        "a key is never an argument: run authsome login NAME and paste it when asked",
+    )
+
+
 def read_json(path: Path):
     try:
         return json.loads(path.read_text(encoding="utf-8"))
@@ -395,6 +418,10 @@ class Registry:
         names = self.names()
         if name in names:
             return
+        from authsome.secretlike import looks_like_secret
+
+        if looks_like_secret(name or ""):
+            raise secret_name_error("provider")
         from difflib import get_close_matches
 
         near = get_close_matches(name, names, n=1, cutoff=0.75)

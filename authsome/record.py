@@ -3,6 +3,11 @@ than the whole of `authsome token` may take, and they are on every hot path."""
 
 from __future__ import annotations
 
+# Fields that hold secrets in any record (Connection.secrets, TokenSet's tokens, Session.token):
+# repr shows them as <redacted>, so a log line or a traceback's locals never carries one.
+SECRET_FIELDS = frozenset({"secrets", "access_token", "refresh_token", "id_token", "token"})
+REDACTED = "<redacted>"
+
 
 class Record:
     """Fields are the class's __slots__; `_defaults` maps a field to its default, and a callable
@@ -10,6 +15,7 @@ class Record:
 
     __slots__ = ()
     _defaults: dict = {}
+    _secret_fields = SECRET_FIELDS
 
     def __init__(self, *args, **kwargs):
         names = self.__slots__
@@ -45,7 +51,10 @@ class Record:
     __hash__ = None
 
     def __repr__(self) -> str:
-        fields = ", ".join(f"{k}={v!r}" for k, v in self.fields().items())
+        def shown(name, value):
+            return REDACTED if value and name in self._secret_fields else repr(value)
+
+        fields = ", ".join(f"{k}={shown(k, v)}" for k, v in self.fields().items())
         return f"{type(self).__name__}({fields})"
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
+import stat
 import time
 from pathlib import Path
 
@@ -17,6 +19,7 @@ ENV_SESSION = "AUTHSOME_SESSION"
 ENV_PASSPHRASE = "AUTHSOME_PASSPHRASE"
 ENV_PASSPHRASE_FILE = "AUTHSOME_PASSPHRASE_FILE"
 DEFAULT_TTL = 8 * 3600
+MAX_TTL = 7 * 86400  # a session file is a key to the vault for as long as it lives
 _TOKEN = re.compile(r"^([0-9a-f]{32})\.([A-Za-z0-9_-]{43})$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -26,7 +29,10 @@ def parse_ttl(text: str) -> int:
     m = re.fullmatch(r"\s*(\d+)\s*([smhd]?)\s*", text or "")
     if not m or int(m.group(1)) == 0:
         raise UsageError(f"--ttl {text!r} is not a duration", "use a form like 30m, 8h or 1d")
-    return int(m.group(1)) * _UNITS[m.group(2) or "s"]
+    seconds = int(m.group(1)) * _UNITS[m.group(2) or "s"]
+    if seconds > MAX_TTL:
+        raise UsageError(f"--ttl {text!r} is longer than 7 days", "use 7d or less")
+    return seconds
 
 
 def _aad(session_id: str, vault: Path, salt: bytes, expires_at: int) -> bytes:
@@ -140,7 +146,9 @@ class Unlocker:
 
     def _read_file(self, path: Path) -> str:
         try:
-            text = path.read_text(encoding="utf-8")
+            with open(path, "rb") as f:
+                _check_private(os.fstat(f.fileno()), path)
+                text = f.read().decode("utf-8")
         except (OSError, UnicodeDecodeError) as e:
             reason = getattr(e, "strerror", None) or "not UTF-8 text"
             raise ConfigError(
@@ -151,6 +159,17 @@ class Unlocker:
         if not text:
             raise ConfigError(f"{ENV_PASSPHRASE_FILE} {path} is empty", "put the passphrase in it")
         return text
+
+
+def _check_private(st: os.stat_result, path: Path) -> None:
+    """Refuse, as ssh does for keys, a passphrase file that other users may read or change."""
+    if os.name == "posix" and stat.S_ISREG(st.st_mode) and st.st_mode & 0o077:
+        import shlex
+
+        raise ConfigError(
+            f"{ENV_PASSPHRASE_FILE} {path} is open to other users (mode {st.st_mode & 0o777:04o})",
+            f"run: chmod 600 {shlex.quote(str(path))}",
+        )
 
 
 def sessions_folder(runtime: Path | None, home: Path) -> Path:

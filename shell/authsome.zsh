@@ -1,15 +1,18 @@
 # authsome prompt hook for zsh. Install: eval "$(authsome hook zsh)" in ~/.zshrc
 # Before each prompt it compares $EPOCHSECONDS with $AUTHSOME_REFRESH_AT and starts no
-# process at all unless an exported credential is due for refresh.
+# process at all unless an exported credential is due for refresh. Its times must be plain
+# digits before any arithmetic, which would evaluate any other value as an expression.
 zmodload zsh/datetime 2>/dev/null
 
 _authsome_hook() {
   local rc=$?
-  if [[ -n "${AUTHSOME_REFRESH_AT-}" ]] && (( EPOCHSECONDS >= AUTHSOME_REFRESH_AT )); then
+  if [[ -n "${AUTHSOME_REFRESH_AT-}" && "$AUTHSOME_REFRESH_AT" != *[^0-9]* ]] &&
+    (( EPOCHSECONDS >= 10#$AUTHSOME_REFRESH_AT )); then
     local code
     if code="$(@AUTHSOME@ env --shell zsh ${=AUTHSOME_REFS-})"; then
       eval "$code"
-    elif [[ -n "${AUTHSOME_EXPIRES_AT-}" ]] && (( EPOCHSECONDS >= AUTHSOME_EXPIRES_AT )); then
+    elif [[ -n "${AUTHSOME_EXPIRES_AT-}" && "$AUTHSOME_EXPIRES_AT" != *[^0-9]* ]] &&
+      (( EPOCHSECONDS >= 10#$AUTHSOME_EXPIRES_AT )); then
       print -u2 "authsome: could not refresh ${AUTHSOME_REFS-}; unset the expired variables."
       eval "$(@AUTHSOME@ env --unset --shell zsh)"
     else

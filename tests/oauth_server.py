@@ -39,13 +39,18 @@ class State:
         self.refreshed_expires_in: int | None = None  # lifetime of refreshed tokens, if other
         self.refresh_delay = 0.0
         self.revoke_status = 200
+        self.revoke_error = "temporarily_unavailable"  # the error code of a failed revocation
         self.issuer = None  # an `iss` to return on the authorization redirect
         self.iss_supported = False  # metadata promises `iss` on the redirect (RFC 9207)
         self.metadata_paths = {"/.well-known/oauth-authorization-server"}
         self.metadata_issuer = None  # None: the server's own URL
+        self.metadata_override: dict = {}  # fields of the RFC 8414 metadata to replace
+        self.authorization_servers = None  # what RFC 9728 metadata names (None: this server)
         self.root_resource_metadata = False  # serve RFC 9728 metadata at the root too
         self.hinted_resource = None  # what /meta/prm-hinted says it describes (None: /mcp-hinted)
         self.registration_error = None
+        self.device_override: dict = {}  # fields of the device authorization answer to replace
+        self.token_error = None  # (error, error_description) for every device token poll
         self.registrations: list[dict] = []
         # Faults, set by tests.
         self.on_refresh = None  # called when a refresh request arrives, before it is answered
@@ -93,9 +98,9 @@ class Handler(BaseHTTPRequestHandler):
             st.requests.append((parts.path, q))
         if parts.path == "/.well-known/oauth-protected-resource/mcp":
             # RFC 9728 metadata for a protected resource (an MCP server) at /mcp.
+            servers = st.authorization_servers or [self.server.url]
             return self._send(
-                200,
-                {"resource": f"{self.server.url}/mcp", "authorization_servers": [self.server.url]},
+                200, {"resource": f"{self.server.url}/mcp", "authorization_servers": servers}
             )
         if parts.path == "/.well-known/oauth-protected-resource" and st.root_resource_metadata:
             # At the root the metadata describes the origin (RFC 9728 section 3.3).
@@ -170,7 +175,7 @@ class Handler(BaseHTTPRequestHandler):
                     st.revoked_families.add(info["family"])
             return self._send(
                 st.revoke_status,
-                {} if st.revoke_status < 400 else {"error": "temporarily_unavailable"},
+                {} if st.revoke_status < 400 else {"error": st.revoke_error},
             )
         self._send(404, {"error": "not_found"})
 
@@ -240,6 +245,7 @@ class Handler(BaseHTTPRequestHandler):
                 "verification_uri": f"{self.server.url}/device",
                 "expires_in": st.device_expires_in,
                 "interval": st.interval,
+                **st.device_override,
             },
         )
 
@@ -275,6 +281,8 @@ class Handler(BaseHTTPRequestHandler):
                 if d is None:
                     return self._error("invalid_grant", "unknown device code")
                 d["polls"] += 1
+                if st.token_error:
+                    return self._error(*st.token_error)
                 if time.time() > d["expires"]:
                     return self._error("expired_token", "The device code has expired")
                 if st.deny:
@@ -353,6 +361,7 @@ class OAuthServer(ThreadingHTTPServer):
                 if self.state.iss_supported
                 else {}
             ),
+            **self.state.metadata_override,
         }
 
     def provider(self, name="testsrv", **over) -> dict:

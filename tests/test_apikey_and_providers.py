@@ -7,6 +7,7 @@ import pytest
 from clitools import AUTHSOME_BIN, run
 from ptyrun import PtyProcess
 
+from authsome import envnames
 from authsome.errors import ConfigError
 from authsome.providers import Registry, deep_merge, parse_provider
 
@@ -139,6 +140,8 @@ def test_malformed_provider_file_names_file_and_field(file_env, authsome_home):
         (lambda d: d["oauth"].update(scopes="repo"), "'oauth.scopes'"),
         (lambda d: d["oauth"].update(supports_device_code="yes"), "'oauth.supports_device_code'"),
         (lambda d: d["oauth"].pop("token_url"), "'oauth.token_url'"),
+        (lambda d: d["oauth"].update(token_url="https://x/\x1b[2J"), "'oauth.token_url'"),
+        (lambda d: d["oauth"].update(token_url="http://127.0.0.2/t"), "'oauth.token_url'"),
         (lambda d: d["export"]["env"].update(refresh_token="LEAK"), "'export.env.refresh_token'"),
     ],
 )
@@ -210,3 +213,133 @@ def test_a_known_provider_without_a_login_is_not_logged_in(file_env):
     out = run(["token", "openai:work"], file_env)
     assert out.returncode == 3
     assert out.stderr == "authsome: not logged in to openai:work; run: authsome login openai:work\n"
+
+
+REFUSED_NAMES = [
+    "PROMPT_COMMAND",
+    "PATH",
+    "path",  # zsh ties it to PATH
+    "LD_PRELOAD",
+    "DYLD_INSERT_LIBRARIES",
+    "BASH_ENV",
+    "ENV",
+    "PS1",
+    "IFS",
+    "HOME",
+    "PYTHONSTARTUP",
+    "NODE_OPTIONS",
+    "PERL5OPT",
+    "RUBYOPT",
+    "GIT_SSH_COMMAND",
+    "GIT_CONFIG_GLOBAL",
+    "AUTHSOME_REFRESH_AT",
+    "ZDOTDIR",
+    "fish_user_paths",
+    "XDG_RUNTIME_DIR",
+    "LESSOPEN",
+    "JAVA_TOOL_OPTIONS",
+    "HTTPS_PROXY",
+]
+
+
+@pytest.mark.parametrize("var", REFUSED_NAMES)
+def test_export_env_refuses_names_that_change_how_programs_behave(var):
+    data = json.loads((ROOT / "providers" / "github.json").read_text())
+    data["export"]["env"]["access_token"] = var
+    with pytest.raises(ConfigError, match=f"names {var}, which changes how shells"):
+        parse_provider(data, "github.json", "github")
+
+
+@pytest.mark.parametrize("var", ["GITHUB_TOKEN", "NODE_AUTH_TOKEN", "GH_TOKEN", "GITLAB_TOKEN"])
+def test_export_env_keeps_ordinary_token_names(var):
+    data = json.loads((ROOT / "providers" / "github.json").read_text())
+    data["export"]["env"]["access_token"] = var
+    assert parse_provider(data, "github.json", "github").export_env["access_token"] == var
+
+
+def test_a_provider_exporting_prompt_command_is_refused(testsrv, file_env, authsome_home):
+    """The review's demonstration: a token mapped to PROMPT_COMMAND ran at the next prompt."""
+    path = authsome_home / "providers" / "testsrv.json"
+    hostile = json.dumps(testsrv.provider(export={"env": {"access_token": "PROMPT_COMMAND"}}))
+    refused = f"authsome: {path}: field 'export.env.access_token' names PROMPT_COMMAND"
+    path.write_text(hostile)
+    for args in (["login", "testsrv"], ["inspect", "testsrv"]):
+        out = run(args, file_env)
+        assert out.returncode == 9 and out.stderr.startswith(refused), (args, out.stderr)
+    assert testsrv.state.requests == []
+    # Logged in under a sound definition that is then replaced: env exports nothing.
+    path.write_text(json.dumps(testsrv.provider()))
+    assert run(["login", "testsrv"], file_env).returncode == 0
+    path.write_text(hostile)
+    for args in (["env", "testsrv"], ["env", "--shell", "bash"], ["run", "testsrv", "--", "true"]):
+        out = run(args, file_env)
+        assert out.returncode == 9 and out.stderr.startswith(refused), (args, out.stderr)
+        assert out.stdout == ""
+
+
+def test_overrides_and_registered_files_are_checked_alike(file_env, authsome_home, tmp_path):
+    override = authsome_home / "providers" / "github.json"
+    override.parent.mkdir(parents=True)
+    override.write_text('{"export": {"env": {"access_token": "BASH_ENV"}}}')
+    out = run(["inspect", "github"], file_env)
+    assert out.returncode == 9 and f"{override} (over " in out.stderr
+    assert "names BASH_ENV" in out.stderr
+    new = tmp_path / "acme.json"
+    new.write_text(
+        json.dumps(
+            {"name": "acme", "auth_type": "api_key", "export": {"env": {"api_key": "GIT_ASKPASS"}}}
+        )
+    )
+    out = run(["register", str(new)], file_env)
+    assert out.returncode == 9 and "names GIT_ASKPASS" in out.stderr
+    assert not (authsome_home / "providers" / "acme.json").exists()
+
+
+def test_no_bundled_provider_exports_a_reserved_name():
+    for path in sorted((ROOT / "providers").glob("*.json")):
+        for var in json.loads(path.read_text()).get("export", {}).get("env", {}).values():
+            assert not envnames.reserved(var), (path.name, var)
+
+
+PASTED = [
+    KEY,  # OpenAI's key pattern, with upper case: not even a valid name
+    "sk-proj-abcdefgh1234567890abcd",  # the same pattern, all lower case: a valid name
+    "ghp_abcdefghijklmnopqrstuvwxyz0123456789",  # a known prefix
+    "k3j4h5g6f7d8s9a0q1w2e3r4t5y6u7i8",  # no known shape, but random-looking
+    "9f86d081884c7d659a2feaa0c55ad015",  # hex
+]
+
+
+@pytest.mark.parametrize("secret", PASTED)
+@pytest.mark.parametrize(
+    "args",
+    [["login", "{}"], ["token", "{}"], ["env", "{}"], ["inspect", "{}"], ["logout", "{}"]]
+    + [["login", "openai:{}"], ["login", "openai", "--connection", "{}"], ["{}"]]
+    + [["login", "--flow", "{}", "openai"]],
+)
+def test_a_pasted_secret_is_never_echoed(file_env, secret, args):
+    out = run([a.format(secret) for a in args], file_env, input="")
+    assert out.returncode == 2, out.stderr
+    assert secret not in out.stderr and out.stdout == ""
+
+
+def test_the_unknown_provider_error_says_why_the_name_is_not_shown(file_env):
+    out = run(["login", "sk-proj-abcdefgh1234567890abcd"], file_env)
+    assert out.stderr == (
+        "authsome: unknown provider (the name looks like a secret, so it is not shown). "
+        "A key is never an argument: run authsome login NAME and paste it when asked\n"
+    )
+
+
+@pytest.mark.parametrize(
+    "name", ["office365enterprise", "my-company-internal-provider", "aws-us-east-1-prod"]
+)
+def test_long_ordinary_names_are_still_echoed(file_env, name):
+    out = run(["login", name], file_env)
+    assert out.returncode == 2 and f"unknown provider {name!r}" in out.stderr
+
+
+def test_no_bundled_provider_name_looks_like_a_secret():
+    from authsome.secretlike import looks_like_secret
+
+    assert not [p.stem for p in (ROOT / "providers").glob("*.json") if looks_like_secret(p.stem)]

@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -236,3 +237,109 @@ def test_token_and_env_hot_paths_stay_light(env, tmp_path, args):
     assert out.returncode == 0, out.stderr
     assert "sk-0123456789abcdefghijklmn" in out.stdout
     assert ast.literal_eval(out.stderr.strip().splitlines()[-1]) == []
+
+
+def _folder_modes(root):
+    return {str(p): oct(p.stat().st_mode & 0o777) for p in [root, *root.rglob("*")] if p.is_dir()}
+
+
+def test_every_folder_is_private_whatever_the_umask(oauth_server, env, authsome_home, tmp_path):
+    """register first on a fresh home, then the discovery cache: every folder made is 0700."""
+    assert not authsome_home.exists()
+    definition = tmp_path / "dyn.json"
+    definition.write_text(
+        json.dumps(
+            {
+                "name": "dyn",
+                "auth_type": "oauth2",
+                "flow": "dcr_pkce",
+                "oauth": {"issuer": oauth_server.url},
+                "export": {"env": {"access_token": "DYN_TOKEN"}},
+            }
+        )
+    )
+    out = run(["register", str(definition)], env, umask=0o022)
+    assert out.returncode == 0, out.stderr
+    out = run(["inspect", "dyn", "--refresh"], env, umask=0o022)
+    assert out.returncode == 0, out.stderr
+    assert (authsome_home / "cache" / "discovery" / "dyn.json").is_file()
+    modes = _folder_modes(authsome_home)
+    assert {str(authsome_home / "cache"), str(authsome_home / "providers")} <= set(modes)
+    assert set(modes.values()) == {oct(0o700)}, modes
+    out = run(["doctor"], env, umask=0o022)
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_a_nested_home_gets_private_parents_and_leaves_existing_ones(env, tmp_path):
+    shared = tmp_path / "shared"
+    shared.mkdir(mode=0o755)
+    os.chmod(shared, 0o755)  # noqa: S103 - an existing folder authsome must not touch
+    home = shared / "a" / "b" / "authsome"
+    out = run(["unlock"], {**env, "AUTHSOME_HOME": str(home), "AUTHSOME_PASSPHRASE": "x"}, umask=0)
+    assert out.returncode == 0, out.stderr
+    assert oct(shared.stat().st_mode & 0o777) == oct(0o755)
+    assert set(_folder_modes(shared / "a").values()) == {oct(0o700)}
+
+
+def test_doctor_says_when_sessions_outlive_a_reboot(env, tmp_path):
+    out = run(["doctor"], env)
+    assert out.returncode == 0
+    assert "sessions:  " in out.stdout and "an unlocked session outlives a reboot" in out.stdout
+    assert json.loads(run(["doctor", "--json"], env).stdout)["sessions"]["survives_reboot"]
+    runtime = tmp_path / "run"
+    runtime.mkdir(mode=0o700)
+    out = run(["doctor"], {**env, "XDG_RUNTIME_DIR": str(runtime)})
+    assert out.returncode == 0
+    assert f"sessions:  {runtime / 'authsome'} (in XDG_RUNTIME_DIR: gone at logout)" in out.stdout
+
+
+def _waiting_login(env):
+    """An authsome process that stays alive: login waits for an API key on a pipe."""
+    return subprocess.Popen(
+        [*AUTHSOME, "login", "openai"],
+        env={**env, "AUTHSOME_BACKEND": "file", "AUTHSOME_PASSPHRASE": TEST_PASSPHRASE},
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+
+def _eventually(check, seconds=10.0):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_no_core_file_can_be_written(env):
+    proc = _waiting_login(env)
+    try:
+        limits = Path(f"/proc/{proc.pid}/limits")
+
+        def core():  # [soft, hard] from "Max core file size  SOFT  HARD  bytes"
+            line = next(x for x in limits.read_text().splitlines() if "core" in x)
+            return line.split()[4:6]
+
+        assert _eventually(lambda: core() == ["0", "0"]), core()
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="prctl is Linux's")
+def test_the_process_is_not_dumpable(env):
+    """After main, the kernel says the process is not dumpable (PR_GET_DUMPABLE is 0): no core
+    through a core_pattern pipe either, and no ptrace or /proc/PID/mem by the user's other
+    processes."""
+    code = (
+        "import ctypes, sys\nfrom authsome.main import main\n"
+        "sys.argv = ['authsome', '--version']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print(ctypes.CDLL(None).prctl(3, 0, 0, 0, 0), file=sys.stderr)\n"  # PR_GET_DUMPABLE
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert out.stderr.strip() == "0", out.stderr

@@ -218,3 +218,101 @@ def test_a_protected_resource_leads_to_its_issuer(oauth_server, install_provider
     assert authorize[0]["resource"] == resource and token[0]["resource"] == resource  # RFC 8707
     shown = json.loads(run(["inspect", "dyn", "--json"], file_env).stdout)
     assert shown["oauth"]["issuer"] == oauth_server.url
+
+
+class Listener:
+    """A TCP port on 127.0.0.2 that records whoever connects (and what they send first)."""
+
+    def __init__(self):
+        import socket
+        import threading
+
+        self.sock = socket.create_server(("127.0.0.2", 0))
+        self.port = self.sock.getsockname()[1]
+        self.received: list[bytes] = []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        import contextlib
+
+        with contextlib.suppress(OSError):
+            while True:
+                conn, _ = self.sock.accept()
+                conn.settimeout(2)
+                with conn, contextlib.suppress(OSError):
+                    self.received.append(conn.recv(65536))
+
+    def close(self):
+        self.sock.close()
+
+
+@pytest.fixture
+def elsewhere():
+    listener = Listener()
+    yield listener
+    listener.close()
+
+
+@pytest.mark.parametrize("field", list(discovery.ENDPOINTS))
+def test_discovered_endpoints_must_be_https(dyn, file_env, field):
+    bad = f"http://127.0.0.2:{dyn.server_address[1]}/x"
+    dyn.state.metadata_override = {field: bad}
+    out = run(["inspect", "dyn", "--refresh"], file_env)
+    assert out.returncode == 9, out.stderr
+    assert f"{field} '{bad}'" in out.stderr and "is not an https:// URL" in out.stderr
+
+
+def test_plain_http_token_endpoint_gets_no_secret(dyn, file_env, elsewhere):
+    """The review's demonstration: metadata moved the token endpoint to plain http elsewhere."""
+    dyn.state.metadata_override = {"token_endpoint": f"http://127.0.0.2:{elsewhere.port}/token"}
+    env = {**file_env, "DYN_CLIENT_SECRET": "client-secret-xyz"}
+    out = run(["login", "dyn", "--flow", "device_code", "--client-id", "test-client"], env)
+    assert out.returncode == 9, out.stderr
+    assert "token_endpoint" in out.stderr and f"127.0.0.2:{elsewhere.port}" in out.stderr
+    assert elsewhere.received == []
+    assert dyn.state.count("/device/code") == 0  # refused before anything was sent
+
+
+def test_an_issuer_on_plain_http_elsewhere_is_refused(oauth_server, file_env, elsewhere):
+    issuer = f"http://127.0.0.2:{elsewhere.port}"
+    out = run(["register", "--issuer", issuer, "--name", "found"], file_env)
+    assert out.returncode == 9, out.stderr
+    assert f"issuer '{issuer}'" in out.stderr
+    assert elsewhere.received == []
+
+
+def test_protected_resource_must_name_an_https_authorization_server(
+    oauth_server, install_provider, file_env, elsewhere
+):
+    install_provider(
+        {
+            "name": "dyn",
+            "auth_type": "oauth2",
+            "flow": "dcr_pkce",
+            "oauth": {"resource": f"{oauth_server.url}/mcp"},
+        }
+    )
+    bad = f"http://127.0.0.2:{elsewhere.port}"
+    oauth_server.state.authorization_servers = [bad]
+    out = run(["inspect", "dyn", "--refresh"], file_env)
+    assert out.returncode == 9, out.stderr
+    assert f"authorization_servers '{bad}'" in out.stderr
+    assert elsewhere.received == []
+
+
+def test_a_cached_plain_http_endpoint_is_refused(dyn, file_env, authsome_home):
+    assert run(["inspect", "dyn"], file_env).returncode == 0
+    cache = authsome_home / "cache" / "discovery" / "dyn.json"
+    doc = json.loads(cache.read_text())
+    doc["metadata"]["token_endpoint"] = "http://127.0.0.2:1/token"
+    cache.write_text(json.dumps(doc))
+    out = run(["login", "dyn", "--flow", "device_code", "--client-id", "test-client"], file_env)
+    assert out.returncode == 9 and "the cached metadata in" in out.stderr, out.stderr
+
+
+def test_registration_error_text_is_printed_without_control_characters(dyn, file_env):
+    dyn.state.registration_error = "\x1b[2J\x1b]8;;https://evil.example/\x07use https\x9b31m"
+    out = run(["login", "dyn", "--no-browser"], file_env)
+    assert out.returncode == 7
+    assert "(invalid_client_metadata: [2J]8;;https://evil.example/use https31m)" in out.stderr
+    assert not any(ord(c) < 0x20 and c != "\n" or 0x7F <= ord(c) <= 0x9F for c in out.stderr)

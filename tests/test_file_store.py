@@ -138,6 +138,7 @@ def test_vault_copied_to_another_machine_opens_with_passphrase(env, tmp_path):
 def test_passphrase_file(env, tmp_path):
     pfile = tmp_path / "pass.txt"
     pfile.write_text(TEST_PASSPHRASE + "\n")
+    pfile.chmod(0o600)
     store_for(file_env(env)).set("github:default", SECRET)
     e = {**env, "AUTHSOME_BACKEND": "file", "AUTHSOME_PASSPHRASE_FILE": str(pfile)}
     assert store_for(e).get("github:default") == SECRET

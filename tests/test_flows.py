@@ -317,3 +317,71 @@ def test_client_secret_basic(oauth_server, install_provider, file_env):
     assert sent and all(f.get("_basic") == "test-client:s3cret-client" for f in sent)
     assert not any("client_secret" in f for f in sent)
     assert "s3cret-client" not in out.stderr
+
+
+# ESC sequences that clear the screen and hide a link (OSC 8), BEL, 8-bit CSI, a bidi override.
+CLEAR = "\x1b[2J\x1b[H"
+LINK = "\x1b]8;;https://evil.example/\x07"
+END_LINK = "\x1b]8;;\x1b\\"
+HOSTILE_TEXT = f"{CLEAR}{LINK}visible{END_LINK}\x9b31m\u202e\x07"
+
+
+def _terminal_safe(text: str) -> bool:
+    """No C0 control but newline and tab, no DEL, no C1, no bidi override."""
+    return not any(
+        (ord(c) < 0x20 and c not in "\n\t") or 0x7F <= ord(c) <= 0x9F or c == "\u202e" for c in text
+    )
+
+
+def test_device_code_and_uri_are_printed_without_control_characters(testsrv, file_env):
+    testsrv.state.device_override = {
+        "user_code": f"{CLEAR}WDJB-MJHT{LINK}",
+        "verification_uri": f"{LINK}{testsrv.url}/device{END_LINK}\u202e\x9b2J",
+    }
+    out = run(["login", "testsrv"], file_env)
+    assert out.returncode == 0, out.stderr
+    assert _terminal_safe(out.stderr), repr(out.stderr)
+    assert "enter the user code: [2J[HWDJB-MJHT]8;;https://evil.example/\n" in out.stderr
+    assert f"]8;;https://evil.example/{testsrv.url}/device]8;;\\2J on any" in out.stderr
+
+
+def test_server_error_text_is_printed_without_control_characters(testsrv, file_env):
+    testsrv.state.token_error = ("odd_error" + CLEAR, "no\nway " + HOSTILE_TEXT)
+    out = run(["login", "testsrv"], file_env)
+    assert out.returncode == 7
+    assert _terminal_safe(out.stderr), repr(out.stderr)
+    assert "refused the device login (odd_error[2J[H: no way [2J[H]8;;" in out.stderr
+    assert out.stderr.splitlines()[-1].startswith("authsome: Test Server refused")  # one line
+
+
+def test_device_start_error_is_printed_safely(testsrv, file_env):
+    testsrv.state.device_override = {"error": "bad" + HOSTILE_TEXT, "device_code": None}
+    out = run(["login", "testsrv"], file_env)
+    assert out.returncode == 7 and "did not start a device login (bad" in out.stderr
+    assert _terminal_safe(out.stderr), repr(out.stderr)
+
+
+def test_revocation_error_is_printed_safely(testsrv, file_env):
+    assert run(["login", "testsrv"], file_env).returncode == 0
+    testsrv.state.revoke_status = 400
+    testsrv.state.revoke_error = "nope" + HOSTILE_TEXT + "\nauthsome: forged line"
+    out = run(["logout", "testsrv"], file_env)
+    assert out.returncode == 0 and "did not revoke the refresh token (nope" in out.stderr
+    assert _terminal_safe(out.stderr), repr(out.stderr)
+    assert not any(line.startswith("authsome: forged") for line in out.stderr.splitlines())
+
+
+@pytest.mark.parametrize(
+    "text,one_line,multiline",
+    [
+        ("plain ünï 🔑 text", "plain ünï 🔑 text", "plain ünï 🔑 text"),
+        ("a\nb\tc\rd", "a b c d", "a\nb\tc d"),
+        (HOSTILE_TEXT, "[2J[H]8;;https://evil.example/visible]8;;\\31m", None),
+        ("\x00\x7f\x85\x9f\u200b\u2066x", "x", "x"),
+    ],
+)
+def test_printable(text, one_line, multiline):
+    from authsome.termtext import printable
+
+    assert printable(text) == one_line
+    assert printable(text, multiline=True) == (multiline or one_line)

@@ -35,3 +35,22 @@ def test_frozen_and_replace():
 def test_to_dict_round_trip():
     conn = Connection("github", "work", "oauth2", "pkce", {"access_token": "t"}, 5, ["a"])
     assert Connection(**conn.to_dict()) == conn
+
+
+def test_repr_never_shows_a_secret():
+    from authsome.envexport import Export
+    from authsome.flows.tokens import TokenSet
+    from authsome.session import Session
+
+    secret = "s3cr3t-VALUE"
+    records = [
+        Connection("github", secrets={"access_token": secret, "refresh_token": secret}),
+        TokenSet(access_token=secret, refresh_token=secret, id_token=secret),
+        Export(values={"GITHUB_TOKEN": secret}),
+        Session("0" * 32, f"{'0' * 32}.{secret}", 5),
+    ]
+    for record in records:
+        text = repr(record)
+        assert secret not in text and "<redacted>" in text, text
+    assert repr(records[0]).startswith("Connection(provider='github', connection='default'")
+    assert "refresh_token=None" in repr(TokenSet(access_token=secret))  # absent stays visible

@@ -304,3 +304,44 @@ def test_run_passes_signals(hostile_login):
 def test_run_needs_a_command(hostile_login):
     out = run(["run", "hostile"], hostile_login)
     assert out.returncode == 2 and "put it after '--'" in out.stderr
+
+
+HOSTILE_TIMES = {
+    # A bookkeeping time that is not plain digits (a[$(cmd)] runs cmd in bash arithmetic) is
+    # ignored: first as AUTHSOME_REFRESH_AT, then as AUTHSOME_EXPIRES_AT after a failed refresh.
+    "bash": """{hook}
+AUTHSOME_REFRESH_AT='{bad}'
+eval "$PROMPT_COMMAND"
+AUTHSOME_REFRESH_AT=1 AUTHSOME_REFS=nothing-here AUTHSOME_EXPIRES_AT='{bad}'
+eval "$PROMPT_COMMAND"
+""",
+    "zsh": """{hook}
+AUTHSOME_REFRESH_AT='{bad}'
+for f in $precmd_functions; do $f; done
+AUTHSOME_REFRESH_AT=1 AUTHSOME_REFS=nothing-here AUTHSOME_EXPIRES_AT='{bad}'
+for f in $precmd_functions; do $f; done
+""",
+    "fish": """{hook}
+set -gx AUTHSOME_REFRESH_AT '{bad}'
+emit fish_prompt
+set -gx AUTHSOME_REFRESH_AT 1
+set -gx AUTHSOME_REFS nothing-here
+set -gx AUTHSOME_EXPIRES_AT '{bad}'
+emit fish_prompt
+""",
+}
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+@pytest.mark.parametrize("form", ["a[$(touch {mark})]", "$(touch {mark})", "1+0", "1 2"])
+def test_hook_ignores_times_that_are_not_plain_digits(shell, form, file_env, tmp_path):
+    mark = tmp_path / "ran"
+    script = tmp_path / "s"
+    script.write_text(HOSTILE_TIMES[shell].format(hook=HOOK[shell], bad=form.format(mark=mark)))
+    args = [require(BINARY[shell]), *(["--no-config"] if shell == "fish" else []), str(script)]
+    out = subprocess.run(args, capture_output=True, text=True, env=file_env, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert not mark.exists()
+    # Nothing but the failed refresh of the second prompt: no arithmetic or test errors.
+    assert [line for line in out.stderr.splitlines() if not line.startswith("authsome: ")] == []
+    assert out.stderr.count("could not refresh nothing-here; will retry in a minute.") == 1

@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from clitools import run
 from conftest import TEST_PASSPHRASE
 from ptyrun import PtyProcess
 from realparts import require
@@ -173,12 +174,14 @@ def test_ctrl_c_at_the_prompt_exits_130(vault_env):
     assert b"Traceback" not in proc.screen
 
 
-@pytest.mark.parametrize("text,seconds", [("90", 90), ("30m", 1800), ("8h", 28800), ("1d", 86400)])
+@pytest.mark.parametrize(
+    "text,seconds", [("90", 90), ("30m", 1800), ("8h", 28800), ("1d", 86400), ("7d", 604800)]
+)
 def test_parse_ttl(text, seconds):
     assert parse_ttl(text) == seconds
 
 
-@pytest.mark.parametrize("text", ["", "0", "-5", "8x", "h"])
+@pytest.mark.parametrize("text", ["", "0", "-5", "8x", "h", "8d", "169h", "604801"])
 def test_parse_ttl_rejects(text):
     with pytest.raises(UsageError):
         parse_ttl(text)
@@ -187,3 +190,27 @@ def test_parse_ttl_rejects(text):
 @pytest.mark.parametrize("shell", ["bash", "zsh", "fish", "dash"])
 def test_real_shell_is_installed(shell):
     assert subprocess.run([require(shell), "-c", "exit 0"], timeout=30).returncode == 0
+
+
+def test_unlock_ttl_is_at_most_seven_days(vault_env):
+    e = {**vault_env, "AUTHSOME_PASSPHRASE": TEST_PASSPHRASE}
+    out = run(["unlock", "--ttl", "8d"], e)
+    assert out.returncode == 2 and out.stdout == ""
+    assert out.stderr == "authsome: --ttl '8d' is longer than 7 days. Use 7d or less\n"
+    assert run(["unlock", "--ttl", "7d"], e).returncode == 0
+
+
+@pytest.mark.parametrize("mode", [0o644, 0o640, 0o604, 0o620], ids=oct)
+def test_a_passphrase_file_others_can_open_is_refused(vault_env, tmp_path, mode):
+    pfile = tmp_path / "pass"
+    pfile.write_text(TEST_PASSPHRASE + "\n")
+    pfile.chmod(mode)
+    e = {**vault_env, "AUTHSOME_PASSPHRASE_FILE": str(pfile)}
+    out = run(["unlock"], e)
+    assert out.returncode == 9 and out.stdout == ""
+    assert out.stderr == (
+        f"authsome: AUTHSOME_PASSPHRASE_FILE {pfile} is open to other users (mode {mode:04o})."
+        f" Run: chmod 600 {pfile}\n"
+    )
+    pfile.chmod(0o600)
+    assert run(["unlock"], e).returncode == 0

@@ -5,7 +5,9 @@ from authsome import shells
 
 @click.command()
 @click.option("--shell", "shell", type=click.Choice(shells.DIALECTS), help="Shell dialect.")
-@click.option("--ttl", default="8h", show_default=True, help="How long the session lasts.")
+@click.option(
+    "--ttl", default="8h", show_default=True, help="How long the session lasts (at most 7d)."
+)
 @click.pass_obj
 def unlock(ctx, shell: str | None, ttl: str) -> None:
     """Unlock the vault for this shell: eval "$(authsome unlock)"."""

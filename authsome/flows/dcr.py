@@ -7,6 +7,7 @@ import socket
 
 from authsome.errors import AuthFailed
 from authsome.flows.tokens import OAuthError
+from authsome.termtext import printable
 
 REGISTRATION = "@client"  # the store key's second part: not a valid connection name
 
@@ -58,6 +59,6 @@ def client(ctx, provider, login_hint: str, port: int | None = None) -> dict:
     store.set(_key(provider.name), json.dumps(registered))
     ctx.say(
         f"Registered authsome as a client of {provider.display_name} "
-        f"(client_id {registered['client_id']})."
+        f"(client_id {printable(registered['client_id'])})."
     )
     return registered

@@ -10,6 +10,7 @@ from authsome.flows.tokens import (
     client_auth,
     parse_token_response,
 )
+from authsome.termtext import printable
 
 GRANT_TYPE = "urn:ietf:params:oauth:grant-type:device_code"
 DEFAULT_INTERVAL = 5
@@ -32,8 +33,8 @@ def run(provider, client_id, client_secret, scopes, login_hint, io) -> TokenSet:
             f"{provider.display_name} did not start a device login ({err.text()})",
             "check the provider's client_id and device settings",
         )
-    uri = body.get("verification_uri") or body.get("verification_url")  # Google says _url
-    user_code = body.get("user_code", "")
+    uri = printable(body.get("verification_uri") or body.get("verification_url"))  # Google: _url
+    user_code = printable(body.get("user_code", ""))
     interval = _positive_int(body.get("interval"), DEFAULT_INTERVAL)
     expires_in = _positive_int(body.get("expires_in"), 900)
     deadline = io.clock() + expires_in

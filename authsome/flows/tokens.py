@@ -106,10 +106,12 @@ def _text(value) -> str | None:
 
 
 def _clean(text) -> str | None:
-    # Error text from a server is shown to the user: keep it to one short line.
+    # Error text from a server is shown to the user: keep it to one short, printable line.
     if not isinstance(text, str):
         return None
-    return " ".join(text.split())[:300] or None
+    from authsome.termtext import printable
+
+    return " ".join(printable(text).split())[:300] or None
 
 
 CLIENT_AUTH_METHODS = ("post", "basic")
