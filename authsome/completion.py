@@ -73,8 +73,8 @@ def _request(environ) -> tuple[list[str], str] | None:
         return None
     if environ["_AUTHSOME_COMPLETE"] == "fish_complete":
         current = _split(environ.get("COMP_CWORD", ""))
-        if current is None:
-            return None
+        if current is None or (environ.get("COMP_CWORD") and not current):
+            return None  # blank but not empty: click's own answer (it fails) stands
         incomplete = current[0] if current else ""
         args = words[1:]
         if incomplete and args and args[-1] == incomplete:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from clitools import AUTHSOME_BIN, check_generated, run
 from conftest import TEST_PASSPHRASE
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from ptyrun import PtyProcess
 from realparts import require, require_file
@@ -236,6 +236,7 @@ def test_fast_answer_lists_names_in_each_format(two_connections):
     cword=st.integers(min_value=-1, max_value=6),
     shell=st.sampled_from(SHELLS),
 )
+@example(line="authsome login \t", cword=0, shell="fish_complete")  # noqa: S604 - found by hypothesis
 @settings(
     max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
