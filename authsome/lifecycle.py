@@ -34,7 +34,6 @@ from authsome.locking import file_lock
 
 DEAD_LOGIN = ("invalid_grant", "invalid_client", "unauthorized_client")
 TRANSIENT = ("invalid_response", "server_error", "temporarily_unavailable", "slow_down")
-FAILURE_MEMORY = 5.0  # seconds a failed refresh answers for, besides those who waited on it
 
 
 def needs_refresh(conn: Connection, now: float, margin: int) -> bool:
@@ -112,7 +111,11 @@ def _record_failure(lock, now: float, error: AuthsomeError) -> None:
 
 
 def _recent_failure(lock, now: float, waited_since: float) -> AuthsomeError | None:
-    """The failure of a refresh that ended while we waited for the lock, or very recently."""
+    """The failure of a refresh that ended while we waited for the lock.
+
+    Only the waiters share it: whoever asks afterwards tries again, so that "try again in a
+    moment" is true.
+    """
     path = _failure_path(lock)
     try:
         with open(path, encoding="utf-8") as f:
@@ -120,7 +123,7 @@ def _recent_failure(lock, now: float, waited_since: float) -> AuthsomeError | No
         at = float(doc["at"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    if at < waited_since and now - at > FAILURE_MEMORY:
+    if at < waited_since:
         return None
     kind = FilesystemError if doc.get("kind") == "FilesystemError" else NetworkError
     return kind(str(doc.get("what")), doc.get("fix") and str(doc["fix"]))
