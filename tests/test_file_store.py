@@ -227,3 +227,38 @@ def test_fast_and_public_aesgcm_are_the_same_cipher():
     assert AESGCM(key).decrypt(nonce, body, b"aad") == b"payload"
     theirs = AESGCM(key).encrypt(nonce, b"other", b"aad")
     assert crypto.unseal(key, nonce + theirs, b"aad") == b"other"
+
+
+def test_bit_flips_in_the_header_say_damaged_never_wrong_passphrase(env, authsome_home):
+    """A flipped bit in the kdf settings, salt or key check was read as a wrong passphrase,
+    which sends people hunting for a passphrase that was right all along."""
+    store_for(file_env(env)).set("github:default", SECRET)
+    vault = authsome_home / "vault"
+    pristine = vault.read_bytes()
+    header_end = pristine.index(b'"records"')
+    rng = random.Random(8)
+    outcomes = {"damaged": 0, "opened": 0}
+    for _ in range(180):
+        flipped = bytearray(pristine)
+        flipped[rng.randrange(header_end)] ^= 1 << rng.randrange(8)
+        vault.write_bytes(bytes(flipped))
+        try:
+            assert store_for(file_env(env)).get("github:default") == SECRET
+            outcomes["opened"] += 1  # the flip hit nothing that matters (a key's name, say)
+        except CorruptData as e:
+            # A flipped version number reads as a newer format: exit 6 as well.
+            assert "damaged" in str(e) or "format version" in str(e)
+            outcomes["damaged"] += 1
+    assert outcomes["damaged"] >= 170, outcomes
+
+
+def test_a_huge_kdf_cost_in_the_header_is_refused_before_it_is_paid(env, authsome_home):
+    store_for(file_env(env)).set("github:default", SECRET)
+    vault = authsome_home / "vault"
+    doc = json.loads(vault.read_text())
+    doc["kdf"]["n"] = 2**22  # 4 GiB of memory for scrypt
+    vault.write_text(json.dumps(doc))
+    start = time.monotonic()
+    with pytest.raises(CorruptData, match="damaged"):
+        store_for(file_env(env)).get("github:default")
+    assert time.monotonic() - start < 1.0
