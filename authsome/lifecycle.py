@@ -161,7 +161,8 @@ def _refresh(ctx, conn: Connection, hint: str) -> Connection:
         )
     base = conn.secrets["refresh_token"]
     try:
-        ctx.connections.journal.reserve(conn.key, 2 * len(conn.to_json()))
+        if ctx.connections.journal is not None:
+            ctx.connections.journal.reserve(conn.key, 2 * len(conn.to_json()))
     except OSError as e:
         raise FilesystemError(
             f"cannot keep a new token for {hint} safe in {ctx.home.journal_dir}"
