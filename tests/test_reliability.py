@@ -72,7 +72,9 @@ def test_a_signal_during_the_refresh_waits_for_the_save(testsrv, unlocked_env, s
     # The signal is honoured (Ctrl-C: exit 130; SIGTERM/SIGHUP: killed by it)...
     assert proc.returncode == (130 if sig == signal.SIGINT else -sig), err
     assert "saving the new tokens first" in err
-    # ...but only after the rotated refresh token was stored.
+    # ...but only after the rotated refresh token was stored. Wait until the server has spent
+    # the old one, or the next call could slip in first and hide a lost token.
+    _wait_for(lambda: any(info["used"] for info in testsrv.state.refresh.values()))
     testsrv.state.refresh_delay = 0
     _assert_login_alive(testsrv, unlocked_env)
 
@@ -530,7 +532,11 @@ def test_a_read_only_home_is_exit_12(file_env, tmp_path):
         ('{"access_token": "@AT@", "refresh_token": "@RT@", "id_token": 5}', "id_token"),
     ],
 )
-def test_a_partly_invalid_token_answer_keeps_what_is_valid(testsrv, unlocked_env, raw, dropped):
+def test_a_partly_invalid_token_answer_keeps_what_is_valid(
+    testsrv, unlocked_env, install_provider, raw, dropped
+):
+    exports = {"access_token": "TESTSRV_TOKEN", "id_token": "TESTSRV_ID_TOKEN"}
+    install_provider(testsrv.provider(export={"env": exports}))
     _due(testsrv, unlocked_env)
     testsrv.state.refresh_raw = raw
     out = run(["token", "testsrv"], unlocked_env)
