@@ -76,6 +76,19 @@ def test_registered_client_is_stored_encrypted_with_the_connection(dyn, file_env
             assert client["registration_access_token"].encode() not in path.read_bytes()
 
 
+def test_the_stored_registration_is_not_a_login(dyn, file_env):
+    """The registration shares the store with logins, but list, doctor and env ignore it."""
+    assert _login_pkce(dyn, file_env)[0] == 0
+    out = run(["list", "--json"], file_env)
+    assert out.returncode == 0, out.stderr
+    assert [(r["provider"], r["connection"]) for r in json.loads(out.stdout)] == [
+        ("dyn", "default")
+    ]
+    assert out.stderr == ""
+    doctor = run(["doctor", "--json"], file_env)
+    assert "@client" not in doctor.stdout, doctor.stdout
+
+
 def test_refresh_uses_the_discovered_token_endpoint(dyn, file_env):
     dyn.state.access_expires_in = 2
     assert _login_pkce(dyn, file_env)[0] == 0
