@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from types import MappingProxyType
 from urllib.parse import urlsplit
 
 from authsome import fsutil
@@ -24,6 +25,20 @@ ENDPOINTS = {
     "revocation_endpoint": "revocation_url",
     "registration_endpoint": "registration_url",
 }
+
+
+# Asked for when a provider names no scopes and the server offers them: `openid`, since many
+# servers grant nothing without a scope, and `offline_access`, without which OpenID Connect
+# servers issue no refresh token (OpenID Connect Core, section 11).
+DEFAULT_SCOPES = ("openid", "offline_access")
+
+
+def default_scopes(metadata: dict) -> tuple[str, ...]:
+    """The scopes to ask for when the provider names none: those of DEFAULT_SCOPES offered."""
+    offered = metadata.get("scopes_supported")
+    if not isinstance(offered, list):
+        return ()
+    return tuple(s for s in DEFAULT_SCOPES if s in offered)
 
 
 def metadata_urls(issuer: str) -> list[str]:
@@ -159,6 +174,12 @@ def resolve(ctx, provider, refresh: bool = False):
     for meta_field, spec_field in ENDPOINTS.items():
         if getattr(oauth, spec_field) is None and isinstance(metadata.get(meta_field), str):
             found[spec_field] = metadata[meta_field]
+    if not oauth.scopes and default_scopes(metadata):
+        found["scopes"] = default_scopes(metadata)
+        if "offline_access" in found["scopes"] and "prompt" not in oauth.authorization_params:
+            # OpenID Connect Core 11: offline_access is ignored unless prompt has consent.
+            params = {**oauth.authorization_params, "prompt": "consent"}
+            found["authorization_params"] = MappingProxyType(params)
     if metadata.get("authorization_response_iss_parameter_supported") is True:
         found["iss_parameter_supported"] = True  # RFC 9207
     grants = metadata.get("grant_types_supported") or []

@@ -58,25 +58,28 @@ def login(
 def _oauth_login(ctx, provider, conn_name, flow, scopes, client_id, port, open_browser, hint):
     oauth = provider.oauth
     prefix = provider.env_prefix
-    extra = {}
-    if flow == flows.DCR_PKCE and not client_id:
+    extra, registered = {}, None
+    given = client_id or ctx.environ.get(f"{prefix}_CLIENT_ID") or oauth.client_id
+    # Dynamic registration stands in for a client ID in every flow: always for dcr_pkce (unless
+    # --client-id), and for pkce and device_code when no client ID is known.
+    if oauth.registration_url and not client_id and (flow == flows.DCR_PKCE or not given):
         from authsome.flows import dcr
 
-        registered = dcr.client(ctx, provider, hint, port)
-        client_id, port = registered["client_id"], registered["redirect_port"]
+        registered = dcr.client(ctx, provider, hint, port, device=flow == flows.DEVICE_CODE)
+        client_id, port = registered["client_id"], registered.get("redirect_port", port)
         extra = {
             k: registered[k]
             for k in ("client_secret", "registration_access_token")
             if k in registered
         }
-    client_id = client_id or ctx.environ.get(f"{prefix}_CLIENT_ID") or oauth.client_id
+    client_id = client_id or given
     if not client_id:
         raise ConfigError(
             f"{provider.display_name} needs an OAuth client_id",
             f"pass --client-id or set {prefix}_CLIENT_ID",
         )
     secret = extra.get("client_secret") or ctx.environ.get(f"{prefix}_CLIENT_SECRET")
-    if not secret and oauth.client_secret_required and flow != flows.DCR_PKCE:
+    if not secret and oauth.client_secret_required and not registered:
         from authsome.flows.apikey import ask_secret
 
         try:
