@@ -148,11 +148,17 @@ def test_denial(testsrv, file_env, github_style):
     testsrv.state.github_style = github_style
     out = run(["login", "testsrv"], file_env)
     assert out.returncode == 7
+    # The server's own words, and a way out that can work (not only "log in again").
     assert (
         out.stderr.strip()
         .splitlines()[-1]
-        .startswith("authsome: authorization for Test Server was denied")
+        .startswith(
+            "authsome: Test Server refused the authorization"
+            " (access_denied: The user denied the request). Run authsome login testsrv"
+            " --flow device_code and approve the request; if you did approve it,"
+        )
     )
+    assert "--scopes" in out.stderr
     assert run(["list", "--json"], file_env).stdout.strip() == "[]"
 
 

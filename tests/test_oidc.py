@@ -131,3 +131,23 @@ def test_refresh_rotates_and_the_server_detects_reuse(make_oidc_server, file_env
     assert out.returncode == 7, out.stderr
     assert "invalid_grant: grant request is invalid" in out.stderr
     assert "authsome login peer --force" in out.stderr
+
+
+def test_a_denied_device_login_shows_the_servers_words(oidc_server, file_env):
+    _register(oidc_server, file_env)
+    code, err, _ = _device_login(oidc_server, file_env, Person(oidc_server.issuer, approve=False))
+    assert code == 7, err
+    line = err.strip().splitlines()[-1]
+    assert line.startswith("authsome: peer refused the authorization (access_denied: ")
+    assert "approve" in line  # the way out: approve it next time
+
+
+def test_a_denied_pkce_login_says_what_can_be_done(oidc_server, file_env, tmp_path):
+    _register(oidc_server, file_env)
+    env, _ = _pkce_env(file_env, tmp_path, oidc_server.issuer, approve=False)
+    out = run(["login", "peer"], env)
+    assert out.returncode == 7, out.stderr
+    line = out.stderr.strip().splitlines()[-1]
+    assert line.startswith("authsome: peer refused the authorization (access_denied: ")
+    assert "End-User aborted interaction" in line
+    assert "approve the request" in line and "--scopes" in line  # not just "log in again"

@@ -4,6 +4,7 @@ import json
 import subprocess
 import time
 
+import pytest
 from clitools import AUTHSOME_BIN, run
 
 
@@ -147,3 +148,32 @@ def test_network_failure_names_the_host(testsrv, file_env, authsome_home):
 
 def test_logout_of_nothing_is_not_logged_in(file_env):
     assert run(["logout", "openai"], file_env).returncode == 3
+
+
+@pytest.mark.parametrize(
+    ("code", "fix"),
+    [
+        ("access_denied", "approve the request"),
+        ("invalid_scope", "--scopes LIST"),
+        ("invalid_client", "--client-id"),
+        ("unauthorized_client", "--client-id"),
+        ("temporarily_unavailable", "try again in a moment"),
+        ("something_else", "authsome inspect testsrv"),
+    ],
+)
+def test_a_refusal_keeps_the_servers_words_and_a_fix_that_can_work(code, fix):
+    from authsome.flows.tokens import OAuthError, refused
+    from authsome.providers import parse_provider
+
+    data = {
+        "name": "testsrv",
+        "display_name": "Test Server",
+        "auth_type": "oauth2",
+        "flow": "pkce",
+        "oauth": {"authorization_url": "https://a.example/a", "token_url": "https://a.example/t"},
+        "export": {"env": {"access_token": "TESTSRV_TOKEN"}},
+    }
+    provider = parse_provider(data, "test", "testsrv")
+    error = refused(provider, OAuthError(code, "the server's own words"), "the login", "testsrv")
+    assert str(error).startswith(f"Test Server refused the login ({code}: the server's own words)")
+    assert fix in error.fix
