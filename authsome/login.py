@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 from authsome import flows
 from authsome.connections import CONNECTED, Connection, display_ref, parse_ref
 from authsome.errors import AlreadyLoggedIn, ConfigError, NetworkError, NotLoggedIn, UsageError
-from authsome.flows.tokens import basic_auth, client_auth
+from authsome.flows.tokens import OAuthError, basic_auth, client_auth
 
 
 def login(
@@ -113,7 +113,7 @@ def _oauth_login(ctx, provider, conn_name, flow, scopes, client_id, port, open_b
 
 
 def logout(ctx, ref: str, connection=None) -> bool:
-    """Revoke remotely where possible, then remove locally. True when something was removed."""
+    """Revoke remotely where possible, then remove locally, and say which of the two happened."""
     provider_name, conn_name = parse_ref(ref, connection)
     conn = ctx.connections.find(provider_name, conn_name)
     indexed = ctx.connections.entry(provider_name, conn_name) is not None
@@ -121,43 +121,63 @@ def logout(ctx, ref: str, connection=None) -> bool:
         ctx.registry.check_known(provider_name)
         hint = display_ref(provider_name, conn_name)
         raise NotLoggedIn(f"not logged in to {hint}", "see: authsome list")
+    outcome = "Removed locally."
     if conn is not None and conn.auth_type == "oauth2":
         try:
             provider = ctx.provider(provider_name)
         except (UsageError, ConfigError, NetworkError) as e:
-            ctx.say(f"authsome: warning: cannot revoke remotely ({e}). Removing locally.")
             provider = None
-        if provider is not None and provider.oauth.revocation_url:
-            _revoke(ctx, provider, conn)
+            outcome = f"Not revoked at the server ({e.what}); removed locally."
+        if provider is not None:
+            outcome = _revoke(ctx, provider, conn)
+    elif conn is not None:
+        outcome = "Removed locally (revoke an API key on the provider's site, if it should die)."
     ctx.connections.delete(provider_name, conn_name)
-    ctx.say(f"Logged out of {provider_name} ({conn_name}).")
+    ctx.say(f"Logged out of {provider_name} ({conn_name}). {outcome}")
     return True
 
 
-def _revoke(ctx, provider, conn) -> None:
-    """RFC 7009: the refresh token first (it revokes the family), then the access token."""
+def _revoke(ctx, provider, conn) -> str:
+    """RFC 7009: the refresh token first (it revokes the family), then the access token.
+
+    Returns the sentence that says what happened at the server."""
     url = provider.oauth.revocation_url
+    if not url:
+        return (
+            f"Not revoked at the server: {provider.display_name} has no revocation endpoint;"
+            " removed locally."
+        )
     host = urlsplit(url).hostname
     method, secret = provider.oauth.client_auth, conn.secrets.get("client_secret")
     auth = client_auth(conn.client_id, secret, method)
     basic = basic_auth(conn.client_id, secret, method)
+    revoked, failed = [], []
     for hint in ("refresh_token", "access_token"):
         token = conn.secrets.get(hint)
         if not token:
             continue
+        what = hint.replace("_", " ")
         try:
             status, body = ctx.http.post_form(
                 url, {"token": token, "token_type_hint": hint, **auth}, auth=basic
             )
         except NetworkError as e:
-            ctx.say(
-                f"authsome: warning: could not revoke the {hint.replace('_', ' ')} "
-                f"({e.what}). Removed it locally anyway."
-            )
+            failed.append((what, e.what))
             continue
         if status >= 400:
-            reason = body.get("error") or f"HTTP {status}"
-            ctx.say(
-                f"authsome: warning: {host} did not revoke the {hint.replace('_', ' ')} "
-                f"({reason}). Removed it locally anyway."
+            err = OAuthError(
+                str(body.get("error") or f"HTTP {status}"), body.get("error_description")
             )
+            failed.append((what, f"{host} answered HTTP {status}, {err.text()}"))
+        else:
+            revoked.append(what)
+    if not failed:
+        return "Revoked at the server and removed locally."
+    reasons = {reason for _, reason in failed}
+    why = reasons.pop() if len(reasons) == 1 else "; ".join(f"the {w}: {r}" for w, r in failed)
+    if revoked:
+        return (
+            f"Revoked the {revoked[0]} at the server, but not the {failed[0][0]}"
+            f" ({failed[0][1]}); removed locally."
+        )
+    return f"Not revoked at the server ({why}); removed locally."

@@ -151,3 +151,16 @@ def test_a_denied_pkce_login_says_what_can_be_done(oidc_server, file_env, tmp_pa
     assert line.startswith("authsome: peer refused the authorization (access_denied: ")
     assert "End-User aborted interaction" in line
     assert "approve the request" in line and "--scopes" in line  # not just "log in again"
+
+
+def test_logout_revokes_at_the_server_and_says_so(oidc_server, file_env):
+    _register(oidc_server, file_env)
+    assert _device_login(oidc_server, file_env)[0] == 0
+    token = run(["token", "peer"], file_env).stdout.strip()
+    out = run(["logout", "peer"], file_env)
+    assert out.returncode == 0, out.stderr
+    assert "Logged out of peer (default). Revoked at the server and removed locally." in (
+        out.stderr
+    )
+    me = httpx.get(f"{oidc_server.issuer}/me", headers={"Authorization": f"Bearer {token}"})
+    assert me.status_code == 401
