@@ -106,6 +106,9 @@ class Context:
         from authsome.store.file import FileStore
 
         self.home.ensure()
+        if self.backend.value == "file":  # chosen, not a fallback: say so when asking
+            where = "AUTHSOME_BACKEND" if self.backend.source == "env" else "config.json: backend"
+            self.unlocker.chosen_by = f"{where}=file"
         return FileStore(self.home.vault_file, self.home.lock_path("vault"), self.unlocker)
 
     @cached_property
