@@ -33,8 +33,8 @@ def login(
             f"{provider.display_name} does not support the {flow} flow",
             f"use one of: {', '.join(provider.flows()) or 'none'}",
         )
-    ctx.store_choice.store.prepare()  # unlock or create the store before asking anyone
     # The index may be the leftover of a crash; only a login the store holds blocks this one.
+    # (A connected entry means the store exists already: opening it creates nothing.)
     if connected and ctx.connections.find(provider_name, conn_name) is not None:
         raise AlreadyLoggedIn(
             f"already logged in to {provider_name} ({conn_name})",
@@ -44,9 +44,14 @@ def login(
     if flow == flows.API_KEY:
         from authsome.flows import apikey
 
+        # The key is checked first: a bad one must not leave a new vault and passphrase behind.
         key = apikey.obtain(ctx, provider, hint, not open_browser)
+        ctx.store_choice.store.prepare()
         conn = Connection(provider_name, conn_name, "api_key", flow, {"api_key": key})
     else:
+        # Unlock or create the store before the browser or device step: nobody is asked for a
+        # passphrase halfway through a login.
+        ctx.store_choice.store.prepare()
         conn = _oauth_login(
             ctx, provider, conn_name, flow, scopes, client_id, port, open_browser, hint
         )
