@@ -52,12 +52,15 @@ class Context:
         self.stdout.write(text if text.endswith("\n") or not text else text + "\n")
         self.stdout.flush()
 
-    def status(self, line: str | None) -> None:
-        """A live status line on a terminal (rewritten in place); nothing when piped."""
+    def status(self, line: str | None) -> bool:
+        """A live status line on a terminal (rewritten in place); nothing when piped.
+
+        True when it was shown."""
         if not _isatty(self.stderr):
-            return
+            return False
         self.stderr.write("\r\033[K" + (line or ""))
         self.stderr.flush()
+        return True
 
     def open_browser(self, url: str) -> bool:
         """Open `url` in a graphical browser when there is one; False otherwise."""

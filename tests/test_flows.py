@@ -176,6 +176,9 @@ def test_ctrl_c_while_polling_exits_130_and_stores_nothing(testsrv, file_env, au
     proc = PtyProcess([AUTHSOME_BIN, "login", "testsrv"], file_env)
     proc.expect(b"Waiting for authorization...")
     proc.expect(b"left")  # the countdown shows on a terminal
+    # ... and is the only "Waiting" there: no plain line above it saying the same.
+    assert b"Waiting for authorization...\r\n" not in proc.screen
+    assert b"Waiting for authorization...\n" not in proc.screen
     proc.interrupt()
     assert proc.wait(20) == 130
     assert b"authsome: cancelled." in proc.screen and b"Traceback" not in proc.screen

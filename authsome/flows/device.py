@@ -37,7 +37,8 @@ def run(provider, client_id, client_secret, scopes, login_hint, io) -> TokenSet:
     deadline = io.clock() + expires_in
 
     io.say(f"Visit {uri} on any device with a browser\nand enter the user code: {user_code}\n")
-    io.say("Waiting for authorization...")
+    if not io.status("Waiting for authorization..."):  # on a terminal: the countdown line
+        io.say("Waiting for authorization...")
     poll = {
         "grant_type": GRANT_TYPE,
         "device_code": body["device_code"],
