@@ -304,7 +304,8 @@ class Connections:
                         f" {e.what}. Unlock it and run: authsome doctor --fix"
                     )
                 entries = self.index.live()
-        return [entries[k] for k in sorted(entries)]
+        # By provider, then connection: sorting "peer2:x" and "peer:x" as strings puts peer2 first.
+        return [entries[k] for k in sorted(entries, key=split_key)]
 
     def login_keys(self) -> list[str]:
         """The store's keys of logins; not of what else it keeps (dcr's "NAME:@client")."""
