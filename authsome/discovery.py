@@ -142,15 +142,29 @@ def cached(ctx, provider, refresh: bool = False) -> tuple[str, dict]:
             pass
     issuer = oauth.issuer or issuer_for(ctx.http, oauth.resource)
     metadata = fetch(ctx.http, issuer)
-    fsutil.ensure_private_dir(path.parent)
-    body = {
-        "asked": [oauth.issuer, oauth.resource],
-        "issuer": issuer,
-        "fetched_at": int(ctx.clock()),
-        "metadata": metadata,
-    }
-    fsutil.atomic_write(path, json.dumps(body, indent=1).encode())
+    keep(ctx, provider.name, [oauth.issuer, oauth.resource], issuer, metadata)
     return issuer, metadata
+
+
+def keep(ctx, name: str, asked: list, issuer: str, metadata: dict) -> None:
+    """Cache `metadata`, fetched for the provider `name` (asked: its [issuer, resource])."""
+    path = _cache_path(ctx, name)
+    fsutil.ensure_private_dir(path.parent)
+    body = {"asked": asked, "issuer": issuer, "fetched_at": int(ctx.clock()), "metadata": metadata}
+    fsutil.atomic_write(path, json.dumps(body, indent=1).encode())
+
+
+def resolve_cached(ctx, provider):
+    """`provider` as its cached metadata (of any age) fills it in, without the network; None
+    when nothing is cached. For listings, which must not go to the network per provider."""
+    oauth = provider.oauth
+    try:
+        doc = json.loads(_cache_path(ctx, provider.name).read_text(encoding="utf-8"))
+        if doc["asked"] != [oauth.issuer, oauth.resource]:
+            return None
+        return _fill(provider, doc["issuer"], doc["metadata"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def resolve(ctx, provider, refresh: bool = False):
@@ -170,6 +184,12 @@ def resolve(ctx, provider, refresh: bool = False):
     if not refresh and all(getattr(oauth, f) is not None for f in needed):
         return provider
     issuer, metadata = cached(ctx, provider, refresh)
+    return _fill(provider, issuer, metadata)
+
+
+def _fill(provider, issuer: str, metadata: dict):
+    """`provider` with what it lacks taken from `issuer`'s metadata."""
+    oauth = provider.oauth
     found = {} if oauth.issuer else {"issuer": issuer}
     for meta_field, spec_field in ENDPOINTS.items():
         if getattr(oauth, spec_field) is None and isinstance(metadata.get(meta_field), str):
