@@ -117,6 +117,23 @@ def test_usage_error_is_one_line_exit_2(env):
     assert out.stderr == "authsome: No such option '--nope'. See: authsome doctor --help\n"
 
 
+@pytest.mark.parametrize(
+    ("typed", "line"),
+    [
+        ("logn", "authsome: no such command 'logn'. Did you mean login?\n"),
+        ("tokne", "authsome: no such command 'tokne'. Did you mean token?\n"),
+        ("frobnicate", "authsome: no such command 'frobnicate'. See: authsome --help\n"),
+        # Not a word that could be a command: perhaps a pasted secret, so never repeated.
+        ("sk-proj-AbCdEf0123456789", "authsome: no such command. See: authsome --help\n"),
+        ("loginX9", "authsome: no such command. See: authsome --help\n"),
+    ],
+)
+def test_a_mistyped_command_gets_a_suggestion(env, typed, line):
+    out = run([typed, "github"], env)
+    assert out.returncode == 2
+    assert out.stderr == line and out.stdout == ""
+
+
 def test_locked_vault_without_terminal_exit_4(env):
     run(["unlock"], {**env, "AUTHSOME_PASSPHRASE": TEST_PASSPHRASE})
     out = run(["unlock"], {**env, "AUTHSOME_BACKEND": "file"})
