@@ -258,3 +258,18 @@ def test_a_known_provider_without_a_login_is_not_logged_in(file_env):
     out = run(["token", "openai:work"], file_env)
     assert out.returncode == 3
     assert out.stderr == "authsome: not logged in to openai:work; run: authsome login openai:work\n"
+
+
+def test_the_docs_list_every_bundled_provider(env):
+    """docs/providers.md and the README name as many providers as `authsome providers` has."""
+    import re
+
+    rows = json.loads(run(["providers", "--json"], env).stdout)
+    bundled = sorted(r["name"] for r in rows if r["source"] == "bundled")
+    section = (ROOT / "docs" / "providers.md").read_text().split("## Bundled providers", 1)[1]
+    section = section.split("\n## ", 1)[0]
+    named = set(re.findall(r"(?<![\w/.`-])([a-z][a-z0-9]*(?:-mcp)?)(?=\s\(|,|\.\s|\.$)", section))
+    missing = [name for name in bundled if name not in named]
+    assert missing == [], f"docs/providers.md leaves out {missing}"
+    assert f"There are {len(bundled)}." in section
+    assert f"lists the {len(bundled)} bundled providers" in (ROOT / "README.md").read_text()
