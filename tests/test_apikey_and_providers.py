@@ -257,7 +257,7 @@ def test_a_known_provider_without_a_login_is_not_logged_in(file_env):
     run(["login", "openai"], file_env, input=KEY + "\n")
     out = run(["token", "openai:work"], file_env)
     assert out.returncode == 3
-    assert out.stderr == "authsome: not logged in to openai:work; run: authsome login openai:work\n"
+    assert out.stderr == "authsome: not logged in to openai:work. Run: authsome login openai:work\n"
 
 
 def test_the_docs_list_every_bundled_provider(env):
