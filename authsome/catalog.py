@@ -18,6 +18,13 @@ def provider_rows(ctx) -> list[dict]:
     out = []
     for p in registry.all():
         conns = {k: e for k, e in entries.items() if e.get("provider") == p.name}
+        device = bool(p.oauth and p.oauth.supports_device_code)
+        if p.oauth and not device and (p.oauth.issuer or p.oauth.resource):
+            # As inspect shows it: from the issuer's metadata, if it was ever fetched.
+            from authsome import discovery
+
+            found = discovery.resolve_cached(ctx, p)
+            device = found.oauth.supports_device_code if found else None
         states = sorted({state_of(e, now, margin) for e in conns.values()})
         out.append(
             {
@@ -25,7 +32,7 @@ def provider_rows(ctx) -> list[dict]:
                 "display_name": p.display_name,
                 "auth_type": p.auth_type,
                 "flow": p.flow,
-                "supports_device_code": bool(p.oauth and p.oauth.supports_device_code),
+                "supports_device_code": device,  # None: not known until discovered
                 "source": "bundled" if registry.is_bundled(p.name) else "custom",
                 "customized": len(p.sources) > 1,
                 "connections": len(conns),
@@ -40,7 +47,7 @@ def render_rows(table: list[dict]) -> str:
     body = []
     for r in table:
         source = r["source"] + ("+override" if r["customized"] else "")
-        device = "yes" if r["supports_device_code"] else "no"
+        device = {True: "yes", False: "no", None: "?"}[r["supports_device_code"]]
         body.append((r["name"], r["auth_type"], r["flow"], device, source, r["state"]))
     return columns(headers, body)
 
@@ -51,8 +58,9 @@ def render_definition(provider) -> str:
         f"{d['display_name']} ({d['name']})",
         f"  auth_type: {d['auth_type']}",
         f"  flow: {d['flow']}",
-        f"  docs_url: {d['docs_url']}",
     ]
+    if d["docs_url"]:
+        lines.append(f"  docs_url: {d['docs_url']}")
     for section in ("oauth", "api_key"):
         if section in d:
             lines.append(f"  {section}:")
@@ -91,7 +99,9 @@ def register_issuer(ctx, name: str, issuer: str, force: bool) -> Path:
         "oauth": {"issuer": issuer},
         "export": {"env": {"access_token": f"{env_prefix(name)}_TOKEN"}},
     }
-    return install(ctx, data, f"the metadata of {issuer}", force)
+    target = install(ctx, data, f"the metadata of {issuer}", force)
+    discovery.keep(ctx, name, [issuer, None], issuer, metadata)  # fetched once, not twice
+    return target
 
 
 def register(ctx, file: str, force: bool) -> Path:

@@ -296,7 +296,7 @@ class Connections:
             entries = self.rebuild()
         if getattr(self.store, "lists_cheaply", False):
             mine = {k for k, e in entries.items() if e.get("backend") == self.store.name}
-            if set(self.store.list()) != mine:
+            if set(self.login_keys()) != mine:
                 try:
                     changes = self.reconcile()
                     if changes:
@@ -310,12 +310,17 @@ class Connections:
                         f" {e.what}. Unlock it and run: authsome doctor --fix"
                     )
                 entries = self.index.live()
-        return [entries[k] for k in sorted(entries)]
+        # By provider, then connection: sorting "peer2:x" and "peer:x" as strings puts peer2 first.
+        return [entries[k] for k in sorted(entries, key=split_key)]
+
+    def login_keys(self) -> list[str]:
+        """The store's keys of logins; not of what else it keeps (dcr's "NAME:@client")."""
+        return [k for k in self.store.list() if not split_key(k)[1].startswith("@")]
 
     def rebuild(self) -> dict[str, dict]:
         """Write the index anew from the store's records."""
         entries = {}
-        for key in self.store.list():
+        for key in self.login_keys():
             provider, connection = split_key(key)
             conn = self.find(provider, connection)
             if conn is not None:
@@ -327,7 +332,7 @@ class Connections:
     def reconcile(self) -> list[str]:
         """Bring store and index into agreement after a crash; returns what changed."""
         changes = []
-        names = set(self.store.list())
+        names = set(self.login_keys())
         try:
             entries = self.index.read()
         except IndexDamaged:

@@ -53,12 +53,15 @@ class Context:
         self.stdout.write(text if text.endswith("\n") or not text else text + "\n")
         self.stdout.flush()
 
-    def status(self, line: str | None) -> None:
-        """A live status line on a terminal (rewritten in place); nothing when piped."""
+    def status(self, line: str | None) -> bool:
+        """A live status line on a terminal (rewritten in place); nothing when piped.
+
+        True when it was shown."""
         if not _isatty(self.stderr):
-            return
+            return False
         self.stderr.write("\r\033[K" + printable(line or ""))
         self.stderr.flush()
+        return True
 
     def open_browser(self, url: str) -> bool:
         """Open `url` in a graphical browser when there is one; False otherwise."""
@@ -107,6 +110,9 @@ class Context:
         from authsome.store.file import FileStore
 
         self.home.ensure()
+        if self.backend.value == "file":  # chosen, not a fallback: say so when asking
+            where = "AUTHSOME_BACKEND" if self.backend.source == "env" else "config.json: backend"
+            self.unlocker.chosen_by = f"{where}=file"
         return FileStore(self.home.vault_file, self.home.lock_path("vault"), self.unlocker)
 
     @cached_property

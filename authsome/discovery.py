@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from types import MappingProxyType
 from urllib.parse import urlsplit
 
 from authsome import fsutil
@@ -25,6 +26,20 @@ ENDPOINTS = {
     "revocation_endpoint": "revocation_url",
     "registration_endpoint": "registration_url",
 }
+
+
+# Asked for when a provider names no scopes and the server offers them: `openid`, since many
+# servers grant nothing without a scope, and `offline_access`, without which OpenID Connect
+# servers issue no refresh token (OpenID Connect Core, section 11).
+DEFAULT_SCOPES = ("openid", "offline_access")
+
+
+def default_scopes(metadata: dict) -> tuple[str, ...]:
+    """The scopes to ask for when the provider names none: those of DEFAULT_SCOPES offered."""
+    offered = metadata.get("scopes_supported")
+    if not isinstance(offered, list):
+        return ()
+    return tuple(s for s in DEFAULT_SCOPES if s in offered)
 
 
 def metadata_urls(issuer: str) -> list[str]:
@@ -153,15 +168,29 @@ def cached(ctx, provider, refresh: bool = False) -> tuple[str, dict]:
             pass
     issuer = oauth.issuer or issuer_for(ctx.http, oauth.resource)
     metadata = fetch(ctx.http, issuer)
-    fsutil.ensure_private_dir(path.parent)
-    body = {
-        "asked": [oauth.issuer, oauth.resource],
-        "issuer": issuer,
-        "fetched_at": int(ctx.clock()),
-        "metadata": metadata,
-    }
-    fsutil.atomic_write(path, json.dumps(body, indent=1).encode())
+    keep(ctx, provider.name, [oauth.issuer, oauth.resource], issuer, metadata)
     return issuer, metadata
+
+
+def keep(ctx, name: str, asked: list, issuer: str, metadata: dict) -> None:
+    """Cache `metadata`, fetched for the provider `name` (asked: its [issuer, resource])."""
+    path = _cache_path(ctx, name)
+    fsutil.ensure_private_dir(path.parent)
+    body = {"asked": asked, "issuer": issuer, "fetched_at": int(ctx.clock()), "metadata": metadata}
+    fsutil.atomic_write(path, json.dumps(body, indent=1).encode())
+
+
+def resolve_cached(ctx, provider):
+    """`provider` as its cached metadata (of any age) fills it in, without the network; None
+    when nothing is cached. For listings, which must not go to the network per provider."""
+    oauth = provider.oauth
+    try:
+        doc = json.loads(_cache_path(ctx, provider.name).read_text(encoding="utf-8"))
+        if doc["asked"] != [oauth.issuer, oauth.resource]:
+            return None
+        return _fill(provider, doc["issuer"], doc["metadata"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def resolve(ctx, provider, refresh: bool = False):
@@ -181,10 +210,22 @@ def resolve(ctx, provider, refresh: bool = False):
     if not refresh and all(getattr(oauth, f) is not None for f in needed):
         return provider
     issuer, metadata = cached(ctx, provider, refresh)
+    return _fill(provider, issuer, metadata)
+
+
+def _fill(provider, issuer: str, metadata: dict):
+    """`provider` with what it lacks taken from `issuer`'s metadata."""
+    oauth = provider.oauth
     found = {} if oauth.issuer else {"issuer": issuer}
     for meta_field, spec_field in ENDPOINTS.items():
         if getattr(oauth, spec_field) is None and isinstance(metadata.get(meta_field), str):
             found[spec_field] = metadata[meta_field]
+    if not oauth.scopes and default_scopes(metadata):
+        found["scopes"] = default_scopes(metadata)
+        if "offline_access" in found["scopes"] and "prompt" not in oauth.authorization_params:
+            # OpenID Connect Core 11: offline_access is ignored unless prompt has consent.
+            params = {**oauth.authorization_params, "prompt": "consent"}
+            found["authorization_params"] = MappingProxyType(params)
     if metadata.get("authorization_response_iss_parameter_supported") is True:
         found["iss_parameter_supported"] = True  # RFC 9207
     grants = metadata.get("grant_types_supported") or []

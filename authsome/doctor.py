@@ -85,7 +85,7 @@ def _index(ctx, fix: bool, problems: list[str]) -> dict:
                 connections.find(provider, connection)
             info["fixed"] = connections.reconcile()
             return info
-        names = set(connections.store.list())
+        names = set(connections.login_keys())
         try:
             entries = connections.index.read()
         except IndexDamaged as e:

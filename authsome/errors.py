@@ -4,14 +4,12 @@
 class AuthsomeError(Exception):
     """Base class: the message is one line, '<what happened>. <how to fix it>'."""
 
-    joiner = ". "
-
     def __init__(self, what: str, fix: str | None = None):
         self.what = what
         self.fix = fix
-        if fix and self.joiner == ". ":
+        if fix:
             fix = fix[0].upper() + fix[1:]
-        super().__init__(f"{what}{self.joiner}{fix}" if fix else what)
+        super().__init__(f"{what}. {fix}" if fix else what)
 
 
 class UsageError(AuthsomeError):
@@ -20,8 +18,6 @@ class UsageError(AuthsomeError):
 
 class NotLoggedIn(AuthsomeError):
     """No credentials are stored for the connection."""
-
-    joiner = "; "
 
 
 class AlreadyLoggedIn(AuthsomeError):

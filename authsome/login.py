@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 from authsome import flows
 from authsome.connections import CONNECTED, Connection, display_ref, parse_ref
 from authsome.errors import AlreadyLoggedIn, ConfigError, NetworkError, NotLoggedIn, UsageError
-from authsome.flows.tokens import basic_auth, client_auth
+from authsome.flows.tokens import OAuthError, basic_auth, client_auth
 from authsome.termtext import printable
 
 
@@ -34,8 +34,8 @@ def login(
             f"{provider.display_name} does not support the {flow} flow",
             f"use one of: {', '.join(provider.flows()) or 'none'}",
         )
-    ctx.store_choice.store.prepare()  # unlock or create the store before asking anyone
     # The index may be the leftover of a crash; only a login the store holds blocks this one.
+    # (A connected entry means the store exists already: opening it creates nothing.)
     if connected and ctx.connections.find(provider_name, conn_name) is not None:
         raise AlreadyLoggedIn(
             f"already logged in to {provider_name} ({conn_name})",
@@ -45,9 +45,14 @@ def login(
     if flow == flows.API_KEY:
         from authsome.flows import apikey
 
+        # The key is checked first: a bad one must not leave a new vault and passphrase behind.
         key = apikey.obtain(ctx, provider, hint, not open_browser)
+        ctx.store_choice.store.prepare()
         conn = Connection(provider_name, conn_name, "api_key", flow, {"api_key": key})
     else:
+        # Unlock or create the store before the browser or device step: nobody is asked for a
+        # passphrase halfway through a login.
+        ctx.store_choice.store.prepare()
         conn = _oauth_login(
             ctx, provider, conn_name, flow, scopes, client_id, port, open_browser, hint
         )
@@ -59,25 +64,28 @@ def login(
 def _oauth_login(ctx, provider, conn_name, flow, scopes, client_id, port, open_browser, hint):
     oauth = provider.oauth
     prefix = provider.env_prefix
-    extra = {}
-    if flow == flows.DCR_PKCE and not client_id:
+    extra, registered = {}, None
+    given = client_id or ctx.environ.get(f"{prefix}_CLIENT_ID") or oauth.client_id
+    # Dynamic registration stands in for a client ID in every flow: always for dcr_pkce (unless
+    # --client-id), and for pkce and device_code when no client ID is known.
+    if oauth.registration_url and not client_id and (flow == flows.DCR_PKCE or not given):
         from authsome.flows import dcr
 
-        registered = dcr.client(ctx, provider, hint, port)
-        client_id, port = registered["client_id"], registered["redirect_port"]
+        registered = dcr.client(ctx, provider, hint, port, device=flow == flows.DEVICE_CODE)
+        client_id, port = registered["client_id"], registered.get("redirect_port", port)
         extra = {
             k: registered[k]
             for k in ("client_secret", "registration_access_token")
             if k in registered
         }
-    client_id = client_id or ctx.environ.get(f"{prefix}_CLIENT_ID") or oauth.client_id
+    client_id = client_id or given
     if not client_id:
         raise ConfigError(
             f"{provider.display_name} needs an OAuth client_id",
             f"pass --client-id or set {prefix}_CLIENT_ID",
         )
     secret = extra.get("client_secret") or ctx.environ.get(f"{prefix}_CLIENT_SECRET")
-    if not secret and oauth.client_secret_required and flow != flows.DCR_PKCE:
+    if not secret and oauth.client_secret_required and not registered:
         from authsome.flows.apikey import ask_secret
 
         try:
@@ -111,7 +119,7 @@ def _oauth_login(ctx, provider, conn_name, flow, scopes, client_id, port, open_b
 
 
 def logout(ctx, ref: str, connection=None) -> bool:
-    """Revoke remotely where possible, then remove locally. True when something was removed."""
+    """Revoke remotely where possible, then remove locally, and say which of the two happened."""
     provider_name, conn_name = parse_ref(ref, connection)
     conn = ctx.connections.find(provider_name, conn_name)
     indexed = ctx.connections.entry(provider_name, conn_name) is not None
@@ -119,43 +127,64 @@ def logout(ctx, ref: str, connection=None) -> bool:
         ctx.registry.check_known(provider_name)
         hint = display_ref(provider_name, conn_name)
         raise NotLoggedIn(f"not logged in to {hint}", "see: authsome list")
+    outcome = "Removed locally."
     if conn is not None and conn.auth_type == "oauth2":
         try:
             provider = ctx.provider(provider_name)
         except (UsageError, ConfigError, NetworkError) as e:
-            ctx.say(f"authsome: warning: cannot revoke remotely ({e}). Removing locally.")
             provider = None
-        if provider is not None and provider.oauth.revocation_url:
-            _revoke(ctx, provider, conn)
+            outcome = f"Not revoked at the server ({e.what}); removed locally."
+        if provider is not None:
+            outcome = _revoke(ctx, provider, conn)
+    elif conn is not None:
+        outcome = "Removed locally (revoke an API key on the provider's site, if it should die)."
     ctx.connections.delete(provider_name, conn_name)
-    ctx.say(f"Logged out of {provider_name} ({conn_name}).")
+    ctx.say(f"Logged out of {provider_name} ({conn_name}). {outcome}")
     return True
 
 
-def _revoke(ctx, provider, conn) -> None:
-    """RFC 7009: the refresh token first (it revokes the family), then the access token."""
+def _revoke(ctx, provider, conn) -> str:
+    """RFC 7009: the refresh token first (it revokes the family), then the access token.
+
+    Returns the sentence that says what happened at the server."""
     url = provider.oauth.revocation_url
+    if not url:
+        return (
+            f"Not revoked at the server: {provider.display_name} has no revocation endpoint;"
+            " removed locally."
+        )
     host = urlsplit(url).hostname
     method, secret = provider.oauth.client_auth, conn.secrets.get("client_secret")
     auth = client_auth(conn.client_id, secret, method)
     basic = basic_auth(conn.client_id, secret, method)
+    revoked, failed = [], []
     for hint in ("refresh_token", "access_token"):
         token = conn.secrets.get(hint)
         if not token:
             continue
+        what = hint.replace("_", " ")
         try:
             status, body = ctx.http.post_form(
                 url, {"token": token, "token_type_hint": hint, **auth}, auth=basic
             )
         except NetworkError as e:
-            ctx.say(
-                f"authsome: warning: could not revoke the {hint.replace('_', ' ')} "
-                f"({e.what}). Removed it locally anyway."
-            )
+            failed.append((what, e.what))
             continue
         if status >= 400:
-            reason = printable(body.get("error") or f"HTTP {status}")
-            ctx.say(
-                f"authsome: warning: {host} did not revoke the {hint.replace('_', ' ')} "
-                f"({reason}). Removed it locally anyway."
+            err = OAuthError(
+                printable(str(body.get("error") or f"HTTP {status}")),
+                printable(body.get("error_description") or "") or None,
             )
+            failed.append((what, f"{host} answered HTTP {status}, {err.text()}"))
+        else:
+            revoked.append(what)
+    if not failed:
+        return "Revoked at the server and removed locally."
+    reasons = {reason for _, reason in failed}
+    why = reasons.pop() if len(reasons) == 1 else "; ".join(f"the {w}: {r}" for w, r in failed)
+    if revoked:
+        return (
+            f"Revoked the {revoked[0]} at the server, but not the {failed[0][0]}"
+            f" ({failed[0][1]}); removed locally."
+        )
+    return f"Not revoked at the server ({why}); removed locally."

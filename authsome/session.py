@@ -117,6 +117,7 @@ class Unlocker:
         self.prompter = prompter
         self.sessions = sessions
         self.passphrase_source: str | None = None
+        self.chosen_by: str | None = None  # "AUTHSOME_BACKEND=file" when chosen, not fallen to
 
     def session_key(self, vault: Path, salt: bytes) -> bytes | None:
         token = self.environ.get(ENV_SESSION)
@@ -137,6 +138,12 @@ class Unlocker:
         self.passphrase_source = "prompt"
         if not new:
             return self.prompter.secret(f"Passphrase for {vault}: ")
+        because = self.chosen_by or "No desktop keychain here"
+        print(
+            f"{because}: authsome keeps secrets in an encrypted file. Choose a passphrase for it.",
+            file=self.prompter.stderr,
+            flush=True,
+        )
         first = self.prompter.secret(f"New passphrase for {vault}: ")
         if not first:
             raise UsageError("the passphrase is empty", "choose a passphrase and run again")

@@ -134,3 +134,30 @@ def testsrv(oauth_server, install_provider):
     """The test server installed as the user provider 'testsrv'."""
     install_provider(oauth_server.provider())
     return oauth_server
+
+
+@pytest.fixture
+def make_oidc_server():
+    """Start node-oidc-provider (tests/oidc/); under CI=true its absence is a failure."""
+    from oidc_server import OIDCServer, missing
+    from realparts import IN_CI
+
+    why = missing()
+    if why:
+        if IN_CI:
+            pytest.fail(f"CI=true and the OIDC server cannot run: {why}")
+        pytest.skip(why)
+    started = []
+
+    def start(**kw) -> OIDCServer:
+        started.append(OIDCServer(**kw))
+        return started[-1]
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture
+def oidc_server(make_oidc_server):
+    return make_oidc_server()

@@ -51,6 +51,7 @@ class State:
         self.registration_error = None
         self.device_override: dict = {}  # fields of the device authorization answer to replace
         self.token_error = None  # (error, error_description) for every device token poll
+        self.scopes_supported: list[str] | None = None  # metadata's scopes_supported
         self.registrations: list[dict] = []
         # Faults, set by tests.
         self.on_refresh = None  # called when a refresh request arrives, before it is answered
@@ -206,7 +207,13 @@ class Handler(BaseHTTPRequestHandler):
                 {"error": "invalid_client_metadata", "error_description": st.registration_error},
             )
         uris = body.get("redirect_uris") or []
-        if not uris or not all(u.startswith("http://127.0.0.1:") for u in uris):
+        device_only = body.get("grant_types") == [
+            "urn:ietf:params:oauth:grant-type:device_code",
+            "refresh_token",
+        ]
+        if (not uris and not device_only) or not all(
+            u.startswith("http://127.0.0.1:") for u in uris
+        ):
             return self._send(
                 400,
                 {
@@ -219,6 +226,7 @@ class Handler(BaseHTTPRequestHandler):
             "redirect_uris": uris,
             "registration_access_token": "rat-" + secrets.token_hex(6),
             "token_endpoint_auth_method": "none",
+            "grant_types": body.get("grant_types"),
         }
         with st.lock:
             st.registrations.append(client)
@@ -356,6 +364,11 @@ class OAuthServer(ThreadingHTTPServer):
             ],
             "code_challenge_methods_supported": ["S256"],
             "token_endpoint_auth_methods_supported": ["none"],
+            **(
+                {"scopes_supported": self.state.scopes_supported}
+                if self.state.scopes_supported is not None
+                else {}
+            ),
             **(
                 {"authorization_response_iss_parameter_supported": True}
                 if self.state.iss_supported

@@ -48,6 +48,54 @@ def test_key_pattern_is_checked_and_nothing_is_stored(file_env):
     assert json.loads(run(["list", "--json"], file_env).stdout) == []
 
 
+def test_a_bad_key_at_a_terminal_is_asked_again_before_the_vault_is_made(env, authsome_home):
+    """First login, no keychain: a mistyped key is asked again, and only a good key leads to
+    the new vault's passphrase."""
+    proc = PtyProcess([AUTHSOME_BIN, "login", "openai"], env)
+    proc.expect(b"OpenAI API key: ")
+    proc.send(b"not-a-key\n")
+    proc.expect(b"Try again (2 left).")
+    assert not (authsome_home / "vault").exists()
+    proc.expect(b"OpenAI API key: ")
+    proc.send(KEY.encode() + b"\n")
+    proc.expect(b"Choose a passphrase for it.")
+    proc.expect(b"New passphrase for")
+    proc.send(b"pty-passphrase\n")
+    proc.expect(b"Repeat the passphrase: ")
+    proc.send(b"pty-passphrase\n")
+    assert proc.wait(60) == 0
+    assert b"not-a-key" not in proc.screen and KEY.encode() not in proc.screen
+    e = {**env, "AUTHSOME_PASSPHRASE": "pty-passphrase"}
+    assert run(["token", "openai"], e).stdout.strip() == KEY
+
+
+def test_three_bad_keys_at_a_terminal_end_the_login_with_nothing_created(env, authsome_home):
+    proc = PtyProcess([AUTHSOME_BIN, "login", "openai"], env)
+    for _ in range(3):
+        proc.expect(b"OpenAI API key: ")
+        proc.screen = proc.screen.replace(b"OpenAI API key: ", b"", 1)
+        proc.send(b"not-a-key\n")
+    assert proc.wait(60) == 2
+    assert b"does not look like an API key for OpenAI" in proc.screen
+    assert b"passphrase" not in proc.screen.lower()
+    assert not (authsome_home / "vault").exists()
+
+
+@pytest.mark.parametrize("source", ["pipe", "variable"])
+def test_a_bad_key_from_a_pipe_or_variable_fails_at_once_and_creates_nothing(
+    env, authsome_home, source
+):
+    e = {**env, "AUTHSOME_BACKEND": "file"}  # no AUTHSOME_PASSPHRASE: it must not be needed
+    if source == "variable":
+        e["OPENAI_API_KEY"] = "not-a-key"
+    out = run(["login", "openai"], e, input="not-a-key\n" if source == "pipe" else "")
+    assert out.returncode == 2, out.stderr
+    assert "does not look like an API key for OpenAI" in out.stderr
+    assert ("$OPENAI_API_KEY" in out.stderr) == (source == "variable")
+    assert "not-a-key" not in out.stderr
+    assert not (authsome_home / "vault").exists()
+
+
 def test_api_key_is_never_an_argument(file_env):
     out = run(["login", "openai", KEY], file_env)
     assert out.returncode == 2
@@ -212,7 +260,7 @@ def test_a_known_provider_without_a_login_is_not_logged_in(file_env):
     run(["login", "openai"], file_env, input=KEY + "\n")
     out = run(["token", "openai:work"], file_env)
     assert out.returncode == 3
-    assert out.stderr == "authsome: not logged in to openai:work; run: authsome login openai:work\n"
+    assert out.stderr == "authsome: not logged in to openai:work. Run: authsome login openai:work\n"
 
 
 REFUSED_NAMES = [
@@ -343,3 +391,18 @@ def test_no_bundled_provider_name_looks_like_a_secret():
     from authsome.secretlike import looks_like_secret
 
     assert not [p.stem for p in (ROOT / "providers").glob("*.json") if looks_like_secret(p.stem)]
+
+
+def test_the_docs_list_every_bundled_provider(env):
+    """docs/providers.md and the README name as many providers as `authsome providers` has."""
+    import re
+
+    rows = json.loads(run(["providers", "--json"], env).stdout)
+    bundled = sorted(r["name"] for r in rows if r["source"] == "bundled")
+    section = (ROOT / "docs" / "providers.md").read_text().split("## Bundled providers", 1)[1]
+    section = section.split("\n## ", 1)[0]
+    named = set(re.findall(r"(?<![\w/.`-])([a-z][a-z0-9]*(?:-mcp)?)(?=\s\(|,|\.\s|\.$)", section))
+    missing = [name for name in bundled if name not in named]
+    assert missing == [], f"docs/providers.md leaves out {missing}"
+    assert f"There are {len(bundled)}." in section
+    assert f"lists the {len(bundled)} bundled providers" in (ROOT / "README.md").read_text()

@@ -3,6 +3,7 @@
 import ast
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -116,6 +117,60 @@ def test_usage_error_is_one_line_exit_2(env):
     out = run(["doctor", "--nope"], env)
     assert out.returncode == 2
     assert out.stderr == "authsome: No such option '--nope'. See: authsome doctor --help\n"
+
+
+@pytest.mark.parametrize(
+    ("typed", "line"),
+    [
+        ("logn", "authsome: no such command 'logn'. Did you mean login?\n"),
+        ("tokne", "authsome: no such command 'tokne'. Did you mean token?\n"),
+        ("frobnicate", "authsome: no such command 'frobnicate'. See: authsome --help\n"),
+        # Not a word that could be a command: perhaps a pasted secret, so never repeated.
+        ("sk-proj-AbCdEf0123456789", "authsome: no such command. See: authsome --help\n"),
+        ("loginX9", "authsome: no such command. See: authsome --help\n"),
+    ],
+)
+def test_a_mistyped_command_gets_a_suggestion(env, typed, line):
+    out = run([typed, "github"], env)
+    assert out.returncode == 2
+    assert out.stderr == line and out.stdout == ""
+
+
+SHAPE = re.compile(r"authsome: (?P<what>[^\n]+?)\. (?P<fix>[A-Z][^\n]*[^.\n])\n")
+
+
+def test_errors_have_the_documented_shape(env, authsome_home, install_provider):
+    """`authsome: <what happened>. <how to fix it>`: one line, exit code by kind."""
+    install_provider(
+        {
+            "name": "peer",
+            "auth_type": "oauth2",
+            "flow": "pkce",
+            "oauth": {"issuer": "http://127.0.0.1:9"},  # nothing listens on port 9
+            "export": {"env": {"access_token": "PEER_TOKEN"}},
+        }
+    )
+    vault = {**env, "AUTHSOME_BACKEND": "file", "AUTHSOME_PASSPHRASE": TEST_PASSPHRASE}
+    cases = [
+        (["token", "openai"], vault, None, 3),
+        (["logout", "openai"], vault, None, 3),
+        (["env", "openai:work"], vault, None, 3),
+        (["run", "openai", "--", "true"], vault, None, 3),
+        (["login", "nosuch"], vault, None, 2),
+        (["inspect", "nosuch"], vault, None, 2),
+        (["logn", "github"], vault, None, 2),
+        (["doctor", "--nope"], vault, None, 2),
+        (["login", "openai"], vault, "not-a-key\n", 2),
+        (["login", "peer", "--no-browser"], vault, None, 8),
+        (["token", "openai"], {**vault, "AUTHSOME_PASSPHRASE": "wrong"}, None, 5),
+    ]
+    for args, e, stdin, code in cases:
+        if code == 5:  # a vault to be wrong about
+            assert run(["login", "openai"], vault, input="sk-" + "a" * 40 + "\n").returncode == 0
+        out = run(args, e, input=stdin)
+        assert out.returncode == code, (args, out.stderr)
+        assert SHAPE.fullmatch(out.stderr), (args, out.stderr)
+        assert "; run" not in out.stderr and "; see" not in out.stderr, (args, out.stderr)
 
 
 def test_locked_vault_without_terminal_exit_4(env):

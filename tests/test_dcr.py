@@ -76,6 +76,19 @@ def test_registered_client_is_stored_encrypted_with_the_connection(dyn, file_env
             assert client["registration_access_token"].encode() not in path.read_bytes()
 
 
+def test_the_stored_registration_is_not_a_login(dyn, file_env):
+    """The registration shares the store with logins, but list, doctor and env ignore it."""
+    assert _login_pkce(dyn, file_env)[0] == 0
+    out = run(["list", "--json"], file_env)
+    assert out.returncode == 0, out.stderr
+    assert [(r["provider"], r["connection"]) for r in json.loads(out.stdout)] == [
+        ("dyn", "default")
+    ]
+    assert out.stderr == ""
+    doctor = run(["doctor", "--json"], file_env)
+    assert "@client" not in doctor.stdout, doctor.stdout
+
+
 def test_refresh_uses_the_discovered_token_endpoint(dyn, file_env):
     dyn.state.access_expires_in = 2
     assert _login_pkce(dyn, file_env)[0] == 0
@@ -126,6 +139,50 @@ def test_device_code_through_discovery(dyn, file_env):
     out = run(["login", "dyn", "--flow", "device_code", "--client-id", "test-client"], file_env)
     assert out.returncode == 0, out.stderr
     assert "Successfully logged in to dyn (default)." in out.stderr
+
+
+def test_device_code_registers_a_client_for_the_device_grant(dyn, file_env):
+    """No client ID anywhere: the device flow registers a public client with its grant."""
+    out = run(["login", "dyn", "--flow", "device_code"], file_env)
+    assert out.returncode == 0, out.stderr
+    [client] = dyn.state.registrations
+    assert client["grant_types"] == [
+        "urn:ietf:params:oauth:grant-type:device_code",
+        "refresh_token",
+    ]
+    [poll] = [f for p, f in dyn.state.requests if p == "/device/code"]
+    assert poll["client_id"] == client["client_id"]
+    # The PKCE flow gets a client of its own (with its redirect URI); each is reused after.
+    assert _login_pkce(dyn, file_env, "--force")[0] == 0
+    assert run(["login", "dyn", "--flow", "device_code", "--force"], file_env).returncode == 0
+    assert [c["grant_types"][0] for c in dyn.state.registrations] == [
+        "urn:ietf:params:oauth:grant-type:device_code",
+        "authorization_code",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("offered", "asked", "prompt"),
+    [
+        (["openid", "offline_access", "email"], "openid offline_access", "consent"),
+        (["openid", "email"], "openid", None),
+        (["read", "write"], None, None),  # not OpenID Connect: nothing to choose from
+    ],
+)
+def test_scopes_come_from_the_metadata_when_the_provider_names_none(
+    dyn, file_env, offered, asked, prompt
+):
+    dyn.state.scopes_supported = offered
+    code, err, _ = _login_pkce(dyn, file_env)
+    assert code == 0, err
+    [authorize] = [q for p, q in dyn.state.requests if p == "/authorize"]
+    assert authorize.get("scope") == asked
+    # OpenID Connect Core 11: offline_access counts only with prompt=consent.
+    assert authorize.get("prompt") == prompt
+    [registration] = [json.loads(f["_json"]) for p, f in dyn.state.requests if p == "/register"]
+    assert registration.get("scope") == asked
+    shown = json.loads(run(["inspect", "dyn", "--json"], file_env).stdout)
+    assert shown["oauth"]["scopes"] == (asked.split() if asked else [])
 
 
 def test_register_from_an_issuer(oauth_server, file_env, authsome_home):

@@ -148,11 +148,17 @@ def test_denial(testsrv, file_env, github_style):
     testsrv.state.github_style = github_style
     out = run(["login", "testsrv"], file_env)
     assert out.returncode == 7
+    # The server's own words, and a way out that can work (not only "log in again").
     assert (
         out.stderr.strip()
         .splitlines()[-1]
-        .startswith("authsome: authorization for Test Server was denied")
+        .startswith(
+            "authsome: Test Server refused the authorization"
+            " (access_denied: The user denied the request). Run authsome login testsrv"
+            " --flow device_code and approve the request; if you did approve it,"
+        )
     )
+    assert "--scopes" in out.stderr
     assert run(["list", "--json"], file_env).stdout.strip() == "[]"
 
 
@@ -170,6 +176,9 @@ def test_ctrl_c_while_polling_exits_130_and_stores_nothing(testsrv, file_env, au
     proc = PtyProcess([AUTHSOME_BIN, "login", "testsrv"], file_env)
     proc.expect(b"Waiting for authorization...")
     proc.expect(b"left")  # the countdown shows on a terminal
+    # ... and is the only "Waiting" there: no plain line above it saying the same.
+    assert b"Waiting for authorization...\r\n" not in proc.screen
+    assert b"Waiting for authorization...\n" not in proc.screen
     proc.interrupt()
     assert proc.wait(20) == 130
     assert b"authsome: cancelled." in proc.screen and b"Traceback" not in proc.screen

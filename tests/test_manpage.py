@@ -30,3 +30,18 @@ def test_page_renders_without_warnings_and_lists_every_command():
     # The README's tables made it in, both ends of each.
     assert "AUTHSOME_BRIDGE_TIMEOUT" in out.stdout and "AUTHSOME_HOME" in out.stdout
     assert "130    Cancelled (Ctrl-C)." in out.stdout
+
+
+def test_page_names_every_folder_authsome_writes():
+    text = PAGE.read_text()
+    for folder in ("providers/", "cache/discovery/", "locks/", "journal/", "sessions/"):
+        assert f"\\fI~/.authsome/{folder}\\fR" in text
+    assert "\\fI$XDG_RUNTIME_DIR/authsome/\\fR" in text
+
+
+def test_run_shows_where_the_command_goes():
+    from clitools import run
+
+    out = run(["run", "--help"], None)
+    assert out.stdout.startswith("Usage: authsome run [OPTIONS] [NAMES]... -- COMMAND [ARGS]...")
+    assert "\\fBauthsome run\\fR [OPTIONS] [NAMES]... \\-\\- COMMAND [ARGS]..." in PAGE.read_text()

@@ -89,7 +89,7 @@ def test_unset_removes_exactly_what_was_exported(shell, hostile_login, tmp_path)
 def test_env_errors_leave_stdout_empty(file_env):
     out = run(["env", "openai"], file_env)
     assert out.returncode == 3 and out.stdout == ""
-    assert out.stderr == "authsome: not logged in to openai; run: authsome login openai\n"
+    assert out.stderr == "authsome: not logged in to openai. Run: authsome login openai\n"
 
 
 def test_two_connections_on_one_variable_is_an_error(testsrv, file_env):

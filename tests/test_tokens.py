@@ -4,6 +4,7 @@ import json
 import subprocess
 import time
 
+import pytest
 from clitools import AUTHSOME_BIN, run
 
 
@@ -120,7 +121,9 @@ def test_logout_revokes_refresh_then_access_and_removes(testsrv, file_env):
     out = run(["logout", "testsrv"], file_env)
     assert out.returncode == 0, out.stderr
     assert [hint for hint, _ in testsrv.state.revoked] == ["refresh_token", "access_token"]
-    assert "Logged out of testsrv (default)." in out.stderr
+    assert out.stderr == (
+        "Logged out of testsrv (default). Revoked at the server and removed locally.\n"
+    )
     assert run(["token", "testsrv"], file_env).returncode == 3
     assert json.loads(run(["list", "--json"], file_env).stdout) == []
 
@@ -130,8 +133,42 @@ def test_revocation_failure_is_reported_and_local_removal_happens(testsrv, file_
     _login(file_env)
     out = run(["logout", "testsrv"], file_env)
     assert out.returncode == 0
-    assert "did not revoke the refresh token" in out.stderr
+    host = testsrv.url.split("//")[1].split(":")[0]
+    assert out.stderr == (
+        "Logged out of testsrv (default). Not revoked at the server"
+        f" ({host} answered HTTP 503, temporarily_unavailable); removed locally.\n"
+    )
     assert run(["token", "testsrv"], file_env).returncode == 3
+
+
+def test_logout_says_why_nothing_was_revoked(testsrv, file_env, install_provider):
+    _login(file_env)
+    install_provider(testsrv.provider(oauth={"revocation_url": None}))
+    out = run(["logout", "testsrv"], file_env)
+    assert out.returncode == 0, out.stderr
+    assert out.stderr == (
+        "Logged out of testsrv (default). Not revoked at the server: Test Server has no"
+        " revocation endpoint; removed locally.\n"
+    )
+    assert testsrv.state.revoked == []
+
+
+def test_logout_when_the_server_cannot_be_reached(testsrv, file_env):
+    _login(file_env)
+    testsrv.stop()
+    out = run(["logout", "testsrv"], file_env)
+    assert out.returncode == 0, out.stderr
+    line = out.stderr.strip()
+    assert line.startswith("Logged out of testsrv (default). Not revoked at the server (")
+    assert line.endswith("); removed locally.") and "\n" not in line
+    assert run(["token", "testsrv"], file_env).returncode == 3
+
+
+def test_logout_of_an_api_key_says_it_was_only_removed_here(file_env):
+    assert run(["login", "openai"], file_env, input="sk-" + "a" * 40 + "\n").returncode == 0
+    out = run(["logout", "openai"], file_env)
+    assert out.returncode == 0, out.stderr
+    assert out.stderr.startswith("Logged out of openai (default). Removed locally")
 
 
 def test_network_failure_names_the_host(testsrv, file_env, authsome_home):
@@ -147,3 +184,32 @@ def test_network_failure_names_the_host(testsrv, file_env, authsome_home):
 
 def test_logout_of_nothing_is_not_logged_in(file_env):
     assert run(["logout", "openai"], file_env).returncode == 3
+
+
+@pytest.mark.parametrize(
+    ("code", "fix"),
+    [
+        ("access_denied", "approve the request"),
+        ("invalid_scope", "--scopes LIST"),
+        ("invalid_client", "--client-id"),
+        ("unauthorized_client", "--client-id"),
+        ("temporarily_unavailable", "try again in a moment"),
+        ("something_else", "authsome inspect testsrv"),
+    ],
+)
+def test_a_refusal_keeps_the_servers_words_and_a_fix_that_can_work(code, fix):
+    from authsome.flows.tokens import OAuthError, refused
+    from authsome.providers import parse_provider
+
+    data = {
+        "name": "testsrv",
+        "display_name": "Test Server",
+        "auth_type": "oauth2",
+        "flow": "pkce",
+        "oauth": {"authorization_url": "https://a.example/a", "token_url": "https://a.example/t"},
+        "export": {"env": {"access_token": "TESTSRV_TOKEN"}},
+    }
+    provider = parse_provider(data, "test", "testsrv")
+    error = refused(provider, OAuthError(code, "the server's own words"), "the login", "testsrv")
+    assert str(error).startswith(f"Test Server refused the login ({code}: the server's own words)")
+    assert fix in error.fix

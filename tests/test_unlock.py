@@ -153,6 +153,22 @@ def test_first_unlock_asks_twice_on_a_real_terminal_without_echo(env, tmp_path):
     assert vault.exists() and b"pty-secret-passphrase" not in vault.read_bytes()
 
 
+@pytest.mark.parametrize(
+    ("backend", "why"),
+    [(None, b"No desktop keychain here"), ("file", b"AUTHSOME_BACKEND=file")],
+)
+def test_a_new_passphrase_is_asked_for_with_the_reason(env, backend, why):
+    """The first prompt of a new vault says why a passphrase is wanted at all."""
+    e = {**env, **({"AUTHSOME_BACKEND": backend} if backend else {})}
+    proc = PtyProcess([*AUTHSOME, "unlock"], e)
+    proc.expect(b"New passphrase for")
+    assert (
+        why + b": authsome keeps secrets in an encrypted file. Choose a passphrase for it."
+    ) in proc.screen
+    proc.interrupt()
+    assert proc.wait(60) == 130
+
+
 def test_mismatched_new_passphrases_create_nothing(env, tmp_path):
     e = {**env, "AUTHSOME_BACKEND": "file"}
     proc = PtyProcess([*AUTHSOME, "unlock"], e)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import re
 
 import click
 
@@ -33,6 +34,20 @@ class LazyGroup(click.Group):
 
     def list_commands(self, ctx):
         return sorted(COMMANDS)
+
+    def resolve_command(self, ctx, args):
+        name = args[0] if args else ""
+        if name in COMMANDS or name.startswith("-") or ctx.resilient_parsing:
+            return super().resolve_command(ctx, args)
+        import difflib
+
+        from authsome.errors import UsageError
+
+        # Only a word that could be a command is repeated: it may be a secret pasted here.
+        shown = f" {name!r}" if re.fullmatch(r"[a-z][a-z-]{0,15}", name) else ""
+        close = difflib.get_close_matches(name, COMMANDS, n=1, cutoff=0.6)
+        fix = f"did you mean {close[0]}?" if close and shown else "see: authsome --help"
+        raise UsageError(f"no such command{shown}", fix)
 
     def get_command(self, ctx, name):
         target = COMMANDS.get(name)

@@ -28,6 +28,9 @@ def completion(ctx, shell):
 class RunCommand(click.Command):
     """Splits its arguments at the first '--': names before it, the command after."""
 
+    def collect_usage_pieces(self, ctx):
+        return [*super().collect_usage_pieces(ctx), "-- COMMAND [ARGS]..."]
+
     def parse_args(self, ctx, args):
         if "--" in args:
             i = args.index("--")

@@ -9,6 +9,7 @@ from authsome.flows.tokens import (
     basic_auth,
     client_auth,
     parse_token_response,
+    refused,
 )
 from authsome.termtext import printable
 
@@ -29,10 +30,7 @@ def run(provider, client_id, client_secret, scopes, login_hint, io) -> TokenSet:
     status, body = io.http.post_form(oauth.device_authorization_url, data, auth=basic)
     if "error" in body or status >= 400 or "device_code" not in body:
         err = OAuthError(str(body.get("error", f"HTTP {status}")), body.get("error_description"))
-        raise AuthFailed(
-            f"{provider.display_name} did not start a device login ({err.text()})",
-            "check the provider's client_id and device settings",
-        )
+        raise refused(provider, err, "to start a device login", login_hint, " --flow device_code")
     uri = printable(body.get("verification_uri") or body.get("verification_url"))  # Google: _url
     user_code = printable(body.get("user_code", ""))
     interval = _positive_int(body.get("interval"), DEFAULT_INTERVAL)
@@ -40,7 +38,8 @@ def run(provider, client_id, client_secret, scopes, login_hint, io) -> TokenSet:
     deadline = io.clock() + expires_in
 
     io.say(f"Visit {uri} on any device with a browser\nand enter the user code: {user_code}\n")
-    io.say("Waiting for authorization...")
+    if not io.status("Waiting for authorization..."):  # on a terminal: the countdown line
+        io.say("Waiting for authorization...")
     poll = {
         "grant_type": GRANT_TYPE,
         "device_code": body["device_code"],
@@ -68,16 +67,10 @@ def run(provider, client_id, client_secret, scopes, login_hint, io) -> TokenSet:
             if e.code == "slow_down":
                 interval += SLOW_DOWN_STEP
                 continue
-            if e.code == "access_denied":
-                raise AuthFailed(
-                    f"authorization for {provider.display_name} was denied",
-                    f"run: authsome login {login_hint} to try again",
-                ) from None
             if e.code == "expired_token":
                 break
-            raise AuthFailed(
-                f"{provider.display_name} refused the device login ({e.text()})",
-                f"run: authsome login {login_hint} to try again",
+            raise refused(
+                provider, e, "the authorization", login_hint, " --flow device_code"
             ) from None
     raise AuthFailed(
         f"the device code for {provider.display_name} expired before it was approved",

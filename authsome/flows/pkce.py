@@ -24,6 +24,7 @@ from authsome.flows.tokens import (
     basic_auth,
     client_auth,
     parse_token_response,
+    refused,
     resource_param,
 )
 
@@ -152,10 +153,7 @@ def run(
     params = server.result or {}
     if "error" in params:
         err = OAuthError(params["error"], params.get("error_description"))
-        raise AuthFailed(
-            f"{provider.display_name} refused the authorization ({err.text()})",
-            f"run: authsome login {login_hint} again",
-        )
+        raise refused(provider, err, "the authorization", login_hint)
     if oauth.iss_parameter_supported and "iss" not in params:
         raise AuthFailed(
             f"the redirect has no issuer (iss), which {provider.display_name}'s metadata"
@@ -181,10 +179,7 @@ def run(
     try:
         return parse_token_response(status, body, io.clock(), scopes)
     except OAuthError as e:
-        raise AuthFailed(
-            f"{provider.display_name} refused the authorization code ({e.text()})",
-            f"run: authsome login {login_hint} again",
-        ) from None
+        raise refused(provider, e, "the authorization code", login_hint) from None
 
 
 def _wait(done: threading.Event, io) -> bool:

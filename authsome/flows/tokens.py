@@ -145,8 +145,29 @@ def resource_param(oauth) -> dict:
     return {"resource": oauth.resource} if oauth.resource else {}
 
 
-def auth_failed(provider_name: str, error: OAuthError, during: str, login_hint: str):
-    return AuthFailed(
-        f"{provider_name} refused the {during} ({error.text()})",
-        f"run: authsome login {login_hint}",
-    )
+def refused(provider, error: OAuthError, what: str, login_hint: str, again: str = ""):
+    """The AuthFailed for a refusal, with the server's own words and a fix that can work:
+    logging in again the same way never helps when the server refuses the request itself."""
+    name = provider.display_name
+    retry = f"authsome login {login_hint}{again}"
+    if error.code == "access_denied":
+        fix = (
+            f"run {retry} and approve the request; if you did approve it, {name} refused the"
+            f" scopes asked for: choose others with --scopes (see: authsome inspect"
+            f" {provider.name})"
+        )
+    elif error.code == "invalid_scope":
+        fix = (
+            f"ask for scopes {name} offers with {retry} --scopes LIST"
+            f" (see: authsome inspect {provider.name} --refresh)"
+        )
+    elif error.code in ("invalid_client", "unauthorized_client", "unsupported_grant_type"):
+        fix = (
+            f"{name} does not accept this client for this flow: pass another with"
+            f" --client-id, or use another --flow"
+        )
+    elif error.code in ("server_error", "temporarily_unavailable", "slow_down"):
+        fix = f"try again in a moment: {retry}"
+    else:
+        fix = f"check the provider definition (authsome inspect {provider.name}), then run {retry}"
+    return AuthFailed(f"{name} refused {what} ({error.text()})", fix)
