@@ -359,14 +359,14 @@ def test_server_error_text_is_printed_without_control_characters(testsrv, file_e
     out = run(["login", "testsrv"], file_env)
     assert out.returncode == 7
     assert _terminal_safe(out.stderr), repr(out.stderr)
-    assert "refused the device login (odd_error[2J[H: no way [2J[H]8;;" in out.stderr
+    assert "refused the authorization (odd_error[2J[H: no way [2J[H]8;;" in out.stderr
     assert out.stderr.splitlines()[-1].startswith("authsome: Test Server refused")  # one line
 
 
 def test_device_start_error_is_printed_safely(testsrv, file_env):
     testsrv.state.device_override = {"error": "bad" + HOSTILE_TEXT, "device_code": None}
     out = run(["login", "testsrv"], file_env)
-    assert out.returncode == 7 and "did not start a device login (bad" in out.stderr
+    assert out.returncode == 7 and "refused to start a device login (bad" in out.stderr
     assert _terminal_safe(out.stderr), repr(out.stderr)
 
 
@@ -375,7 +375,7 @@ def test_revocation_error_is_printed_safely(testsrv, file_env):
     testsrv.state.revoke_status = 400
     testsrv.state.revoke_error = "nope" + HOSTILE_TEXT + "\nauthsome: forged line"
     out = run(["logout", "testsrv"], file_env)
-    assert out.returncode == 0 and "did not revoke the refresh token (nope" in out.stderr
+    assert out.returncode == 0 and "Not revoked at the server (127.0.0.1 answered" in out.stderr
     assert _terminal_safe(out.stderr), repr(out.stderr)
     assert not any(line.startswith("authsome: forged") for line in out.stderr.splitlines())
 
