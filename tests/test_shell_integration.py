@@ -345,3 +345,26 @@ def test_hook_ignores_times_that_are_not_plain_digits(shell, form, file_env, tmp
     # Nothing but the failed refresh of the second prompt: no arithmetic or test errors.
     assert [line for line in out.stderr.splitlines() if not line.startswith("authsome: ")] == []
     assert out.stderr.count("could not refresh nothing-here; will retry in a minute.") == 1
+
+
+def test_fish_started_from_bash_gets_fish_code_without_shell_option(hostile_login, tmp_path):
+    """$SHELL says bash when fish is started from bash or in tmux: `env --unset | source` and
+    `lock | source` must still print fish code, found from the parent process."""
+    script = tmp_path / "s.fish"
+    script.write_text(
+        f"{_eval_env('fish', ['hostile'])}\n"
+        f"{AUTHSOME_BIN} env --unset | source\n"
+        "set -q HOSTILE_KEY; and echo still-set\n"
+        f"{AUTHSOME_BIN} lock | source\n"
+        "echo done\n"
+    )
+    out = subprocess.run(
+        [require("bash"), "-c", f"{require('fish')} --no-config {script}"],
+        capture_output=True,
+        text=True,
+        env={**hostile_login, "SHELL": require("bash")},
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["done"], out.stdout
+    assert "Unknown command" not in out.stderr and "fish:" not in out.stderr, out.stderr
