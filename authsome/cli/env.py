@@ -10,9 +10,17 @@ from authsome.envexport import FORMATS
 @click.option("--shell", "shell", type=click.Choice(shells.DIALECTS), help="Shell dialect.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="shell", show_default=True)
 @click.option("--unset", is_flag=True, help="Remove what an earlier `env` exported.")
+@click.option("--strict", is_flag=True, help="All or nothing: export nothing if any name fails.")
 @click.pass_obj
-def env(ctx, names, shell, fmt, unset):
-    """Print code exporting fresh credentials: eval "$(authsome env github)"."""
-    from authsome.envexport import render
+def env(ctx, names, shell, fmt, unset, strict):
+    """Print code exporting fresh credentials: eval "$(authsome env github)".
 
-    ctx.emit(render(ctx, list(names), shell, fmt, unset))
+    It exports what it can and names on stderr what it skipped; the exit status is then
+    that of the first name skipped.
+    """
+    from authsome.envexport import render
+    from authsome.main import exit_code_for
+
+    text, error = render(ctx, list(names), shell, fmt, unset, strict)
+    ctx.emit(text)
+    return exit_code_for(error) if error else 0
