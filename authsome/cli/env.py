@@ -13,14 +13,11 @@ from authsome.envexport import FORMATS
 @click.option("--strict", is_flag=True, help="All or nothing: export nothing if any name fails.")
 @click.pass_obj
 def env(ctx, names, shell, fmt, unset, strict):
-    """Print code exporting fresh credentials: eval "$(authsome env github)".
-
-    It exports what it can and names on stderr what it skipped; the exit status is then
-    that of the first name skipped.
-    """
+    """Print code exporting fresh credentials: eval "$(authsome env github)"."""
     from authsome.envexport import render
     from authsome.main import exit_code_for
 
+    # What it can: each name it skips gets a line on stderr, the first sets the exit status.
     text, error = render(ctx, list(names), shell, fmt, unset, strict)
     ctx.emit(text)
     return exit_code_for(error) if error else 0

@@ -10,10 +10,7 @@ from authsome import shells
 )
 @click.pass_obj
 def unlock(ctx, shell: str | None, ttl: str) -> None:
-    """Unlock the vault for every shell of this login: eval "$(authsome unlock)".
-
-    Kept in the kernel user keyring; where that cannot be used, for this shell only.
-    """
+    """Unlock the vault for every shell of this login: eval "$(authsome unlock)"."""
     from authsome.session import ENV_SESSION
     from authsome.unlock import unlock_vault
 
