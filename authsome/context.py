@@ -96,9 +96,11 @@ class Context:
     @cached_property
     def sessions(self):
         from authsome.session import Sessions, sessions_folder
+        from authsome.userkeyring import open_keyring
 
         folder = sessions_folder(settings.runtime_dir(self.environ), self.home.path)
-        return Sessions(folder, self.clock)
+        keyring, why_not = open_keyring(self.environ)
+        return Sessions(folder, self.clock, keyring, why_not or "")
 
     @cached_property
     def unlocker(self):

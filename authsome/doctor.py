@@ -122,17 +122,22 @@ def _vault(ctx, problems: list[str]) -> dict:
         return info
     info["records"] = len(doc.records)
     info["kdf"] = {k: doc.kdf[k] for k in ("name", "n", "r", "p")}
-    token = ctx.environ.get("AUTHSOME_SESSION")
     info["session"] = "none"
-    if token:
+    shells = (
+        ("this shell", ctx.environ.get("AUTHSOME_SESSION")),
+        ("every shell, kernel keyring", ctx.sessions.shared_token(path)),
+    )
+    for where, token in shells:
+        if not token:
+            continue
         key = None
         with contextlib.suppress(AuthsomeError):
             key = ctx.sessions.open(token, path, doc.salt)
         if key is not None and store.verify(doc, key):
-            info["session"] = "unlocked"
+            info["session"] = f"unlocked for {where}"
             info["session_expires_at"] = ctx.sessions.expires_at(token)
-        else:
-            info["session"] = "expired or invalid"
+            break
+        info["session"] = "expired or invalid"
     return info
 
 
@@ -142,7 +147,18 @@ def _sessions(ctx) -> dict:
     in_runtime = settings.runtime_dir(ctx.environ) is not None
     # Without a private $XDG_RUNTIME_DIR (a tmpfs emptied at logout), session files go in the
     # home, on disk: an unlocked session then survives a reboot until its --ttl runs out.
-    return {"folder": str(ctx.sessions.folder), "survives_reboot": not in_runtime}
+    why_not = ctx.sessions.no_keyring or None
+    if ctx.sessions.keyring is not None:
+        try:
+            ctx.sessions.keyring.get("authsome:probe")  # blocked calls fail (seccomp: EPERM)
+        except OSError as e:
+            why_not = e.strerror or str(e)
+    return {
+        "folder": str(ctx.sessions.folder),
+        "survives_reboot": not in_runtime,
+        "shared": why_not is None,
+        "not_shared_because": why_not,
+    }
 
 
 def render(report: dict) -> str:
@@ -195,6 +211,13 @@ def render(report: dict) -> str:
             else "in XDG_RUNTIME_DIR: gone at logout"
         )
         lines.append(f"sessions:  {sessions['folder']} ({where})")
+        if sessions["shared"]:
+            lines.append("unlock:    for every shell of this login (the kernel user keyring)")
+        else:
+            lines.append(
+                "unlock:    for one shell at a time: the kernel keyring cannot be used here"
+                f" ({sessions['not_shared_because']})"
+            )
     for p in report["problems"]:
         lines.append(f"problem:   {p}")
     lines.append("ok" if report["ok"] else f"{len(report['problems'])} problem(s) found")

@@ -6,6 +6,8 @@ returns None and the click CLI takes over, so behaviour and messages stay the sa
 
 from __future__ import annotations
 
+ENV_FLAGS = ("--unset", "--strict")  # keep in step with authsome.cli.env (a test compares)
+
 
 def _parse(args: list[str], valued: dict[str, tuple], flags: tuple[str, ...]):
     """(positionals, options) for simple argv, or None when click should handle it."""
@@ -51,14 +53,21 @@ def run(args: list[str]) -> int | None:
     from authsome.envexport import FORMATS, render
     from authsome.shells import DIALECTS
 
-    parsed = _parse(args[1:], {"--shell": DIALECTS, "--format": FORMATS}, ("--unset",))
+    parsed = _parse(args[1:], {"--shell": DIALECTS, "--format": FORMATS}, ENV_FLAGS)
     if parsed is None:
         return None
     from authsome.context import Context
+    from authsome.main import exit_code_for
 
     names, opts = parsed
     ctx = Context()
-    ctx.emit(
-        render(ctx, names, opts.get("shell"), opts.get("format", "shell"), bool(opts.get("unset")))
+    text, error = render(
+        ctx,
+        names,
+        opts.get("shell"),
+        opts.get("format", "shell"),
+        bool(opts.get("unset")),
+        bool(opts.get("strict")),
     )
-    return 0
+    ctx.emit(text)
+    return exit_code_for(error) if error else 0

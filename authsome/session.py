@@ -1,4 +1,10 @@
-"""Unlock once per shell: the vault key, encrypted under a session key kept only in the env."""
+"""Unlock once per login: the vault key, sealed in a session file under a session key.
+
+The session key (the token) is kept in the kernel user keyring, which every shell of this
+uid shares and no other uid can read, and which forgets it at the TTL. Where there is no
+such keyring it lives in one shell's environment instead, as AUTHSOME_SESSION. Neither the
+token nor the session file alone opens the vault.
+"""
 
 from __future__ import annotations
 
@@ -44,11 +50,46 @@ class Session(Frozen):
 
 
 class Sessions:
-    """Session files in a private folder; each holds the vault key sealed by its session key."""
+    """Session files in a private folder; each holds the vault key sealed by its session key.
+    The token of the login's unlock is kept in `keyring` (see authsome.userkeyring)."""
 
-    def __init__(self, folder: Path, clock=time.time):
+    def __init__(self, folder: Path, clock=time.time, keyring=None, no_keyring: str = ""):
         self.folder = folder
         self.clock = clock
+        self.keyring = keyring
+        self.no_keyring = no_keyring  # why there is no keyring here
+
+    @staticmethod
+    def _description(vault: Path) -> str:
+        return f"authsome:session:{vault}"
+
+    def shared_token(self, vault: Path) -> str | None:
+        """The token of the unlock shared by every shell of this login, if there is one."""
+        if self.keyring is None:
+            return None
+        try:
+            raw = self.keyring.get(self._description(vault))
+        except OSError:
+            return None
+        return raw.decode("ascii", "replace") if raw else None
+
+    def share(self, session: Session, vault: Path, ttl: int) -> str | None:
+        """Keep the token where every shell of this login finds it: None, or why it cannot."""
+        if self.keyring is None:
+            return self.no_keyring
+        try:
+            self.keyring.put(self._description(vault), session.token.encode("ascii"), ttl)
+        except OSError as e:
+            return e.strerror or str(e)
+        return None
+
+    def unshare(self, vault: Path) -> str | None:
+        """Forget the login's unlock of `vault`; its token, if there was one."""
+        token = self.shared_token(vault)
+        if self.keyring is not None:
+            with contextlib.suppress(OSError):
+                self.keyring.delete(self._description(vault))
+        return token
 
     def create(self, vault: Path, salt: bytes, vault_key: bytes, ttl: int) -> Session:
         import base64
@@ -120,8 +161,13 @@ class Unlocker:
         self.chosen_by: str | None = None  # "AUTHSOME_BACKEND=file" when chosen, not fallen to
 
     def session_key(self, vault: Path, salt: bytes) -> bytes | None:
+        """The vault key of this shell's unlock, else of the login's (the kernel keyring)."""
         token = self.environ.get(ENV_SESSION)
-        return self.sessions.open(token, vault, salt) if token else None
+        key = self.sessions.open(token, vault, salt) if token else None
+        if key is None:
+            token = self.sessions.shared_token(vault)
+            key = self.sessions.open(token, vault, salt) if token else None
+        return key
 
     def passphrase(self, vault: Path, new: bool) -> str:
         if self.environ.get(ENV_PASSPHRASE):
@@ -133,7 +179,7 @@ class Unlocker:
         if not self.prompter.can_prompt():
             raise StoreUnavailable(
                 f"the vault {vault} is locked and there is no terminal to ask for its passphrase",
-                f'run eval "$(authsome unlock)" first, or set {ENV_PASSPHRASE_FILE}',
+                f"run {unlock_command(self.environ)} first, or set {ENV_PASSPHRASE_FILE}",
             )
         self.passphrase_source = "prompt"
         if not new:
@@ -166,6 +212,13 @@ class Unlocker:
         if not text:
             raise ConfigError(f"{ENV_PASSPHRASE_FILE} {path} is empty", "put the passphrase in it")
         return text
+
+
+def unlock_command(environ: dict[str, str]) -> str:
+    """`authsome unlock` as the user's shell runs it: eval "$(...)", or `| source` in fish."""
+    from authsome import shells
+
+    return shells.get(shells.detect(environ)).source("authsome unlock")
 
 
 def _check_private(st: os.stat_result, path: Path) -> None:

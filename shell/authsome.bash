@@ -9,17 +9,14 @@ _authsome_hook() {
     printf -v now '%(%s)T' -1
     if (( now >= 10#$AUTHSOME_REFRESH_AT )); then
       local code
+      # env exports what it can, unsets only what failed and says so once per failure, and
+      # sets the next AUTHSOME_REFRESH_AT. No code at all: authsome itself failed (and said
+      # why), so try again in a minute rather than at every prompt.
       # shellcheck disable=SC2086 # AUTHSOME_REFS is a list of words on purpose
-      if code="$(@AUTHSOME@ env --shell bash ${AUTHSOME_REFS-})"; then
+      code="$(@AUTHSOME@ env --shell bash ${AUTHSOME_REFS-})"
+      if [[ -n "$code" ]]; then
         eval "$code"
-      elif [[ -n "${AUTHSOME_EXPIRES_AT-}" && "$AUTHSOME_EXPIRES_AT" != *[!0-9]* ]] &&
-        (( now >= 10#$AUTHSOME_EXPIRES_AT )); then
-        printf 'authsome: could not refresh %s; unset the expired variables.\n' \
-          "${AUTHSOME_REFS-}" >&2
-        eval "$(@AUTHSOME@ env --unset --shell bash)"
       else
-        printf 'authsome: could not refresh %s; will retry in a minute.\n' \
-          "${AUTHSOME_REFS-}" >&2
         AUTHSOME_REFRESH_AT=$((now + 60))
       fi
     fi

@@ -9,14 +9,13 @@ function __authsome_hook --on-event fish_prompt
         set -l now (math (path mtime /) + (path mtime --relative /))
         if test $now -ge $AUTHSOME_REFRESH_AT
             set -l refs (string split ' ' -- "$AUTHSOME_REFS")
-            if set -l code (@AUTHSOME@ env --shell fish $refs | string collect)
+            # env exports what it can, unsets only what failed and says so once per failure,
+            # and sets the next AUTHSOME_REFRESH_AT. No code at all: authsome itself failed
+            # (and said why), so try again in a minute rather than at every prompt.
+            set -l code (@AUTHSOME@ env --shell fish $refs | string collect)
+            if test -n "$code"
                 printf '%s\n' $code | source
-            else if string match -qr '^[0-9]+$' -- "$AUTHSOME_EXPIRES_AT"
-                and test $now -ge $AUTHSOME_EXPIRES_AT
-                echo "authsome: could not refresh $AUTHSOME_REFS; unset the expired variables." >&2
-                @AUTHSOME@ env --unset --shell fish | source
             else
-                echo "authsome: could not refresh $AUTHSOME_REFS; will retry in a minute." >&2
                 set -gx AUTHSOME_REFRESH_AT (math $now + 60)
             end
         end

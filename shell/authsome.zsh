@@ -9,14 +9,13 @@ _authsome_hook() {
   if [[ -n "${AUTHSOME_REFRESH_AT-}" && "$AUTHSOME_REFRESH_AT" != *[^0-9]* ]] &&
     (( EPOCHSECONDS >= 10#$AUTHSOME_REFRESH_AT )); then
     local code
-    if code="$(@AUTHSOME@ env --shell zsh ${=AUTHSOME_REFS-})"; then
+    # env exports what it can, unsets only what failed and says so once per failure, and
+    # sets the next AUTHSOME_REFRESH_AT. No code at all: authsome itself failed (and said
+    # why), so try again in a minute rather than at every prompt.
+    code="$(@AUTHSOME@ env --shell zsh ${=AUTHSOME_REFS-})"
+    if [[ -n "$code" ]]; then
       eval "$code"
-    elif [[ -n "${AUTHSOME_EXPIRES_AT-}" && "$AUTHSOME_EXPIRES_AT" != *[^0-9]* ]] &&
-      (( EPOCHSECONDS >= 10#$AUTHSOME_EXPIRES_AT )); then
-      print -u2 "authsome: could not refresh ${AUTHSOME_REFS-}; unset the expired variables."
-      eval "$(@AUTHSOME@ env --unset --shell zsh)"
     else
-      print -u2 "authsome: could not refresh ${AUTHSOME_REFS-}; will retry in a minute."
       AUTHSOME_REFRESH_AT=$((EPOCHSECONDS + 60))
     fi
   fi

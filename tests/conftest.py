@@ -32,6 +32,9 @@ def isolated_home(tmp_path, monkeypatch):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("AUTHSOME_HOME", str(home / ".authsome"))
+    # The kernel user keyring is shared by every process of this uid, like a second HOME: tests
+    # unlock per shell unless they test the keyring (tests/test_unlock.py, keyring_env).
+    monkeypatch.setenv("AUTHSOME_KEYRING", "0")
     return home
 
 

@@ -127,6 +127,30 @@ def test_zsh_completes_provider_names_on_a_terminal(shell_env, tmp_path):
     assert b"github" in proc.screen and b"gitlab" in proc.screen
 
 
+ZSHRC_ORDERS = {
+    # The README's line in a fresh .zshrc: nothing has run compinit.
+    "alone": "{line}\n",
+    # A framework (oh-my-zsh, ...) runs compinit after it, which forgets earlier compdefs.
+    "compinit-after": "{line}\nautoload -Uz compinit && compinit -i\n",
+    "compinit-before": "autoload -Uz compinit && compinit -i\n{line}\n",
+}
+
+
+@pytest.mark.parametrize("order", ZSHRC_ORDERS)
+def test_zsh_eval_line_works_whether_or_not_compinit_has_run(shell_env, tmp_path, order):
+    zdot = tmp_path / "zdot"  # an empty ZDOTDIR: only this .zshrc
+    zdot.mkdir()
+    line = f'eval "$({AUTHSOME_BIN} completion zsh)"'
+    (zdot / ".zshrc").write_text(ZSHRC_ORDERS[order].format(line=line) + "PS1='READY> '\n")
+    proc = PtyProcess([require("zsh"), "-i"], {**shell_env, "ZDOTDIR": str(zdot), "TERM": "dumb"})
+    proc.expect(b"READY> ")
+    proc.send(b"authsome login gi\t")
+    proc.expect(b"gizmo", timeout=30)
+    proc.close()
+    assert b"github" in proc.screen and b"gitlab" in proc.screen
+    assert b"command not found" not in proc.screen, proc.screen
+
+
 HEAVY = ("httpx", "keyring", "secretstorage", "jeepney", "cryptography")
 
 

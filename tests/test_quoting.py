@@ -88,8 +88,16 @@ def test_fish_quote_is_not_posix_quote():
         ("/opt/weird", "sh"),
     ],
 )
-def test_detect(shell_env, expected):
-    assert shells.detect({"SHELL": shell_env}) == expected
+def test_detect_falls_back_to_dollar_shell(shell_env, expected):
+    assert shells.detect({"SHELL": shell_env}, parent="python3") == expected
+
+
+@pytest.mark.parametrize(
+    "parent,expected",
+    [("fish", "fish"), ("bash", "bash"), ("zsh", "zsh"), ("-bash", "bash"), ("dash", "sh")],
+)
+def test_detect_prefers_the_parent_shell(parent, expected):
+    assert shells.detect({"SHELL": "/usr/bin/pwsh"}, parent=parent) == expected
 
 
 def test_dotenv_round_trips_through_python_dotenv(tmp_path):

@@ -89,15 +89,23 @@ def test_unset_removes_exactly_what_was_exported(shell, hostile_login, tmp_path)
 def test_env_errors_leave_stdout_empty(file_env):
     out = run(["env", "openai"], file_env)
     assert out.returncode == 3 and out.stdout == ""
-    assert out.stderr == "authsome: not logged in to openai. Run: authsome login openai\n"
+    assert out.stderr.startswith("authsome: skipped openai: not logged in to openai")
+    assert out.stderr.endswith("authsome login openai\n") and out.stderr.count("\n") == 1
+    strict = run(["env", "--strict", "openai"], file_env)
+    assert strict.returncode == 3 and strict.stdout == ""
+    assert strict.stderr.startswith("authsome: not logged in to openai")
 
 
 def test_two_connections_on_one_variable_is_an_error(testsrv, file_env):
     assert run(["login", "testsrv"], file_env).returncode == 0
     assert run(["login", "testsrv:work"], file_env).returncode == 0
-    out = run(["env", "testsrv", "testsrv:work"], file_env)
+    out = run(["env", "--strict", "testsrv", "testsrv:work"], file_env)
     assert out.returncode == 2 and out.stdout == ""
     assert "testsrv and testsrv:work both export TESTSRV_TOKEN" in out.stderr
+    # Without --strict the first is exported and the second skipped, with the same reason.
+    out = run(["env", "--shell", "bash", "testsrv", "testsrv:work"], file_env)
+    assert out.returncode == 2 and "export TESTSRV_TOKEN=" in out.stdout
+    assert out.stderr.startswith("authsome: skipped testsrv:work: testsrv and testsrv:work both")
 
 
 def test_env_exports_expiry_and_never_the_refresh_token(testsrv, file_env):
@@ -224,7 +232,7 @@ def test_hook_keeps_status_prints_nothing_and_installs_once(shell, file_env, tmp
     args = [require(BINARY[shell]), *(["--no-config"] if shell == "fish" else []), str(script)]
     out = subprocess.run(args, capture_output=True, text=True, env=file_env, timeout=60)
     assert out.stdout.split() == ["status=1", "hooks=1"], (out.stdout, out.stderr)
-    assert "authsome: could not refresh nothing-here; will retry in a minute." in out.stderr
+    assert out.stderr.count("unknown provider 'nothing-here'") == 1, out.stderr
 
 
 def test_bash_hook_coexists_with_prompt_command_array_and_string(file_env, tmp_path):
@@ -344,4 +352,147 @@ def test_hook_ignores_times_that_are_not_plain_digits(shell, form, file_env, tmp
     assert not mark.exists()
     # Nothing but the failed refresh of the second prompt: no arithmetic or test errors.
     assert [line for line in out.stderr.splitlines() if not line.startswith("authsome: ")] == []
-    assert out.stderr.count("could not refresh nothing-here; will retry in a minute.") == 1
+    assert out.stderr.count("unknown provider 'nothing-here'") == 1, out.stderr
+
+
+def test_fish_started_from_bash_gets_fish_code_without_shell_option(hostile_login, tmp_path):
+    """$SHELL says bash when fish is started from bash or in tmux: `env --unset | source` and
+    `lock | source` must still print fish code, found from the parent process."""
+    script = tmp_path / "s.fish"
+    script.write_text(
+        f"{_eval_env('fish', ['hostile'])}\n"
+        f"{AUTHSOME_BIN} env --unset | source\n"
+        "set -q HOSTILE_KEY; and echo still-set\n"
+        f"{AUTHSOME_BIN} lock | source\n"
+        "echo done\n"
+    )
+    out = subprocess.run(
+        [require("bash"), "-c", f"{require('fish')} --no-config {script}"],
+        capture_output=True,
+        text=True,
+        env={**hostile_login, "SHELL": require("bash")},
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["done"], out.stdout
+    assert "Unknown command" not in out.stderr and "fish:" not in out.stderr, out.stderr
+
+
+OPENAI_KEY = "sk-0123456789abcdefghijklmn"
+SHOW = {
+    "bash": 'echo "T=${TESTSRV_TOKEN:+set} O=${OPENAI_API_KEY:+set} G=${GITHUB_TOKEN:+set}"',
+    "zsh": 'echo "T=${TESTSRV_TOKEN:+set} O=${OPENAI_API_KEY:+set} G=${GITHUB_TOKEN:+set}"',
+    "fish": "set -l t; set -l o; set -l g; set -q TESTSRV_TOKEN; and set t set\n"
+    "set -q OPENAI_API_KEY; and set o set; set -q GITHUB_TOKEN; and set g set\n"
+    'echo "T=$t O=$o G=$g"',
+}
+DUE_NOW = {"bash": "AUTHSOME_REFRESH_AT=1", "zsh": "AUTHSOME_REFRESH_AT=1"}
+DUE_NOW["fish"] = "set -gx AUTHSOME_REFRESH_AT 1"
+
+
+def _run_shell(shell, text, tmp_path, env):
+    script = tmp_path / f"s.{shell}"
+    script.write_text(text)
+    args = [require(BINARY[shell]), *(["--no-config"] if shell == "fish" else []), str(script)]
+    return subprocess.run(args, capture_output=True, text=True, env=env, timeout=120)
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+def test_startup_line_exports_what_it_can_and_names_what_it_skipped(shell, file_env, tmp_path):
+    """github is not logged in: openai is exported anyway, and one line says how to fix it."""
+    assert run(["login", "openai"], {**file_env, "OPENAI_API_KEY": OPENAI_KEY}).returncode == 0
+    line = f"{AUTHSOME_BIN} env github openai"
+    startup = f"{line} | source" if shell == "fish" else f'eval "$({line})"'
+    status = "echo status=$status" if shell == "fish" else "echo status=$?"
+    out = _run_shell(shell, f"{startup}\n{status}\n{SHOW[shell]}\n", tmp_path, file_env)
+    assert out.stdout.split() == ["status=0", "T=", "O=set", "G="], (out.stdout, out.stderr)
+    assert out.stderr.startswith("authsome: skipped github: not logged in to github")
+    assert out.stderr.endswith("Run: authsome login github\n") and out.stderr.count("\n") == 1
+    # The exit status still tells scripts that something was skipped (3: not logged in).
+    direct = run(["env", "--shell", shell, "github", "openai"], file_env)
+    assert direct.returncode == 3 and f"{OPENAI_KEY}" in direct.stdout
+    strict = run(["env", "--strict", "--shell", shell, "github", "openai"], file_env)
+    assert strict.returncode == 3 and strict.stdout == ""
+
+
+ENV_ARGVS = [
+    ["github", "openai"],
+    ["--strict", "github", "openai"],
+    ["openai", "--strict"],
+    ["--shell", "fish", "github", "openai"],
+    ["--format", "json", "github", "openai"],
+    ["--format=dotenv", "--strict", "openai"],
+    ["--unset"],
+    [],
+    ["--strict"],
+]
+
+
+@pytest.mark.parametrize("argv", ENV_ARGVS, ids=" ".join)
+def test_env_fast_path_and_click_agree(argv, file_env):
+    """`authsome env` takes a click-free fast path; `authsome --debug env` goes through click.
+    Same options, same output, same exit status."""
+    assert run(["login", "openai"], {**file_env, "OPENAI_API_KEY": OPENAI_KEY}).returncode == 0
+    e = {**file_env, "SHELL": "/bin/bash"}
+    fast = run(["env", *argv], e)
+    slow = run(["--debug", "env", *argv], e)
+    assert (fast.returncode, fast.stdout) == (slow.returncode, slow.stdout)
+    last = [out.stderr.strip().splitlines()[-1:] for out in (fast, slow)]
+    assert last[0] == last[1]
+
+
+def test_env_fast_path_knows_every_env_option():
+    from authsome import fastpath
+    from authsome.cli.env import env
+
+    flags = {o for p in env.params if getattr(p, "is_flag", False) for o in p.opts}
+    valued = {o for p in env.params if p.opts and not getattr(p, "is_flag", True) for o in p.opts}
+    assert flags == set(fastpath.ENV_FLAGS)
+    assert valued == {"--shell", "--format"}
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+def test_hook_warns_once_per_failure_and_unsets_only_what_failed(
+    shell, testsrv, unlocked_env, tmp_path
+):
+    """The provider fails every refresh until told to recover. Each later prompt is made due
+    (as a minute later): one warning while the old token still works, one when it expires and
+    only its variable is unset, then silence; after recovery the token is back."""
+    testsrv.state.access_expires_in = 8  # refresh due after 4 s (half its life)
+    e = {**unlocked_env, "OPENAI_API_KEY": OPENAI_KEY}
+    assert run(["login", "testsrv"], e).returncode == 0
+    assert run(["login", "openai"], e).returncode == 0
+    recover = tmp_path / "recover"
+    testsrv.state.refresh_failure = (503, "application/json", '{"error": "server_error"}')
+
+    def maybe_recover():
+        if recover.exists():
+            testsrv.state.refresh_failure = None
+
+    testsrv.state.on_refresh = maybe_recover
+    prompt, due, show = PROMPT[shell], DUE_NOW[shell], SHOW[shell]
+    steps = [
+        HOOK[shell],
+        _eval_env(shell, ["testsrv", "openai"]),
+        "sleep 4.5",
+        prompt,  # due: the refresh fails, the old token still works
+        show,
+        *[due, prompt] * 2,
+        "sleep 4",
+        *[due, prompt] * 3,  # expired: unset, once
+        show,
+        f"touch {recover}",
+        due,
+        prompt,
+        show,
+    ]
+    out = _run_shell(shell, "\n".join(steps) + "\n", tmp_path, {**unlocked_env})
+    assert out.stdout.split() == [
+        "T=set", "O=set", "G=",
+        "T=", "O=set", "G=",
+        "T=set", "O=set", "G=",
+    ], (out.stdout, out.stderr)  # fmt: skip
+    lines = out.stderr.splitlines()
+    assert len(lines) == 2, lines
+    assert lines[0].startswith("authsome: warning: could not refresh testsrv")
+    assert lines[1].startswith("authsome: unset TESTSRV_TOKEN: could not refresh testsrv")

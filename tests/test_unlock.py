@@ -1,14 +1,18 @@
-"""Unlock once per shell: real bash, zsh and fish eval the output; nothing secret on disk."""
+"""Unlock once per login (the kernel user keyring), else per shell: real shells, real
+terminals, a second uid; nothing secret on disk."""
 
+import os
+import platform
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
-from clitools import run
+from clitools import AUTHSOME_BIN, run
 from conftest import TEST_PASSPHRASE
 from ptyrun import PtyProcess
-from realparts import require
+from realparts import require, require_file
 
 from authsome.context import Context
 from authsome.errors import UsageError
@@ -53,7 +57,10 @@ def test_unlock_in_real_shell_then_children_need_no_passphrase(vault_env, shell)
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == SECRET
-    assert "Vault unlocked for this shell until" in out.stderr
+    assert "Vault unlocked for this shell only" in out.stderr  # AUTHSOME_KEYRING=0
+    if shell == "fish":  # its hints are fish too, even though $SHELL is bash here
+        assert "authsome unlock --shell fish | source" in out.stderr
+        assert 'eval "$(' not in out.stderr
 
 
 def test_unlock_prints_only_shell_code(vault_env):
@@ -230,3 +237,216 @@ def test_a_passphrase_file_others_can_open_is_refused(vault_env, tmp_path, mode)
     )
     pfile.chmod(0o600)
     assert run(["unlock"], e).returncode == 0
+
+
+# -- one unlock for the whole login: the kernel user keyring ---------------------------------
+
+OPENAI_KEY = "sk-unlock-secret-ABCDEF0123456789"
+
+
+@pytest.fixture
+def keyring_env(env, tmp_path):
+    """A vault with an openai login, and the keyring on (the default outside the tests). The
+    login's unlock is locked again at the end: the user keyring outlives the test."""
+    e = {k: v for k, v in env.items() if k != "AUTHSOME_KEYRING"}
+    e.update(
+        AUTHSOME_BACKEND="file",
+        XDG_RUNTIME_DIR=str(tmp_path / "run"),
+        PATH=f"{Path(AUTHSOME_BIN).parent}:{e.get('PATH', '/usr/bin:/bin')}",
+    )
+    (tmp_path / "run").mkdir(mode=0o700)
+    login = {**e, "AUTHSOME_PASSPHRASE": TEST_PASSPHRASE, "OPENAI_API_KEY": OPENAI_KEY}
+    assert run(["login", "openai"], login).returncode == 0
+    yield e
+    run(["lock"], e)
+
+
+def _unlock(e, *args):
+    """`eval "$(authsome unlock)"` in one bash, which then exits."""
+    script = f'eval "$(authsome unlock {" ".join(args)})"; echo "s=${{AUTHSOME_SESSION-}}"'
+    out = subprocess.run(
+        ["bash", "-c", script],
+        env={**e, "AUTHSOME_PASSPHRASE": TEST_PASSPHRASE},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        start_new_session=True,
+    )
+    assert out.returncode == 0, out.stderr
+    return out
+
+
+def _token_without_terminal(e):
+    return run(["token", "openai"], e)  # a new session: no controlling terminal to prompt on
+
+
+def _keyring_description(e) -> str:
+    return f"authsome:session:{Path(e['AUTHSOME_HOME']) / 'vault'}"
+
+
+def test_one_unlock_serves_a_new_terminal_without_a_passphrase(keyring_env, tmp_path):
+    unlocked = _unlock(keyring_env)
+    assert unlocked.stdout == "s=\n"  # nothing secret in the shell's environment
+    assert "for every shell of your login" in unlocked.stderr
+    # A new terminal: an interactive bash on its own pty, not a child of the one that unlocked.
+    rc = tmp_path / "bashrc"
+    rc.write_text("PS1='READY> '\n")
+    proc = PtyProcess([require("bash"), "--rcfile", str(rc), "-i"], {**keyring_env, "TERM": "dumb"})
+    try:
+        proc.expect(b"READY> ")
+        proc.send(b"authsome token openai; echo rc=$?\n")
+        proc.expect(b"\nrc=", timeout=20)  # a passphrase prompt would wait here instead
+        proc.expect(b"READY> ")
+    finally:
+        proc.close()
+    assert OPENAI_KEY.encode() in proc.screen and b"\nrc=0" in proc.screen
+    assert b"assphrase" not in proc.screen
+
+
+def test_lock_ends_the_unlock_for_every_shell(keyring_env):
+    _unlock(keyring_env)
+    assert _token_without_terminal(keyring_env).stdout.strip() == OPENAI_KEY
+    locked = run(["lock"], keyring_env)  # from another process than the one that unlocked
+    assert locked.returncode == 0 and "Vault locked in every shell." in locked.stderr
+    out = _token_without_terminal(keyring_env)
+    assert out.returncode == 4 and "is locked" in out.stderr
+
+
+def test_doctor_says_where_the_unlock_lives(keyring_env):
+    out = run(["doctor"], keyring_env)
+    assert "unlock:    for every shell of this login (the kernel user keyring)" in out.stdout
+    assert "session: none" in out.stdout
+    _unlock(keyring_env)
+    assert (
+        "session: unlocked for every shell, kernel keyring" in run(["doctor"], keyring_env).stdout
+    )
+    off = run(["doctor"], {**keyring_env, "AUTHSOME_KEYRING": "0"}).stdout
+    assert (
+        "for one shell at a time: the kernel keyring cannot be used here (AUTHSOME_KEYRING=0)"
+        in off
+    )
+
+
+def test_the_ttl_ends_the_unlock(keyring_env):
+    from authsome._userkeyring_linux import UserKeyring
+
+    _unlock(keyring_env, "--ttl", "2")
+    assert _token_without_terminal(keyring_env).stdout.strip() == OPENAI_KEY
+    time.sleep(3)
+    out = _token_without_terminal(keyring_env)
+    assert out.returncode == 4 and "is locked" in out.stderr
+    assert UserKeyring().get(_keyring_description(keyring_env)) is None  # the kernel forgot it
+
+
+# Runs as root: join a new session keyring holding the user keyring, as pam_keyinit gives a
+# login, unlock, then start a process of another uid that inherits that session keyring.
+AS_ROOT = r"""
+import ctypes, subprocess, sys
+from authsome._userkeyring_linux import UserKeyring
+kr = UserKeyring()
+kr._ctl(1, None)                                  # KEYCTL_JOIN_SESSION_KEYRING: a new one
+kr._ctl(8, ctypes.c_long(-4), ctypes.c_long(-3))  # KEYCTL_LINK: @u into it
+subprocess.run([sys.argv[1], "unlock"], check=True, capture_output=True)
+key = kr._find(sys.argv[3])
+print("root reads", kr.get(sys.argv[3]) is not None, flush=True)
+subprocess.run(
+    ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.argv[2], "-c",
+     sys.argv[4], str(kr._keyctl), str(key), sys.argv[3]],
+    check=True,
+)
+"""
+AS_NOBODY = r"""
+import ctypes, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+libc.syscall.restype = ctypes.c_long
+keyctl, key, desc = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3].encode()
+buf = ctypes.create_string_buffer(4096)
+n = libc.syscall(keyctl, 11, ctypes.c_long(key), buf, ctypes.c_long(4096))
+print("nobody reads", "yes" if n >= 0 else os.strerror(ctypes.get_errno()))
+for ring in (-3, -4):  # the session keyring it inherited, its own user keyring
+    found = libc.syscall(keyctl, 10, ctypes.c_long(ring), b"user", desc, ctypes.c_long(0))
+    print("nobody finds", "yes" if found >= 0 else "no")
+"""
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="starting a process of another uid needs root")
+def test_another_uid_cannot_use_the_unlock(keyring_env):
+    """Even a process of another uid that holds the unlocking login's session keyring (sudo -u,
+    setpriv) cannot read or find the key: possessing it grants nothing, only the uid does."""
+    require("setpriv")
+    python = require_file("/usr/bin/python3", "python3")  # one that uid 65534 may run
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            AS_ROOT,
+            AUTHSOME_BIN,
+            str(python),
+            _keyring_description(keyring_env),
+            AS_NOBODY,
+        ],
+        env={**keyring_env, "AUTHSOME_PASSPHRASE": TEST_PASSPHRASE},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == [
+        "root reads True",
+        "nobody reads Permission denied",
+        "nobody finds no",
+        "nobody finds no",
+    ], out.stdout
+
+
+def test_without_the_keyring_unlock_is_per_shell_and_says_so(keyring_env):
+    out = _unlock({**keyring_env, "AUTHSOME_KEYRING": "0"})
+    assert out.stdout.startswith("s=") and len(out.stdout.strip()) > 10
+    assert "for this shell only" in out.stderr and "(AUTHSOME_KEYRING=0)" in out.stderr
+    assert _token_without_terminal(keyring_env).returncode == 4
+
+
+# seccomp, as container runtimes set it up: add_key, request_key and keyctl fail with EPERM.
+NO_KEY_CALLS = r"""
+import ctypes, os, sys
+class Insn(ctypes.Structure):
+    _fields_ = [("code", ctypes.c_ushort), ("jt", ctypes.c_ubyte), ("jf", ctypes.c_ubyte),
+                ("k", ctypes.c_uint)]
+class Prog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(Insn))]
+LD, JEQ, RET, ALLOW, EPERM = 0x20, 0x15, 0x06, 0x7FFF0000, 0x00050000 | 1
+insns = [(LD, 0, 0, 0), (JEQ, 3, 0, 248), (JEQ, 2, 0, 249), (JEQ, 1, 0, 250),
+         (RET, 0, 0, ALLOW), (RET, 0, 0, EPERM)]
+array = (Insn * len(insns))(*[Insn(*i) for i in insns])
+prog = Prog(len(insns), array)
+libc = ctypes.CDLL(None, use_errno=True)
+assert libc.prctl(38, 1, 0, 0, 0) == 0                      # PR_SET_NO_NEW_PRIVS
+assert libc.prctl(22, 2, ctypes.byref(prog), 0, 0) == 0     # PR_SET_SECCOMP, FILTER
+os.execv(sys.argv[1], sys.argv[1:])
+"""
+
+
+@pytest.mark.skipif(platform.machine() != "x86_64", reason="the filter uses x86_64 numbers")
+def test_where_the_kernel_refuses_key_calls_unlock_falls_back_and_says_so(keyring_env):
+    def blocked(*args, e):
+        return subprocess.run(
+            [sys.executable, "-c", NO_KEY_CALLS, AUTHSOME_BIN, *args],
+            env=e,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            start_new_session=True,
+        )
+
+    out = blocked("unlock", "--shell", "bash", e={**keyring_env, "AUTHSOME_PASSPHRASE": "x"})
+    assert out.returncode == 5  # the filter is on: a wrong passphrase still reaches the vault
+    out = blocked(
+        "unlock", "--shell", "bash", e={**keyring_env, "AUTHSOME_PASSPHRASE": TEST_PASSPHRASE}
+    )
+    assert out.returncode == 0, out.stderr
+    assert "for this shell only" in out.stderr and "(Operation not permitted)" in out.stderr
+    assert out.stdout.startswith("export AUTHSOME_SESSION='")
+    session = out.stdout.split("'")[1]
+    here = blocked("token", "openai", e={**keyring_env, "AUTHSOME_SESSION": session})
+    assert here.returncode == 0 and here.stdout.strip() == OPENAI_KEY
+    assert blocked("token", "openai", e=keyring_env).returncode == 4

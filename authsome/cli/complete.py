@@ -1,6 +1,11 @@
 """Tab completion callbacks for click: the names come from authsome.completion."""
 
-from click.shell_completion import BashComplete, CompletionItem, add_completion_class
+from click.shell_completion import (
+    BashComplete,
+    CompletionItem,
+    ZshComplete,
+    add_completion_class,
+)
 
 from authsome import completion
 
@@ -57,6 +62,42 @@ class BashColonComplete(BashComplete):
 
 
 add_completion_class(BashColonComplete)
+
+# click's zsh script calls compdef when eval'd, which fails ("command not found: compdef") in a
+# .zshrc that has not run compinit yet, and a compinit run later forgets what it registered.
+# So it registers at the first prompt, when .zshrc is done, and runs compinit only if nothing
+# else has by then (and at once too, when compinit already ran).
+ZSH_REGISTER = """\
+if [[ $zsh_eval_context[-1] == loadautofunc ]]; then
+    # autoload from fpath, call function directly
+    %(complete_func)s "$@"
+else
+    # eval/source/. command: register now if compinit has run, and at the first prompt
+    (( $+functions[compdef] )) && compdef %(complete_func)s %(prog_name)s
+    %(complete_func)s_setup() {
+        add-zsh-hook -d precmd %(complete_func)s_setup
+        unfunction %(complete_func)s_setup
+        if (( ! $+functions[compdef] )); then
+            autoload -Uz compinit && compinit -i
+        fi
+        compdef %(complete_func)s %(prog_name)s
+    }
+    autoload -Uz add-zsh-hook
+    add-zsh-hook precmd %(complete_func)s_setup
+fi
+"""
+_zsh_body, _found, _ = ZshComplete.source_template.partition("if [[ $zsh_eval_context")
+if not _found:
+    raise RuntimeError("click's zsh completion script changed: update ZSH_REGISTER")
+
+
+class ZshCompinitComplete(ZshComplete):
+    """click's zsh completion, working whether or not compinit has run."""
+
+    source_template = _zsh_body + ZSH_REGISTER
+
+
+add_completion_class(ZshCompinitComplete)
 
 
 def _context(ctx):

@@ -10,9 +10,14 @@ from authsome.envexport import FORMATS
 @click.option("--shell", "shell", type=click.Choice(shells.DIALECTS), help="Shell dialect.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="shell", show_default=True)
 @click.option("--unset", is_flag=True, help="Remove what an earlier `env` exported.")
+@click.option("--strict", is_flag=True, help="All or nothing: export nothing if any name fails.")
 @click.pass_obj
-def env(ctx, names, shell, fmt, unset):
+def env(ctx, names, shell, fmt, unset, strict):
     """Print code exporting fresh credentials: eval "$(authsome env github)"."""
     from authsome.envexport import render
+    from authsome.main import exit_code_for
 
-    ctx.emit(render(ctx, list(names), shell, fmt, unset))
+    # What it can: each name it skips gets a line on stderr, the first sets the exit status.
+    text, error = render(ctx, list(names), shell, fmt, unset, strict)
+    ctx.emit(text)
+    return exit_code_for(error) if error else 0

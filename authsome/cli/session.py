@@ -10,20 +10,23 @@ from authsome import shells
 )
 @click.pass_obj
 def unlock(ctx, shell: str | None, ttl: str) -> None:
-    """Unlock the vault for this shell: eval "$(authsome unlock)"."""
+    """Unlock the vault for every shell of this login: eval "$(authsome unlock)"."""
+    from authsome.session import ENV_SESSION
     from authsome.unlock import unlock_vault
 
     dialect = shells.get(shell or shells.detect(ctx.environ))
-    session = unlock_vault(ctx, ttl)
-    if session is not None:
-        ctx.emit(dialect.export("AUTHSOME_SESSION", session.token))
+    token = unlock_vault(ctx, ttl, dialect)
+    if token is not None:
+        ctx.emit(dialect.export(ENV_SESSION, token))
+    elif ENV_SESSION in ctx.environ:
+        ctx.emit(dialect.unset(ENV_SESSION))  # this shell's own unlock was replaced
 
 
 @click.command()
 @click.option("--shell", "shell", type=click.Choice(shells.DIALECTS), help="Shell dialect.")
 @click.pass_obj
 def lock(ctx, shell: str | None) -> None:
-    """End this shell's unlocked session: eval "$(authsome lock)"."""
+    """Lock the vault again in every shell: authsome lock."""
     from authsome.unlock import lock_vault
 
     dialect = shells.get(shell or shells.detect(ctx.environ))

@@ -35,9 +35,26 @@ def script(dialect, values: dict[str, str], unsets=()) -> str:
     return "".join(line + "\n" for line in lines)
 
 
-def detect(environ: dict[str, str]) -> str:
-    """The user's shell from $SHELL (basename, leading '-' stripped); 'sh' when unknown."""
-    base = os.path.basename(environ.get("SHELL", "")).lstrip("-")
+def detect(environ: dict[str, str], parent: str | None = None) -> str:
+    """The shell that will read our output: the parent process when it is a shell (fish
+    started from bash, a pane in tmux, where $SHELL is wrong), else $SHELL; 'sh' when unknown."""
+    parent = parent_name() if parent is None else parent
+    return _dialect(parent) or _dialect(environ.get("SHELL", "")) or "sh"
+
+
+def parent_name() -> str:
+    """The parent process's command name (Linux /proc: one small read); '' when unknown."""
+    try:
+        with open(f"/proc/{os.getppid()}/comm", "rb") as f:
+            return f.read().decode("utf-8", "replace").strip()
+    except OSError:
+        return ""
+
+
+def _dialect(path: str) -> str | None:
+    """'bash' for '/bin/bash', '-zsh', 'zsh5' or 'pwsh.exe'; None when it names no shell."""
+    base = os.path.basename(path).lstrip("-")
     base = base[:-4] if base.endswith(".exe") else base
+    base = base.rstrip("0123456789.")
     base = ALIASES.get(base, base)
-    return base if base in DIALECTS else "sh"
+    return base if base in DIALECTS else None

@@ -12,3 +12,8 @@ def export(name: str, value: str) -> str:
 
 def unset(name: str) -> str:
     return f"unset {name}"
+
+
+def source(command: str) -> str:
+    """How a user runs `command`'s shell code in this shell (for hints)."""
+    return f'eval "$({command})"'

@@ -17,3 +17,8 @@ def export(name: str, value: str) -> str:
 
 def unset(name: str) -> str:
     return f"Remove-Item -ErrorAction SilentlyContinue Env:{name}"
+
+
+def source(command: str) -> str:
+    """How a user runs `command`'s shell code in this shell (for hints)."""
+    return f"{command} --shell pwsh | Out-String | Invoke-Expression"

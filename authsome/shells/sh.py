@@ -1,6 +1,6 @@
 """The sh dialect."""
 
-from authsome.shells.posix import export, quote, unset
+from authsome.shells.posix import export, quote, source, unset
 
 NAME = "sh"
-__all__ = ["NAME", "export", "quote", "unset"]
+__all__ = ["NAME", "export", "quote", "source", "unset"]

@@ -1,6 +1,6 @@
 """The zsh dialect."""
 
-from authsome.shells.posix import export, quote, unset
+from authsome.shells.posix import export, quote, source, unset
 
 NAME = "zsh"
-__all__ = ["NAME", "export", "quote", "unset"]
+__all__ = ["NAME", "export", "quote", "source", "unset"]
