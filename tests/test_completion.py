@@ -306,3 +306,16 @@ def test_tab_on_a_name_does_not_import_click(shell_env):
     )
     assert out.stdout == "plain,github\nplain,gitlab\nplain,gizmo\n", out.stderr
     assert ast.literal_eval(out.stderr.strip().splitlines()[-1]) == []
+
+
+def test_zsh_registration_works_with_old_and_new_click_templates():
+    """Debian 12's click 8.1.3 ends its zsh script with a bare compdef line; newer clicks with a
+    `$zsh_eval_context` block. An unknown template is left alone rather than breaking every
+    command at import."""
+    from authsome.cli.complete import _zsh_body
+
+    old = "#compdef %(prog_name)s\n_f() {\n}\n\ncompdef %(complete_func)s %(prog_name)s\n"
+    new = "_f() {\n}\n\nif [[ $zsh_eval_context[-1] == loadautofunc ]]; then\n  x\nfi\n"
+    assert _zsh_body(old) == "#compdef %(prog_name)s\n_f() {\n}\n\n"
+    assert _zsh_body(new) == "_f() {\n}\n\n"
+    assert _zsh_body("something else entirely") is None

@@ -86,15 +86,26 @@ else
     add-zsh-hook precmd %(complete_func)s_setup
 fi
 """
-_zsh_body, _found, _ = ZshComplete.source_template.partition("if [[ $zsh_eval_context")
-if not _found:
-    raise RuntimeError("click's zsh completion script changed: update ZSH_REGISTER")
+
+
+def _zsh_body(template: str) -> str | None:
+    """click's zsh script without its registering tail: the `$zsh_eval_context` block since
+    click 8.1.4, a bare `compdef` line before (Debian 12 ships 8.1.3); None if neither."""
+    for tail in ("if [[ $zsh_eval_context", "compdef %(complete_func)s %(prog_name)s"):
+        body, found, _ = template.rpartition(tail)
+        if found:
+            return body
+    return None
 
 
 class ZshCompinitComplete(ZshComplete):
     """click's zsh completion, working whether or not compinit has run."""
 
-    source_template = _zsh_body + ZSH_REGISTER
+    source_template = (
+        ZshComplete.source_template
+        if _zsh_body(ZshComplete.source_template) is None  # an unknown click: leave it be
+        else _zsh_body(ZshComplete.source_template) + ZSH_REGISTER
+    )
 
 
 add_completion_class(ZshCompinitComplete)
