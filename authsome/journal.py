@@ -17,7 +17,6 @@ the next command that loads the connection finishes the save.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -28,10 +27,14 @@ RESERVE_BYTES = 64 * 1024
 
 
 def fingerprint(refresh_token: str) -> str:
+    import hashlib  # not at the top: `token` and `env` load this module but rarely need it
+
     return hashlib.sha256(b"authsome-journal-fp/1\0" + refresh_token.encode()).hexdigest()[:32]
 
 
 def _key(refresh_token: str) -> bytes:
+    import hashlib
+
     return hashlib.sha256(b"authsome-journal-key/1\0" + refresh_token.encode()).digest()
 
 

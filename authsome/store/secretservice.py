@@ -11,9 +11,7 @@ where the platform has it); and so must whoever holds org.freedesktop.secrets on
 from __future__ import annotations
 
 import os
-import socket
 import stat
-import struct
 import time
 from pathlib import Path
 from urllib.parse import unquote
@@ -83,6 +81,9 @@ def _check_socket(path: str, where: str) -> None:
 
 def _peer_uid(conn) -> int | None:
     """The uid of the process at the other end of the bus socket, where the OS tells."""
+    import socket  # here, not at the top: the probe runs on every `token`, mostly with no bus
+    import struct
+
     option = getattr(socket, "SO_PEERCRED", None)
     sock = getattr(conn, "sock", None)
     if option is None or sock is None:
