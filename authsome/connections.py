@@ -358,10 +358,9 @@ class Connections:
 
 
 def _index_entry(conn: Connection, backend: str) -> dict:
-    from authsome.index import INDEX_FIELDS
+    from authsome.index import entry_of
 
-    meta = conn.metadata(backend)
-    return {k: meta[k] for k in INDEX_FIELDS if k in meta}
+    return entry_of(conn.metadata(backend))
 
 
 def _why(e: BaseException) -> str:

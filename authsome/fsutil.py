@@ -106,11 +106,17 @@ _OS_FIXES = {
 }
 
 
+def os_fix(e: OSError) -> str | None:
+    """What the person can do about an environment failure, or None when it is not one."""
+    return _OS_FIXES.get(e.errno)
+
+
 def filesystem_error(e: OSError):
     """A FilesystemError for an OSError on a file, or None when `e` is not about a file."""
     from authsome.errors import FilesystemError
 
-    if e.errno not in _OS_FIXES or e.filename is None:
+    fix = os_fix(e)
+    if fix is None or e.filename is None:
         return None
     reason = e.strerror or os.strerror(e.errno)
-    return FilesystemError(f"cannot use {e.filename}: {reason}", _OS_FIXES[e.errno])
+    return FilesystemError(f"cannot use {e.filename}: {reason}", fix)

@@ -47,6 +47,11 @@ _TYPES = {
 }
 
 
+def entry_of(meta: dict) -> dict:
+    """The fields of `meta` that may go into the index."""
+    return {k: meta[k] for k in INDEX_FIELDS if k in meta}
+
+
 class IndexDamaged(CorruptData):
     """index.json is not what authsome writes; it can be rebuilt from the store."""
 
@@ -74,7 +79,7 @@ class Index:
         return {k: e for k, e in self.read().items() if not e.get("removing")}
 
     def put(self, key: str, meta: dict) -> None:
-        clean = {k: meta[k] for k in INDEX_FIELDS if k in meta}
+        clean = entry_of(meta)
         self._update(lambda entries: entries.__setitem__(key, clean))
 
     def mark_removing(self, key: str) -> None:

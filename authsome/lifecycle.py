@@ -68,14 +68,16 @@ def fresh(ctx, ref: str, connection=None) -> Connection:
         _check_usable(conn, hint)
         if not needs_refresh(conn, ctx.clock(), ctx.refresh_margin):
             return conn  # another process refreshed it while we waited
-        failed = _recent_failure(lock, ctx.clock(), waited_since)
+        failed = _recent_failure(lock, waited_since)
         if failed is not None:
             return _fall_back(ctx, conn, hint, failed)
         try:
-            return _refresh(ctx, conn, hint)
+            conn = _refresh(ctx, conn, hint)
         except (NetworkError, FilesystemError) as e:
             _record_failure(lock, ctx.clock(), e)
             return _fall_back(ctx, conn, hint, e)
+        _clear_failure(lock)
+        return conn
 
 
 def _check_usable(conn: Connection, hint: str) -> None:
@@ -110,7 +112,7 @@ def _record_failure(lock, now: float, error: AuthsomeError) -> None:
         fsutil.atomic_write(_failure_path(lock), json.dumps(doc).encode())
 
 
-def _recent_failure(lock, now: float, waited_since: float) -> AuthsomeError | None:
+def _recent_failure(lock, waited_since: float) -> AuthsomeError | None:
     """The failure of a refresh that ended while we waited for the lock.
 
     Only the waiters share it: whoever asks afterwards tries again, so that "try again in a
@@ -192,7 +194,6 @@ def _refresh(ctx, conn: Connection, hint: str) -> Connection:
         conn.scopes = tokens.scopes or conn.scopes
         conn.token_origin = token_origin
         kept = ctx.connections.commit(conn, base)
-    _clear_failure(ctx.home.lock_path(f"refresh.{conn.provider}.{conn.connection}"))
     if tokens.dropped:
         ctx.say(
             f"authsome: warning: {provider.display_name} sent an invalid"
@@ -207,11 +208,9 @@ def _refresh(ctx, conn: Connection, hint: str) -> Connection:
 
 
 def _fix_for(e: OSError) -> str:
-    from authsome.fsutil import filesystem_error
+    from authsome.fsutil import os_fix
 
-    e.filename = e.filename or "the journal"
-    error = filesystem_error(e)
-    return error.fix if error else "check the authsome home (authsome doctor)"
+    return os_fix(e) or "check the authsome home (authsome doctor)"
 
 
 def _parse(ctx, status, body, scopes):

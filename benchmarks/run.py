@@ -229,7 +229,7 @@ def bulk_home(tmp: Path, count: int) -> dict[str, str]:
     rewrite the vault `count` times)."""
     from authsome.connections import Connection
     from authsome.context import Context
-    from authsome.index import INDEX_FIELDS
+    from authsome.index import entry_of
 
     env = {**base_env(tmp), "AUTHSOME_BACKEND": "file", "AUTHSOME_PASSPHRASE": PASSPHRASE}
     ctx = Context(env)
@@ -258,8 +258,7 @@ def bulk_home(tmp: Path, count: int) -> dict[str, str]:
     fsutil.atomic_write(store.path, doc.to_bytes())
     entries = {}
     for conn in conns:
-        meta = conn.metadata("file")
-        entries[conn.key] = {k: meta[k] for k in INDEX_FIELDS if k in meta}
+        entries[conn.key] = entry_of(conn.metadata("file"))
     ctx.connections.index.replace(entries)
     session = must([AUTHSOME, "unlock"], env).split("'")[1]
     unlocked = {**env, "AUTHSOME_SESSION": session}
