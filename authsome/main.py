@@ -44,28 +44,28 @@ def _usage_line(e, args: list[str]) -> str:
 def _shown(message: str, args: list[str]) -> str:
     """`message` made safe to print: no argument that looks like a pasted secret, no control
     characters (messages carry text from servers and files)."""
-    from authsome.secretlike import hide
-    from authsome.termtext import printable
+    from authsome.util.secretlike import hide
+    from authsome.util.termtext import printable
 
     return printable(hide(message, args))
 
 
 def _dispatch(args: list[str]):
     if "_AUTHSOME_COMPLETE" in os.environ:
-        from authsome import completion
-        from authsome.context import Context
+        from authsome.cli import tab as completion
+        from authsome.factory import Context
 
         out = completion.answer(os.environ, Context)
         if out is not None:
             print(out)
             return 0
     else:
-        from authsome import fastpath
+        from authsome.cli import fastpath
 
         code = fastpath.run(args)
         if code is not None:
             return code
-    from authsome.cli import cli
+    from authsome.cli.root import cli
 
     return cli.main(args=args, prog_name="authsome", standalone_mode=False)
 
@@ -89,7 +89,7 @@ def _click_error(e: Exception, args: list[str]) -> int | None:
 
 def main(argv: list[str] | None = None) -> None:
     """Run authsome and turn every outcome into one line and an exit code."""
-    from authsome.nodump import disable_core_dumps
+    from authsome.util.nodump import disable_core_dumps
 
     disable_core_dumps()  # before any secret is read
 
@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> None:
     except OSError as e:
         # A full disk, a read-only home, a file where a folder belongs: the environment, not a
         # bug, so it gets its own line and exit code rather than "internal error".
-        from authsome.fsutil import filesystem_error
+        from authsome.util.fsutil import filesystem_error
 
         error = filesystem_error(e)
         if error is None or debug:

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from authsome.errors import ConfigError
-from authsome.record import Frozen
+from authsome.util.record import Frozen
 
 ENV_HOME = "AUTHSOME_HOME"
 ENV_BACKEND = "AUTHSOME_BACKEND"

@@ -32,8 +32,8 @@ def median_run(argv, env, repeat=REPEAT) -> float:
 def main() -> None:
     from realparts import SecretService
 
-    from authsome import crypto
-    from authsome.store import keychain
+    from authsome.storage import keychain
+    from authsome.util import crypto
 
     rows = []
     salt = os.urandom(16)

@@ -208,8 +208,8 @@ def hook_cost(b: Bench, env: dict[str, str]) -> None:
 
 
 def listing(b: Bench, tmp: Path) -> None:
-    from authsome.connections import Connection
-    from authsome.context import Context
+    from authsome.factory import Context
+    from authsome.storage.connections import Connection
 
     env = {**base_env(tmp), "AUTHSOME_BACKEND": "file", "AUTHSOME_PASSPHRASE": PASSPHRASE}
     ctx = Context(env)
@@ -227,9 +227,9 @@ def bulk_home(tmp: Path, count: int) -> dict[str, str]:
     """A home with `count` API-key providers, each with a default connection: the vault and
     the index written once, as `count` logins would leave them (logins one by one would
     rewrite the vault `count` times)."""
-    from authsome.connections import Connection
-    from authsome.context import Context
-    from authsome.index import entry_of
+    from authsome.factory import Context
+    from authsome.storage.connections import Connection
+    from authsome.storage.index import entry_of
 
     env = {**base_env(tmp), "AUTHSOME_BACKEND": "file", "AUTHSOME_PASSPHRASE": PASSPHRASE}
     ctx = Context(env)
@@ -253,7 +253,7 @@ def bulk_home(tmp: Path, count: int) -> dict[str, str]:
     vault_key = store.key_for(doc)
     for conn in conns:
         doc.records[conn.key] = store._seal(vault_key, conn.key, conn.to_json())
-    from authsome import fsutil
+    from authsome.util import fsutil
 
     fsutil.atomic_write(store.path, doc.to_bytes())
     entries = {}

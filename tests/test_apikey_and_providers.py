@@ -7,9 +7,9 @@ import pytest
 from clitools import AUTHSOME_BIN, run
 from ptyrun import PtyProcess
 
-from authsome import envnames
 from authsome.errors import ConfigError
-from authsome.providers import Registry, deep_merge, parse_provider
+from authsome.providers import envnames
+from authsome.providers.schema import Registry, deep_merge, parse_provider
 
 ROOT = Path(__file__).resolve().parents[1]
 KEY = "sk-proj-AbCdEfGhIjKlMnOpQrStUvWx0123"
@@ -394,7 +394,7 @@ def test_long_ordinary_names_are_still_echoed(file_env, name):
 
 
 def test_no_bundled_provider_name_looks_like_a_secret():
-    from authsome.secretlike import looks_like_secret
+    from authsome.util.secretlike import looks_like_secret
 
     assert not [p.stem for p in (ROOT / "providers").glob("*.json") if looks_like_secret(p.stem)]
 

@@ -19,7 +19,7 @@ from conftest import TEST_PASSPHRASE
 from ptyrun import PtyProcess
 from realparts import VirtualDisplay, as_other_user, require
 
-from authsome import bridge
+from authsome.oauth import bridge
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -394,7 +394,7 @@ def test_when_the_bridge_is_used(monkeypatch, environ, no_browser, expected):
 
 
 def test_a_browser_command_neither_holds_up_authsome_nor_shares_its_session(monkeypatch, tmp_path):
-    from authsome import browser
+    from authsome.ui import browser
 
     record = tmp_path / "opened"
     opener = tmp_path / "slow-browser"
@@ -425,7 +425,7 @@ def test_a_browser_command_neither_holds_up_authsome_nor_shares_its_session(monk
 def test_a_launcher_that_exits_at_once_counts_by_its_status(
     monkeypatch, tmp_path, capfd, status, opened
 ):
-    from authsome import browser
+    from authsome.ui import browser
 
     opener = tmp_path / "launcher"
     opener.write_text(f"#!/bin/sh\necho on-stdout; echo on-stderr >&2\nexit {status}\n")
@@ -440,7 +440,7 @@ def test_a_launcher_that_exits_at_once_counts_by_its_status(
 
 
 def test_the_owner_of_a_loopback_connection_is_found():
-    from authsome import peeruid
+    from authsome.util import peeruid
 
     if not peeruid.can_check():
         pytest.skip("only Linux can tell who owns a connection (/proc/net/tcp)")

@@ -158,7 +158,7 @@ HEAVY = ("httpx", "keyring", "secretstorage", "jeepney", "cryptography")
 def test_completion_path_imports_nothing_heavy(shell_env, words):
     assert run(["login", "gizmo"], {**shell_env, "GIZMO_KEY": "k1"}).returncode == 0
     code = (
-        "import sys, os\nfrom authsome.cli import cli\n"
+        "import sys, os\nfrom authsome.cli.root import cli\n"
         "try:\n    cli(prog_name='authsome')\nexcept SystemExit:\n    pass\n"
         f"print(sorted(m for m in {HEAVY!r} if m in sys.modules), file=sys.stderr)\n"
     )
@@ -176,7 +176,7 @@ def test_completion_path_imports_nothing_heavy(shell_env, words):
     assert "plain," in out.stdout
 
 
-# The click-free answer (authsome.completion) must say exactly what click would say.
+# The click-free answer (authsome.cli.tab) must say exactly what click would say.
 
 SHELLS = ("bash_complete", "zsh_complete", "fish_complete")
 COMMANDS = ("login", "inspect", "logout", "token", "env", "run", "list", "lo", "--debug")
@@ -202,7 +202,7 @@ def _protocol_env(shell: str, words: list[str], incomplete: str) -> dict[str, st
 
 
 def _click_says(monkeypatch, capsys, protocol: dict[str, str]) -> str:
-    from authsome.cli import cli
+    from authsome.cli.root import cli
 
     for key, value in protocol.items():
         monkeypatch.setenv(key, value)
@@ -215,8 +215,8 @@ def _click_says(monkeypatch, capsys, protocol: dict[str, str]) -> str:
 def _fast_says(protocol: dict[str, str]) -> str | None:
     import os
 
-    from authsome import completion
-    from authsome.context import Context
+    from authsome.cli import tab as completion
+    from authsome.factory import Context
 
     out = completion.answer({**os.environ, **protocol}, Context)
     return None if out is None else out + "\n"
@@ -273,9 +273,10 @@ def test_fast_answer_never_disagrees_with_click(shell_env, monkeypatch, capsys, 
 
 
 def test_name_table_matches_the_click_commands():
-    from authsome import completion
-    from authsome.cli import COMMANDS as CLI_COMMANDS
-    from authsome.cli import cli, complete
+    from authsome.cli import complete
+    from authsome.cli import tab as completion
+    from authsome.cli.root import COMMANDS as CLI_COMMANDS
+    from authsome.cli.root import cli
 
     kinds = {
         complete.provider_names: completion.PROVIDERS,

@@ -8,9 +8,9 @@ import httpx
 import pytest
 from clitools import AUTHSOME_BIN, run
 
-from authsome import discovery
-from authsome.context import Context
 from authsome.errors import AuthFailed, ConfigError
+from authsome.factory import Context
+from authsome.oauth import discovery
 
 
 @pytest.fixture

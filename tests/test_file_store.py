@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from conftest import TEST_PASSPHRASE
 
-from authsome import crypto
-from authsome.context import Context
 from authsome.errors import BadPassphrase, CorruptData, StoreUnavailable
-from authsome.store.file import FileStore
+from authsome.factory import Context
+from authsome.storage.file.store import FileStore
+from authsome.util import crypto
 
 WRITER = Path(__file__).with_name("writer.py")
 SECRET = "ghp_SuperSecretTokenValue_1234567890abcdef"
@@ -149,7 +149,7 @@ def test_no_passphrase_and_no_terminal_is_store_unavailable(env):
     e = {**env, "AUTHSOME_BACKEND": "file"}
     # Run in a subprocess without a controlling terminal, as CI and agents do.
     code = (
-        "from authsome.context import Context\n"
+        "from authsome.factory import Context\n"
         "from authsome.errors import StoreUnavailable\n"
         "try:\n Context().store_choice.store.get('github:default')\n"
         "except StoreUnavailable as e: print(e)\n"

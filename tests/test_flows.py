@@ -13,9 +13,9 @@ from clitools import AUTHSOME_BIN, run
 from conftest import TEST_PASSPHRASE
 from ptyrun import PtyProcess
 
-from authsome.context import Context
 from authsome.errors import AuthFailed
-from authsome.flows import device
+from authsome.factory import Context
+from authsome.oauth import device
 
 
 @pytest.fixture(params=["file", "keychain"])
@@ -292,7 +292,7 @@ def test_connections_and_shorthand(testsrv, file_env):
 
 
 def test_pkce_times_out_after_five_minutes(testsrv, file_env):
-    from authsome.flows import pkce
+    from authsome.oauth import pkce
 
     ticks = iter([0.0, 0.0, 1.0, 299.0, 301.0, 302.0])
     opened = []
@@ -390,7 +390,7 @@ def test_revocation_error_is_printed_safely(testsrv, file_env):
     ],
 )
 def test_printable(text, one_line, multiline):
-    from authsome.termtext import printable
+    from authsome.util.termtext import printable
 
     assert printable(text) == one_line
     assert printable(text, multiline=True) == (multiline or one_line)

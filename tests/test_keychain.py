@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 from conftest import TEST_PASSPHRASE
 
-from authsome.context import Context
 from authsome.errors import StoreUnavailable
+from authsome.factory import Context
 from authsome.settings import Resolved
-from authsome.store import choose_store
-from authsome.store.keychain import KeychainStore, probe
-from authsome.store.memory import MemoryStore
+from authsome.storage.keychain import KeychainStore, probe
+from authsome.storage.memory import MemoryStore
+from authsome.storage.select import choose_store
 
 SECRET = "xoxb-keychain-secret-0123456789"
 
@@ -76,7 +76,7 @@ def test_forced_keychain_without_dbus_is_a_clear_error(env):
 
 
 def test_selection_table_uses_given_probe():
-    from authsome.store.probe import ProbeResult
+    from authsome.storage.keychain.probe import ProbeResult
 
     def fake_probe(environ):
         return ProbeResult(False, "Secret Service", "a fake says no")
@@ -110,7 +110,7 @@ def test_hung_secret_service_times_out_within_the_bound(env, hung_secret_service
 
 def test_hung_service_cli_exits_with_store_unavailable(env, hung_secret_service):
     e = {**env, **hung_secret_service.env(), "AUTHSOME_BACKEND": "keychain"}
-    code = "from authsome.context import Context\nContext().store_choice.store.get('x:default')\n"
+    code = "from authsome.factory import Context\nContext().store_choice.store.get('x:default')\n"
     out = subprocess.run(
         [sys.executable, "-c", code], env=e, capture_output=True, text=True, timeout=30
     )

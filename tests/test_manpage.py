@@ -16,7 +16,7 @@ def test_checked_in_page_matches_the_generator():
 
 
 def test_page_renders_without_warnings_and_lists_every_command():
-    from authsome.cli import COMMANDS
+    from authsome.cli.root import COMMANDS
 
     out = subprocess.run(
         [require("groff"), "-man", "-Tutf8", "-ww", "-P-cbou", str(PAGE)],

@@ -12,7 +12,7 @@ import pytest
 from clitools import AUTHSOME_BIN, run
 from oidc_server import Lines, Person
 
-from authsome.context import Context
+from authsome.factory import Context
 
 pytestmark = pytest.mark.slow
 

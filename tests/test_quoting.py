@@ -103,7 +103,7 @@ def test_detect_prefers_the_parent_shell(parent, expected):
 def test_dotenv_round_trips_through_python_dotenv(tmp_path):
     from dotenv import dotenv_values
 
-    from authsome.shells import dotenv
+    from authsome.formats import dotenv
 
     values = {f"V{i}": v for i, v in enumerate(HOSTILE) if "\r" not in v}
     path = tmp_path / ".env"
@@ -118,6 +118,6 @@ def test_dotenv_round_trips_through_python_dotenv(tmp_path):
 
 
 def test_dotenv_plain_tokens_are_bare_for_docker():
-    from authsome.shells import dotenv
+    from authsome.formats import dotenv
 
     assert dotenv.export("GITHUB_TOKEN", "gho_abc123-._") == "GITHUB_TOKEN=gho_abc123-._"

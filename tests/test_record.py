@@ -2,9 +2,9 @@
 
 import pytest
 
-from authsome.connections import Connection
-from authsome.providers import ApiKeySpec
-from authsome.record import Frozen
+from authsome.providers.schema import ApiKeySpec
+from authsome.storage.connections import Connection
+from authsome.util.record import Frozen
 
 
 def test_defaults_are_fresh_per_instance():
@@ -38,9 +38,9 @@ def test_to_dict_round_trip():
 
 
 def test_repr_never_shows_a_secret():
-    from authsome.envexport import Export
-    from authsome.flows.tokens import TokenSet
-    from authsome.session import Session
+    from authsome.oauth.tokens import TokenSet
+    from authsome.services.env import Export
+    from authsome.storage.file.sessions import Session
 
     secret = "s3cr3t-VALUE"
     records = [

@@ -442,7 +442,7 @@ def test_env_fast_path_and_click_agree(argv, file_env):
 
 
 def test_env_fast_path_knows_every_env_option():
-    from authsome import fastpath
+    from authsome.cli import fastpath
     from authsome.cli.env import env
 
     flags = {o for p in env.params if getattr(p, "is_flag", False) for o in p.opts}

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from conftest import TEST_PASSPHRASE
 
-from authsome.context import Context
-from authsome.store.keychain import KeychainStore
-from authsome.store.memory import MemoryStore
+from authsome.factory import Context
+from authsome.storage.keychain import KeychainStore
+from authsome.storage.memory import MemoryStore
 
 WRITER = Path(__file__).with_name("writer.py")
 

@@ -198,8 +198,8 @@ def test_logout_of_nothing_is_not_logged_in(file_env):
     ],
 )
 def test_a_refusal_keeps_the_servers_words_and_a_fix_that_can_work(code, fix):
-    from authsome.flows.tokens import OAuthError, refused
-    from authsome.providers import parse_provider
+    from authsome.oauth.tokens import OAuthError, refused
+    from authsome.providers.schema import parse_provider
 
     data = {
         "name": "testsrv",

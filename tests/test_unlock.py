@@ -14,14 +14,14 @@ from conftest import TEST_PASSPHRASE
 from ptyrun import PtyProcess
 from realparts import require, require_file
 
-from authsome.context import Context
 from authsome.errors import UsageError
-from authsome.session import parse_ttl
+from authsome.factory import Context
+from authsome.storage.file.sessions import parse_ttl
 
 SECRET = "sk-unlock-secret-ABCDEF0123456789"
 AUTHSOME = [sys.executable, "-m", "authsome"]
 READ = (
-    f'{sys.executable} -c "from authsome.context import Context; '
+    f'{sys.executable} -c "from authsome.factory import Context; '
     "print(Context().store_choice.store.get('openai:default'))\""
 )
 
@@ -328,7 +328,7 @@ def test_doctor_says_where_the_unlock_lives(keyring_env):
 
 
 def test_the_ttl_ends_the_unlock(keyring_env):
-    from authsome._userkeyring_linux import UserKeyring
+    from authsome.storage.file._userkeyring_linux import UserKeyring
 
     _unlock(keyring_env, "--ttl", "2")
     assert _token_without_terminal(keyring_env).stdout.strip() == OPENAI_KEY
@@ -342,7 +342,7 @@ def test_the_ttl_ends_the_unlock(keyring_env):
 # login, unlock, then start a process of another uid that inherits that session keyring.
 AS_ROOT = r"""
 import ctypes, subprocess, sys
-from authsome._userkeyring_linux import UserKeyring
+from authsome.storage.file._userkeyring_linux import UserKeyring
 kr = UserKeyring()
 kr._ctl(1, None)                                  # KEYCTL_JOIN_SESSION_KEYRING: a new one
 kr._ctl(8, ctypes.c_long(-4), ctypes.c_long(-3))  # KEYCTL_LINK: @u into it

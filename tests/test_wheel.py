@@ -55,7 +55,7 @@ def test_installed_command_runs(installed, env, tmp_path):
 
 def test_installed_package_finds_its_data(installed, env, tmp_path):
     code = (
-        "import authsome.resources as r\n"
+        "import authsome.util.resources as r\n"
         "for name in ('providers', 'shell', 'completions'):\n"
         "    d = r.data_dir(name)\n"
         "    assert d.is_dir() and 'site-packages' in str(d), d\n"

@@ -2,7 +2,7 @@
 
 import sys
 
-from authsome.context import Context
+from authsome.factory import Context
 
 
 def main() -> None:

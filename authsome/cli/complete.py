@@ -1,4 +1,4 @@
-"""Tab completion callbacks for click: the names come from authsome.completion."""
+"""Tab completion callbacks for click: the names come from authsome.cli.tab."""
 
 from click.shell_completion import (
     BashComplete,
@@ -7,7 +7,7 @@ from click.shell_completion import (
     add_completion_class,
 )
 
-from authsome import completion
+from authsome.cli import tab as completion
 
 # click's bash script, plus: bash splits NAME:connection at the colon (COMP_WORDBREAKS), so
 # when bash-completion is loaded its helpers give click the words whole and trim the replies
@@ -114,7 +114,7 @@ add_completion_class(ZshCompinitComplete)
 def _context(ctx):
     root = ctx.find_root()
     if root.obj is None:
-        from authsome.context import Context
+        from authsome.factory import Context
 
         root.obj = Context()
     return root.obj

@@ -11,7 +11,7 @@ from authsome.errors import ChecksFailed
 @click.pass_obj
 def doctor(ctx, as_json: bool, fix: bool) -> None:
     """Show which store authsome uses and why, and check the home and vault."""
-    from authsome.doctor import diagnose, render
+    from authsome.services.doctor import diagnose, render
 
     report = diagnose(ctx, fix=fix)
     ctx.emit(json.dumps(report, indent=2) if as_json else render(report))

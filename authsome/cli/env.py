@@ -2,7 +2,7 @@ import click
 
 from authsome import shells
 from authsome.cli.complete import connected_refs
-from authsome.envexport import FORMATS
+from authsome.services.env import FORMATS
 
 
 @click.command()
@@ -14,8 +14,8 @@ from authsome.envexport import FORMATS
 @click.pass_obj
 def env(ctx, names, shell, fmt, unset, strict):
     """Print code exporting fresh credentials: eval "$(authsome env github)"."""
-    from authsome.envexport import render
     from authsome.main import exit_code_for
+    from authsome.services.env import render
 
     # What it can: each name it skips gets a line on stderr, the first sets the exit status.
     text, error = render(ctx, list(names), shell, fmt, unset, strict)

@@ -8,7 +8,7 @@ import click
 @click.pass_obj
 def list_(ctx, as_json):
     """List connections: provider, type, expiry, store and state."""
-    from authsome.listing import render, rows
+    from authsome.services.listing import render, rows
 
     table = rows(ctx)
     if as_json:

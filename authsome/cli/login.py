@@ -1,7 +1,7 @@
 import click
 
 from authsome.cli.complete import connected_refs, provider_names
-from authsome.flows import FLOWS
+from authsome.oauth import FLOWS
 
 
 @click.command()
@@ -16,7 +16,7 @@ from authsome.flows import FLOWS
 @click.pass_obj
 def login(ctx, name, flow, connection, scopes, force, client_id, port, no_browser):
     """Log in to a provider and store its credentials."""
-    from authsome.login import login as run
+    from authsome.services.login import login as run
 
     scope_list = [s.strip() for s in scopes.split(",") if s.strip()] if scopes else None
     run(
@@ -38,6 +38,6 @@ def login(ctx, name, flow, connection, scopes, force, client_id, port, no_browse
 @click.pass_obj
 def logout(ctx, name, connection):
     """Revoke a connection's tokens and remove them."""
-    from authsome.login import logout as run
+    from authsome.services.login import logout as run
 
     run(ctx, name, connection)

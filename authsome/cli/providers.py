@@ -10,7 +10,7 @@ from authsome.cli.complete import provider_names
 @click.pass_obj
 def providers(ctx, as_json):
     """List bundled and custom providers."""
-    from authsome.catalog import provider_rows, render_rows
+    from authsome.services.providers import provider_rows, render_rows
 
     table = provider_rows(ctx)
     ctx.emit(json.dumps(table, indent=2) if as_json else render_rows(table))
@@ -23,7 +23,7 @@ def providers(ctx, as_json):
 @click.pass_obj
 def inspect(ctx, name, as_json, refresh):
     """Show a provider's resolved definition (with endpoints discovered from its issuer)."""
-    from authsome.catalog import render_definition, resolved
+    from authsome.services.providers import render_definition, resolved
 
     provider = resolved(ctx, name, refresh)
     ctx.emit(json.dumps(provider.to_dict(), indent=2) if as_json else render_definition(provider))
@@ -37,8 +37,8 @@ def inspect(ctx, name, as_json, refresh):
 @click.pass_obj
 def register(ctx, file, issuer, name, force):
     """Validate a provider definition and install it (or discover one with --issuer)."""
-    from authsome.catalog import register as from_file
-    from authsome.catalog import register_issuer
+    from authsome.services.providers import register as from_file
+    from authsome.services.providers import register_issuer
 
     if issuer:
         if file or not name:

@@ -11,8 +11,8 @@ from authsome import shells
 @click.pass_obj
 def unlock(ctx, shell: str | None, ttl: str) -> None:
     """Unlock the vault for every shell of this login: eval "$(authsome unlock)"."""
-    from authsome.session import ENV_SESSION
-    from authsome.unlock import unlock_vault
+    from authsome.services.session import unlock_vault
+    from authsome.storage.file.sessions import ENV_SESSION
 
     dialect = shells.get(shell or shells.detect(ctx.environ))
     token = unlock_vault(ctx, ttl, dialect)
@@ -27,7 +27,7 @@ def unlock(ctx, shell: str | None, ttl: str) -> None:
 @click.pass_obj
 def lock(ctx, shell: str | None) -> None:
     """Lock the vault again in every shell: authsome lock."""
-    from authsome.unlock import lock_vault
+    from authsome.services.session import lock_vault
 
     dialect = shells.get(shell or shells.detect(ctx.environ))
     lock_vault(ctx)

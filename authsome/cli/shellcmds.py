@@ -10,7 +10,7 @@ HOOK_SHELLS = ("bash", "zsh", "fish")
 @click.pass_obj
 def hook(ctx, shell):
     """Print the prompt hook: eval "$(authsome hook bash)" in ~/.bashrc."""
-    from authsome.shellhook import hook_script
+    from authsome.services.shell import hook_script
 
     ctx.emit(hook_script(shell))
 
@@ -20,7 +20,7 @@ def hook(ctx, shell):
 @click.pass_obj
 def completion(ctx, shell):
     """Print the completion script for a shell."""
-    from authsome.shellhook import completion_script
+    from authsome.services.shell import completion_script
 
     ctx.emit(completion_script(shell))
 
@@ -44,7 +44,7 @@ class RunCommand(click.Command):
 @click.pass_context
 def run(click_ctx, names):
     """Run a command with fresh credentials: authsome run github -- gh repo list."""
-    from authsome.shellhook import run_command
+    from authsome.services.shell import run_command
 
     command = click_ctx.meta.get("authsome.command")
     if not command:

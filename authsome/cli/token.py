@@ -9,6 +9,6 @@ from authsome.cli.complete import connected_refs
 @click.pass_obj
 def token(ctx, name, connection):
     """Print a fresh access token or API key, refreshing it first if needed."""
-    from authsome.lifecycle import credential, fresh
+    from authsome.services.refresh import credential, fresh
 
     ctx.emit(credential(fresh(ctx, name, connection)))

@@ -1,0 +1,181 @@
+"""One object that builds every dependency lazily; tests build it with fakes."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from functools import cached_property
+
+from authsome import settings
+from authsome.storage.home import Home
+from authsome.ui.prompt import Prompter
+from authsome.util.termtext import printable
+
+
+class Context:
+    """Streams, environment, clock and lazily built stores. Nothing is opened at import time."""
+
+    def __init__(
+        self,
+        environ: dict[str, str] | None = None,
+        *,
+        stdin: object | None = None,
+        stdout: object | None = None,
+        stderr: object | None = None,
+        prompter: Prompter | None = None,
+        clock=time.time,
+        sleep=time.sleep,
+        store=None,
+        probe=None,
+        http=None,
+        browser=None,
+    ):
+        self.environ = dict(os.environ if environ is None else environ)
+        self.stdin = stdin or sys.stdin
+        self.stdout = stdout or sys.stdout
+        self.stderr = stderr or sys.stderr
+        self.clock = clock
+        self.sleep = sleep
+        self._prompter = prompter
+        self._http = http
+        self._browser = browser
+        self._store = store
+        self._probe = probe
+
+    # -- output ------------------------------------------------------------------------
+    def say(self, message: str) -> None:
+        """A line for people: always stderr, flushed at once (it may be piped to tee)."""
+        print(printable(message, multiline=True), file=self.stderr, flush=True)
+
+    def emit(self, text: str) -> None:
+        """Machine output (shell code, tokens, JSON): stdout only."""
+        self.stdout.write(text if text.endswith("\n") or not text else text + "\n")
+        self.stdout.flush()
+
+    def status(self, line: str | None) -> bool:
+        """A live status line on a terminal (rewritten in place); nothing when piped.
+
+        True when it was shown."""
+        if not _isatty(self.stderr):
+            return False
+        self.stderr.write("\r\033[K" + printable(line or ""))
+        self.stderr.flush()
+        return True
+
+    def open_browser(self, url: str) -> bool:
+        """Open `url` in a graphical browser when there is one; False otherwise."""
+        if self._browser is not None:
+            return self._browser(url)
+        from authsome.services.childenv import scrub
+        from authsome.ui import browser
+
+        # The browser may run for hours: it gets no key to the store and no credentials.
+        return browser.open_url(url, self.environ, scrub(self.environ, self.registry))
+
+    # -- lazily built parts ------------------------------------------------------------
+    @cached_property
+    def home(self) -> Home:
+        resolved = settings.resolve_home(self.environ)
+        home = Home(resolved.value, resolved.source)
+        home.check_format()
+        return home
+
+    @cached_property
+    def config(self) -> dict:
+        return settings.load_config(self.home.config_file)
+
+    @cached_property
+    def backend(self) -> settings.Resolved:
+        return settings.resolve_backend(self.environ, self.config, self.home.config_file)
+
+    @cached_property
+    def prompter(self) -> Prompter:
+        return self._prompter or Prompter(self.stdin, self.stderr)
+
+    @cached_property
+    def sessions(self):
+        from authsome.storage.file.sessions import Sessions, sessions_folder
+        from authsome.storage.file.userkeyring import open_keyring
+
+        folder = sessions_folder(settings.runtime_dir(self.environ), self.home.path)
+        keyring, why_not = open_keyring(self.environ)
+        return Sessions(folder, self.clock, keyring, why_not or "")
+
+    @cached_property
+    def unlocker(self):
+        from authsome.storage.file.sessions import Unlocker
+
+        return Unlocker(self.environ, self.prompter, self.sessions)
+
+    def file_store(self):
+        from authsome.storage.file.store import FileStore
+
+        self.home.ensure()
+        if self.backend.value == "file":  # chosen, not a fallback: say so when asking
+            where = "AUTHSOME_BACKEND" if self.backend.source == "env" else "config.json: backend"
+            self.unlocker.chosen_by = f"{where}=file"
+        return FileStore(self.home.vault_file, self.home.lock_path("vault"), self.unlocker)
+
+    @cached_property
+    def keychain_probe(self):
+        """Whether the platform keychain is usable here (asked once per process)."""
+        if self._probe is not None:
+            return self._probe(self.environ)
+        from authsome.storage import keychain
+
+        return keychain.probe(self.environ)
+
+    @cached_property
+    def store_choice(self):
+        from authsome.storage.select import StoreChoice, choose_store
+
+        if self._store is not None:
+            return StoreChoice(self._store, "test", "a store given by the caller")
+        return choose_store(
+            self.backend, self.environ, self.file_store, lambda environ: self.keychain_probe
+        )
+
+    @cached_property
+    def connections(self):
+        from authsome.storage.connections import Connections
+        from authsome.storage.index import Index
+        from authsome.storage.journal import Journal
+
+        self.home.ensure()
+        index = Index(self.home.index_file, self.home.lock_path("index"))
+        journal = Journal(self.home.journal_dir)
+        return Connections(self.store_choice, index, self.clock, journal, self.say)
+
+    @cached_property
+    def http(self):
+        from authsome.util.http import Http
+
+        return self._http or Http(deadline=settings.resolve_http_deadline(self.environ).value)
+
+    @cached_property
+    def registry(self):
+        from authsome.providers.schema import Registry
+        from authsome.util.resources import data_dir
+
+        return Registry(data_dir("providers"), self.home.providers_dir)
+
+    def provider(self, name: str, refresh: bool = False):
+        """A provider definition with its issuer's endpoints filled in (oauth/discovery.py)."""
+        provider = self.registry.get(name)
+        if provider.oauth is not None and (provider.oauth.issuer or provider.oauth.resource):
+            from authsome.oauth import discovery
+
+            provider = discovery.resolve(self, provider, refresh)
+        return provider
+
+    @cached_property
+    def refresh_margin(self) -> int:
+        return settings.resolve_refresh_margin(self.environ).value
+
+
+def _isatty(stream) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False

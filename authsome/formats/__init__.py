@@ -1,0 +1,1 @@
+"""Output formats for `env` (dotenv, json), behind the same interface as the shell dialects."""

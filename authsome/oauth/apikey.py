@@ -1,0 +1,67 @@
+"""API keys: from the provider's env var, a pipe, the browser bridge or a masked prompt; never
+from argv."""
+
+from __future__ import annotations
+
+import re
+
+from authsome.errors import UsageError
+
+ATTEMPTS = 3  # keys typed at a terminal; a key from a pipe or a variable gets one
+
+
+def obtain(ctx, provider, login_hint: str, no_browser: bool = False) -> str:
+    """The key, checked against the provider's pattern; asked again at a terminal."""
+    spec = provider.api_key
+    env_var = spec.env_var if spec else None
+    pattern = spec.key_pattern if spec else None
+    if env_var and ctx.environ.get(env_var):
+        key = ctx.environ[env_var].strip()
+        ctx.say(f"Imported {provider.display_name} API key from ${env_var}.")
+        return check(provider, key, f"${env_var}")
+    if not ctx.prompter.stdin_is_tty():
+        return check(provider, ctx.prompter.read_line().strip())
+    for attempt in range(1, ATTEMPTS + 1):
+        key = ask_secret(ctx, provider, "API key", pattern, login_hint, no_browser)
+        try:
+            return check(provider, key)
+        except UsageError as e:
+            if attempt == ATTEMPTS or not ctx.prompter.can_prompt():
+                raise
+            ctx.say(f"authsome: {e.what}. Try again ({ATTEMPTS - attempt} left).")
+    raise AssertionError("unreachable")
+
+
+def check(provider, key: str, source: str = "") -> str:
+    """`key`, or UsageError when it is empty or does not match the provider's pattern."""
+    where = f" in {source}" if source else ""
+    if not key:
+        raise UsageError(
+            f"the {provider.display_name} API key{where} is empty",
+            "paste the whole key and try again",
+        )
+    pattern = provider.api_key.key_pattern if provider.api_key else None
+    if pattern and not re.search(pattern, key):
+        raise UsageError(
+            f"that does not look like an API key for {provider.display_name}{where} "
+            f"(expected the pattern {pattern})",
+            "check that you copied the whole key",
+        )
+    return key
+
+
+def ask_secret(ctx, provider, what: str, pattern, login_hint: str, no_browser: bool) -> str:
+    """A secret from a person: the browser bridge with a display, else a masked prompt."""
+    from authsome.oauth import bridge
+
+    if bridge.enabled(ctx.environ, no_browser):
+        return bridge.collect(
+            ctx, provider.display_name, what, provider.docs_url, pattern, login_hint
+        )
+    if ctx.prompter.can_prompt():
+        if provider.docs_url and what == "API key":
+            ctx.say(f"Get a key at {provider.docs_url}")
+        return ctx.prompter.secret(f"{provider.display_name} {what}: ").strip()
+    raise UsageError(
+        f"no {provider.display_name} {what} given", "pipe it in, or set it in the environment"
+    )

@@ -1,0 +1,296 @@
+"""The browser bridge: a secret typed into a one-time local web page, not the terminal.
+
+Served on 127.0.0.1 at an ephemeral port under a random one-time path. Requests whose Host is
+not that address (DNS rebinding) are refused, and so are POSTs without the page's CSRF token
+or from a foreign Origin. The page validates the key pattern, and the server checks it again.
+
+The URL is in the browser's argv, which every local user can read, so on Linux connections from
+another uid are closed unread (authsome.util.peeruid), and a second GET of the page ends the login:
+someone else may have the form.
+"""
+
+from __future__ import annotations
+
+import hmac
+import html
+import os
+import re
+import secrets
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs
+
+from authsome.errors import AuthFailed, Cancelled
+from authsome.util import peeruid
+
+ENV_BRIDGE = "AUTHSOME_BRIDGE"
+ENV_TIMEOUT = "AUTHSOME_BRIDGE_TIMEOUT"
+TIMEOUT_SECONDS = 300
+MAX_BODY = 64 * 1024
+
+PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>authsome: {title}</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>
+body{{font-family:system-ui,sans-serif;max-width:34em;margin:3em auto;padding:0 1em;color:#222}}
+h1{{font-size:1.3em}} input[type=password]{{width:100%;padding:.5em;font-size:1em}}
+.error{{color:#b00020}} button{{padding:.5em 1.2em;margin:1em .5em 0 0;font-size:1em}}
+</style></head><body>
+<h1>{title}</h1>
+{body}
+</body></html>"""
+
+FORM = """<p>Enter your {label} for authsome. It goes straight to authsome on this computer and is
+stored encrypted; it never passes through your terminal or shell history.</p>
+{docs}
+<p id="error" class="error" role="alert">{error}</p>
+<form method="post" action="/{token}/submit" id="form" data-pattern="{pattern}"
+ data-problem="That does not look like a valid {label}.">
+<input type="hidden" name="csrf" value="{csrf}">
+<label for="secret">{label}</label>
+<input type="password" id="secret" name="secret" autocomplete="off" autofocus required>
+<button type="submit" id="submit">Submit</button>
+<button type="submit" id="cancel" formaction="/{token}/cancel" formnovalidate>Cancel</button>
+</form>
+<script nonce="{nonce}">
+// The key pattern, checked here before anything is sent (and again by authsome). Not the HTML
+// pattern attribute: browsers compile that with the v flag, which rejects common patterns.
+document.getElementById("form").addEventListener("submit", function (event) {{
+  if (event.submitter && event.submitter.id === "cancel") return;
+  var pattern = this.dataset.pattern;
+  var value = document.getElementById("secret").value.trim();
+  if (pattern && !new RegExp(pattern).test(value)) {{
+    event.preventDefault();
+    document.getElementById("error").textContent = this.dataset.problem;
+  }}
+}});
+</script>"""
+
+
+def enabled(environ: dict[str, str], no_browser: bool) -> bool:
+    """Use the bridge: a display and a graphical browser, and not turned off."""
+    from authsome.ui.browser import display_available, graphical_browser
+
+    if no_browser or environ.get(ENV_BRIDGE, "1") == "0":
+        return False
+    return display_available(environ) and graphical_browser(environ)
+
+
+class _State:
+    def __init__(self, token: str, csrf: str, pattern: str | None):
+        self.token = token
+        self.csrf = csrf
+        self.pattern = pattern
+        self.page_served = False
+        self.result: str | None = None
+        self.cancelled = False
+        self.served_twice = False
+        self.done = threading.Event()
+        self.lock = threading.Lock()  # handlers run in threads: one may finish the login
+
+    def serve_page(self) -> bool:
+        """True the first time; after that the login is over (fail closed)."""
+        with self.lock:
+            if self.done.is_set():
+                return False
+            if self.page_served:
+                self.served_twice = True
+                self.done.set()
+                return False
+            self.page_served = True
+            return True
+
+    def finish(self, result: str | None = None, cancelled: bool = False) -> bool:
+        """Record the outcome unless the login already ended; True when this call ended it."""
+        with self.lock:
+            if self.done.is_set():
+                return False
+            self.result, self.cancelled = result, cancelled
+            self.done.set()
+            return True
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+
+    def log_message(self, format, *args):  # noqa: A002 - never log requests: they hold secrets
+        return
+
+    def _send(self, status: int, title: str, body: str, nonce: str = "none") -> None:
+        data = PAGE.format(title=html.escape(title), body=body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Cache-Control", "no-store")
+        # same-origin, not no-referrer: with no-referrer browsers send "Origin: null" on POST.
+        self.send_header("Referrer-Policy", "same-origin")
+        self.send_header("X-Frame-Options", "DENY")
+        self.send_header(
+            "Content-Security-Policy",
+            f"default-src 'none'; style-src 'unsafe-inline'; script-src 'nonce-{nonce}'; "
+            "form-action 'self'",
+        )
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _host_ok(self) -> bool:
+        # DNS rebinding: a page on evil.example resolving to 127.0.0.1 sends its own Host.
+        return self.headers.get("Host") == self.server.authority
+
+    def _refuse(self, status: int = 403) -> None:
+        self._send(status, "Refused", "<p>This request is not allowed.</p>")
+
+    def do_GET(self):  # noqa: N802
+        st = self.server.state
+        if not self._host_ok():
+            return self._refuse()
+        if self.path != f"/{st.token}" or st.done.is_set():
+            return self._refuse(404)
+        if not st.serve_page():  # the one-time URL was used already: the login is over
+            return self._refuse(410)
+        nonce = secrets.token_urlsafe(16)
+        self._send(200, self.server.title, self.server.form(nonce=nonce), nonce)
+
+    def do_POST(self):  # noqa: N802
+        st = self.server.state
+        origin = self.headers.get("Origin")
+        if not self._host_ok() or (
+            origin is not None and origin != f"http://{self.server.authority}"
+        ):
+            return self._refuse()
+        action = {f"/{st.token}/submit": "submit", f"/{st.token}/cancel": "cancel"}.get(self.path)
+        length = _content_length(self.headers.get("Content-Length"))
+        if length is None:
+            return self._refuse(400)
+        if action is None or st.done.is_set() or length > MAX_BODY:
+            return self._refuse(404)
+        form = {
+            k: v[0]
+            for k, v in parse_qs(
+                self.rfile.read(length).decode("utf-8", "replace"), keep_blank_values=True
+            ).items()
+        }
+        if not hmac.compare_digest(form.get("csrf", ""), st.csrf):
+            return self._refuse()
+        if action == "cancel":
+            if not st.finish(cancelled=True):
+                return self._refuse(404)
+            return self._send(
+                200, "Cancelled", "<p>Nothing was stored. You can close this tab.</p>"
+            )
+        secret = form.get("secret", "").strip()
+        problem = None
+        if not secret:
+            problem = "The key is empty."
+        elif st.pattern and not re.search(st.pattern, secret):
+            problem = f"That does not look like a valid {html.escape(self.server.label)}."
+        if problem:
+            nonce = secrets.token_urlsafe(16)
+            return self._send(400, self.server.title, self.server.form(problem, nonce), nonce)
+        if not st.finish(result=secret):
+            return self._refuse(404)
+        self._send(200, "Done", "<p>authsome has your key. You can close this tab.</p>")
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, state: _State, title: str, label: str, docs_url: str | None):
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.state = state
+        self.title = title
+        self.label = label
+        self.docs_url = docs_url
+        self.authority = f"127.0.0.1:{self.server_address[1]}"
+
+    def verify_request(self, request, client_address) -> bool:
+        """Only the user running authsome may talk to the page (where the OS can tell)."""
+        try:
+            uid = peeruid.peer_uid(request.getsockname(), request.getpeername())
+        except OSError:
+            return False
+        return uid == peeruid.UNKNOWN_PLATFORM or uid == os.getuid()
+
+    def handle_error(self, request, client_address) -> None:
+        # A broken request must not print a traceback into the person's terminal.
+        return
+
+    def form(self, error: str = "", nonce: str = "none") -> str:
+        st = self.state
+        docs = (
+            f'<p>Get one at <a href="{html.escape(self.docs_url)}" target="_blank" '
+            f'rel="noopener noreferrer">{html.escape(self.docs_url)}</a>.</p>'
+            if self.docs_url
+            else ""
+        )
+        return FORM.format(
+            label=html.escape(self.label),
+            docs=docs,
+            error=error,
+            token=st.token,
+            csrf=st.csrf,
+            pattern=html.escape(st.pattern or ""),
+            nonce=nonce,
+        )
+
+
+def collect(
+    ctx, display_name: str, what: str, docs_url: str | None, pattern: str | None, login_hint: str
+) -> str:
+    """Open the page, wait for the secret (or Cancel, Ctrl-C, the timeout), return it."""
+    state = _State(secrets.token_urlsafe(32), secrets.token_urlsafe(32), pattern)
+    label = f"{display_name} {what}"
+    server = _Server(state, f"{label} for authsome", label, docs_url)
+    url = f"http://{server.authority}/{state.token}"
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True
+    )
+    thread.start()
+    timeout = _timeout(ctx.environ)
+    try:
+        opened = ctx.open_browser(url)
+        verb = "Opened a browser" if opened else "Open this page in your browser"
+        ctx.say(f"{verb} to enter your {label} (waiting; Ctrl-C to cancel)…\n  {url}")
+        end = ctx.clock() + timeout
+        while not state.done.wait(0.2):
+            if ctx.clock() >= end:
+                raise AuthFailed(
+                    f"no {label} was entered within {_duration(timeout)}",
+                    f"run: authsome login {login_hint} again, or use --no-browser",
+                )
+    finally:
+        server.shutdown()
+        server.server_close()
+    if state.served_twice:
+        raise AuthFailed(
+            f"the one-time page for the {label} was opened twice (a reload, or someone else);"
+            " nothing was stored",
+            f"run: authsome login {login_hint} again",
+        )
+    if state.cancelled:
+        raise Cancelled(f"entering the {label} was cancelled in the browser", "nothing was stored")
+    secret = state.result or ""
+    if len(secret) >= 12:  # enough for the person to recognise their key, and no more
+        ctx.say(f"Received a key ending in …{secret[-4:]}.")
+    return secret
+
+
+def _content_length(value: str | None) -> int | None:
+    """The body length, 0 when absent; None when it is not a plain non-negative number."""
+    if value is None or value == "":
+        return 0
+    value = value.strip()
+    return int(value) if value.isascii() and value.isdigit() else None
+
+
+def _duration(seconds: int) -> str:
+    if seconds % 60 == 0:
+        return f"{seconds // 60} minute" + ("s" if seconds != 60 else "")
+    return f"{seconds} second" + ("s" if seconds != 1 else "")
+
+
+def _timeout(environ: dict[str, str]) -> int:
+    try:
+        return max(1, int(environ.get(ENV_TIMEOUT, TIMEOUT_SECONDS)))
+    except ValueError:
+        return TIMEOUT_SECONDS

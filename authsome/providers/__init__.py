@@ -1,0 +1,1 @@
+"""Provider definitions: the schema checked on load, and the registry of bundled and user files."""

@@ -1,0 +1,37 @@
+"""The environment of the processes authsome starts (`run`'s command, the browser).
+
+They get the user's environment less what unlocks authsome's store (which would let them read
+every connection) and less every credential a provider names: its API key variable, the
+variables it exports, any *_CLIENT_SECRET, and what an earlier `authsome env` exported.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+from authsome.errors import AuthsomeError
+from authsome.storage.file.sessions import ENV_PASSPHRASE, ENV_PASSPHRASE_FILE, ENV_SESSION
+
+UNLOCKING = (ENV_SESSION, ENV_PASSPHRASE, ENV_PASSPHRASE_FILE)
+SECRET_SUFFIXES = ("_CLIENT_SECRET",)
+
+
+def credential_names(registry) -> set[str]:
+    """Every variable a provider reads a key from or exports a credential to."""
+    names: set[str] = set()
+    for name in registry.names():
+        with contextlib.suppress(AuthsomeError):  # a broken file names nothing
+            provider = registry.get(name)
+            names.update(provider.export_env.values())
+            if provider.api_key and provider.api_key.env_var:
+                names.add(provider.api_key.env_var)
+    return names
+
+
+def scrub(environ: dict[str, str], registry) -> dict[str, str]:
+    """`environ` without the variables that unlock authsome or hold credentials."""
+    from authsome.services.env import BOOKKEEPING, EXPORTED
+
+    drop = {*UNLOCKING, *BOOKKEEPING, *credential_names(registry)}
+    drop.update(environ.get(EXPORTED, "").split())
+    return {k: v for k, v in environ.items() if k not in drop and not k.endswith(SECRET_SUFFIXES)}

@@ -1,0 +1,242 @@
+"""`authsome env`: which variables to export, their values and when to refresh them.
+
+A start-up line must never break, so by default `env` exports what it can and names, in one
+line each, what it skipped and how to fix it; `--strict` keeps all-or-nothing for scripts.
+The prompt hook re-runs it for what was exported: a name that fails there is retried every
+minute, its variables are unset only once its credential is unusable, and each failure is
+reported once (AUTHSOME_FAILING remembers which were).
+"""
+
+from __future__ import annotations
+
+from authsome.errors import (
+    AuthsomeError,
+    BadPassphrase,
+    Cancelled,
+    CorruptData,
+    FilesystemError,
+    NotLoggedIn,
+    StoreUnavailable,
+    UsageError,
+)
+from authsome.storage.connections import CONNECTED, display_ref, effective_margin, parse_ref
+from authsome.util.record import SECRET_FIELDS, Record
+
+# Bookkeeping variables exported beside the credentials.
+EXPORTED = "AUTHSOME_EXPORTED"  # the credential variables, space-separated
+REFS = "AUTHSOME_REFS"  # what to re-export: "github openai:work"
+EXPIRES_AT = "AUTHSOME_EXPIRES_AT"  # the earliest expiry, epoch seconds (absent: none expire)
+REFRESH_AT = "AUTHSOME_REFRESH_AT"  # when the prompt hook should re-run `authsome env`
+FAILING = "AUTHSOME_FAILING"  # refs whose refresh is failing and was already reported
+BOOKKEEPING = (EXPORTED, REFS, EXPIRES_AT, REFRESH_AT, FAILING)
+NEVER_EXPORTED = ("refresh_token", "client_secret", "registration_access_token")
+FORMATS = ("shell", "dotenv", "json")
+RETRY = 60  # seconds before the hook tries a failing refresh again
+# Errors of the whole store: every later name would fail the same way, so none is tried.
+STORE_WIDE = (StoreUnavailable, BadPassphrase, CorruptData, FilesystemError)
+
+
+class Export(Record):
+    """values: variable -> value; refs: what was exported; expires: variable -> expiry;
+    failed: ref -> the error that stopped it; failing: refs to report no more."""
+
+    __slots__ = ("values", "refs", "expires", "refresh_at", "failed", "failing")
+    _defaults = {
+        "values": dict,
+        "refs": list,
+        "expires": dict,
+        "refresh_at": None,
+        "failed": dict,
+        "failing": list,
+    }
+    _secret_fields = SECRET_FIELDS | {"values"}
+
+    @property
+    def expires_at(self) -> int | None:
+        return min(self.expires.values()) if self.expires else None
+
+    def bookkeeping(self) -> dict[str, str]:
+        if not self.refs:
+            return {}
+        out = {EXPORTED: " ".join(self.values), REFS: " ".join(self.refs)}
+        if self.expires_at is not None:
+            out[EXPIRES_AT] = str(self.expires_at)
+        if self.refresh_at is not None:
+            out[REFRESH_AT] = str(self.refresh_at)
+        if self.failing:
+            out[FAILING] = " ".join(self.failing)
+        return out
+
+
+def default_refs(ctx) -> list[str]:
+    """Every connected provider's default connection."""
+    refs = []
+    for entry in ctx.connections.list():
+        if entry.get("connection") == "default" and entry.get("status", CONNECTED) == CONNECTED:
+            refs.append(entry["provider"])
+    if not refs:
+        raise NotLoggedIn("no connected providers to export", "log in first: authsome login NAME")
+    return refs
+
+
+class _Muted:
+    """`ctx` with say() held back: for a ref whose failure was already reported."""
+
+    def __init__(self, ctx):
+        self._ctx = ctx
+        self.lines: list[str] = []
+
+    def say(self, message: str) -> None:
+        self.lines.append(message)
+
+    def __getattr__(self, name):
+        return getattr(self._ctx, name)
+
+
+def _normal(ref: str) -> str:
+    try:
+        return display_ref(*parse_ref(ref))
+    except AuthsomeError:
+        return ref
+
+
+def collect(ctx, refs: list[str], strict: bool = True, reported=()) -> Export:
+    """Fresh credentials for `refs`, refreshed first where close to expiry.
+
+    strict: the first error is raised. Otherwise a ref that fails is left out and recorded in
+    `failed`. `reported`: refs whose failing refresh was already reported; their warnings are
+    held back while it goes on failing.
+    """
+    from authsome.services.refresh import fresh, needs_refresh
+
+    out = Export()
+    owner: dict[str, str] = {}
+    now = int(ctx.clock())
+    store_error = None
+    for ref in refs or default_refs(ctx):
+        if store_error is not None:
+            out.failed[_normal(ref)] = store_error
+            continue
+        muted = _Muted(ctx) if _normal(ref) in reported else None
+        try:
+            conn = fresh(muted or ctx, ref)
+            name = display_ref(conn.provider, conn.connection)
+            fields = _fields(ctx, conn, name, owner)
+        except Cancelled:
+            raise
+        except AuthsomeError as e:
+            if strict:
+                raise
+            out.failed[_normal(ref)] = e
+            store_error = e if isinstance(e, STORE_WIDE) else None
+            continue
+        stale = needs_refresh(conn, now, ctx.refresh_margin)  # due, yet not refreshed
+        if muted is not None and not stale:
+            for line in muted.lines:  # it works again: nothing to hold back
+                ctx.say(line)
+        if stale and name not in out.failing:
+            out.failing.append(name)
+        for var, fld in fields.items():
+            owner[var] = name
+            out.values[var] = conn.secrets[fld]
+            if conn.expires_at is not None and fld != "api_key":
+                out.expires[var] = conn.expires_at
+                due = int(
+                    conn.expires_at
+                    - effective_margin(conn.expires_at, conn.updated_at, ctx.refresh_margin)
+                )
+                due = due if due > now else now + RETRY  # its refresh failed: retry later
+                out.refresh_at = due if out.refresh_at is None else min(out.refresh_at, due)
+        if name not in out.refs:
+            out.refs.append(name)
+    return out
+
+
+def _fields(ctx, conn, name: str, owner: dict[str, str]) -> dict[str, str]:
+    """variable -> secret field of `conn` to export; an error if another ref exports one."""
+    provider = ctx.registry.get(conn.provider)
+    fields = {}
+    for fld, var in provider.export_env.items():
+        if fld in NEVER_EXPORTED or fld not in conn.secrets:
+            continue
+        if var in owner and owner[var] != name:
+            raise UsageError(
+                f"{owner[var]} and {name} both export {var}",
+                "export them separately, or override export.env for one provider",
+            )
+        fields[var] = fld
+    return fields
+
+
+def skip_line(ref: str, error: AuthsomeError, refreshing: bool, unset: list[str]) -> str:
+    """The one line that says what was left out, why, and how to fix it."""
+    fix = f". {error.fix[0].upper()}{error.fix[1:]}" if error.fix else ""
+    if unset:
+        head = f"unset {' '.join(unset)}: could not refresh {ref}"
+    elif refreshing:
+        head = f"could not refresh {ref} (retrying every minute)"
+    else:
+        head = f"skipped {ref}"
+    return f"authsome: {head}: {error.what}{fix}"
+
+
+def render(
+    ctx, names: list[str], shell: str | None, fmt: str = "shell", unset=False, strict=False
+) -> tuple[str, AuthsomeError | None]:
+    """The whole output of `authsome env`, built before anything is printed, and the error of
+    the first name it skipped (which sets the exit status), if any."""
+    from authsome import shells
+
+    dialect = shells.get(shell or shells.detect(ctx.environ))
+    previous = shells.safe_names(ctx.environ.get(EXPORTED, ""))
+    if unset:
+        bookkeeping = [b for b in BOOKKEEPING if b in ctx.environ]
+        return shells.script(dialect, {}, [*previous, *bookkeeping]), None
+    previous_refs = ctx.environ.get(REFS, "").split()
+    reported = set(ctx.environ.get(FAILING, "").split())
+    export = collect(ctx, names, strict, reported)
+    for ref in export.failed:
+        if ref in previous_refs and ref not in export.refs:
+            # Exported before, so the hook keeps trying it: it may work again by itself.
+            export.refs.append(ref)
+            export.failing.append(ref)
+            retry = int(ctx.clock()) + RETRY
+            export.refresh_at = min(export.refresh_at or retry, retry)
+    stale = [n for n in previous if n not in export.values]
+    _report(ctx, export, previous_refs, reported, stale, names)
+    error = next(iter(export.failed.values()), None)
+    if fmt == "json":
+        from authsome.formats import jsonfmt
+
+        return jsonfmt.render(export), error
+    if fmt == "dotenv":
+        from authsome.formats import dotenv
+
+        for name in dotenv.unsafe_for_docker(export.values):
+            ctx.say(
+                f"authsome: warning: {name} holds characters that docker --env-file reads "
+                "literally (quotes, newlines) or python-dotenv expands (${...})."
+            )
+        return shells.script(dotenv, export.values), error
+    new = export.bookkeeping()
+    cleared = [b for b in BOOKKEEPING if b in ctx.environ and b not in new]
+    return shells.script(dialect, {**export.values, **new}, stale + cleared), error
+
+
+def _report(ctx, export: Export, previous_refs, reported, stale: list[str], args) -> None:
+    """One line per failed ref, unless it was reported already and nothing changed since."""
+    from authsome.util.secretlike import hide
+
+    for ref, error in export.failed.items():
+        unset = [v for v in stale if v in _variables(ctx, ref)]
+        if ref in reported and not unset:
+            continue
+        ctx.say(hide(skip_line(ref, error, ref in previous_refs, unset), args))
+
+
+def _variables(ctx, ref: str) -> set[str]:
+    """The variables `ref`'s provider exports (none when it cannot be loaded)."""
+    try:
+        return set(ctx.registry.get(parse_ref(ref)[0]).export_env.values())
+    except AuthsomeError:
+        return set()

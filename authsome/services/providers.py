@@ -1,0 +1,131 @@
+"""The provider catalogue: listing, showing and registering definitions."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from authsome.errors import AlreadyLoggedIn, ConfigError
+from authsome.providers.schema import deep_merge, env_prefix, parse_provider, read_json
+from authsome.services.listing import columns, state_of
+from authsome.util import fsutil
+
+
+def provider_rows(ctx) -> list[dict]:
+    registry = ctx.registry
+    entries = {e["provider"] + ":" + e["connection"]: e for e in ctx.connections.list()}
+    now, margin = ctx.clock(), ctx.refresh_margin
+    out = []
+    for p in registry.all():
+        conns = {k: e for k, e in entries.items() if e.get("provider") == p.name}
+        device = bool(p.oauth and p.oauth.supports_device_code)
+        if p.oauth and not device and (p.oauth.issuer or p.oauth.resource):
+            # As inspect shows it: from the issuer's metadata, if it was ever fetched.
+            from authsome.oauth import discovery
+
+            found = discovery.resolve_cached(ctx, p)
+            device = found.oauth.supports_device_code if found else None
+        states = sorted({state_of(e, now, margin) for e in conns.values()})
+        out.append(
+            {
+                "name": p.name,
+                "display_name": p.display_name,
+                "auth_type": p.auth_type,
+                "flow": p.flow,
+                "supports_device_code": device,  # None: not known until discovered
+                "source": "bundled" if registry.is_bundled(p.name) else "custom",
+                "customized": len(p.sources) > 1,
+                "connections": len(conns),
+                "state": ", ".join(states) if states else "not connected",
+            }
+        )
+    return out
+
+
+def render_rows(table: list[dict]) -> str:
+    headers = ("NAME", "TYPE", "FLOW", "DEVICE", "SOURCE", "STATE")
+    body = []
+    for r in table:
+        source = r["source"] + ("+override" if r["customized"] else "")
+        device = {True: "yes", False: "no", None: "?"}[r["supports_device_code"]]
+        body.append((r["name"], r["auth_type"], r["flow"], device, source, r["state"]))
+    return columns(headers, body)
+
+
+def render_definition(provider) -> str:
+    d = provider.to_dict()
+    lines = [
+        f"{d['display_name']} ({d['name']})",
+        f"  auth_type: {d['auth_type']}",
+        f"  flow: {d['flow']}",
+    ]
+    if d["docs_url"]:
+        lines.append(f"  docs_url: {d['docs_url']}")
+    for section in ("oauth", "api_key"):
+        if section in d:
+            lines.append(f"  {section}:")
+            lines += [f"    {k}: {json.dumps(v)}" for k, v in d[section].items()]
+    lines.append(f"  export.env: {json.dumps(d['export']['env'])}")
+    lines.append(f"  sources: {', '.join(d['sources'])}")
+    return "\n".join(lines)
+
+
+def resolved(ctx, name: str, refresh: bool = False):
+    """The provider with discovered endpoints; as written, with a warning, when offline."""
+    from authsome.errors import AuthsomeError
+
+    try:
+        return ctx.provider(name, refresh)
+    except AuthsomeError as e:
+        if refresh or not ctx.registry.get(name).oauth:
+            raise
+        ctx.say(f"authsome: warning: could not discover endpoints ({e}). Showing the file.")
+        return ctx.registry.get(name)
+
+
+def register_issuer(ctx, name: str, issuer: str, force: bool) -> Path:
+    """Write a provider whose endpoints come from `issuer`'s metadata, after fetching it once."""
+    from authsome.oauth import discovery
+    from authsome.storage.connections import check_name
+
+    check_name("provider", name)
+    metadata = discovery.fetch(ctx.http, issuer)
+    flow = "dcr_pkce" if metadata.get("registration_endpoint") else "pkce"
+    data = {
+        "name": name,
+        "display_name": name,
+        "auth_type": "oauth2",
+        "flow": flow,
+        "oauth": {"issuer": issuer},
+        "export": {"env": {"access_token": f"{env_prefix(name)}_TOKEN"}},
+    }
+    target = install(ctx, data, f"the metadata of {issuer}", force)
+    discovery.keep(ctx, name, [issuer, None], issuer, metadata)  # fetched once, not twice
+    return target
+
+
+def register(ctx, file: str, force: bool) -> Path:
+    """Check `file` (merged over a bundled definition of the same name) and install it."""
+    return install(ctx, read_json(Path(file)), file, force)
+
+
+def install(ctx, data, source: str, force: bool) -> Path:
+    """Check a definition (merged over a bundled one of the same name) and install it."""
+    name = data.get("name") if isinstance(data, dict) else None
+    if not isinstance(name, str):
+        raise ConfigError(f"{source}: field 'name' is required", "add the provider's name")
+    registry = ctx.registry
+    bundled = registry.bundled / f"{name}.json"
+    merged = deep_merge(read_json(bundled), data) if bundled.is_file() else data
+    parse_provider(merged, source, name)
+    target = registry.user / f"{name}.json"
+    if target.exists() and not force:
+        raise AlreadyLoggedIn(
+            f"a custom provider {name} is already installed at {target}",
+            "use --force to replace it",
+        )
+    fsutil.ensure_private_dir(registry.user)
+    fsutil.atomic_write(target, (json.dumps(data, indent=2) + "\n").encode())
+    kind = "override of the bundled" if bundled.is_file() else "new"
+    ctx.say(f"Registered {kind} provider {name} at {target}.")
+    return target

@@ -1,0 +1,253 @@
+"""Fresh tokens: refresh before expiry, once across all processes, never losing a rotated token.
+
+The guarantees, in the order a refresh meets them:
+- Single flight: one process refreshes while the others wait on a per-connection lock, then
+  read what it stored.
+- Space for the answer is reserved in the journal before the request is sent, so a full disk
+  stops the refresh while the old refresh token is still good.
+- From the request until the new tokens are stored, SIGINT, SIGTERM and SIGHUP are deferred.
+- A save that fails is retried for a few seconds, then kept encrypted in the journal, which
+  the next command finishes.
+- A transient failure (network, 5xx, 429, garbage) leaves the login as it was and is recorded
+  beside the lock, so that the processes that waited on it do not each try again. A token
+  that has not yet expired is then still handed out, with a warning.
+- Only invalid_grant, invalid_client and unauthorized_client mean the login is dead.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from authsome.errors import AuthFailed, AuthsomeError, FilesystemError, NetworkError, NotLoggedIn
+from authsome.storage.connections import (
+    CONNECTED,
+    Connection,
+    display_ref,
+    effective_margin,
+    parse_ref,
+)
+from authsome.util.locking import file_lock
+
+DEAD_LOGIN = ("invalid_grant", "invalid_client", "unauthorized_client")
+TRANSIENT = ("invalid_response", "server_error", "temporarily_unavailable", "slow_down")
+
+
+def needs_refresh(conn: Connection, now: float, margin: int) -> bool:
+    if conn.expires_at is None:
+        return False
+    return conn.expires_at - now <= effective_margin(conn.expires_at, conn.updated_at, margin)
+
+
+def fresh(ctx, ref: str, connection=None) -> Connection:
+    """The connection with a usable credential, refreshed first when it is close to expiry."""
+    provider_name, conn_name = parse_ref(ref, connection)
+    hint = display_ref(provider_name, conn_name)
+    try:
+        conn = ctx.connections.load(provider_name, conn_name)
+    except NotLoggedIn:
+        ctx.registry.check_known(provider_name)  # a typo says so, rather than "log in"
+        raise
+    _check_usable(conn, hint)
+    if not needs_refresh(conn, ctx.clock(), ctx.refresh_margin):
+        return conn
+    if "refresh_token" not in conn.secrets:
+        if conn.expires_at <= ctx.clock():
+            raise AuthFailed(
+                f"the token for {hint} has expired and cannot be refreshed",
+                f"run: authsome login {hint} --force",
+            )
+        return conn
+    lock = ctx.home.lock_path(f"refresh.{provider_name}.{conn_name}")
+    waited_since = ctx.clock()
+    with file_lock(lock):
+        conn = ctx.connections.load(provider_name, conn_name)
+        _check_usable(conn, hint)
+        if not needs_refresh(conn, ctx.clock(), ctx.refresh_margin):
+            return conn  # another process refreshed it while we waited
+        failed = _recent_failure(lock, waited_since)
+        if failed is not None:
+            return _fall_back(ctx, conn, hint, failed)
+        try:
+            conn = _refresh(ctx, conn, hint)
+        except (NetworkError, FilesystemError) as e:
+            _record_failure(lock, ctx.clock(), e)
+            return _fall_back(ctx, conn, hint, e)
+        _clear_failure(lock)
+        return conn
+
+
+def _check_usable(conn: Connection, hint: str) -> None:
+    if conn.status != CONNECTED:
+        raise AuthFailed(
+            f"the login for {hint} was revoked or expired", f"run: authsome login {hint} --force"
+        )
+
+
+def _fall_back(ctx, conn: Connection, hint: str, error: AuthsomeError) -> Connection:
+    """A token that is due but not yet expired still works: hand it out, and say why."""
+    left = int(conn.expires_at - ctx.clock())
+    if left <= 0:
+        raise error
+    ctx.say(
+        f"authsome: warning: could not refresh {hint} ({error.what}); using the current token,"
+        f" which expires in {left} s."
+    )
+    return conn
+
+
+def _failure_path(lock) -> Path:
+    return lock.with_name(lock.name + ".failed")
+
+
+def _record_failure(lock, now: float, error: AuthsomeError) -> None:
+    from authsome.util import fsutil
+
+    doc = {"at": now, "kind": type(error).__name__, "what": error.what, "fix": error.fix}
+    # Only an optimisation for the waiters: never worth failing over.
+    with contextlib.suppress(OSError):
+        fsutil.atomic_write(_failure_path(lock), json.dumps(doc).encode())
+
+
+def _recent_failure(lock, waited_since: float) -> AuthsomeError | None:
+    """The failure of a refresh that ended while we waited for the lock.
+
+    Only the waiters share it: whoever asks afterwards tries again, so that "try again in a
+    moment" is true.
+    """
+    path = _failure_path(lock)
+    try:
+        with open(path, encoding="utf-8") as f:
+            doc = json.load(f)
+        at = float(doc["at"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if at < waited_since:
+        return None
+    kind = FilesystemError if doc.get("kind") == "FilesystemError" else NetworkError
+    return kind(str(doc.get("what")), doc.get("fix") and str(doc["fix"]))
+
+
+def _clear_failure(lock) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(_failure_path(lock))
+
+
+def origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def _refresh(ctx, conn: Connection, hint: str) -> Connection:
+    from authsome.oauth.tokens import OAuthError, basic_auth, client_auth, resource_param
+    from authsome.util.interrupts import deferred
+
+    provider = ctx.provider(conn.provider)
+    oauth, secret = provider.oauth, conn.secrets.get("client_secret")
+    token_origin = origin(oauth.token_url)
+    if conn.token_origin and conn.token_origin != token_origin:
+        raise AuthFailed(
+            f"the token endpoint of {provider.display_name} moved from {conn.token_origin} to"
+            f" {token_origin} since you logged in to {hint}, so authsome will not send it your"
+            " refresh token",
+            f"if you changed the provider on purpose, run: authsome login {hint} --force",
+        )
+    if conn.key in ctx.connections.unsaved:
+        raise FilesystemError(
+            f"the newest tokens for {hint} are waiting in the journal because the store cannot"
+            " be written",
+            "fix the store (authsome doctor), then run the command again",
+        )
+    base = conn.secrets["refresh_token"]
+    try:
+        if ctx.connections.journal is not None:
+            ctx.connections.journal.reserve(conn.key, 2 * len(conn.to_json()))
+    except OSError as e:
+        raise FilesystemError(
+            f"cannot keep a new token for {hint} safe in {ctx.home.journal_dir}"
+            f" ({e.strerror or type(e).__name__})",
+            _fix_for(e),
+        ) from None
+    data = {
+        "grant_type": "refresh_token",
+        "refresh_token": base,
+        **client_auth(conn.client_id, secret, oauth.client_auth),
+        **resource_param(oauth),
+    }
+    with deferred(ctx.say):
+        status, body = ctx.http.post_form(
+            oauth.token_url, data, auth=basic_auth(conn.client_id, secret, oauth.client_auth)
+        )
+        try:
+            tokens = _parse(ctx, status, body, conn.scopes)
+        except OAuthError as e:
+            _refused(ctx, provider, conn, hint, status, e, base)
+        conn.secrets["access_token"] = tokens.access_token
+        if tokens.refresh_token:  # rotation: the old one is now spent
+            conn.secrets["refresh_token"] = tokens.refresh_token
+        if tokens.id_token:
+            conn.secrets["id_token"] = tokens.id_token
+        conn.expires_at = tokens.expires_at
+        conn.scopes = tokens.scopes or conn.scopes
+        conn.token_origin = token_origin
+        kept = ctx.connections.commit(conn, base)
+    if tokens.dropped:
+        ctx.say(
+            f"authsome: warning: {provider.display_name} sent an invalid"
+            f" {', '.join(tokens.dropped)} for {hint}; ignored it."
+        )
+    if kept:
+        ctx.say(
+            f"authsome: warning: could not save the new tokens for {hint}; kept them encrypted"
+            f" in {kept}. The next authsome command finishes the save."
+        )
+    return conn
+
+
+def _fix_for(e: OSError) -> str:
+    from authsome.util.fsutil import os_fix
+
+    return os_fix(e) or "check the authsome home (authsome doctor)"
+
+
+def _parse(ctx, status, body, scopes):
+    from authsome.oauth.tokens import parse_token_response
+
+    return parse_token_response(status, body, ctx.clock(), scopes)
+
+
+def _refused(ctx, provider, conn: Connection, hint: str, status: int, e, base: str):
+    """Turn a refused refresh into the right error; keep whatever the answer had that is valid."""
+    name = provider.display_name
+    if e.code in DEAD_LOGIN:
+        conn.status = "expired"
+        ctx.connections.save(conn)
+        raise AuthFailed(
+            f"{name} refused to refresh the token for {hint} ({e.text()})",
+            f"run: authsome login {hint} --force",
+        ) from None
+    if e.refresh_token:
+        # A rotated refresh token with no usable access token: the old one is spent, so keep it.
+        conn.secrets["refresh_token"] = e.refresh_token
+        ctx.connections.commit(conn, base)
+    if status >= 500 or status == 429 or e.code in TRANSIENT:
+        raise NetworkError(
+            f"{name} could not refresh the token for {hint} right now ({_http(status, e)})",
+            "your login is unchanged; try again in a moment",
+        ) from None
+    raise AuthFailed(
+        f"{name} refused to refresh the token for {hint} ({e.text()})",
+        f"check the provider's settings, or run: authsome login {hint} --force",
+    ) from None
+
+
+def _http(status: int, e) -> str:
+    return e.text() if e.code != "invalid_response" else f"HTTP {status}, no usable token"
+
+
+def credential(conn: Connection) -> str:
+    """The value `authsome token` prints: the API key or the access token."""
+    return conn.secrets.get("api_key") or conn.secrets["access_token"]

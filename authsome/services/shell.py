@@ -1,0 +1,53 @@
+"""Hooks, completion scripts and `authsome run`: the shell-facing services."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from authsome import shells
+from authsome.errors import CommandNotFound
+from authsome.util.resources import data_dir
+
+COMPLETION_FILES = {"bash": "authsome.bash", "zsh": "_authsome", "fish": "authsome.fish"}
+PLACEHOLDER = "@AUTHSOME@"
+
+
+def self_command(dialect) -> str:
+    """The running authsome as shell words: its absolute path, quoted for `dialect`."""
+    argv0 = sys.argv[0] if sys.argv else ""
+    if os.path.basename(argv0) == "authsome" and os.path.isfile(argv0):
+        return dialect.quote(os.path.abspath(argv0))
+    return f"{dialect.quote(sys.executable)} -m authsome"
+
+
+def hook_script(shell: str) -> str:
+    text = (data_dir("shell") / f"authsome.{shell}").read_text(encoding="utf-8")
+    return text.replace(PLACEHOLDER, self_command(shells.get(shell)))
+
+
+def completion_script(shell: str) -> str:
+    return (data_dir("completions") / COMPLETION_FILES[shell]).read_text(encoding="utf-8")
+
+
+def run_command(ctx, names: list[str], command: list[str]) -> None:
+    """Replace this process with `command`, its environment holding fresh credentials.
+
+    Only the credentials of `names`: the rest of the user's environment is passed on without
+    what unlocks authsome or holds other credentials (authsome.services.childenv).
+    """
+    from authsome.services.childenv import scrub
+    from authsome.services.env import collect
+
+    export = collect(ctx, names)
+    environ = {**scrub(ctx.environ, ctx.registry), **export.values}
+    try:
+        os.execvpe(command[0], command, environ)  # noqa: S606 - argv, no shell
+    except FileNotFoundError:
+        raise CommandNotFound(
+            f"command not found: {command[0]}", "check its name and your PATH"
+        ) from None
+    except PermissionError:
+        raise CommandNotFound(
+            f"cannot execute {command[0]}: permission denied", "check that it is an executable file"
+        ) from None

@@ -1,0 +1,1 @@
+"""Where secrets and metadata live: store selection, backends, the index, the repository."""

@@ -1,0 +1,1 @@
+"""The encrypted file store: the vault, its unlock sessions and key sources."""

@@ -1,0 +1,249 @@
+"""Unlock once per login: the vault key, sealed in a session file under a session key.
+
+The session key (the token) is kept in the kernel user keyring, which every shell of this
+uid shares and no other uid can read, and which forgets it at the TTL. Where there is no
+such keyring it lives in one shell's environment instead, as AUTHSOME_SESSION. Neither the
+token nor the session file alone opens the vault.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import stat
+import time
+from pathlib import Path
+
+from authsome.errors import ConfigError, StoreUnavailable, UsageError
+from authsome.ui.prompt import Prompter
+from authsome.util import crypto, fsutil
+from authsome.util.record import Frozen
+
+ENV_SESSION = "AUTHSOME_SESSION"
+ENV_PASSPHRASE = "AUTHSOME_PASSPHRASE"
+ENV_PASSPHRASE_FILE = "AUTHSOME_PASSPHRASE_FILE"
+DEFAULT_TTL = 8 * 3600
+MAX_TTL = 7 * 86400  # a session file is a key to the vault for as long as it lives
+_TOKEN = re.compile(r"^([0-9a-f]{32})\.([A-Za-z0-9_-]{43})$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_ttl(text: str) -> int:
+    """'90', '30m', '8h', '1d' -> seconds."""
+    m = re.fullmatch(r"\s*(\d+)\s*([smhd]?)\s*", text or "")
+    if not m or int(m.group(1)) == 0:
+        raise UsageError(f"--ttl {text!r} is not a duration", "use a form like 30m, 8h or 1d")
+    seconds = int(m.group(1)) * _UNITS[m.group(2) or "s"]
+    if seconds > MAX_TTL:
+        raise UsageError(f"--ttl {text!r} is longer than 7 days", "use 7d or less")
+    return seconds
+
+
+def _aad(session_id: str, vault: Path, salt: bytes, expires_at: int) -> bytes:
+    return f"authsome-session/1\0{session_id}\0{vault}\0{crypto.b64e(salt)}\0{expires_at}".encode()
+
+
+class Session(Frozen):
+    __slots__ = ("session_id", "token", "expires_at")
+
+
+class Sessions:
+    """Session files in a private folder; each holds the vault key sealed by its session key.
+    The token of the login's unlock is kept in `keyring` (see authsome.storage.file.userkeyring)."""
+
+    def __init__(self, folder: Path, clock=time.time, keyring=None, no_keyring: str = ""):
+        self.folder = folder
+        self.clock = clock
+        self.keyring = keyring
+        self.no_keyring = no_keyring  # why there is no keyring here
+
+    @staticmethod
+    def _description(vault: Path) -> str:
+        return f"authsome:session:{vault}"
+
+    def shared_token(self, vault: Path) -> str | None:
+        """The token of the unlock shared by every shell of this login, if there is one."""
+        if self.keyring is None:
+            return None
+        try:
+            raw = self.keyring.get(self._description(vault))
+        except OSError:
+            return None
+        return raw.decode("ascii", "replace") if raw else None
+
+    def share(self, session: Session, vault: Path, ttl: int) -> str | None:
+        """Keep the token where every shell of this login finds it: None, or why it cannot."""
+        if self.keyring is None:
+            return self.no_keyring
+        try:
+            self.keyring.put(self._description(vault), session.token.encode("ascii"), ttl)
+        except OSError as e:
+            return e.strerror or str(e)
+        return None
+
+    def unshare(self, vault: Path) -> str | None:
+        """Forget the login's unlock of `vault`; its token, if there was one."""
+        token = self.shared_token(vault)
+        if self.keyring is not None:
+            with contextlib.suppress(OSError):
+                self.keyring.delete(self._description(vault))
+        return token
+
+    def create(self, vault: Path, salt: bytes, vault_key: bytes, ttl: int) -> Session:
+        import base64
+
+        fsutil.ensure_private_dir(self.folder)
+        session_id = crypto.random_bytes(16).hex()
+        session_key = crypto.random_bytes(crypto.KEY_BYTES)
+        expires_at = int(self.clock()) + ttl
+        blob = crypto.seal(session_key, vault_key, _aad(session_id, vault, salt, expires_at))
+        doc = {"vault": str(vault), "expires_at": expires_at, "blob": crypto.b64e(blob)}
+        fsutil.write_private(self.folder / session_id, json.dumps(doc).encode())
+        token = base64.urlsafe_b64encode(session_key).decode().rstrip("=")
+        return Session(session_id, f"{session_id}.{token}", expires_at)
+
+    def open(self, token: str, vault: Path, salt: bytes) -> bytes | None:
+        """The vault key, if `token` names a live session for this vault; else None."""
+        import base64
+
+        m = _TOKEN.match(token or "")
+        if not m:
+            return None
+        session_id, key_text = m.groups()
+        path = self.folder / session_id
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+            expires_at = int(doc["expires_at"])
+            blob = crypto.b64d(doc["blob"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        if expires_at <= self.clock():
+            self.end(token)
+            return None
+        if doc.get("vault") != str(vault):
+            return None
+        session_key = base64.urlsafe_b64decode(key_text + "=")
+        try:
+            return crypto.unseal(session_key, blob, _aad(session_id, vault, salt, expires_at))
+        except crypto.DecryptionFailed:
+            return None
+
+    def end(self, token: str) -> bool:
+        m = _TOKEN.match(token or "")
+        if not m:
+            return False
+        try:
+            (self.folder / m.group(1)).unlink()
+            return True
+        except FileNotFoundError:
+            return False
+
+    def expires_at(self, token: str) -> int | None:
+        m = _TOKEN.match(token or "")
+        if not m:
+            return None
+        with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+            doc = json.loads((self.folder / m.group(1)).read_text(encoding="utf-8"))
+            return int(doc["expires_at"])
+        return None
+
+
+class Unlocker:
+    """The file store's KeySource: session, then AUTHSOME_PASSPHRASE(_FILE), then the terminal."""
+
+    def __init__(self, environ: dict[str, str], prompter: Prompter, sessions: Sessions):
+        self.environ = environ
+        self.prompter = prompter
+        self.sessions = sessions
+        self.passphrase_source: str | None = None
+        self.chosen_by: str | None = None  # "AUTHSOME_BACKEND=file" when chosen, not fallen to
+
+    def session_key(self, vault: Path, salt: bytes) -> bytes | None:
+        """The vault key of this shell's unlock, else of the login's (the kernel keyring)."""
+        token = self.environ.get(ENV_SESSION)
+        key = self.sessions.open(token, vault, salt) if token else None
+        if key is None:
+            token = self.sessions.shared_token(vault)
+            key = self.sessions.open(token, vault, salt) if token else None
+        return key
+
+    def passphrase(self, vault: Path, new: bool) -> str:
+        if self.environ.get(ENV_PASSPHRASE):
+            self.passphrase_source = ENV_PASSPHRASE
+            return self.environ[ENV_PASSPHRASE]
+        if self.environ.get(ENV_PASSPHRASE_FILE):
+            self.passphrase_source = ENV_PASSPHRASE_FILE
+            return self._read_file(Path(self.environ[ENV_PASSPHRASE_FILE]).expanduser())
+        if not self.prompter.can_prompt():
+            raise StoreUnavailable(
+                f"the vault {vault} is locked and there is no terminal to ask for its passphrase",
+                f"run {unlock_command(self.environ)} first, or set {ENV_PASSPHRASE_FILE}",
+            )
+        self.passphrase_source = "prompt"
+        if not new:
+            return self.prompter.secret(f"Passphrase for {vault}: ")
+        because = self.chosen_by or "No desktop keychain here"
+        print(
+            f"{because}: authsome keeps secrets in an encrypted file. Choose a passphrase for it.",
+            file=self.prompter.stderr,
+            flush=True,
+        )
+        first = self.prompter.secret(f"New passphrase for {vault}: ")
+        if not first:
+            raise UsageError("the passphrase is empty", "choose a passphrase and run again")
+        if self.prompter.secret("Repeat the passphrase: ") != first:
+            raise UsageError("the two passphrases differ", "run the command again")
+        return first
+
+    def _read_file(self, path: Path) -> str:
+        try:
+            with open(path, "rb") as f:
+                _check_private(os.fstat(f.fileno()), path)
+                text = f.read().decode("utf-8")
+        except (OSError, UnicodeDecodeError) as e:
+            reason = getattr(e, "strerror", None) or "not UTF-8 text"
+            raise ConfigError(
+                f"cannot read {ENV_PASSPHRASE_FILE} {path}: {reason}", "point it at a readable file"
+            ) from None
+        text = text[:-1] if text.endswith("\n") else text
+        text = text[:-1] if text.endswith("\r") else text
+        if not text:
+            raise ConfigError(f"{ENV_PASSPHRASE_FILE} {path} is empty", "put the passphrase in it")
+        return text
+
+
+def unlock_command(environ: dict[str, str]) -> str:
+    """`authsome unlock` as the user's shell runs it: eval "$(...)", or `| source` in fish."""
+    from authsome import shells
+
+    return shells.get(shells.detect(environ)).source("authsome unlock")
+
+
+def _check_private(st: os.stat_result, path: Path) -> None:
+    """Refuse, as ssh does for keys, a passphrase file that other users may read or change."""
+    if os.name == "posix" and stat.S_ISREG(st.st_mode) and st.st_mode & 0o077:
+        import shlex
+
+        raise ConfigError(
+            f"{ENV_PASSPHRASE_FILE} {path} is open to other users (mode {st.st_mode & 0o777:04o})",
+            f"run: chmod 600 {shlex.quote(str(path))}",
+        )
+
+
+def sessions_folder(runtime: Path | None, home: Path) -> Path:
+    """$XDG_RUNTIME_DIR/authsome when there is a runtime dir, else <home>/sessions."""
+    if runtime is not None:
+        return runtime / "authsome"
+    return home / "sessions"
+
+
+def remove_expired(folder: Path, now: float) -> None:
+    """Delete session files past their expiry."""
+    if not folder.is_dir():
+        return
+    for path in folder.iterdir():
+        with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+            if int(json.loads(path.read_text(encoding="utf-8"))["expires_at"]) <= now:
+                path.unlink()

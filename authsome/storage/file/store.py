@@ -1,0 +1,250 @@
+"""The encrypted vault file: AES-256-GCM records under a scrypt-derived key."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from authsome.errors import BadPassphrase, CorruptData
+from authsome.util import crypto, fsutil
+from authsome.util.locking import file_lock
+from authsome.util.record import Record
+
+VAULT_FORMAT = "authsome-vault"
+VAULT_VERSION = 1
+CHECK_PLAINTEXT = b"authsome vault key check"
+
+
+class KeySource:
+    """What the file store needs from its caller (see session.Unlocker): the vault key of an
+    unlocked session, else a passphrase."""
+
+    def session_key(self, vault: Path, salt: bytes) -> bytes | None:
+        raise NotImplementedError
+
+    def passphrase(self, vault: Path, new: bool) -> str:
+        raise NotImplementedError
+
+
+def _aad(kind: str, name: str = "") -> bytes:
+    # Binding each record to its key stops records being swapped between keys.
+    return f"{VAULT_FORMAT}/{VAULT_VERSION}\0{kind}\0{name}".encode()
+
+
+# The only key-derivation settings a vault may name. A header is not trusted to choose them:
+# a flipped bit could ask for 4 GiB of memory (n = 2^22) before failing.
+KNOWN_KDF = ({"name": "scrypt", **crypto.SCRYPT_PARAMS},)
+
+
+def header_digest(kdf: dict, salt: bytes, check: bytes) -> str:
+    """A checksum of what derives and checks the key.
+
+    Without it, damage to the salt or the check blob is indistinguishable from a wrong
+    passphrase: both just fail the check. It guards against accidents, not attackers, who
+    could recompute it; the AEAD tags are what stop tampering.
+    """
+    text = json.dumps({"kdf": kdf, "salt": crypto.b64e(salt), "check": crypto.b64e(check)})
+    return _sha256(text.encode()).hexdigest()
+
+
+def _sha256(data: bytes):
+    # Every `token` parses the vault. hashlib loads OpenSSL (about 3.5 ms); CPython's own
+    # SHA-256 module gives the same digest in a tenth of that.
+    try:
+        from _sha2 import sha256  # Python 3.12+
+    except ImportError:
+        try:
+            from _sha256 import sha256
+        except ImportError:
+            from hashlib import sha256
+    return sha256(data)
+
+
+class VaultDoc(Record):
+    __slots__ = ("kdf", "salt", "check", "records")
+    _defaults = {"records": dict}
+
+    def to_bytes(self) -> bytes:
+        doc = {
+            "format": VAULT_FORMAT,
+            "version": VAULT_VERSION,
+            "kdf": {**self.kdf, "salt": crypto.b64e(self.salt)},
+            "check": crypto.b64e(self.check),
+            "header_sha256": header_digest(self.kdf, self.salt, self.check),
+            "records": {k: crypto.b64e(v) for k, v in sorted(self.records.items())},
+        }
+        return (json.dumps(doc, indent=1) + "\n").encode()
+
+
+def _corrupt(path: Path) -> CorruptData:
+    return CorruptData(
+        f"the vault {path} is damaged (corrupted or tampered)",
+        "restore it from a backup, or move it aside and log in again",
+    )
+
+
+def parse_vault(path: Path, raw: bytes) -> VaultDoc:
+    """Check a vault file's structure (not its cryptography)."""
+    try:
+        doc = json.loads(raw)
+        if doc.get("format") != VAULT_FORMAT:
+            raise ValueError
+        version = doc.get("version")
+        if isinstance(version, int) and version != VAULT_VERSION:
+            raise CorruptData(
+                f"vault {path} has format version {doc.get('version')!r},"
+                " which this authsome does not know",
+                "upgrade authsome",
+            )
+        if version != VAULT_VERSION:
+            raise ValueError
+        kdf = dict(doc["kdf"])
+        salt = crypto.b64d(kdf.pop("salt"))
+        check = crypto.b64d(doc["check"])
+        if kdf not in KNOWN_KDF or len(salt) != crypto.SALT_BYTES:
+            raise ValueError
+        digest = doc.get("header_sha256")  # absent in vaults written before it existed
+        if digest is not None and digest != header_digest(kdf, salt, check):
+            raise ValueError
+        records = {str(k): crypto.b64d(v) for k, v in doc["records"].items()}
+        return VaultDoc(kdf=kdf, salt=salt, check=check, records=records)
+    except CorruptData:
+        raise
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
+        raise _corrupt(path) from None
+
+
+class FileStore:
+    """Secrets in one encrypted file; writes are atomic and serialised by a lock."""
+
+    name = "file"
+    lists_cheaply = True  # record names are in the clear: no key needed to list them
+
+    def __init__(self, path: Path, lock_path: Path, keys: KeySource):
+        self.path = path
+        self.lock_path = lock_path
+        self.keys = keys
+        self._key: bytes | None = None
+        self._key_salt: bytes | None = None
+        self._cached: tuple | None = None  # (stat signature, VaultDoc)
+
+    def describe(self) -> str:
+        return f"the encrypted file {self.path}"
+
+    # -- reading ---------------------------------------------------------------
+    def read(self, fresh: bool = False) -> VaultDoc | None:
+        """The vault as it is on disk, or None when there is none yet.
+
+        Parsed once per version of the file: `env` over a thousand connections reads it a
+        thousand times. Writers replace the file by rename, so a new version has a new inode.
+        """
+        try:
+            with open(self.path, "rb") as f:
+                st = os.fstat(f.fileno())
+                signature = (st.st_ino, st.st_size, st.st_mtime_ns)
+                if not fresh and self._cached is not None and self._cached[0] == signature:
+                    return self._cached[1]
+                raw = f.read()
+        except FileNotFoundError:
+            return None
+        doc = parse_vault(self.path, raw)
+        self._cached = (signature, doc)
+        return doc
+
+    def prepare(self) -> None:
+        doc = self.read()
+        self.key_for(doc if doc is not None else self.create())
+
+    def get(self, key: str) -> str | None:
+        doc = self.read()
+        if doc is None or key not in doc.records:
+            return None
+        vault_key = self.key_for(doc)
+        try:
+            return crypto.unseal(vault_key, doc.records[key], _aad("record", key)).decode("utf-8")
+        except (crypto.DecryptionFailed, UnicodeDecodeError):
+            raise _corrupt(self.path) from None
+
+    def list(self) -> list[str]:
+        doc = self.read()
+        return sorted(doc.records) if doc else []
+
+    # -- writing ---------------------------------------------------------------
+    def set(self, key: str, value: str) -> None:
+        self._update(lambda doc, k: doc.records.__setitem__(key, self._seal(k, key, value)))
+
+    def delete(self, key: str) -> bool:
+        doc = self.read()
+        if doc is None or key not in doc.records:
+            return False
+        found = []
+        self._update(lambda d, k: found.append(d.records.pop(key, None) is not None))
+        return found[0]
+
+    def _seal(self, vault_key: bytes, key: str, value: str) -> bytes:
+        return crypto.seal(vault_key, value.encode("utf-8"), _aad("record", key))
+
+    def _update(self, change) -> None:
+        before = self.read()
+        if before is not None:
+            self.key_for(before)  # derive (or prompt) before taking the lock
+        fsutil.ensure_private_dir(self.path.parent)
+        with file_lock(self.lock_path):
+            fsutil.remove_stale_temps(self.path)
+            doc = self.read(fresh=True)
+            if doc is None:
+                doc = self._new_doc()
+            vault_key = self.key_for(doc)
+            self._check_records(doc, vault_key)  # never rewrite a damaged vault
+            self._cached = None  # `change` edits the doc in place
+            change(doc, vault_key)
+            fsutil.atomic_write(self.path, doc.to_bytes())
+
+    def _check_records(self, doc: VaultDoc, vault_key: bytes) -> None:
+        for name, blob in doc.records.items():
+            try:
+                crypto.unseal(vault_key, blob, _aad("record", name))
+            except crypto.DecryptionFailed:
+                raise _corrupt(self.path) from None
+
+    # -- keys ------------------------------------------------------------------
+    def _new_doc(self) -> VaultDoc:
+        passphrase = self.keys.passphrase(self.path, new=True)
+        salt = crypto.random_bytes(crypto.SALT_BYTES)
+        kdf = {"name": "scrypt", **crypto.SCRYPT_PARAMS}
+        key = crypto.derive_key(passphrase, salt, **crypto.SCRYPT_PARAMS)
+        self._key, self._key_salt = key, salt
+        return VaultDoc(kdf=kdf, salt=salt, check=crypto.seal(key, CHECK_PLAINTEXT, _aad("check")))
+
+    def create(self) -> VaultDoc:
+        """Create an empty vault (asking for a new passphrase) unless one exists."""
+        fsutil.ensure_private_dir(self.path.parent)
+        with file_lock(self.lock_path):
+            doc = self.read()
+            if doc is None:
+                doc = self._new_doc()
+                fsutil.atomic_write(self.path, doc.to_bytes())
+        return doc
+
+    def verify(self, doc: VaultDoc, key: bytes) -> bool:
+        try:
+            return crypto.unseal(key, doc.check, _aad("check")) == CHECK_PLAINTEXT
+        except crypto.DecryptionFailed:
+            return False
+
+    def key_for(self, doc: VaultDoc) -> bytes:
+        """The vault key for `doc`: cached, from the session, or derived from the passphrase."""
+        if self._key is not None and self._key_salt == doc.salt:
+            return self._key
+        key = self.keys.session_key(self.path, doc.salt)
+        if key is None or not self.verify(doc, key):
+            params = {k: doc.kdf[k] for k in "nrp"}
+            key = crypto.derive_key(self.keys.passphrase(self.path, new=False), doc.salt, **params)
+            if not self.verify(doc, key):
+                raise BadPassphrase(
+                    f"wrong passphrase for the vault {self.path}",
+                    "check AUTHSOME_PASSPHRASE or AUTHSOME_PASSPHRASE_FILE, or type it again",
+                )
+        self._key, self._key_salt = key, doc.salt
+        return key

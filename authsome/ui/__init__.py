@@ -1,0 +1,1 @@
+"""What a person sees and does: the prompter and the browser opener."""

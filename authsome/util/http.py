@@ -1,0 +1,126 @@
+"""The one HTTP client authsome uses: timeouts, a User-Agent, JSON, one-line errors."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import parse_qsl, urlsplit
+
+from authsome import __version__
+from authsome.errors import NetworkError
+
+USER_AGENT = f"authsome/{__version__} (+https://authsome.ai)"
+TIMEOUT_SECONDS = 15.0  # each connect or read
+DEADLINE_SECONDS = 30.0  # the whole request: a server that drips bytes never trips a read timeout
+MAX_BODY = 1 << 20  # no OAuth or metadata answer comes near this; a bigger one is hostile
+
+
+class Http:
+    """A lazily created httpx.Client; every failure is a NetworkError naming the host."""
+
+    def __init__(self, transport=None, deadline: float = DEADLINE_SECONDS):
+        self._client = None
+        self._transport = transport
+        self.deadline = deadline
+
+    @property
+    def client(self):
+        if self._client is None:
+            import httpx
+
+            self._client = httpx.Client(
+                timeout=httpx.Timeout(TIMEOUT_SECONDS, connect=5.0),
+                headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+                follow_redirects=False,
+                transport=self._transport,
+            )
+        return self._client
+
+    def post_form(self, url: str, data: dict, auth: tuple[str, str] | None = None):
+        """POST a form; returns (status, body as a dict). Non-JSON bodies are form-decoded."""
+        return self._request("POST", url, data=data, auth=auth)
+
+    def get_json(self, url: str):
+        """GET a JSON document; returns (status, body as a dict)."""
+        return self._request("GET", url)
+
+    def post_json(self, url: str, payload: dict):
+        """POST a JSON document (RFC 7591 registration); returns (status, body as a dict)."""
+        return self._request("POST", url, json=payload)
+
+    def challenge(self, url: str) -> str | None:
+        """The WWW-Authenticate header when `url` answers 401 without credentials, else None."""
+        return self._bounded(url, lambda: self._challenge(url))
+
+    def _challenge(self, url: str) -> str | None:
+        import httpx
+
+        try:
+            # Streamed and never read: an MCP endpoint may answer with an endless event stream.
+            with self.client.stream("GET", url) as response:
+                status, header = response.status_code, response.headers.get("WWW-Authenticate")
+        except httpx.HTTPError as e:
+            raise _network_error(url, e) from None
+        return header if status == 401 else None
+
+    def _request(self, method: str, url: str, **kwargs):
+        return self._bounded(url, lambda: self._exchange(method, url, **kwargs))
+
+    def _bounded(self, url: str, fn):
+        from authsome.util.deadline import DeadlineExceeded, within
+
+        try:
+            return within(fn, self.deadline, "authsome-http")
+        except DeadlineExceeded:
+            host = urlsplit(url).hostname or url
+            raise NetworkError(
+                f"{host} did not answer within {self.deadline:g} s",
+                "check your network connection and try again",
+            ) from None
+
+    def _exchange(self, method: str, url: str, **kwargs):
+        import httpx
+
+        try:
+            with self.client.stream(method, url, **kwargs) as response:
+                raw = bytearray()
+                for chunk in response.iter_bytes():
+                    raw += chunk
+                    if len(raw) > MAX_BODY:
+                        raise NetworkError(
+                            f"{urlsplit(url).hostname} sent an answer larger than"
+                            f" {MAX_BODY >> 20} MiB",
+                            "try again later, or report it to the provider",
+                        )
+                return response.status_code, _body(bytes(raw))
+        except httpx.HTTPError as e:
+            raise _network_error(url, e) from None
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+
+
+def _network_error(url: str, e: Exception) -> NetworkError:
+    host = urlsplit(url).hostname or url
+    return NetworkError(
+        f"cannot reach {host}: {_reason(e).rstrip('.')}",
+        "check your network connection and try again",
+    )
+
+
+def _reason(e: Exception) -> str:
+    from authsome.util.termtext import printable
+
+    name = type(e).__name__
+    text = printable(str(e).splitlines()[0]) if str(e) else ""
+    return f"{name}: {text}"[:200] if text else name
+
+
+def _body(raw: bytes) -> dict:
+    """The answer as a dict: JSON, else form-encoded; {} for anything else (an HTML page)."""
+    text = raw.decode("utf-8", errors="replace")
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):  # RecursionError: JSON nested thousands deep
+        return dict(parse_qsl(text)) if "=" in text and "<" not in text else {}
+    return data if isinstance(data, dict) else {"_raw": data}
