@@ -137,15 +137,20 @@ class Context:
         )
 
     @cached_property
+    def index(self):
+        """The metadata of every connection: enough for list, env and Tab, no secret."""
+        from authsome.storage.index import Index
+
+        return Index(self.home.index_file, self.home.lock_path("index"))
+
+    @cached_property
     def connections(self):
         from authsome.storage.connections import Connections
-        from authsome.storage.index import Index
         from authsome.storage.journal import Journal
 
         self.home.ensure()
-        index = Index(self.home.index_file, self.home.lock_path("index"))
         journal = Journal(self.home.journal_dir)
-        return Connections(self.store_choice, index, self.clock, journal, self.say)
+        return Connections(self.store_choice, self.index, self.clock, journal, self.say)
 
     @cached_property
     def http(self):

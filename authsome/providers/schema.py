@@ -13,12 +13,12 @@ from types import MappingProxyType
 
 from authsome.errors import ConfigError, UsageError
 from authsome.providers import envnames
+from authsome.util.names import NAME_RE
 from authsome.util.record import Frozen
 
 AUTH_TYPES = ("oauth2", "api_key")
 FLOWS = ("pkce", "device_code", "api_key", "dcr_pkce")
 CREDENTIAL_FIELDS = ("access_token", "id_token", "api_key")
-_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 _ENV = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _LOOPBACK_HTTP = re.compile(r"^http://(127\.0\.0\.1|localhost|\[::1\])(:\d+)?(/|$)")
 URL_RULE = "must be an https:// URL (http only on 127.0.0.1, localhost or [::1])"
@@ -239,7 +239,7 @@ def parse_provider(data, source: str, expect_name: str | None = None) -> Provide
         "",
     )
     name = c.take(data, "name", str, "", required=True)
-    if not _NAME.match(name):
+    if not NAME_RE.match(name):
         raise c.fail("name", "must be lowercase letters, digits, '.', '_' or '-'")
     if expect_name and name != expect_name:
         raise c.fail("name", f"is {name!r} but the file is named {expect_name}.json")
@@ -411,7 +411,7 @@ class Registry:
         found = {p.stem for p in self.bundled.glob("*.json")}
         if self.user.is_dir():
             found |= {p.stem for p in self.user.glob("*.json")}
-        return sorted(n for n in found if _NAME.match(n))
+        return sorted(n for n in found if NAME_RE.match(n))
 
     def check_known(self, name: str) -> None:
         """Raise the unknown-provider error, with the nearest name, when `name` is not one."""
@@ -433,7 +433,7 @@ class Registry:
 
     def get(self, name: str) -> Provider:
         bundled, user = self.bundled / f"{name}.json", self.user / f"{name}.json"
-        if not _NAME.match(name or "") or not (bundled.is_file() or user.is_file()):
+        if not NAME_RE.match(name or "") or not (bundled.is_file() or user.is_file()):
             self.check_known(name)  # raises: the name is not among names()
         if bundled.is_file() and user.is_file():
             data = deep_merge(_object(bundled), _object(user))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import re
 import time
 
 from authsome.errors import (
@@ -18,9 +17,9 @@ from authsome.errors import (
 )
 from authsome.storage.index import Index, IndexDamaged
 from authsome.storage.select import StoreChoice, make_key, split_key
+from authsome.util.names import NAME_RE
 from authsome.util.record import Record
 
-NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 CONNECTED, EXPIRES_SOON = "connected", "expires soon"
 EXPIRED, NEEDS_LOGIN = "expired", "needs login"
 SECRET_FIELDS = (
