@@ -121,3 +121,23 @@ def test_dotenv_plain_tokens_are_bare_for_docker():
     from authsome.formats import dotenv
 
     assert dotenv.export("GITHUB_TOKEN", "gho_abc123-._") == "GITHUB_TOKEN=gho_abc123-._"
+
+
+def test_each_dialect_names_the_hook_and_completion_files_that_ship():
+    """`authsome hook` and `authsome completion` offer the shells whose files are in the wheel."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    for folder, attribute in (("shell", "HOOK_FILE"), ("completions", "COMPLETION_FILE")):
+        named = {getattr(shells.get(n), attribute) for n in shells.supporting(attribute)}
+        assert named == {p.name for p in (root / folder).iterdir()}, folder
+
+
+def test_every_env_format_has_the_same_interface():
+    from authsome import formats
+
+    assert formats.NAMES[0] == formats.SHELL  # the default of --format
+    for name in formats.NAMES:
+        module = formats.get(name)
+        assert name == module.NAME
+        assert callable(module.render) and callable(module.warnings)

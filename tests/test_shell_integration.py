@@ -441,16 +441,6 @@ def test_env_fast_path_and_click_agree(argv, file_env):
     assert last[0] == last[1]
 
 
-def test_env_fast_path_knows_every_env_option():
-    from authsome.cli import fastpath
-    from authsome.cli.env import env
-
-    flags = {o for p in env.params if getattr(p, "is_flag", False) for o in p.opts}
-    valued = {o for p in env.params if p.opts and not getattr(p, "is_flag", True) for o in p.opts}
-    assert flags == set(fastpath.ENV_FLAGS)
-    assert valued == {"--shell", "--format"}
-
-
 @pytest.mark.parametrize("shell", SHELLS)
 def test_hook_warns_once_per_failure_and_unsets_only_what_failed(
     shell, testsrv, unlocked_env, tmp_path

@@ -1,4 +1,5 @@
-"""Tab completion callbacks for click: the names come from authsome.cli.tab."""
+"""click's side of Tab: its completion scripts, and callbacks naming what authsome.services.complete
+offers."""
 
 from click.shell_completion import (
     BashComplete,
@@ -7,7 +8,7 @@ from click.shell_completion import (
     add_completion_class,
 )
 
-from authsome.cli import tab as completion
+from authsome.services import complete as names
 
 # click's bash script, plus: bash splits NAME:connection at the colon (COMP_WORDBREAKS), so
 # when bash-completion is loaded its helpers give click the words whole and trim the replies
@@ -121,8 +122,8 @@ def _context(ctx):
 
 
 def provider_names(ctx, param, incomplete):
-    return [CompletionItem(n) for n in completion.provider_names(_context(ctx), incomplete)]
+    return [CompletionItem(n) for n in names.provider_names(_context(ctx), incomplete)]
 
 
 def connected_refs(ctx, param, incomplete):
-    return [CompletionItem(r) for r in completion.connected_refs(_context(ctx), incomplete)]
+    return [CompletionItem(r) for r in names.connected_refs(_context(ctx), incomplete)]

@@ -1,73 +1,95 @@
-"""`token` and `env` without click: they run in shell start-up and before agents' API calls.
+"""`token` and `env` without click.
 
-Only the plain forms are handled here; anything else (help, unknown options, bad values)
-returns None and the click CLI takes over, so behaviour and messages stay the same.
+Why this exists: `env` runs in every shell start-up and at prompts (the hook), and `token` before
+each API call an agent makes, while importing click alone costs about three interpreter
+start-ups. So their plain forms are parsed here, from the declaration click reads too
+(cli/options.py), and run through the same functions below. Anything else (help, unknown
+options, bad values) returns None and click takes over, so its messages stay the only ones.
+tests/test_fastpath.py checks that both paths print the same and exit the same.
 """
 
 from __future__ import annotations
 
-ENV_FLAGS = ("--unset", "--strict")  # keep in step with authsome.cli.env (a test compares)
+from authsome.cli.options import COMMANDS
 
 
-def _parse(args: list[str], valued: dict[str, tuple], flags: tuple[str, ...]):
-    """(positionals, options) for simple argv, or None when click should handle it."""
-    positionals, options = [], {}
-    i = 0
-    while i < len(args):
-        arg = args[i]
-        name, eq, value = arg.partition("=")
-        if name in valued:
-            if not eq:
-                if i + 1 >= len(args):
-                    return None
-                value = args[i + 1]
-                i += 1
-            allowed = valued[name]
-            if allowed and value not in allowed:
-                return None
-            options[name.lstrip("-")] = value
-        elif arg in flags:
-            options[arg.lstrip("-")] = True
-        elif arg.startswith("-"):
-            return None
-        else:
-            positionals.append(arg)
-        i += 1
-    return positionals, options
+def run_token(ctx, name: str, connection: str | None) -> int:
+    from authsome.services.token import token
+
+    ctx.emit(token(ctx, name, connection))
+    return 0
+
+
+def run_env(ctx, names, shell, fmt, unset, strict) -> int:
+    from authsome.services.env import render
+
+    # What it can: each name it skips gets a line on stderr, the first sets the exit status.
+    text, error = render(ctx, list(names), shell, fmt, unset, strict)
+    ctx.emit(text)
+    if error is None:
+        return 0
+    from authsome.main import exit_code_for
+
+    return exit_code_for(error)
+
+
+RUNS = {"token": run_token, "env": run_env}
 
 
 def run(args: list[str]) -> int | None:
-    if not args or args[0] not in ("token", "env"):
-        return None
-    if args[0] == "token":
-        parsed = _parse(args[1:], {"--connection": (), "-c": ()}, ())
-        if parsed is None or len(parsed[0]) != 1:
-            return None
-        from authsome.factory import Context
-        from authsome.services.refresh import credential, fresh
-
-        ctx = Context()
-        (name,), opts = parsed
-        ctx.emit(credential(fresh(ctx, name, opts.get("connection") or opts.get("c"))))
-        return 0
-    from authsome.services.env import FORMATS, render
-    from authsome.shells import DIALECTS
-
-    parsed = _parse(args[1:], {"--shell": DIALECTS, "--format": FORMATS}, ENV_FLAGS)
-    if parsed is None:
+    """The exit status of `authsome ARGS`, or None when click should handle them."""
+    spec = COMMANDS.get(args[0]) if args else None
+    given = spec and parse(args[1:], spec)
+    if not given:
         return None
     from authsome.factory import Context
-    from authsome.main import exit_code_for
 
-    names, opts = parsed
-    ctx = Context()
-    text, error = render(
-        ctx,
-        names,
-        opts.get("shell"),
-        opts.get("format", "shell"),
-        bool(opts.get("unset")),
-        bool(opts.get("strict")),
-    )
-    ctx.emit(text)
-    return exit_code_for(error) if error else 0
+    return RUNS[args[0]](Context(), **given)
+
+
+def parse(args: list[str], spec: dict) -> dict | None:
+    """The keywords click would pass for `args`, or None when click should handle them."""
+    by_name = {name: opt for opt in spec["options"] for name in opt["names"]}
+    given = {opt["dest"]: opt["default"] for opt in spec["options"]}
+    positionals = []
+    rest = iter(args)
+    for arg in rest:
+        if arg == "--":  # the end of options, as for click
+            positionals.extend(rest)
+        elif arg[:1] != "-" or arg == "-":
+            positionals.append(arg)
+        else:
+            taken = _option(arg, rest, by_name)
+            if taken is None:
+                return None
+            given[taken[0]] = taken[1]  # the last one counts, as for click
+    keyword, nargs = spec["argument"]
+    if nargs == -1:
+        given[keyword] = tuple(positionals)
+    elif len(positionals) == 1 == nargs:
+        given[keyword] = positionals[0]
+    else:
+        return None
+    return given
+
+
+def _option(arg: str, rest, by_name: dict) -> tuple[str, object] | None:
+    """(keyword, value) for the option `arg`, its value maybe the next of `rest`; None when it
+    is not a plain use of a declared option."""
+    if arg.startswith("--"):
+        name, attached, value = arg.partition("=")
+    else:  # a short option's value may follow it in the same word: -cwork
+        name, value = arg[:2], arg[2:]
+        attached = bool(value)
+    opt = by_name.get(name)
+    if opt is None:
+        return None
+    if opt["flag"]:
+        return None if attached else (opt["dest"], True)
+    if not attached:
+        value = next(rest, None)
+        if value is None:
+            return None
+    if opt["choices"] and value not in opt["choices"]:
+        return None
+    return opt["dest"], value

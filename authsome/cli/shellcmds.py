@@ -1,12 +1,11 @@
 import click
 
+from authsome import shells
 from authsome.cli.complete import connected_refs
-
-HOOK_SHELLS = ("bash", "zsh", "fish")
 
 
 @click.command()
-@click.argument("shell", type=click.Choice(HOOK_SHELLS))
+@click.argument("shell", type=click.Choice(shells.supporting("HOOK_FILE")))
 @click.pass_obj
 def hook(ctx, shell):
     """Print the prompt hook: eval "$(authsome hook bash)" in ~/.bashrc."""
@@ -16,7 +15,7 @@ def hook(ctx, shell):
 
 
 @click.command()
-@click.argument("shell", type=click.Choice(HOOK_SHELLS))
+@click.argument("shell", type=click.Choice(shells.supporting("COMPLETION_FILE")))
 @click.pass_obj
 def completion(ctx, shell):
     """Print the completion script for a shell."""

@@ -1,4 +1,4 @@
-"""Names offered at Tab, and a click-free answer to click's completion protocol.
+"""A click-free answer to click's completion protocol, for the names offered at Tab.
 
 The scripts in completions/ are click's. They run `authsome` with _AUTHSOME_COMPLETE set.
 Importing click alone costs about three interpreter start-ups, so the common question --
@@ -8,6 +8,8 @@ tests/test_completion.py checks that both give the same answer.
 """
 
 from __future__ import annotations
+
+from authsome.services import complete
 
 PROVIDERS = "providers"
 CONNECTIONS = "connections"
@@ -34,30 +36,7 @@ _FORMATS = {
 _UNSAFE = frozenset("'\"\\\x0b\x0c\x1c\x1d\x1e\x1f")
 
 
-def provider_names(ctx, incomplete: str) -> list[str]:
-    try:
-        names = ctx.registry.names()
-    except Exception:  # noqa: BLE001 - completion never shows an error
-        return []
-    return [n for n in names if n.startswith(incomplete)]
-
-
-def connected_refs(ctx, incomplete: str) -> list[str]:
-    try:
-        from authsome.storage.index import Index
-
-        home = ctx.home
-        entries = Index(home.index_file, home.lock_path("index")).live()
-    except Exception:  # noqa: BLE001
-        return []
-    refs = set()
-    for e in entries.values():
-        provider, conn = e.get("provider"), e.get("connection")
-        refs.add(provider if conn == "default" else f"{provider}:{conn}")
-    return [r for r in sorted(refs) if r.startswith(incomplete)]
-
-
-CHOICES = {PROVIDERS: provider_names, CONNECTIONS: connected_refs}
+CHOICES = {PROVIDERS: complete.provider_names, CONNECTIONS: complete.connected_refs}
 
 
 def _split(text: str) -> list[str] | None:

@@ -1,14 +1,15 @@
 import click
 
+from authsome.cli import options
 from authsome.cli.complete import connected_refs
+from authsome.cli.declared import parameters
 
 
 @click.command()
-@click.argument("name", shell_complete=connected_refs)
-@click.option("--connection", "-c", help="Connection name (or NAME:C).")
+@parameters(options.COMMANDS["token"], connected_refs)
 @click.pass_obj
-def token(ctx, name, connection):
+def token(ctx, **given):
     """Print a fresh access token or API key, refreshing it first if needed."""
-    from authsome.services.refresh import credential, fresh
+    from authsome.cli.fastpath import run_token
 
-    ctx.emit(credential(fresh(ctx, name, connection)))
+    return run_token(ctx, **given)

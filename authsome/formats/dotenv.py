@@ -20,6 +20,19 @@ def export(name: str, value: str) -> str:
     return f"{name}={quote(value)}"
 
 
+def render(result, unsets, dialect) -> str:
+    """KEY=value lines; nothing is unset (a file has no earlier state to undo)."""
+    return "".join(export(k, v) + "\n" for k, v in result.values.items())
+
+
+def warnings(values: dict[str, str]) -> list[str]:
+    return [
+        f"authsome: warning: {name} holds characters that docker --env-file reads "
+        "literally (quotes, newlines) or python-dotenv expands (${...})."
+        for name in unsafe_for_docker(values)
+    ]
+
+
 def unsafe_for_docker(values: dict[str, str]) -> list[str]:
     """Names whose values docker --env-file (no quotes, no newlines) would read differently,
     or that python-dotenv would interpolate (${...})."""

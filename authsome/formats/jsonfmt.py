@@ -5,11 +5,15 @@ import json
 NAME = "json"
 
 
-def render(export) -> str:
+def render(result, unsets, dialect) -> str:
     return (
         json.dumps(
-            {"variables": export.values, "expires_at": export.expires, "refs": export.refs},
+            {"variables": result.values, "expires_at": result.expires, "refs": result.refs},
             indent=2,
         )
         + "\n"
     )
+
+
+def warnings(values: dict[str, str]) -> list[str]:
+    return []

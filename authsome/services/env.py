@@ -30,7 +30,6 @@ REFRESH_AT = "AUTHSOME_REFRESH_AT"  # when the prompt hook should re-run `authso
 FAILING = "AUTHSOME_FAILING"  # refs whose refresh is failing and was already reported
 BOOKKEEPING = (EXPORTED, REFS, EXPIRES_AT, REFRESH_AT, FAILING)
 NEVER_EXPORTED = ("refresh_token", "client_secret", "registration_access_token")
-FORMATS = ("shell", "dotenv", "json")
 RETRY = 60  # seconds before the hook tries a failing refresh again
 # Errors of the whole store: every later name would fail the same way, so none is tried.
 STORE_WIDE = (StoreUnavailable, BadPassphrase, CorruptData, FilesystemError)
@@ -141,15 +140,17 @@ def collect(ctx, refs: list[str], strict: bool = True, reported=()) -> Export:
             out.values[var] = conn.secrets[fld]
             if conn.expires_at is not None and fld != "api_key":
                 out.expires[var] = conn.expires_at
-                due = int(
-                    conn.expires_at
-                    - effective_margin(conn.expires_at, conn.updated_at, ctx.refresh_margin)
-                )
-                due = due if due > now else now + RETRY  # its refresh failed: retry later
+                due = _refresh_due(conn, now, ctx.refresh_margin)
                 out.refresh_at = due if out.refresh_at is None else min(out.refresh_at, due)
         if name not in out.refs:
             out.refs.append(name)
     return out
+
+
+def _refresh_due(conn, now: int, margin: int) -> int:
+    """When the hook should refresh `conn`: a little before it expires."""
+    due = int(conn.expires_at - effective_margin(conn.expires_at, conn.updated_at, margin))
+    return due if due > now else now + RETRY  # its refresh failed: retry later
 
 
 def _fields(ctx, conn, name: str, owner: dict[str, str]) -> dict[str, str]:
@@ -181,11 +182,11 @@ def skip_line(ref: str, error: AuthsomeError, refreshing: bool, unset: list[str]
 
 
 def render(
-    ctx, names: list[str], shell: str | None, fmt: str = "shell", unset=False, strict=False
+    ctx, names, shell: str | None = None, fmt: str = "shell", unset=False, strict=False
 ) -> tuple[str, AuthsomeError | None]:
     """The whole output of `authsome env`, built before anything is printed, and the error of
     the first name it skipped (which sets the exit status), if any."""
-    from authsome import shells
+    from authsome import formats, shells
 
     dialect = shells.get(shell or shells.detect(ctx.environ))
     previous = shells.safe_names(ctx.environ.get(EXPORTED, ""))
@@ -205,22 +206,12 @@ def render(
     stale = [n for n in previous if n not in export.values]
     _report(ctx, export, previous_refs, reported, stale, names)
     error = next(iter(export.failed.values()), None)
-    if fmt == "json":
-        from authsome.formats import jsonfmt
-
-        return jsonfmt.render(export), error
-    if fmt == "dotenv":
-        from authsome.formats import dotenv
-
-        for name in dotenv.unsafe_for_docker(export.values):
-            ctx.say(
-                f"authsome: warning: {name} holds characters that docker --env-file reads "
-                "literally (quotes, newlines) or python-dotenv expands (${...})."
-            )
-        return shells.script(dotenv, export.values), error
-    new = export.bookkeeping()
-    cleared = [b for b in BOOKKEEPING if b in ctx.environ and b not in new]
-    return shells.script(dialect, {**export.values, **new}, stale + cleared), error
+    output = formats.get(fmt)
+    for line in output.warnings(export.values):
+        ctx.say(line)
+    kept = export.bookkeeping()
+    cleared = [b for b in BOOKKEEPING if b in ctx.environ and b not in kept]
+    return output.render(export, stale + cleared, dialect), error
 
 
 def _report(ctx, export: Export, previous_refs, reported, stale: list[str], args) -> None:

@@ -9,7 +9,6 @@ from authsome import shells
 from authsome.errors import CommandNotFound
 from authsome.util.resources import data_dir
 
-COMPLETION_FILES = {"bash": "authsome.bash", "zsh": "_authsome", "fish": "authsome.fish"}
 PLACEHOLDER = "@AUTHSOME@"
 
 
@@ -22,12 +21,14 @@ def self_command(dialect) -> str:
 
 
 def hook_script(shell: str) -> str:
-    text = (data_dir("shell") / f"authsome.{shell}").read_text(encoding="utf-8")
-    return text.replace(PLACEHOLDER, self_command(shells.get(shell)))
+    dialect = shells.get(shell)
+    text = (data_dir("shell") / dialect.HOOK_FILE).read_text(encoding="utf-8")
+    return text.replace(PLACEHOLDER, self_command(dialect))
 
 
 def completion_script(shell: str) -> str:
-    return (data_dir("completions") / COMPLETION_FILES[shell]).read_text(encoding="utf-8")
+    name = shells.get(shell).COMPLETION_FILE
+    return (data_dir("completions") / name).read_text(encoding="utf-8")
 
 
 def run_command(ctx, names: list[str], command: list[str]) -> None:

@@ -1,4 +1,8 @@
-"""Shell dialects: one module each, all with quote/export/unset; a table picks one."""
+"""Shell dialects: one module each, all with quote/export/unset/source; a table picks one.
+
+Each also names its prompt hook in shell/ (HOOK_FILE) and its completion script in
+completions/ (COMPLETION_FILE), None where it has none.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +23,11 @@ def get(name: str):
         choices = ", ".join(DIALECTS)
         raise UsageError(f"unknown shell {name!r}", f"use --shell with one of: {choices}")
     return importlib.import_module(f"authsome.shells.{name}")
+
+
+def supporting(attribute: str) -> tuple[str, ...]:
+    """The dialects that have a file for `attribute` ("HOOK_FILE", "COMPLETION_FILE")."""
+    return tuple(name for name in DIALECTS if getattr(get(name), attribute))
 
 
 _VAR = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")

@@ -3,4 +3,6 @@
 from authsome.shells.posix import export, quote, source, unset
 
 NAME = "bash"
-__all__ = ["NAME", "export", "quote", "source", "unset"]
+HOOK_FILE = "authsome.bash"
+COMPLETION_FILE = "authsome.bash"
+__all__ = ["COMPLETION_FILE", "HOOK_FILE", "NAME", "export", "quote", "source", "unset"]

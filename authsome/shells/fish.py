@@ -1,6 +1,8 @@
 """The fish dialect: in fish single quotes, only \\ and \' are escapes."""
 
 NAME = "fish"
+HOOK_FILE = "authsome.fish"
+COMPLETION_FILE = "authsome.fish"
 
 
 def quote(value: str) -> str:

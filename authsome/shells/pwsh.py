@@ -3,6 +3,8 @@
 import re
 
 NAME = "pwsh"
+HOOK_FILE = None
+COMPLETION_FILE = None
 # PowerShell treats the typographic single quotes as quote characters too.
 _QUOTES = re.compile("(['\u2018\u2019\u201a\u201b])")
 

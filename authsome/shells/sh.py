@@ -3,4 +3,6 @@
 from authsome.shells.posix import export, quote, source, unset
 
 NAME = "sh"
-__all__ = ["NAME", "export", "quote", "source", "unset"]
+HOOK_FILE = None
+COMPLETION_FILE = None
+__all__ = ["COMPLETION_FILE", "HOOK_FILE", "NAME", "export", "quote", "source", "unset"]

@@ -1,0 +1,10 @@
+"""`authsome token`: the one secret a connection hands out, fresh."""
+
+from __future__ import annotations
+
+
+def token(ctx, name: str, connection: str | None = None) -> str:
+    """The access token or API key of `name`, refreshed first if it is close to expiry."""
+    from authsome.services.refresh import credential, fresh
+
+    return credential(fresh(ctx, name, connection))
