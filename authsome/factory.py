@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import os
-import sys
 import time
 from functools import cached_property
 
 from authsome import settings
 from authsome.storage.home import Home
 from authsome.ui.prompt import Prompter
-from authsome.util.termtext import printable
+from authsome.ui.streams import IOStreams
 
 
 class Context:
-    """Streams, environment, clock and lazily built stores. Nothing is opened at import time."""
+    """Environment, clock and lazily built stores, with the IO streams (ctx.io) kept apart.
+
+    Nothing is opened at import time."""
 
     def __init__(
         self,
@@ -32,41 +33,24 @@ class Context:
         browser=None,
     ):
         self.environ = dict(os.environ if environ is None else environ)
-        self.stdin = stdin or sys.stdin
-        self.stdout = stdout or sys.stdout
-        self.stderr = stderr or sys.stderr
+        self.io = IOStreams(stdin, stdout, stderr, prompter, browser or self._open_url)
         self.clock = clock
         self.sleep = sleep
-        self._prompter = prompter
         self._http = http
-        self._browser = browser
         self._store = store
         self._probe = probe
 
-    # -- output ------------------------------------------------------------------------
-    def say(self, message: str) -> None:
-        """A line for people: always stderr, flushed at once (it may be piped to tee)."""
-        print(printable(message, multiline=True), file=self.stderr, flush=True)
+    # Transitional: call sites move to ctx.io once the parallel work has landed.
+    say = property(lambda self: self.io.say)
+    emit = property(lambda self: self.io.emit)
+    status = property(lambda self: self.io.status)
+    open_browser = property(lambda self: self.io.open_browser)
+    prompter = property(lambda self: self.io.prompter)
+    stdin = property(lambda self: self.io.stdin)
+    stdout = property(lambda self: self.io.stdout)
+    stderr = property(lambda self: self.io.stderr)
 
-    def emit(self, text: str) -> None:
-        """Machine output (shell code, tokens, JSON): stdout only."""
-        self.stdout.write(text if text.endswith("\n") or not text else text + "\n")
-        self.stdout.flush()
-
-    def status(self, line: str | None) -> bool:
-        """A live status line on a terminal (rewritten in place); nothing when piped.
-
-        True when it was shown."""
-        if not _isatty(self.stderr):
-            return False
-        self.stderr.write("\r\033[K" + printable(line or ""))
-        self.stderr.flush()
-        return True
-
-    def open_browser(self, url: str) -> bool:
-        """Open `url` in a graphical browser when there is one; False otherwise."""
-        if self._browser is not None:
-            return self._browser(url)
+    def _open_url(self, url: str) -> bool:
         from authsome.services.childenv import scrub
         from authsome.ui import browser
 
@@ -90,10 +74,6 @@ class Context:
         return settings.resolve_backend(self.environ, self.config, self.home.config_file)
 
     @cached_property
-    def prompter(self) -> Prompter:
-        return self._prompter or Prompter(self.stdin, self.stderr)
-
-    @cached_property
     def sessions(self):
         from authsome.storage.file.sessions import Sessions, sessions_folder
         from authsome.storage.file.userkeyring import open_keyring
@@ -106,7 +86,7 @@ class Context:
     def unlocker(self):
         from authsome.storage.file.sessions import Unlocker
 
-        return Unlocker(self.environ, self.prompter, self.sessions)
+        return Unlocker(self.environ, self.io.prompter, self.sessions)
 
     def file_store(self):
         from authsome.storage.file.store import FileStore
@@ -177,10 +157,3 @@ class Context:
     @cached_property
     def refresh_margin(self) -> int:
         return settings.resolve_refresh_margin(self.environ).value
-
-
-def _isatty(stream) -> bool:
-    try:
-        return stream.isatty()
-    except (AttributeError, ValueError):
-        return False

@@ -1,0 +1,63 @@
+"""The streams a command talks through, apart from the factory, so that tests swap them whole:
+stdout for machines, stderr for people, stdin and the prompter for answers, the browser."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from functools import cached_property
+
+from authsome.ui.prompt import Prompter
+from authsome.util.termtext import printable
+
+
+class IOStreams:
+    """stdin, stdout and stderr, the prompter, and a way to open a URL."""
+
+    def __init__(
+        self,
+        stdin=None,
+        stdout=None,
+        stderr=None,
+        prompter: Prompter | None = None,
+        browser: Callable[[str], bool] | None = None,
+    ):
+        self.stdin = stdin or sys.stdin
+        self.stdout = stdout or sys.stdout
+        self.stderr = stderr or sys.stderr
+        self._prompter = prompter
+        self._browser = browser
+
+    def say(self, message: str) -> None:
+        """A line for people: always stderr, flushed at once (it may be piped to tee)."""
+        print(printable(message, multiline=True), file=self.stderr, flush=True)
+
+    def emit(self, text: str) -> None:
+        """Machine output (shell code, tokens, JSON): stdout only."""
+        self.stdout.write(text if text.endswith("\n") or not text else text + "\n")
+        self.stdout.flush()
+
+    def status(self, line: str | None) -> bool:
+        """A live status line on a terminal (rewritten in place); nothing when piped.
+
+        True when it was shown."""
+        if not _isatty(self.stderr):
+            return False
+        self.stderr.write("\r\033[K" + printable(line or ""))
+        self.stderr.flush()
+        return True
+
+    @cached_property
+    def prompter(self) -> Prompter:
+        return self._prompter or Prompter(self.stdin, self.stderr)
+
+    def open_browser(self, url: str) -> bool:
+        """Open `url` in a graphical browser when there is one; False otherwise."""
+        return bool(self._browser and self._browser(url))
+
+
+def _isatty(stream) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
