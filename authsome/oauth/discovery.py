@@ -13,11 +13,11 @@ from types import MappingProxyType
 from urllib.parse import urlsplit
 
 from authsome.errors import AuthFailed, ConfigError
+from authsome.oauth import DEVICE_GRANT
 from authsome.providers.schema import URL_RULE, url_allowed
 from authsome.util import fsutil
 
 CACHE_SECONDS = 24 * 3600
-DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 # metadata field -> OAuthSpec field
 ENDPOINTS = {
     "authorization_endpoint": "authorization_url",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from authsome.errors import AuthFailed
 from authsome.util.record import Record
 
@@ -114,35 +116,30 @@ def _clean(text) -> str | None:
     return " ".join(printable(text).split())[:300] or None
 
 
-CLIENT_AUTH_METHODS = ("post", "basic")
-
-
-def client_auth(client_id: str | None, client_secret: str | None, method: str = "post") -> dict:
-    """Client credentials for the form body: client_secret_post, as most providers accept.
-
-    With method "basic" (client_secret_basic) a secret goes in the Authorization header
-    instead (see basic_auth), and a client with a secret sends nothing in the body.
-    """
-    if method == "basic" and client_secret:
-        return {}
-    out = {}
+def client_credentials(client_id: str | None, secret: str | None, method: str = "post"):
+    """(form fields, httpx auth) that authenticate the client to a token-type endpoint."""
+    # "post" (client_secret_post) is what most providers accept. "basic" (client_secret_basic,
+    # as Zoom wants) moves a secret into the Authorization header, and then the form carries
+    # no client field at all; a client without a secret still names itself in the form.
+    if method == "basic" and secret:
+        return {}, ((client_id, secret) if client_id else None)
+    form = {}
     if client_id:
-        out["client_id"] = client_id
-    if client_secret:
-        out["client_secret"] = client_secret
-    return out
-
-
-def basic_auth(client_id: str | None, client_secret: str | None, method: str = "post"):
-    """(client_id, secret) for HTTP Basic when the provider wants client_secret_basic."""
-    if method == "basic" and client_id and client_secret:
-        return (client_id, client_secret)
-    return None
+        form["client_id"] = client_id
+    if secret:
+        form["client_secret"] = secret
+    return form, None
 
 
 def resource_param(oauth) -> dict:
     """RFC 8707: name the protected resource the token is for, when the provider has one."""
     return {"resource": oauth.resource} if oauth.resource else {}
+
+
+def origin(url: str) -> str:
+    """scheme://host[:port] of `url`: where a login's refresh token may be sent."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
 
 
 def refused(provider, error: OAuthError, what: str, login_hint: str, again: str = ""):
