@@ -6,8 +6,9 @@ from authsome.util.record import SECRET_FIELDS, Frozen
 
 
 class LoginRequest(Frozen):
-    """The provider, the connection to fill, and the person's choices (--client-id, --scopes,
-    --port, --no-browser); flows settle the client fields before they use them."""
+    """A login's provider, connection and choices (--client-id, --scopes, --port, --no-browser)."""
+
+    # OAuth flows settle the client fields (oauth/client.py) before they use them.
 
     __slots__ = (
         "provider",

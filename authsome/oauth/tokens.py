@@ -54,11 +54,10 @@ MAX_LIFETIME = 10 * 365 * 86400  # an expires_in beyond ten years is not a real 
 
 
 def parse_token_response(status: int, body: dict, now: float, asked_scopes=()) -> TokenSet:
-    """A TokenSet, or OAuthError. GitHub reports errors with HTTP 200, so look at the body.
-
-    Fields of the wrong type are dropped and named in `TokenSet.dropped`, so that a caller can
-    still keep a valid (possibly rotated) refresh token from an answer that is partly wrong.
-    """
+    """A TokenSet from a token endpoint's answer, or OAuthError."""
+    # The body decides, not the status: GitHub reports errors with HTTP 200. Fields of the
+    # wrong type are dropped and named in `TokenSet.dropped`, so that a caller can still keep a
+    # valid (possibly rotated) refresh token from an answer that is partly wrong.
     if "error" in body:
         raise OAuthError(_text(body["error"]) or "error", _clean(body.get("error_description")))
     dropped = []
@@ -143,8 +142,8 @@ def origin(url: str) -> str:
 
 
 def refused(provider, error: OAuthError, what: str, login_hint: str, again: str = ""):
-    """The AuthFailed for a refusal, with the server's own words and a fix that can work:
-    logging in again the same way never helps when the server refuses the request itself."""
+    """The AuthFailed for a refusal: the server's own words and a fix that can work."""
+    # Logging in again the same way never helps when the server refuses the request itself.
     name = provider.display_name
     retry = f"authsome login {login_hint}{again}"
     if error.code == "access_denied":

@@ -119,11 +119,9 @@ def _record_failure(lock, now: float, error: AuthsomeError) -> None:
 
 
 def _recent_failure(lock, waited_since: float) -> AuthsomeError | None:
-    """The failure of a refresh that ended while we waited for the lock.
-
-    Only the waiters share it: whoever asks afterwards tries again, so that "try again in a
-    moment" is true.
-    """
+    """The failure of a refresh that ended while we waited for the lock, if any."""
+    # Only the waiters share it: whoever asks afterwards tries again, so that "try again in a
+    # moment" is true.
     path = _failure_path(lock)
     try:
         with open(path, encoding="utf-8") as f:
