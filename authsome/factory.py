@@ -133,6 +133,13 @@ class Context:
         return Connections(self.store_choice, self.index, self.clock, journal, self.say)
 
     @cached_property
+    def registrations(self):
+        """Dynamically registered OAuth clients, kept in the same store as the logins."""
+        from authsome.storage.registrations import Registrations
+
+        return Registrations(self.store_choice)
+
+    @cached_property
     def http(self):
         from authsome.util.http import Http
 

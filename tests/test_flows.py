@@ -15,7 +15,8 @@ from ptyrun import PtyProcess
 
 from authsome.errors import AuthFailed
 from authsome.factory import Context
-from authsome.oauth import device
+from authsome.oauth import DEVICE_GRANT, device
+from authsome.oauth.request import LoginRequest
 
 
 @pytest.fixture(params=["file", "keychain"])
@@ -43,7 +44,7 @@ def test_device_code_login_end_to_end(testsrv, store_env):
     token = run(["token", "testsrv"], store_env)
     assert token.returncode == 0, token.stderr
     assert token.stdout.strip() in testsrv.state.access
-    assert testsrv.state.count("/token", device.GRANT_TYPE) == 2  # one pending, one approved
+    assert testsrv.state.count("/token", DEVICE_GRANT) == 2  # one pending, one approved
 
 
 def test_device_code_message_is_flushed_when_piped(testsrv, file_env):
@@ -85,22 +86,29 @@ def _ctx(env, fake):
     return Context(env, clock=fake.clock, sleep=fake.sleep)
 
 
+def _request(ctx, flow="device_code", scopes=()):
+    """What `authsome login testsrv` asks of a flow, its client already settled."""
+    provider = ctx.registry.get("testsrv")
+    return LoginRequest(
+        provider=provider, hint="testsrv", flow=flow, client_id="test-client", scopes=list(scopes)
+    )
+
+
 def test_slow_down_adds_five_seconds(testsrv, file_env):
     testsrv.state.slow_down_polls = 2
     testsrv.state.approve_after_polls = 3  # slow_down, slow_down, pending, approved
     fake = FakeTime()
     ctx = _ctx(file_env, fake)
-    provider = ctx.registry.get("testsrv")
     polls = []
     original = ctx.http.post_form
 
     def spy(url, data, **kw):
-        if data.get("grant_type") == device.GRANT_TYPE:
+        if data.get("grant_type") == DEVICE_GRANT:
             polls.append(fake.now)
         return original(url, data, **kw)
 
     ctx.http.post_form = spy
-    tokens = device.run(provider, "test-client", None, ["read"], "testsrv", ctx)
+    tokens = device.run(ctx, _request(ctx, scopes=["read"]))
     assert tokens.access_token in testsrv.state.access
     gaps = [b - a for a, b in zip(polls, polls[1:], strict=False)]
     assert polls[0] == 1_001.0  # the server's interval of 1 s
@@ -119,7 +127,7 @@ def test_interval_defaults_to_five_seconds(testsrv, file_env, monkeypatch):
 
     ctx.http.post_form = no_interval
     start = fake.now
-    device.run(ctx.registry.get("testsrv"), "test-client", None, [], "testsrv", ctx)
+    device.run(ctx, _request(ctx))
     assert fake.now - start == 10.0  # two polls, five seconds apart
 
 
@@ -129,7 +137,7 @@ def test_expiry_stops_with_a_clear_error(testsrv, file_env):
     fake = FakeTime()
     ctx = _ctx(file_env, fake)
     with pytest.raises(AuthFailed, match="expired before it was approved") as info:
-        device.run(ctx.registry.get("testsrv"), "test-client", None, [], "testsrv", ctx)
+        device.run(ctx, _request(ctx))
     assert "run: authsome login testsrv" in str(info.value).lower()
     assert fake.now - 1_000.0 <= 4.0
 
@@ -298,7 +306,7 @@ def test_pkce_times_out_after_five_minutes(testsrv, file_env):
     opened = []
     ctx = Context(file_env, clock=lambda: next(ticks, 400.0), browser=opened.append)
     with pytest.raises(AuthFailed, match="no answer from Test Server within 5 minutes"):
-        pkce.run(ctx.registry.get("testsrv"), "test-client", None, [], "testsrv", ctx)
+        pkce.run(ctx, _request(ctx, "pkce"))
     assert len(opened) == 1 and opened[0].startswith(f"{testsrv.url}/authorize?")
 
 

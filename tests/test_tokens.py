@@ -213,3 +213,20 @@ def test_a_refusal_keeps_the_servers_words_and_a_fix_that_can_work(code, fix):
     error = refused(provider, OAuthError(code, "the server's own words"), "the login", "testsrv")
     assert str(error).startswith(f"Test Server refused the login ({code}: the server's own words)")
     assert fix in error.fix
+
+
+@pytest.mark.parametrize(
+    ("client_id", "secret", "method", "form", "auth"),
+    [
+        ("id", "sec", "post", {"client_id": "id", "client_secret": "sec"}, None),
+        ("id", None, "post", {"client_id": "id"}, None),
+        (None, None, "post", {}, None),
+        ("id", "sec", "basic", {}, ("id", "sec")),  # client_secret_basic: only the header
+        ("id", None, "basic", {"client_id": "id"}, None),  # a public client names itself
+        (None, "sec", "basic", {}, None),
+    ],
+)
+def test_client_credentials(client_id, secret, method, form, auth):
+    from authsome.oauth.tokens import client_credentials
+
+    assert client_credentials(client_id, secret, method) == (form, auth)

@@ -10,7 +10,16 @@ from authsome.errors import UsageError
 ATTEMPTS = 3  # keys typed at a terminal; a key from a pipe or a variable gets one
 
 
-def obtain(ctx, provider, login_hint: str, no_browser: bool = False) -> str:
+def obtain(ctx, request):
+    """The api_key flow: the Connection holding the key (checked before the store opens)."""
+    from authsome.storage.connections import Connection
+
+    key = read_key(ctx, request.provider, request.hint, not request.open_browser)
+    secrets = {"api_key": key}
+    return Connection(request.provider.name, request.connection, "api_key", request.flow, secrets)
+
+
+def read_key(ctx, provider, login_hint: str, no_browser: bool = False) -> str:
     """The key, checked against the provider's pattern; asked again at a terminal."""
     spec = provider.api_key
     env_var = spec.env_var if spec else None

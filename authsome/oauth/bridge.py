@@ -16,11 +16,10 @@ import html
 import os
 import re
 import secrets
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
 
 from authsome.errors import AuthFailed, Cancelled
+from authsome.oauth import loopback
 from authsome.util import peeruid
 
 ENV_BRIDGE = "AUTHSOME_BRIDGE"
@@ -76,17 +75,17 @@ def enabled(environ: dict[str, str], no_browser: bool) -> bool:
     return display_available(environ) and graphical_browser(environ)
 
 
-class _State:
+class _State(loopback.Outcome):
+    """The one-time page's tokens and how the login ended (the secret, or cancelled)."""
+
     def __init__(self, token: str, csrf: str, pattern: str | None):
+        super().__init__()
         self.token = token
         self.csrf = csrf
         self.pattern = pattern
         self.page_served = False
-        self.result: str | None = None
         self.cancelled = False
         self.served_twice = False
-        self.done = threading.Event()
-        self.lock = threading.Lock()  # handlers run in threads: one may finish the login
 
     def serve_page(self) -> bool:
         """True the first time; after that the login is over (fail closed)."""
@@ -100,38 +99,31 @@ class _State:
             self.page_served = True
             return True
 
-    def finish(self, result: str | None = None, cancelled: bool = False) -> bool:
-        """Record the outcome unless the login already ended; True when this call ended it."""
+    def cancel(self) -> bool:
+        """End the login as cancelled unless it already ended; True when this call ended it."""
         with self.lock:
             if self.done.is_set():
                 return False
-            self.result, self.cancelled = result, cancelled
+            self.cancelled = True
             self.done.set()
             return True
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(loopback.Handler):
     server: _Server
 
-    def log_message(self, format, *args):  # noqa: A002 - never log requests: they hold secrets
-        return
-
     def _send(self, status: int, title: str, body: str, nonce: str = "none") -> None:
-        data = PAGE.format(title=html.escape(title), body=body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(data)))
-        self.send_header("Cache-Control", "no-store")
-        # same-origin, not no-referrer: with no-referrer browsers send "Origin: null" on POST.
-        self.send_header("Referrer-Policy", "same-origin")
-        self.send_header("X-Frame-Options", "DENY")
-        self.send_header(
-            "Content-Security-Policy",
+        csp = (
             f"default-src 'none'; style-src 'unsafe-inline'; script-src 'nonce-{nonce}'; "
-            "form-action 'self'",
+            "form-action 'self'"
         )
-        self.end_headers()
-        self.wfile.write(data)
+        headers = (
+            # same-origin, not no-referrer: with no-referrer browsers send "Origin: null" on POST.
+            ("Referrer-Policy", "same-origin"),
+            ("X-Frame-Options", "DENY"),
+            ("Content-Security-Policy", csp),
+        )
+        self.send_html(status, PAGE.format(title=html.escape(title), body=body), headers)
 
     def _host_ok(self) -> bool:
         # DNS rebinding: a page on evil.example resolving to 127.0.0.1 sends its own Host.
@@ -173,7 +165,7 @@ class _Handler(BaseHTTPRequestHandler):
         if not hmac.compare_digest(form.get("csrf", ""), st.csrf):
             return self._refuse()
         if action == "cancel":
-            if not st.finish(cancelled=True):
+            if not st.cancel():
                 return self._refuse(404)
             return self._send(
                 200, "Cancelled", "<p>Nothing was stored. You can close this tab.</p>"
@@ -187,21 +179,18 @@ class _Handler(BaseHTTPRequestHandler):
         if problem:
             nonce = secrets.token_urlsafe(16)
             return self._send(400, self.server.title, self.server.form(problem, nonce), nonce)
-        if not st.finish(result=secret):
+        if not st.finish(secret):
             return self._refuse(404)
         self._send(200, "Done", "<p>authsome has your key. You can close this tab.</p>")
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
+class _Server(loopback.Server):
     def __init__(self, state: _State, title: str, label: str, docs_url: str | None):
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.state = state
+        super().__init__(_Handler)
+        self.outcome = self.state = state
         self.title = title
         self.label = label
         self.docs_url = docs_url
-        self.authority = f"127.0.0.1:{self.server_address[1]}"
 
     def verify_request(self, request, client_address) -> bool:
         """Only the user running authsome may talk to the page (where the OS can tell)."""
@@ -210,10 +199,6 @@ class _Server(ThreadingHTTPServer):
         except OSError:
             return False
         return uid == peeruid.UNKNOWN_PLATFORM or uid == os.getuid()
-
-    def handle_error(self, request, client_address) -> None:
-        # A broken request must not print a traceback into the person's terminal.
-        return
 
     def form(self, error: str = "", nonce: str = "none") -> str:
         st = self.state
@@ -242,25 +227,16 @@ def collect(
     label = f"{display_name} {what}"
     server = _Server(state, f"{label} for authsome", label, docs_url)
     url = f"http://{server.authority}/{state.token}"
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True
-    )
-    thread.start()
     timeout = _timeout(ctx.environ)
-    try:
+    with loopback.serving(server):
         opened = ctx.open_browser(url)
         verb = "Opened a browser" if opened else "Open this page in your browser"
         ctx.say(f"{verb} to enter your {label} (waiting; Ctrl-C to cancel)…\n  {url}")
-        end = ctx.clock() + timeout
-        while not state.done.wait(0.2):
-            if ctx.clock() >= end:
-                raise AuthFailed(
-                    f"no {label} was entered within {_duration(timeout)}",
-                    f"run: authsome login {login_hint} again, or use --no-browser",
-                )
-    finally:
-        server.shutdown()
-        server.server_close()
+        if not loopback.wait(state.done, ctx.clock, timeout):
+            raise AuthFailed(
+                f"no {label} was entered within {_duration(timeout)}",
+                f"run: authsome login {login_hint} again, or use --no-browser",
+            )
     if state.served_twice:
         raise AuthFailed(
             f"the one-time page for the {label} was opened twice (a reload, or someone else);"
@@ -269,7 +245,7 @@ def collect(
         )
     if state.cancelled:
         raise Cancelled(f"entering the {label} was cancelled in the browser", "nothing was stored")
-    secret = state.result or ""
+    secret = state.value or ""
     if len(secret) >= 12:  # enough for the person to recognise their key, and no more
         ctx.say(f"Received a key ending in …{secret[-4:]}.")
     return secret

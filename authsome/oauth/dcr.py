@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import socket
 
 from authsome.errors import AuthFailed, NetworkError
+from authsome.oauth import DEVICE_GRANT
 from authsome.oauth.tokens import OAuthError
+from authsome.storage.registrations import Registration
 from authsome.util.termtext import printable
 
-# The store keys' second parts: not valid connection names. A client for the device grant is
-# registered apart, so that a server which refuses that grant still lets PKCE work.
-REGISTRATION = "@client"
-DEVICE_REGISTRATION = "@device-client"
-DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
-
-
-def _key(provider_name: str, device: bool = False) -> str:
-    return f"{provider_name}:{DEVICE_REGISTRATION if device else REGISTRATION}"
+KEPT = ("client_secret", "registration_access_token", "registration_client_uri")  # of the answer
 
 
 def _free_port() -> int:
@@ -26,30 +19,39 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def client(ctx, provider, login_hint: str, port: int | None = None, device: bool = False) -> dict:
-    """The registered client ({client_id, client_secret?, registration_access_token?,
-    redirect_port?}): the stored one, or a new registration. `device`: a client for the device
-    grant (RFC 8628), which needs no redirect URI."""
-    store = ctx.store_choice.store
-    raw = store.get(_key(provider.name, device))
-    if raw:
-        try:
-            found = json.loads(raw)
-            if found.get("client_id") and (
-                device or port is None or found.get("redirect_port") == port
-            ):
-                return found
-        except ValueError:
-            pass
+def client(ctx, provider, login_hint: str, port: int | None = None, device: bool = False):
+    """The Registration to log in with: the stored one if it fits, else a new one, stored."""
+    # `device`: a client for the device grant (RFC 8628), which needs no redirect URI; a PKCE
+    # client is reused only for the port its redirect URI names.
+    found = ctx.registrations.get(provider.name, device)
+    if found is not None and (device or port is None or found.redirect_port == port):
+        return found
+    if not device:
+        port = port or provider.oauth.redirect_port or _free_port()
+    body = _register(ctx, provider, login_hint, _metadata(provider, None if device else port))
+    registered = Registration(
+        client_id=body["client_id"],
+        redirect_port=None if device else port,
+        **{k: body[k] for k in KEPT if body.get(k)},
+    )
+    ctx.registrations.put(provider.name, registered, device)
+    ctx.say(
+        f"Registered authsome as a client of {provider.display_name} "
+        f"(client_id {printable(registered.client_id)})."
+    )
+    return registered
+
+
+def _metadata(provider, port: int | None) -> dict:
+    """The client metadata to register: a redirect URI on `port`, or the device grant (None)."""
     payload = {
         "client_name": "authsome",
         "application_type": "native",
         "token_endpoint_auth_method": "none",
     }
-    if device:
+    if port is None:
         payload.update(grant_types=[DEVICE_GRANT, "refresh_token"], response_types=[])
     else:
-        port = port or provider.oauth.redirect_port or _free_port()
         payload.update(
             redirect_uris=[f"http://127.0.0.1:{port}/callback"],
             grant_types=["authorization_code", "refresh_token"],
@@ -57,6 +59,11 @@ def client(ctx, provider, login_hint: str, port: int | None = None, device: bool
         )
     if provider.oauth.scopes:
         payload["scope"] = " ".join(provider.oauth.scopes)
+    return payload
+
+
+def _register(ctx, provider, login_hint: str, payload: dict) -> dict:
+    """The registration endpoint's answer, or the error that says why there is none."""
     status, body = ctx.http.post_json(provider.oauth.registration_url, payload)
     if status >= 500 or status == 429:
         raise NetworkError(
@@ -70,15 +77,4 @@ def client(ctx, provider, login_hint: str, port: int | None = None, device: bool
             f"register an app with {provider.display_name} yourself and log in with"
             f" --client-id ID (or set {provider.env_prefix}_CLIENT_ID)",
         )
-    registered = {"client_id": body["client_id"]}
-    if not device:
-        registered["redirect_port"] = port
-    for field in ("client_secret", "registration_access_token", "registration_client_uri"):
-        if body.get(field):
-            registered[field] = body[field]
-    store.set(_key(provider.name, device), json.dumps(registered))
-    ctx.say(
-        f"Registered authsome as a client of {provider.display_name} "
-        f"(client_id {printable(registered['client_id'])})."
-    )
-    return registered
+    return body

@@ -3,63 +3,81 @@
 from __future__ import annotations
 
 from authsome.errors import AuthFailed, NetworkError
+from authsome.oauth import DEVICE_GRANT, client
 from authsome.oauth.tokens import (
     OAuthError,
     TokenSet,
-    basic_auth,
-    client_auth,
+    client_credentials,
     parse_token_response,
     refused,
 )
 from authsome.util.termtext import printable
 
-GRANT_TYPE = "urn:ietf:params:oauth:grant-type:device_code"
 DEFAULT_INTERVAL = 5
 SLOW_DOWN_STEP = 5
 MAX_BACKOFF = 60
 TRANSIENT = ("invalid_response", "server_error", "temporarily_unavailable")
+AGAIN = " --flow device_code"  # the fix names the flow: it may not be the provider's default
 
 
-def run(provider, client_id, client_secret, scopes, login_hint, io) -> TokenSet:
-    """Run the flow; `io` gives http, say, status (a live line), sleep and clock."""
-    oauth = provider.oauth
-    data = {**client_auth(client_id, client_secret, oauth.client_auth)}
-    basic = basic_auth(client_id, client_secret, oauth.client_auth)
-    if scopes:
-        data["scope"] = oauth.scope_separator.join(scopes)
-    status, body = io.http.post_form(oauth.device_authorization_url, data, auth=basic)
+def obtain(ctx, request):
+    """The device_code flow: settle the client, show a code, poll, keep the tokens."""
+    request = client.settle(ctx, request)
+    return client.connection(request, run(ctx, request))
+
+
+def run(ctx, request) -> TokenSet:
+    """Start the grant, show its code, poll until approved; `ctx` gives http, say, status, sleep."""
+    provider, oauth = request.provider, request.provider.oauth
+    form, auth = client_credentials(request.client_id, request.client_secret, oauth.client_auth)
+    started = _start(ctx, request, form, auth)
+    uri = printable(started.get("verification_uri") or started.get("verification_url"))  # Google
+    user_code = printable(started.get("user_code", ""))
+    ctx.say(f"Visit {uri} on any device with a browser\nand enter the user code: {user_code}\n")
+    if not ctx.status("Waiting for authorization..."):  # on a terminal: the countdown line
+        ctx.say("Waiting for authorization...")
+    poll = {"grant_type": DEVICE_GRANT, "device_code": started["device_code"], **form}
+    tokens = _poll(ctx, request, poll, auth, started)
+    if tokens is None:
+        raise AuthFailed(
+            f"the device code for {provider.display_name} expired before it was approved",
+            f"run: authsome login {request.hint}{AGAIN} again",
+        )
+    return tokens
+
+
+def _start(ctx, request, form: dict, auth) -> dict:
+    """The device authorization answer (RFC 8628 section 3.2), or the refusal as AuthFailed."""
+    oauth = request.provider.oauth
+    data = dict(form)
+    if request.scopes:
+        data["scope"] = oauth.scope_separator.join(request.scopes)
+    status, body = ctx.http.post_form(oauth.device_authorization_url, data, auth=auth)
     if "error" in body or status >= 400 or "device_code" not in body:
         err = OAuthError(str(body.get("error", f"HTTP {status}")), body.get("error_description"))
-        raise refused(provider, err, "to start a device login", login_hint, " --flow device_code")
-    uri = printable(body.get("verification_uri") or body.get("verification_url"))  # Google: _url
-    user_code = printable(body.get("user_code", ""))
-    interval = _positive_int(body.get("interval"), DEFAULT_INTERVAL)
-    expires_in = _positive_int(body.get("expires_in"), 900)
-    deadline = io.clock() + expires_in
+        raise refused(request.provider, err, "to start a device login", request.hint, AGAIN)
+    return body
 
-    io.say(f"Visit {uri} on any device with a browser\nand enter the user code: {user_code}\n")
-    if not io.status("Waiting for authorization..."):  # on a terminal: the countdown line
-        io.say("Waiting for authorization...")
-    poll = {
-        "grant_type": GRANT_TYPE,
-        "device_code": body["device_code"],
-        **client_auth(client_id, client_secret, oauth.client_auth),
-    }
+
+def _poll(ctx, request, poll: dict, auth, started: dict) -> TokenSet | None:
+    """Poll the token endpoint at the server's pace; None when the code expires first."""
+    interval = _positive_int(started.get("interval"), DEFAULT_INTERVAL)
+    deadline = ctx.clock() + _positive_int(started.get("expires_in"), 900)
     backoff = 0  # extra seconds after transient failures; the code stays valid meanwhile
     while True:
-        _wait(io, interval + backoff, deadline)
-        if io.clock() >= deadline:
-            break
+        _wait(ctx, interval + backoff, deadline)
+        if ctx.clock() >= deadline:
+            return None
         try:
-            status, answer = io.http.post_form(oauth.token_url, poll, auth=basic)
+            status, answer = ctx.http.post_form(request.provider.oauth.token_url, poll, auth=auth)
         except NetworkError as e:
-            backoff = _back_off(io, backoff, e.what)
+            backoff = _back_off(ctx, backoff, e.what)
             continue
         try:
-            return parse_token_response(status, answer, io.clock(), scopes)
+            return parse_token_response(status, answer, ctx.clock(), request.scopes)
         except OAuthError as e:
             if status >= 500 or status == 429 or e.code in TRANSIENT:
-                backoff = _back_off(io, backoff, f"HTTP {status}" if status >= 400 else e.code)
+                backoff = _back_off(ctx, backoff, f"HTTP {status}" if status >= 400 else e.code)
                 continue
             backoff = 0
             if e.code == "authorization_pending":
@@ -68,14 +86,8 @@ def run(provider, client_id, client_secret, scopes, login_hint, io) -> TokenSet:
                 interval += SLOW_DOWN_STEP
                 continue
             if e.code == "expired_token":
-                break
-            raise refused(
-                provider, e, "the authorization", login_hint, " --flow device_code"
-            ) from None
-    raise AuthFailed(
-        f"the device code for {provider.display_name} expired before it was approved",
-        f"run: authsome login {login_hint} --flow device_code again",
-    )
+                return None
+            raise refused(request.provider, e, "the authorization", request.hint, AGAIN) from None
 
 
 def _back_off(io, backoff: int, why: str) -> int:

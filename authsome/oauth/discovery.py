@@ -13,11 +13,11 @@ from types import MappingProxyType
 from urllib.parse import urlsplit
 
 from authsome.errors import AuthFailed, ConfigError
+from authsome.oauth import DCR_PKCE, DEVICE_CODE, DEVICE_GRANT
 from authsome.providers.schema import URL_RULE, url_allowed
 from authsome.util import fsutil
 
 CACHE_SECONDS = 24 * 3600
-DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 # metadata field -> OAuthSpec field
 ENDPOINTS = {
     "authorization_endpoint": "authorization_url",
@@ -91,8 +91,9 @@ def fetch(http, issuer: str) -> dict:
 
 
 def protected_resource_urls(resource: str) -> list[tuple[str, str]]:
-    """RFC 9728 well-known URLs, each with the identifier it was built from: the name goes
-    between the host and the resource's path, then (as MCP clients do) at the root."""
+    """RFC 9728 well-known URLs for `resource`, each with the identifier it was built from."""
+    # The well-known name goes between the host and the resource's path, then (as MCP clients
+    # do) at the root.
     parts = urlsplit(resource.rstrip("/"))
     base = f"{parts.scheme}://{parts.netloc}"
     urls = [(f"{base}/.well-known/oauth-protected-resource{parts.path}", resource)]
@@ -181,8 +182,8 @@ def keep(ctx, name: str, asked: list, issuer: str, metadata: dict) -> None:
 
 
 def resolve_cached(ctx, provider):
-    """`provider` as its cached metadata (of any age) fills it in, without the network; None
-    when nothing is cached. For listings, which must not go to the network per provider."""
+    """`provider` filled in from cached metadata of any age; None when nothing is cached."""
+    # For listings, which must not go to the network once per provider.
     oauth = provider.oauth
     try:
         doc = json.loads(_cache_path(ctx, provider.name).read_text(encoding="utf-8"))
@@ -194,17 +195,15 @@ def resolve_cached(ctx, provider):
 
 
 def resolve(ctx, provider, refresh: bool = False):
-    """`provider` with missing endpoints filled in from its issuer's metadata.
-
-    Endpoints written in the provider file win over discovered ones.
-    """
+    """`provider` with missing endpoints filled in from its issuer's metadata."""
+    # Endpoints written in the provider file win over discovered ones.
     oauth = provider.oauth
     if oauth is None or not (oauth.issuer or oauth.resource):
         return provider
     # Only a provider that lacks what its flow needs goes to the network; one that lists its
     # endpoints (and names an issuer just for the `iss` check) is used as written.
     needed = ["authorization_url", "token_url"]
-    needed += {"dcr_pkce": ["registration_url"], "device_code": ["device_authorization_url"]}.get(
+    needed += {DCR_PKCE: ["registration_url"], DEVICE_CODE: ["device_authorization_url"]}.get(
         provider.flow, []
     )
     if not refresh and all(getattr(oauth, f) is not None for f in needed):

@@ -2,8 +2,7 @@
 
 The loopback server answers a callback without this login's `state` with 400 and keeps
 waiting: any local process or web page can send one, and it must not end the login. Each
-connection is handled in its own thread with a socket timeout, so an idle one (a browser's
-preconnect, or a deliberate stall) cannot hold up the real redirect.
+connection has a socket timeout, so an idle one cannot hold up the real redirect.
 """
 
 from __future__ import annotations
@@ -13,16 +12,14 @@ import errno
 import hashlib
 import hmac
 import secrets
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from authsome.errors import AuthFailed, UsageError
+from authsome.oauth import client, loopback
 from authsome.oauth.tokens import (
     OAuthError,
     TokenSet,
-    basic_auth,
-    client_auth,
+    client_credentials,
     parse_token_response,
     refused,
     resource_param,
@@ -36,6 +33,12 @@ DONE_PAGE = (
 )
 
 
+def obtain(ctx, request):
+    """The pkce and dcr_pkce flows: settle the client, log in in the browser, keep the tokens."""
+    request = client.settle(ctx, request)
+    return client.connection(request, run(ctx, request))
+
+
 def make_verifier() -> tuple[str, str]:
     """A code verifier and its S256 challenge."""
     verifier = secrets.token_urlsafe(64)
@@ -43,7 +46,7 @@ def make_verifier() -> tuple[str, str]:
     return verifier, base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")
 
 
-class _Callback(BaseHTTPRequestHandler):
+class _Callback(loopback.Handler):
     timeout = CONNECTION_TIMEOUT  # the socket timeout of each connection
     server: _Server
 
@@ -57,11 +60,7 @@ class _Callback(BaseHTTPRequestHandler):
             # Not this login's redirect (a forgery, or a stale tab): refuse it, keep waiting.
             self._page(400, "Not this login", "This page does not belong to the login.")
             return
-        with self.server.lock:
-            first = not self.server.done.is_set()
-            if first:
-                self.server.result = params
-                self.server.done.set()
+        first = self.server.outcome.finish(params)
         ok = first and "code" in params and "error" not in params
         self._page(
             200,
@@ -72,36 +71,18 @@ class _Callback(BaseHTTPRequestHandler):
         )
 
     def _page(self, status: int, title: str, text: str) -> None:
-        body = DONE_PAGE.format(title=title, text=text).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("Cache-Control", "no-store")
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format, *args):  # noqa: A002 - never log the code to stderr
-        return
+        self.send_html(status, DONE_PAGE.format(title=title, text=text))
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, address, state: str):
-        super().__init__(address, _Callback)
+class _Server(loopback.Server):
+    def __init__(self, port: int, state: str):
+        super().__init__(_Callback, port)
         self.state = state
-        self.result: dict | None = None
-        self.done = threading.Event()
-        self.lock = threading.Lock()
-
-    def handle_error(self, request, client_address) -> None:
-        # A broken or timed-out connection must not print a traceback into the terminal.
-        return
 
 
-def _listen(port: int, state: str):
+def _listen(port: int, state: str) -> _Server:
     try:
-        return _Server(("127.0.0.1", port), state)
+        return _Server(port, state)
     except OSError as e:
         if e.errno != errno.EADDRINUSE:
             raise
@@ -111,49 +92,54 @@ def _listen(port: int, state: str):
         ) from None
 
 
-def run(
-    provider, client_id, client_secret, scopes, login_hint, io, port=None, open_browser=True
-) -> TokenSet:
-    oauth = provider.oauth
+def run(ctx, request) -> TokenSet:
+    """Send the person to the authorization URL, take the redirect, exchange its code."""
+    provider = request.provider
     state = secrets.token_urlsafe(32)
-    server = _listen(port or oauth.redirect_port or 0, state)
-    redirect_uri = f"http://127.0.0.1:{server.server_address[1]}/callback"
+    server = _listen(request.port or provider.oauth.redirect_port or 0, state)
+    redirect_uri = f"http://127.0.0.1:{server.port}/callback"
     verifier, challenge = make_verifier()
+    url = _authorization_url(request, redirect_uri, state, challenge)
+    with loopback.serving(server):
+        ctx.say(f"Open this URL in a browser to log in to {provider.display_name}:\n\n  {url}\n")
+        if request.open_browser and ctx.open_browser(url):
+            ctx.say("Opened your browser. Waiting for the redirect (Ctrl-C to cancel)...")
+        else:
+            ctx.say("Waiting for the redirect (Ctrl-C to cancel)...")
+        if not loopback.wait(server.outcome.done, ctx.clock, TIMEOUT_SECONDS):
+            raise AuthFailed(
+                f"no answer from {provider.display_name} within {TIMEOUT_SECONDS // 60} minutes",
+                f"run: authsome login {request.hint} again",
+            )
+    params = server.outcome.value or {}
+    _check_redirect(request, params)
+    return _exchange(ctx, request, params.get("code", ""), redirect_uri, verifier)
+
+
+def _authorization_url(request, redirect_uri: str, state: str, challenge: str) -> str:
+    oauth = request.provider.oauth
     query = {
         "response_type": "code",
         "redirect_uri": redirect_uri,
         "state": state,
         "code_challenge": challenge,
         "code_challenge_method": "S256",
-        **({"client_id": client_id} if client_id else {}),
-        **({"scope": oauth.scope_separator.join(scopes)} if scopes else {}),
+        **({"client_id": request.client_id} if request.client_id else {}),
+        **({"scope": oauth.scope_separator.join(request.scopes)} if request.scopes else {}),
         **resource_param(oauth),
         **dict(oauth.authorization_params),
     }
     sep = "&" if "?" in oauth.authorization_url else "?"
-    url = f"{oauth.authorization_url}{sep}{urlencode(query)}"
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True
-    )
-    thread.start()
-    try:
-        io.say(f"Open this URL in a browser to log in to {provider.display_name}:\n\n  {url}\n")
-        if open_browser and io.open_browser(url):
-            io.say("Opened your browser. Waiting for the redirect (Ctrl-C to cancel)...")
-        else:
-            io.say("Waiting for the redirect (Ctrl-C to cancel)...")
-        if not _wait(server.done, io):
-            raise AuthFailed(
-                f"no answer from {provider.display_name} within {TIMEOUT_SECONDS // 60} minutes",
-                f"run: authsome login {login_hint} again",
-            )
-    finally:
-        server.shutdown()
-        server.server_close()
-    params = server.result or {}
+    return f"{oauth.authorization_url}{sep}{urlencode(query)}"
+
+
+def _check_redirect(request, params: dict) -> None:
+    """Raise unless the redirect carries a code from the expected issuer (RFC 9207)."""
+    provider = request.provider
+    oauth = provider.oauth
     if "error" in params:
         err = OAuthError(params["error"], params.get("error_description"))
-        raise refused(provider, err, "the authorization", login_hint)
+        raise refused(provider, err, "the authorization", request.hint)
     if oauth.iss_parameter_supported and "iss" not in params:
         raise AuthFailed(
             f"the redirect has no issuer (iss), which {provider.display_name}'s metadata"
@@ -165,27 +151,21 @@ def run(
             f"the redirect came from issuer {params['iss']!r}, not {oauth.issuer!r}",
             "check the provider definition; do not reuse this login",
         )
+
+
+def _exchange(ctx, request, code: str, redirect_uri: str, verifier: str) -> TokenSet:
+    oauth = request.provider.oauth
+    form, auth = client_credentials(request.client_id, request.client_secret, oauth.client_auth)
     data = {
         "grant_type": "authorization_code",
-        "code": params.get("code", ""),
+        "code": code,
         "redirect_uri": redirect_uri,
         "code_verifier": verifier,
-        **client_auth(client_id, client_secret, oauth.client_auth),
+        **form,
         **resource_param(oauth),
     }
-    status, body = io.http.post_form(
-        oauth.token_url, data, auth=basic_auth(client_id, client_secret, oauth.client_auth)
-    )
+    status, body = ctx.http.post_form(oauth.token_url, data, auth=auth)
     try:
-        return parse_token_response(status, body, io.clock(), scopes)
+        return parse_token_response(status, body, ctx.clock(), request.scopes)
     except OAuthError as e:
-        raise refused(provider, e, "the authorization code", login_hint) from None
-
-
-def _wait(done: threading.Event, io) -> bool:
-    # Wait in short steps so that Ctrl-C is handled promptly.
-    end = io.clock() + TIMEOUT_SECONDS
-    while io.clock() < end:
-        if done.wait(0.2):
-            return True
-    return done.is_set()
+        raise refused(request.provider, e, "the authorization code", request.hint) from None

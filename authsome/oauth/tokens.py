@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from authsome.errors import AuthFailed
 from authsome.util.record import Record
 
@@ -52,11 +54,10 @@ MAX_LIFETIME = 10 * 365 * 86400  # an expires_in beyond ten years is not a real 
 
 
 def parse_token_response(status: int, body: dict, now: float, asked_scopes=()) -> TokenSet:
-    """A TokenSet, or OAuthError. GitHub reports errors with HTTP 200, so look at the body.
-
-    Fields of the wrong type are dropped and named in `TokenSet.dropped`, so that a caller can
-    still keep a valid (possibly rotated) refresh token from an answer that is partly wrong.
-    """
+    """A TokenSet from a token endpoint's answer, or OAuthError."""
+    # The body decides, not the status: GitHub reports errors with HTTP 200. Fields of the
+    # wrong type are dropped and named in `TokenSet.dropped`, so that a caller can still keep a
+    # valid (possibly rotated) refresh token from an answer that is partly wrong.
     if "error" in body:
         raise OAuthError(_text(body["error"]) or "error", _clean(body.get("error_description")))
     dropped = []
@@ -114,30 +115,19 @@ def _clean(text) -> str | None:
     return " ".join(printable(text).split())[:300] or None
 
 
-CLIENT_AUTH_METHODS = ("post", "basic")
-
-
-def client_auth(client_id: str | None, client_secret: str | None, method: str = "post") -> dict:
-    """Client credentials for the form body: client_secret_post, as most providers accept.
-
-    With method "basic" (client_secret_basic) a secret goes in the Authorization header
-    instead (see basic_auth), and a client with a secret sends nothing in the body.
-    """
-    if method == "basic" and client_secret:
-        return {}
-    out = {}
+def client_credentials(client_id: str | None, secret: str | None, method: str = "post"):
+    """(form fields, httpx auth) that authenticate the client to a token-type endpoint."""
+    # "post" (client_secret_post) is what most providers accept. "basic" (client_secret_basic,
+    # as Zoom wants) moves a secret into the Authorization header, and then the form carries
+    # no client field at all; a client without a secret still names itself in the form.
+    if method == "basic" and secret:
+        return {}, ((client_id, secret) if client_id else None)
+    form = {}
     if client_id:
-        out["client_id"] = client_id
-    if client_secret:
-        out["client_secret"] = client_secret
-    return out
-
-
-def basic_auth(client_id: str | None, client_secret: str | None, method: str = "post"):
-    """(client_id, secret) for HTTP Basic when the provider wants client_secret_basic."""
-    if method == "basic" and client_id and client_secret:
-        return (client_id, client_secret)
-    return None
+        form["client_id"] = client_id
+    if secret:
+        form["client_secret"] = secret
+    return form, None
 
 
 def resource_param(oauth) -> dict:
@@ -145,9 +135,15 @@ def resource_param(oauth) -> dict:
     return {"resource": oauth.resource} if oauth.resource else {}
 
 
+def origin(url: str) -> str:
+    """scheme://host[:port] of `url`: where a login's refresh token may be sent."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
 def refused(provider, error: OAuthError, what: str, login_hint: str, again: str = ""):
-    """The AuthFailed for a refusal, with the server's own words and a fix that can work:
-    logging in again the same way never helps when the server refuses the request itself."""
+    """The AuthFailed for a refusal: the server's own words and a fix that can work."""
+    # Logging in again the same way never helps when the server refuses the request itself.
     name = provider.display_name
     retry = f"authsome login {login_hint}{again}"
     if error.code == "access_denied":

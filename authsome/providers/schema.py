@@ -12,12 +12,12 @@ from pathlib import Path
 from types import MappingProxyType
 
 from authsome.errors import ConfigError, UsageError
+from authsome.oauth import FLOWS
 from authsome.providers import envnames
 from authsome.util.names import NAME_RE
 from authsome.util.record import Frozen
 
 AUTH_TYPES = ("oauth2", "api_key")
-FLOWS = ("pkce", "device_code", "api_key", "dcr_pkce")
 CREDENTIAL_FIELDS = ("access_token", "id_token", "api_key")
 _ENV = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _LOOPBACK_HTTP = re.compile(r"^http://(127\.0\.0\.1|localhost|\[::1\])(:\d+)?(/|$)")

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from authsome import oauth as flows
 from authsome.errors import AlreadyLoggedIn, ConfigError, NetworkError, NotLoggedIn, UsageError
-from authsome.oauth.tokens import OAuthError, basic_auth, client_auth
+from authsome.oauth import FLOWS
+from authsome.oauth.request import LoginRequest
+from authsome.oauth.tokens import OAuthError, client_credentials
 from authsome.storage.connections import CONNECTED, Connection, display_ref, parse_ref
 from authsome.util.termtext import printable
 
@@ -23,12 +24,38 @@ def login(
     port=None,
     open_browser=True,
 ) -> Connection:
+    """Log in to `ref` with its provider's flow (or `flow`), store the result, say where."""
     provider_name, conn_name = parse_ref(ref, connection)
     provider = ctx.provider(provider_name)
     hint = display_ref(provider_name, conn_name)
+    flow = flow or provider.flow
+    _check_may_log_in(ctx, provider, provider_name, conn_name, flow, force)
+    request = LoginRequest(
+        provider=provider,
+        connection=conn_name,
+        hint=hint,
+        flow=flow,
+        client_id=client_id,
+        scopes=tuple(scopes) if scopes else None,
+        port=port,
+        open_browser=open_browser,
+    )
+    chosen = FLOWS[flow]
+    # Unlocked or created before or after the flow, as the flow needs (see oauth.Flow).
+    if chosen.store_first:
+        ctx.store_choice.store.prepare()
+    conn = chosen.obtain(ctx, request)
+    if not chosen.store_first:
+        ctx.store_choice.store.prepare()
+    ctx.say(ctx.connections.save(conn))
+    ctx.say(f"Successfully logged in to {provider_name} ({conn_name}).")
+    return conn
+
+
+def _check_may_log_in(ctx, provider, provider_name, conn_name, flow, force) -> None:
+    """Raise unless `provider` has `flow` and the connection is free (or --force)."""
     entry = ctx.connections.entry(provider_name, conn_name)
     connected = entry and entry.get("status", CONNECTED) == CONNECTED and not force
-    flow = flow or provider.flow
     if flow not in provider.flows():
         raise UsageError(
             f"{provider.display_name} does not support the {flow} flow",
@@ -39,83 +66,9 @@ def login(
     if connected and ctx.connections.find(provider_name, conn_name) is not None:
         raise AlreadyLoggedIn(
             f"already logged in to {provider_name} ({conn_name})",
-            f"run: authsome logout {hint}, or log in again with --force",
+            f"run: authsome logout {display_ref(provider_name, conn_name)}, or log in again"
+            " with --force",
         )
-
-    if flow == flows.API_KEY:
-        from authsome.oauth import apikey
-
-        # The key is checked first: a bad one must not leave a new vault and passphrase behind.
-        key = apikey.obtain(ctx, provider, hint, not open_browser)
-        ctx.store_choice.store.prepare()
-        conn = Connection(provider_name, conn_name, "api_key", flow, {"api_key": key})
-    else:
-        # Unlock or create the store before the browser or device step: nobody is asked for a
-        # passphrase halfway through a login.
-        ctx.store_choice.store.prepare()
-        conn = _oauth_login(
-            ctx, provider, conn_name, flow, scopes, client_id, port, open_browser, hint
-        )
-    ctx.say(ctx.connections.save(conn))
-    ctx.say(f"Successfully logged in to {provider_name} ({conn_name}).")
-    return conn
-
-
-def _oauth_login(ctx, provider, conn_name, flow, scopes, client_id, port, open_browser, hint):
-    oauth = provider.oauth
-    prefix = provider.env_prefix
-    extra, registered = {}, None
-    given = client_id or ctx.environ.get(f"{prefix}_CLIENT_ID") or oauth.client_id
-    # Dynamic registration stands in for a client ID in every flow: always for dcr_pkce (unless
-    # --client-id), and for pkce and device_code when no client ID is known.
-    if oauth.registration_url and not client_id and (flow == flows.DCR_PKCE or not given):
-        from authsome.oauth import dcr
-
-        registered = dcr.client(ctx, provider, hint, port, device=flow == flows.DEVICE_CODE)
-        client_id, port = registered["client_id"], registered.get("redirect_port", port)
-        extra = {
-            k: registered[k]
-            for k in ("client_secret", "registration_access_token")
-            if k in registered
-        }
-    client_id = client_id or given
-    if not client_id:
-        raise ConfigError(
-            f"{provider.display_name} needs an OAuth client_id",
-            f"pass --client-id or set {prefix}_CLIENT_ID",
-        )
-    secret = extra.get("client_secret") or ctx.environ.get(f"{prefix}_CLIENT_SECRET")
-    if not secret and oauth.client_secret_required and not registered:
-        from authsome.oauth.apikey import ask_secret
-
-        try:
-            secret = ask_secret(ctx, provider, "client secret", None, hint, not open_browser)
-        except UsageError:
-            raise ConfigError(
-                f"{provider.display_name} needs an OAuth client secret",
-                f"set {prefix}_CLIENT_SECRET",
-            ) from None
-    scopes = list(scopes) if scopes else list(oauth.scopes)
-    if flow == flows.DEVICE_CODE:
-        from authsome.oauth import device
-
-        tokens = device.run(provider, client_id, secret, scopes, hint, ctx)
-    else:
-        from authsome.oauth import pkce
-
-        tokens = pkce.run(
-            provider, client_id, secret, scopes, hint, ctx, port=port, open_browser=open_browser
-        )
-    found = {**tokens.secrets(), **extra}
-    if secret:
-        found["client_secret"] = secret
-    from authsome.services.refresh import origin
-
-    conn = Connection(
-        provider.name, conn_name, "oauth2", flow, found, tokens.expires_at, tokens.scopes, client_id
-    )
-    conn.token_origin = origin(oauth.token_url)  # refresh tokens go back to this origin only
-    return conn
 
 
 def logout(ctx, ref: str, connection=None) -> bool:
@@ -144,9 +97,8 @@ def logout(ctx, ref: str, connection=None) -> bool:
 
 
 def _revoke(ctx, provider, conn) -> str:
-    """RFC 7009: the refresh token first (it revokes the family), then the access token.
-
-    Returns the sentence that says what happened at the server."""
+    """Revoke at the server (RFC 7009); the sentence that says what happened there."""
+    # The refresh token first: revoking it revokes the whole family, access tokens included.
     url = provider.oauth.revocation_url
     if not url:
         return (
@@ -154,9 +106,8 @@ def _revoke(ctx, provider, conn) -> str:
             " removed locally."
         )
     host = urlsplit(url).hostname
-    method, secret = provider.oauth.client_auth, conn.secrets.get("client_secret")
-    auth = client_auth(conn.client_id, secret, method)
-    basic = basic_auth(conn.client_id, secret, method)
+    secret = conn.secrets.get("client_secret")
+    form, auth = client_credentials(conn.client_id, secret, provider.oauth.client_auth)
     revoked, failed = [], []
     for hint in ("refresh_token", "access_token"):
         token = conn.secrets.get(hint)
@@ -165,7 +116,7 @@ def _revoke(ctx, provider, conn) -> str:
         what = hint.replace("_", " ")
         try:
             status, body = ctx.http.post_form(
-                url, {"token": token, "token_type_hint": hint, **auth}, auth=basic
+                url, {"token": token, "token_type_hint": hint, **form}, auth=auth
             )
         except NetworkError as e:
             failed.append((what, e.what))

@@ -20,7 +20,6 @@ import contextlib
 import json
 import os
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from authsome.errors import AuthFailed, AuthsomeError, FilesystemError, NetworkError, NotLoggedIn
 from authsome.storage.connections import (
@@ -37,8 +36,12 @@ TRANSIENT = ("invalid_response", "server_error", "temporarily_unavailable", "slo
 
 
 def needs_refresh(conn: Connection, now: float, margin: int) -> bool:
+    """Whether `conn` is due: within the refresh margin of its expiry."""
     if conn.expires_at is None:
-        return False
+        return False  # a token without a lifetime is used until the server refuses it
+    # Refreshing ahead of expiry leaves the token room to live through the command that gets
+    # it. The margin is capped at half the token's lifetime: a provider whose tokens live less
+    # than the margin would otherwise be refreshed on every call.
     return conn.expires_at - now <= effective_margin(conn.expires_at, conn.updated_at, margin)
 
 
@@ -61,6 +64,9 @@ def fresh(ctx, ref: str, connection=None) -> Connection:
                 f"run: authsome login {hint} --force",
             )
         return conn
+    # Single flight: with rotating refresh tokens, two processes refreshing at once would each
+    # spend the same token and one of them (or the provider's reuse detection) would kill the
+    # login. So one refreshes under a per-connection lock; the others wait, then read again.
     lock = ctx.home.lock_path(f"refresh.{provider_name}.{conn_name}")
     waited_since = ctx.clock()
     with file_lock(lock):
@@ -113,11 +119,9 @@ def _record_failure(lock, now: float, error: AuthsomeError) -> None:
 
 
 def _recent_failure(lock, waited_since: float) -> AuthsomeError | None:
-    """The failure of a refresh that ended while we waited for the lock.
-
-    Only the waiters share it: whoever asks afterwards tries again, so that "try again in a
-    moment" is true.
-    """
+    """The failure of a refresh that ended while we waited for the lock, if any."""
+    # Only the waiters share it: whoever asks afterwards tries again, so that "try again in a
+    # moment" is true.
     path = _failure_path(lock)
     try:
         with open(path, encoding="utf-8") as f:
@@ -136,19 +140,44 @@ def _clear_failure(lock) -> None:
         os.unlink(_failure_path(lock))
 
 
-def origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}".lower()
-
-
 def _refresh(ctx, conn: Connection, hint: str) -> Connection:
-    from authsome.oauth.tokens import OAuthError, basic_auth, client_auth, resource_param
+    """Trade the refresh token for new tokens and store them; a rotated one is never lost."""
+    from authsome.oauth.tokens import OAuthError, client_credentials, origin, resource_param
     from authsome.util.interrupts import deferred
 
     provider = ctx.provider(conn.provider)
-    oauth, secret = provider.oauth, conn.secrets.get("client_secret")
-    token_origin = origin(oauth.token_url)
+    oauth, token_origin = provider.oauth, origin(provider.oauth.token_url)
+    _check_may_send(ctx, provider, conn, hint, token_origin)
+    # The order matters, because the server spends the old refresh token the moment it answers.
+    # 1. Room for the answer is reserved in the journal before anything is sent: a full disk
+    #    found now stops a refresh that has changed nothing; found after the answer, it would
+    #    lose the login.
+    _reserve(ctx, conn, hint)
+    base = conn.secrets["refresh_token"]
+    secret = conn.secrets.get("client_secret")
+    form, auth = client_credentials(conn.client_id, secret, oauth.client_auth)
+    data = {"grant_type": "refresh_token", "refresh_token": base, **form, **resource_param(oauth)}
+    # 2. From the request until the commit, SIGINT, SIGTERM and SIGHUP wait: dying in between
+    #    would leave the new tokens nowhere and the old ones spent.
+    with deferred(ctx.say):
+        status, body = ctx.http.post_form(oauth.token_url, data, auth=auth)
+        try:
+            tokens = _parse(ctx, status, body, conn.scopes)
+        except OAuthError as e:
+            _refused(ctx, provider, conn, hint, status, e, base)
+        _apply(conn, tokens, token_origin)
+        # 3. The commit names `base`, the token just spent, so that a journal entry kept when
+        #    the store cannot be written is recognised and finished by the next command.
+        kept = ctx.connections.commit(conn, base)
+    _warn_after(ctx, provider, hint, tokens, kept)
+    return conn
+
+
+def _check_may_send(ctx, provider, conn: Connection, hint: str, token_origin: str) -> None:
+    """Raise unless the refresh token may go to `token_origin` and the last save went through."""
     if conn.token_origin and conn.token_origin != token_origin:
+        # A provider file (or discovered metadata) that changed must not redirect a live
+        # refresh token to another server.
         raise AuthFailed(
             f"the token endpoint of {provider.display_name} moved from {conn.token_origin} to"
             f" {token_origin} since you logged in to {hint}, so authsome will not send it your"
@@ -156,12 +185,17 @@ def _refresh(ctx, conn: Connection, hint: str) -> Connection:
             f"if you changed the provider on purpose, run: authsome login {hint} --force",
         )
     if conn.key in ctx.connections.unsaved:
+        # The journal holds newer tokens than `conn`: refreshing with the older ones would
+        # spend a token the server has already replaced.
         raise FilesystemError(
             f"the newest tokens for {hint} are waiting in the journal because the store cannot"
             " be written",
             "fix the store (authsome doctor), then run the command again",
         )
-    base = conn.secrets["refresh_token"]
+
+
+def _reserve(ctx, conn: Connection, hint: str) -> None:
+    """Make sure the journal has room for the refreshed record, or raise FilesystemError."""
     try:
         if ctx.connections.journal is not None:
             ctx.connections.journal.reserve(conn.key, 2 * len(conn.to_json()))
@@ -171,29 +205,22 @@ def _refresh(ctx, conn: Connection, hint: str) -> Connection:
             f" ({e.strerror or type(e).__name__})",
             _fix_for(e),
         ) from None
-    data = {
-        "grant_type": "refresh_token",
-        "refresh_token": base,
-        **client_auth(conn.client_id, secret, oauth.client_auth),
-        **resource_param(oauth),
-    }
-    with deferred(ctx.say):
-        status, body = ctx.http.post_form(
-            oauth.token_url, data, auth=basic_auth(conn.client_id, secret, oauth.client_auth)
-        )
-        try:
-            tokens = _parse(ctx, status, body, conn.scopes)
-        except OAuthError as e:
-            _refused(ctx, provider, conn, hint, status, e, base)
-        conn.secrets["access_token"] = tokens.access_token
-        if tokens.refresh_token:  # rotation: the old one is now spent
-            conn.secrets["refresh_token"] = tokens.refresh_token
-        if tokens.id_token:
-            conn.secrets["id_token"] = tokens.id_token
-        conn.expires_at = tokens.expires_at
-        conn.scopes = tokens.scopes or conn.scopes
-        conn.token_origin = token_origin
-        kept = ctx.connections.commit(conn, base)
+
+
+def _apply(conn: Connection, tokens, token_origin: str) -> None:
+    """Put the answer's tokens into `conn`; what the answer lacks is kept."""
+    conn.secrets["access_token"] = tokens.access_token
+    if tokens.refresh_token:  # rotation: the old one is now spent
+        conn.secrets["refresh_token"] = tokens.refresh_token
+    if tokens.id_token:
+        conn.secrets["id_token"] = tokens.id_token
+    conn.expires_at = tokens.expires_at
+    conn.scopes = tokens.scopes or conn.scopes
+    conn.token_origin = token_origin
+
+
+def _warn_after(ctx, provider, hint: str, tokens, kept: str | None) -> None:
+    """Say what the refresh could not do cleanly: fields dropped, tokens only in the journal."""
     if tokens.dropped:
         ctx.say(
             f"authsome: warning: {provider.display_name} sent an invalid"
@@ -204,7 +231,6 @@ def _refresh(ctx, conn: Connection, hint: str) -> Connection:
             f"authsome: warning: could not save the new tokens for {hint}; kept them encrypted"
             f" in {kept}. The next authsome command finishes the save."
         )
-    return conn
 
 
 def _fix_for(e: OSError) -> str:

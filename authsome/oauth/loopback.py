@@ -1,0 +1,98 @@
+"""One local HTTP server on 127.0.0.1 that waits for a single answer: PKCE's redirect and the
+browser bridge's form both run on it.
+
+Each connection is handled in its own thread, so an idle one (a browser's preconnect, or a
+deliberate stall) cannot hold up the answer that matters. Nothing is ever logged: requests
+carry authorization codes and secrets.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+HOST = "127.0.0.1"
+
+
+class Outcome:
+    """The one answer a login waits for; handlers run in threads, and the first to finish wins."""
+
+    def __init__(self):
+        self.value = None
+        self.done = threading.Event()
+        self.lock = threading.Lock()
+
+    def finish(self, value) -> bool:
+        """Record `value` unless the wait already ended; True when this call ended it."""
+        with self.lock:
+            if self.done.is_set():
+                return False
+            self.value = value
+            self.done.set()
+            return True
+
+
+class Handler(BaseHTTPRequestHandler):
+    """A request handler that never logs and answers with small HTML pages."""
+
+    def log_message(self, format, *args):  # noqa: A002 - requests hold codes and secrets
+        return
+
+    def send_html(self, status: int, page: str, headers: tuple[tuple[str, str], ...] = ()) -> None:
+        """Answer `page` with `status`, uncached, plus any `headers`."""
+        body = page.encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        for name, value in headers:
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+
+class Server(ThreadingHTTPServer):
+    """A threading server on 127.0.0.1 (`port` 0: any free one) that prints no tracebacks."""
+
+    daemon_threads = True
+
+    def __init__(self, handler: type[Handler], port: int = 0):
+        super().__init__((HOST, port), handler)
+        self.outcome = Outcome()
+
+    @property
+    def port(self) -> int:
+        return self.server_address[1]
+
+    @property
+    def authority(self) -> str:
+        return f"{HOST}:{self.port}"
+
+    def handle_error(self, request, client_address) -> None:
+        # A broken or timed-out connection must not print a traceback into the terminal.
+        return
+
+
+@contextlib.contextmanager
+def serving(server: Server):
+    """Serve in a background thread for the duration of the block, then close the port."""
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True
+    )
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def wait(done: threading.Event, clock, seconds: float) -> bool:
+    """Whether `done` was set within `seconds` of `clock`."""
+    # Short steps, so that Ctrl-C is handled promptly.
+    end = clock() + seconds
+    while clock() < end:
+        if done.wait(0.2):
+            return True
+    return done.is_set()

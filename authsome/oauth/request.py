@@ -1,0 +1,34 @@
+"""What a login asks of a flow: one frozen record, the same for every flow."""
+
+from __future__ import annotations
+
+from authsome.util.record import SECRET_FIELDS, Frozen
+
+
+class LoginRequest(Frozen):
+    """A login's provider, connection and choices (--client-id, --scopes, --port, --no-browser)."""
+
+    # OAuth flows settle the client fields (oauth/client.py) before they use them.
+
+    __slots__ = (
+        "provider",
+        "connection",
+        "hint",  # the ref to show in messages and fixes: 'github' or 'github:work'
+        "flow",
+        "client_id",
+        "client_secret",
+        "scopes",
+        "port",
+        "open_browser",
+        "registration",  # the dynamically registered client in use (storage/registrations.py)
+    )
+    _defaults = {
+        "connection": "default",
+        "client_id": None,
+        "client_secret": None,
+        "scopes": None,
+        "port": None,
+        "open_browser": True,
+        "registration": None,
+    }
+    _secret_fields = SECRET_FIELDS | {"client_secret"}
