@@ -13,7 +13,7 @@ from types import MappingProxyType
 from urllib.parse import urlsplit
 
 from authsome.errors import AuthFailed, ConfigError
-from authsome.providers.schema import URL_RULE, url_allowed
+from authsome.providers.urls import URL_RULE, url_allowed
 from authsome.util import fsutil
 
 CACHE_SECONDS = 24 * 3600
