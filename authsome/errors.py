@@ -1,4 +1,26 @@
-"""Every error authsome reports; exit codes are assigned in authsome.cli.main."""
+"""Every error authsome reports, and the exit codes; authsome.main maps one to the other."""
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """The documented exit codes (README, "Exit codes")."""
+
+    OK = 0
+    INTERNAL = 1
+    USAGE = 2
+    NOT_LOGGED_IN = 3
+    STORE_UNAVAILABLE = 4
+    BAD_PASSPHRASE = 5
+    CORRUPT_DATA = 6
+    AUTH_FAILED = 7
+    NETWORK = 8
+    CONFIG = 9
+    ALREADY_LOGGED_IN = 10
+    CHECKS_FAILED = 11
+    FILESYSTEM = 12
+    COMMAND_NOT_FOUND = 127
+    CANCELLED = 130
 
 
 class AuthsomeError(Exception):

@@ -147,7 +147,7 @@ class Context:
 
     @cached_property
     def registry(self):
-        from authsome.providers.schema import Registry
+        from authsome.providers.registry import Registry
         from authsome.util.resources import data_dir
 
         return Registry(data_dir("providers"), self.home.providers_dir)

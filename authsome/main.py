@@ -7,30 +7,28 @@ import os
 import sys
 
 from authsome import errors
+from authsome.errors import ExitCode
 
-# The documented exit codes (README, "Exit codes"). Nothing else calls sys.exit.
-EXIT_OK = 0
-EXIT_INTERNAL = 1
-EXIT_CANCELLED = 130
-EXIT_CODES: dict[type[errors.AuthsomeError], int] = {
-    errors.UsageError: 2,
-    errors.NotLoggedIn: 3,
-    errors.StoreUnavailable: 4,
-    errors.BadPassphrase: 5,
-    errors.CorruptData: 6,
-    errors.AuthFailed: 7,
-    errors.NetworkError: 8,
-    errors.ConfigError: 9,
-    errors.AlreadyLoggedIn: 10,
-    errors.ChecksFailed: 11,
-    errors.FilesystemError: 12,
-    errors.CommandNotFound: 127,
-    errors.Cancelled: EXIT_CANCELLED,
+# The one place an error class gets its exit code. Nothing else calls sys.exit.
+EXIT_CODES: dict[type[errors.AuthsomeError], ExitCode] = {
+    errors.UsageError: ExitCode.USAGE,
+    errors.NotLoggedIn: ExitCode.NOT_LOGGED_IN,
+    errors.StoreUnavailable: ExitCode.STORE_UNAVAILABLE,
+    errors.BadPassphrase: ExitCode.BAD_PASSPHRASE,
+    errors.CorruptData: ExitCode.CORRUPT_DATA,
+    errors.AuthFailed: ExitCode.AUTH_FAILED,
+    errors.NetworkError: ExitCode.NETWORK,
+    errors.ConfigError: ExitCode.CONFIG,
+    errors.AlreadyLoggedIn: ExitCode.ALREADY_LOGGED_IN,
+    errors.ChecksFailed: ExitCode.CHECKS_FAILED,
+    errors.FilesystemError: ExitCode.FILESYSTEM,
+    errors.CommandNotFound: ExitCode.COMMAND_NOT_FOUND,
+    errors.Cancelled: ExitCode.CANCELLED,
 }
 
 
-def exit_code_for(error: errors.AuthsomeError) -> int:
-    return EXIT_CODES.get(type(error), EXIT_INTERNAL)
+def exit_code_for(error: errors.AuthsomeError) -> ExitCode:
+    return EXIT_CODES.get(type(error), ExitCode.INTERNAL)
 
 
 def _usage_line(e, args: list[str]) -> str:
@@ -58,7 +56,7 @@ def _dispatch(args: list[str]):
         out = completion.answer(os.environ, Context)
         if out is not None:
             print(out)
-            return 0
+            return ExitCode.OK
     else:
         from authsome.cli import fastpath
 
@@ -77,13 +75,13 @@ def _click_error(e: Exception, args: list[str]) -> int | None:
         return None
     if isinstance(e, click.UsageError):
         print(_usage_line(e, args), file=sys.stderr)
-        return 2
+        return ExitCode.USAGE
     if isinstance(e, click.ClickException):
         print(f"authsome: {_shown(e.format_message(), args)}", file=sys.stderr)
         return e.exit_code
     if isinstance(e, click.Abort):
         print("\nauthsome: cancelled.", file=sys.stderr)
-        return EXIT_CANCELLED
+        return ExitCode.CANCELLED
     return None
 
 
@@ -99,7 +97,7 @@ def main(argv: list[str] | None = None) -> None:
         code = _dispatch(args)
     except KeyboardInterrupt:
         print("\nauthsome: cancelled.", file=sys.stderr)
-        code = EXIT_CANCELLED
+        code = ExitCode.CANCELLED
     except errors.AuthsomeError as e:
         if debug:
             import traceback
@@ -110,7 +108,7 @@ def main(argv: list[str] | None = None) -> None:
     except BrokenPipeError:
         # The reader went away (`authsome list | head`); exit quietly.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        code = EXIT_INTERNAL
+        code = ExitCode.INTERNAL
     except OSError as e:
         # A full disk, a read-only home, a file where a folder belongs: the environment, not a
         # bug, so it gets its own line and exit code rather than "internal error".
@@ -126,7 +124,7 @@ def main(argv: list[str] | None = None) -> None:
         code = _click_error(e, args)
         if code is None:
             code = _internal(e, debug)
-    sys.exit(code if isinstance(code, int) else 0)
+    sys.exit(int(code) if isinstance(code, int) else ExitCode.OK)
 
 
 def _internal(e: Exception, debug: bool) -> int:
@@ -136,4 +134,4 @@ def _internal(e: Exception, debug: bool) -> int:
         f"authsome: internal error ({type(e).__name__}). Run again with --debug and report it",
         file=sys.stderr,
     )
-    return EXIT_INTERNAL
+    return ExitCode.INTERNAL

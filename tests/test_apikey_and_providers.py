@@ -9,7 +9,8 @@ from ptyrun import PtyProcess
 
 from authsome.errors import ConfigError
 from authsome.providers import envnames
-from authsome.providers.schema import Registry, deep_merge, parse_provider
+from authsome.providers.registry import Registry, deep_merge
+from authsome.providers.schema import parse_provider
 
 ROOT = Path(__file__).resolve().parents[1]
 KEY = "sk-proj-AbCdEfGhIjKlMnOpQrStUvWx0123"

@@ -15,6 +15,7 @@ from conftest import TEST_PASSPHRASE
 import authsome
 from authsome import errors
 from authsome import main as cli
+from authsome.errors import ExitCode
 
 ROOT = Path(__file__).resolve().parents[1]
 AUTHSOME = [sys.executable, "-m", "authsome"]
@@ -180,21 +181,32 @@ def test_locked_vault_without_terminal_exit_4(env):
     assert "no terminal to ask for its passphrase" in out.stderr
 
 
-def test_exit_codes_are_distinct():
+def test_every_error_class_has_its_own_exit_code():
+    classes = [
+        cls
+        for cls in vars(errors).values()
+        if isinstance(cls, type) and issubclass(cls, errors.AuthsomeError)
+    ]
+    assert set(cli.EXIT_CODES) == set(classes) - {errors.AuthsomeError}
     codes = list(cli.EXIT_CODES.values())
     assert len(codes) == len(set(codes))
-    assert cli.EXIT_INTERNAL not in codes
+    # Every code but success and "a bug" belongs to exactly one error class.
+    assert set(codes) == set(ExitCode) - {ExitCode.OK, ExitCode.INTERNAL}
     assert cli.EXIT_CODES[errors.Cancelled] == 130
+    assert cli.exit_code_for(errors.AuthsomeError("x")) == ExitCode.INTERNAL
 
 
-def test_every_error_class_has_an_exit_code_and_is_documented():
-    readme = (ROOT / "README.md").read_text()
-    for cls in vars(errors).values():
-        if isinstance(cls, type) and issubclass(cls, errors.AuthsomeError):
-            if cls is errors.AuthsomeError:
-                continue
-            assert cls in cli.EXIT_CODES, cls
-            assert f"| {cli.EXIT_CODES[cls]} |" in readme, cls
+def _readme_exit_codes() -> list[int]:
+    section = (ROOT / "README.md").read_text().split("\n## Exit codes\n", 1)[1]
+    section = section.split("\n## ", 1)[0]
+    return [int(code) for code in re.findall(r"^\| (\d+) \| .+ \|$", section, re.MULTILINE)]
+
+
+def test_the_readme_exit_code_table_is_the_enum():
+    documented = _readme_exit_codes()
+    assert len(documented) == len(set(documented)), documented
+    assert set(documented) == {int(code) for code in ExitCode}
+    assert documented == sorted(documented)
 
 
 def _imports(path: Path) -> set[str]:

@@ -2,7 +2,7 @@
 
 import pytest
 
-from authsome.providers.schema import ApiKeySpec
+from authsome.providers.model import ApiKeySpec
 from authsome.storage.connections import Connection
 from authsome.util.record import Frozen
 

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from authsome.errors import AuthFailed, ConfigError
 from authsome.oauth import DCR_PKCE, DEVICE_CODE, DEVICE_GRANT
-from authsome.providers.schema import URL_RULE, url_allowed
+from authsome.providers.urls import URL_RULE, url_allowed
 from authsome.util import fsutil
 
 CACHE_SECONDS = 24 * 3600

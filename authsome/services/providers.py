@@ -6,7 +6,9 @@ import json
 from pathlib import Path
 
 from authsome.errors import AlreadyLoggedIn, ConfigError
-from authsome.providers.schema import deep_merge, env_prefix, parse_provider, read_json
+from authsome.providers.model import env_prefix
+from authsome.providers.registry import deep_merge, read_json
+from authsome.providers.schema import parse_provider
 from authsome.services.listing import columns, state_of
 from authsome.util import fsutil
 

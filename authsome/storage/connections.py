@@ -37,7 +37,7 @@ def check_name(kind: str, value: str) -> str:
         from authsome.util.secretlike import looks_like_secret
 
         if looks_like_secret(value or ""):
-            from authsome.providers.schema import secret_name_error
+            from authsome.providers.registry import secret_name_error
 
             raise secret_name_error(kind)
         raise UsageError(

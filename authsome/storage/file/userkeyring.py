@@ -1,6 +1,6 @@
 """Where one unlock is shared by every shell of the user's login: the kernel user keyring.
 
-Linux only (authsome/_userkeyring_linux.py). Elsewhere, with AUTHSOME_KEYRING=0, or where the
+Linux only (storage/file/_userkeyring_linux.py). Elsewhere, with AUTHSOME_KEYRING=0, or where the
 kernel refuses the calls (containers often block them), unlock falls back to one shell.
 """
 

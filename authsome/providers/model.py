@@ -1,0 +1,130 @@
+"""Provider definitions as frozen records: what providers/schema.py builds from checked JSON."""
+
+from __future__ import annotations
+
+import re
+from types import MappingProxyType
+
+from authsome.util.record import Frozen
+
+
+def _empty_mapping() -> MappingProxyType:
+    return MappingProxyType({})
+
+
+class OAuthSpec(Frozen):
+    __slots__ = (
+        "authorization_url",
+        "token_url",
+        "device_authorization_url",
+        "revocation_url",
+        "registration_url",
+        "issuer",
+        "resource",
+        "scopes",
+        "scope_separator",
+        "client_auth",
+        "supports_device_code",
+        "pkce",
+        "client_id",
+        "client_secret_required",
+        "authorization_params",
+        "redirect_port",
+        "iss_parameter_supported",
+    )
+    _defaults = {
+        "authorization_url": None,
+        "token_url": None,
+        "device_authorization_url": None,
+        "revocation_url": None,
+        "registration_url": None,
+        "issuer": None,
+        "resource": None,
+        "scopes": (),
+        "scope_separator": " ",
+        "client_auth": "post",
+        "supports_device_code": False,
+        "pkce": True,
+        "client_id": None,
+        "client_secret_required": False,
+        "authorization_params": _empty_mapping,
+        "redirect_port": None,
+        "iss_parameter_supported": False,  # RFC 9207: the redirect must then carry `iss`
+    }
+
+
+class ApiKeySpec(Frozen):
+    __slots__ = ("env_var", "header_name", "header_prefix", "key_pattern")
+    _defaults = {
+        "env_var": None,
+        "header_name": "Authorization",
+        "header_prefix": "Bearer ",
+        "key_pattern": None,
+    }
+
+
+class Provider(Frozen):
+    __slots__ = (
+        "name",
+        "display_name",
+        "auth_type",
+        "flow",
+        "docs_url",
+        "oauth",
+        "api_key",
+        "export_env",
+        "sources",
+    )
+    _defaults = {
+        "docs_url": None,
+        "oauth": None,
+        "api_key": None,
+        "export_env": _empty_mapping,
+        "sources": (),
+    }
+
+    @property
+    def env_prefix(self) -> str:
+        """GITHUB for github, MY_APP for my-app: the prefix of <NAME>_CLIENT_ID."""
+        return env_prefix(self.name)
+
+    def flows(self) -> tuple[str, ...]:
+        """The flows this provider can use."""
+        if self.auth_type == "api_key":
+            return ("api_key",)
+        found = []
+        if self.oauth and self.oauth.authorization_url:
+            found.append("pkce")
+            if self.oauth.registration_url:
+                found.append("dcr_pkce")
+        if self.oauth and self.oauth.supports_device_code:
+            found.append("device_code")
+        return tuple(found)
+
+    def to_dict(self) -> dict:
+        def plain(value):
+            if isinstance(value, MappingProxyType):
+                return dict(value)
+            if isinstance(value, tuple):
+                return list(value)
+            return value
+
+        out = {
+            "name": self.name,
+            "display_name": self.display_name,
+            "docs_url": self.docs_url,
+            "auth_type": self.auth_type,
+            "flow": self.flow,
+        }
+        if self.oauth:
+            out["oauth"] = {k: plain(v) for k, v in self.oauth.fields().items()}
+        if self.api_key:
+            out["api_key"] = self.api_key.fields()
+        out["export"] = {"env": dict(self.export_env)}
+        out["sources"] = list(self.sources)
+        return out
+
+
+def env_prefix(name: str) -> str:
+    """The provider name as an environment variable prefix: my-app -> MY_APP."""
+    return re.sub(r"[^A-Z0-9]", "_", name.upper())

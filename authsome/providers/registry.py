@@ -1,0 +1,103 @@
+"""The registry: bundled definitions and the user's files, each parsed only when asked for.
+
+Bundled definitions live in providers/; a user file ~/.authsome/providers/NAME.json with a
+bundled name is deep-merged over it, and any other name adds a provider.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from authsome.errors import ConfigError, UsageError
+from authsome.providers.model import Provider
+from authsome.providers.schema import not_an_object, parse_provider
+from authsome.util.names import NAME_RE
+
+
+def deep_merge(base: dict, override: dict) -> dict:
+    """`override` over `base`: objects merge key by key, anything else replaces."""
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def secret_name_error(kind: str) -> UsageError:
+    """The error for a NAME that may be a pasted key: it is never echoed."""
+    return UsageError(
+        f"unknown {kind} (the name looks like a secret, so it is not shown)",
+        "a key is never an argument: run authsome login NAME and paste it when asked",
+    )
+
+
+def read_json(path: Path):
+    """The JSON in `path`; a file that cannot be read or parsed is a ConfigError naming it."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise ConfigError(f"cannot read {path}: {e.strerror}", "check the file") from None
+    except ValueError as e:
+        raise ConfigError(f"{path}: not valid JSON ({e})", "fix the provider file") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: JSON nested too deeply", "fix the provider file") from None
+
+
+def _object(path: Path) -> dict:
+    data = read_json(path)
+    if not isinstance(data, dict):
+        raise not_an_object(str(path))
+    return data
+
+
+class Registry:
+    """Bundled and user providers; a name is parsed only when it is asked for."""
+
+    def __init__(self, bundled: Path, user: Path):
+        self.bundled = bundled
+        self.user = user
+
+    def names(self) -> list[str]:
+        """Every provider name, from file names alone (cheap enough for Tab completion)."""
+        found = {p.stem for p in self.bundled.glob("*.json")}
+        if self.user.is_dir():
+            found |= {p.stem for p in self.user.glob("*.json")}
+        return sorted(n for n in found if NAME_RE.match(n))
+
+    def check_known(self, name: str) -> None:
+        """Raise the unknown-provider error, with the nearest name, when `name` is not one."""
+        names = self.names()
+        if name in names:
+            return
+        from authsome.util.secretlike import looks_like_secret
+
+        if looks_like_secret(name or ""):
+            raise secret_name_error("provider")
+        from difflib import get_close_matches
+
+        near = get_close_matches(name, names, n=1, cutoff=0.75)
+        guess = f"did you mean {near[0]!r}? See" if near else "see"
+        raise UsageError(
+            f"unknown provider {name!r}",
+            f"{guess}: authsome providers, or add one with: authsome register FILE",
+        )
+
+    def get(self, name: str) -> Provider:
+        bundled, user = self.bundled / f"{name}.json", self.user / f"{name}.json"
+        if not NAME_RE.match(name or "") or not (bundled.is_file() or user.is_file()):
+            self.check_known(name)  # raises: the name is not among names()
+        if bundled.is_file() and user.is_file():
+            data = deep_merge(_object(bundled), _object(user))
+            provider = parse_provider(data, f"{user} (over {bundled})", name)
+            return provider.replace(sources=(str(bundled), str(user)))
+        path = bundled if bundled.is_file() else user
+        return parse_provider(read_json(path), str(path), name)
+
+    def all(self) -> list[Provider]:
+        return [self.get(n) for n in self.names()]
+
+    def is_bundled(self, name: str) -> bool:
+        return (self.bundled / f"{name}.json").is_file()
