@@ -140,7 +140,7 @@ def test_a_due_token_is_handed_out_when_the_refresh_fails(testsrv, clock, env):
     testsrv.state.access_expires_in = 6
     ctx = _logged_in(env, clock)
     said = []
-    ctx.say = said.append
+    ctx.io.say = said.append
     token = refresh.fresh(ctx, "testsrv").secrets["access_token"]
     testsrv.state.refresh_failure = (503, "text/html", "<html>down</html>")
     clock.now += 3.2  # past half its life: due, not expired
