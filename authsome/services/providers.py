@@ -7,7 +7,8 @@ from pathlib import Path
 
 from authsome.errors import AlreadyLoggedIn, ConfigError
 from authsome.providers.schema import deep_merge, env_prefix, parse_provider, read_json
-from authsome.services.listing import columns, state_of
+from authsome.services.listing import columns
+from authsome.storage.connection import state_of
 from authsome.util import fsutil
 
 
@@ -86,7 +87,7 @@ def resolved(ctx, name: str, refresh: bool = False):
 def register_issuer(ctx, name: str, issuer: str, force: bool) -> Path:
     """Write a provider whose endpoints come from `issuer`'s metadata, after fetching it once."""
     from authsome.oauth import discovery
-    from authsome.storage.connections import check_name
+    from authsome.storage.connection import check_name
 
     check_name("provider", name)
     metadata = discovery.fetch(ctx.http, issuer)

@@ -6,7 +6,8 @@ import json
 import os
 from pathlib import Path
 
-from authsome.errors import BadPassphrase, CorruptData
+from authsome.errors import AuthsomeError, BadPassphrase, CorruptData
+from authsome.storage.base import Store, Unlocked
 from authsome.util import crypto, fsutil
 from authsome.util.locking import file_lock
 from authsome.util.record import Record
@@ -17,13 +18,22 @@ CHECK_PLAINTEXT = b"authsome vault key check"
 
 
 class KeySource:
-    """What the file store needs from its caller (see session.Unlocker): the vault key of an
-    unlocked session, else a passphrase."""
+    """What the file store needs from its caller: keys and sessions (see sessions.Unlocker)."""
 
     def session_key(self, vault: Path, salt: bytes) -> bytes | None:
+        """The vault key of an unlocked session, if there is one."""
         raise NotImplementedError
 
     def passphrase(self, vault: Path, new: bool) -> str:
+        raise NotImplementedError
+
+    def start_session(self, vault: Path, salt: bytes, vault_key: bytes, ttl: int) -> Unlocked:
+        raise NotImplementedError
+
+    def end_sessions(self, vault: Path) -> tuple[bool, bool]:
+        raise NotImplementedError
+
+    def session_status(self, vault: Path, salt: bytes, verify) -> dict:
         raise NotImplementedError
 
 
@@ -115,11 +125,12 @@ def parse_vault(path: Path, raw: bytes) -> VaultDoc:
         raise _corrupt(path) from None
 
 
-class FileStore:
+class FileStore(Store):
     """Secrets in one encrypted file; writes are atomic and serialised by a lock."""
 
     name = "file"
     lists_cheaply = True  # record names are in the clear: no key needed to list them
+    can_unlock = True
 
     def __init__(self, path: Path, lock_path: Path, keys: KeySource):
         self.path = path
@@ -207,6 +218,33 @@ class FileStore:
                 crypto.unseal(vault_key, blob, _aad("record", name))
             except crypto.DecryptionFailed:
                 raise _corrupt(self.path) from None
+
+    # -- unlock, lock and status ------------------------------------------------
+    def unlock(self, ttl: int, say) -> Unlocked:
+        doc = self.read()
+        if doc is None:
+            say(f"Creating the encrypted vault {self.path}.")
+            doc = self.create()
+        return self.keys.start_session(self.path, doc.salt, self.key_for(doc), ttl)
+
+    def lock(self) -> tuple[bool, bool]:
+        return self.keys.end_sessions(self.path)
+
+    def status(self) -> dict:
+        """The vault's path, records and key derivation, and whether a session unlocks it."""
+        info: dict = {"path": str(self.path), "exists": self.path.exists()}
+        try:
+            doc = self.read()
+        except AuthsomeError as e:
+            return {**info, "error": str(e)}
+        if doc is None:
+            return info
+        info["records"] = len(doc.records)
+        info["kdf"] = {k: doc.kdf[k] for k in ("name", "n", "r", "p")}
+        return {**info, **self.keys.session_status(self.path, doc.salt, self._verifier(doc))}
+
+    def _verifier(self, doc: VaultDoc):
+        return lambda key: self.verify(doc, key)
 
     # -- keys ------------------------------------------------------------------
     def _new_doc(self) -> VaultDoc:
