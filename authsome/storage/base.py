@@ -12,11 +12,10 @@ class Unlocked(Frozen):
 
 
 class Store:
-    """The protocol of every store (memory, file, keychain): secrets by key, and capabilities.
+    """The protocol of every store (memory, file, keychain): secrets by key, and capabilities."""
 
-    Keys are '<provider>:<connection>'. A capability a store lacks has a default here that
-    says so; services ask for capabilities, never for a store by its name.
-    """
+    # Keys are '<provider>:<connection>'. A capability a store lacks has a default here that
+    # says so; services ask for capabilities, never for a store by its name.
 
     name: str
     lists_cheaply = False  # list() needs no key, no prompt and no keychain call

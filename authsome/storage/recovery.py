@@ -8,8 +8,7 @@ from authsome.storage.index import IndexDamaged
 
 
 class Recovery:
-    """The repair half of Connections (storage/connections.py), which provides `index`, `store`,
-    `find`, `warn`, `vault` and `_choice`."""
+    """The repair half of Connections, which provides index, store, find, warn and vault."""
 
     def list(self) -> list[dict]:
         """Index entries, sorted; healed from the store when it is damaged or has drifted."""

@@ -43,6 +43,9 @@ def parse_ttl(text: str) -> int:
 
 
 def _aad(session_id: str, vault: Path, salt: bytes, expires_at: int) -> bytes:
+    # The session file's clear fields are authenticated with the sealed vault key: editing
+    # expires_at does not extend a session; a blob copied to another session id or pointed at
+    # another vault does not open; and a vault made anew (a new salt) ends every old session.
     return f"authsome-session/1\0{session_id}\0{vault}\0{crypto.b64e(salt)}\0{expires_at}".encode()
 
 
@@ -51,8 +54,9 @@ class Session(Frozen):
 
 
 class Sessions:
-    """Session files in a private folder; each holds the vault key sealed by its session key.
-    The token of the login's unlock is kept in `keyring` (see authsome.storage.file.userkeyring)."""
+    """Session files in a private folder; each holds the vault key sealed by its session key."""
+
+    # The token of the login's unlock is kept in `keyring` (storage/file/userkeyring.py).
 
     def __init__(self, folder: Path, clock=time.time, keyring=None, no_keyring: str = ""):
         self.folder = folder

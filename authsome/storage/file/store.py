@@ -38,7 +38,11 @@ class KeySource:
 
 
 def _aad(kind: str, name: str = "") -> bytes:
-    # Binding each record to its key stops records being swapped between keys.
+    # What each ciphertext is for, authenticated (not encrypted) with it. Record names sit in
+    # the clear, so that listing needs no key; the name in the AAD stops someone who can write
+    # the file from swapping ciphertexts between names (work's token served as personal's).
+    # The kind keeps the key-check blob from passing as a record and back; the format and
+    # version keep a blob from being read under another layout.
     return f"{VAULT_FORMAT}/{VAULT_VERSION}\0{kind}\0{name}".encode()
 
 
@@ -48,12 +52,10 @@ KNOWN_KDF = ({"name": "scrypt", **crypto.SCRYPT_PARAMS},)
 
 
 def header_digest(kdf: dict, salt: bytes, check: bytes) -> str:
-    """A checksum of what derives and checks the key.
-
-    Without it, damage to the salt or the check blob is indistinguishable from a wrong
-    passphrase: both just fail the check. It guards against accidents, not attackers, who
-    could recompute it; the AEAD tags are what stop tampering.
-    """
+    """A checksum of what derives and checks the key."""
+    # Without it, damage to the salt or the check blob is indistinguishable from a wrong
+    # passphrase: both just fail the check. It guards against accidents, not attackers, who
+    # could recompute it; the AEAD tags are what stop tampering.
     text = json.dumps({"kdf": kdf, "salt": crypto.b64e(salt), "check": crypto.b64e(check)})
     return _sha256(text.encode()).hexdigest()
 
@@ -145,11 +147,9 @@ class FileStore(Store):
 
     # -- reading ---------------------------------------------------------------
     def read(self, fresh: bool = False) -> VaultDoc | None:
-        """The vault as it is on disk, or None when there is none yet.
-
-        Parsed once per version of the file: `env` over a thousand connections reads it a
-        thousand times. Writers replace the file by rename, so a new version has a new inode.
-        """
+        """The vault as it is on disk, or None when there is none yet."""
+        # Parsed once per version of the file: `env` over a thousand connections reads it a
+        # thousand times. Writers replace the file by rename, so a new version has a new inode.
         try:
             with open(self.path, "rb") as f:
                 st = os.fstat(f.fileno())
