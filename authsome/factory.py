@@ -157,7 +157,7 @@ class Context:
         journal = Journal(self.home.journal_dir)
         # The store is chosen on first use (list reads the index alone); a given one at once.
         choice = self.store_choice if self._store is not None else lambda: self.store_choice
-        return Connections(choice, self.index, self.clock, journal, self.say, self.vault)
+        return Connections(choice, self.index, self.clock, journal, self.say, lambda: self.vault)
 
     @cached_property
     def http(self):

@@ -52,7 +52,7 @@ class Connections(Recovery):
         self.clock = clock
         self.journal = journal
         self.warn = warn or (lambda text: None)
-        self.vault = vault  # the encrypted file store, whose names are readable without its key
+        self._vault = vault  # makes the encrypted file store, whose names need no key to read
         self.unsaved: set[str] = set()  # keys whose newest record is only in the journal
 
     @property
@@ -64,6 +64,10 @@ class Connections(Recovery):
     @property
     def store(self):
         return self.choice.store
+
+    @property
+    def vault(self):
+        return self._vault() if self._vault is not None else None
 
     def save(self, conn: Connection) -> str:
         """Store `conn`; returns the sentence saying where it went."""
