@@ -6,6 +6,7 @@ import json
 import pytest
 from conftest import TEST_PASSPHRASE
 
+from authsome.errors import CorruptData
 from authsome.factory import Context
 from authsome.services import session
 from authsome.services.listing import rows
@@ -99,3 +100,17 @@ def test_lock_needs_no_store_choice(env):
     ctx = Context({**env, "AUTHSOME_BACKEND": "keychain"}, stderr=said)
     assert session.lock_vault(ctx) is False  # the keychain is unusable here: not asked
     assert said.getvalue() == "No unlocked session.\n"
+
+
+def test_a_damaged_vault_left_behind_does_not_break_list(env, authsome_home):
+    from authsome.storage.keychain.probe import ProbeResult
+
+    ctx = Context(env, store=MemoryStore())
+    ctx.connections.save(Connection(provider="openai", secrets={"api_key": "k"}))
+    (authsome_home / "vault").write_text("not a vault")
+    keychain = ProbeResult(True, "Secret Service", "a test keychain", {})
+    fresh = Context(env, probe=lambda environ: keychain)
+    assert [r["provider"] for r in rows(fresh)] == ["openai"]
+    # Where the vault is the store in use, its damage is still an error.
+    with pytest.raises(CorruptData, match="damaged"):
+        rows(Context({**env, "AUTHSOME_BACKEND": "file"}))

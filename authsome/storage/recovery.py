@@ -38,8 +38,13 @@ class Recovery:
         return None  # no vault: only the keychain could disagree, and listing it is not cheap
 
     def _differs(self, store, entries: dict[str, dict]) -> bool:
-        mine = {k for k, e in entries.items() if e.get("backend") == store.name}
-        return set(self.login_keys(store)) != mine
+        try:
+            names = set(self.login_keys(store))
+        except (AuthsomeError, OSError):
+            if self._in_use(store):
+                raise
+            return False  # a damaged vault that the keychain replaced is not list's concern
+        return names != {k for k, e in entries.items() if e.get("backend") == store.name}
 
     def _in_use(self, store) -> bool:
         """Whether `store` is the store chosen here; only that one is repaired from."""
