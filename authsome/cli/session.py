@@ -28,7 +28,8 @@ def unlock(ctx, shell: str | None, ttl: str) -> None:
 def lock(ctx, shell: str | None) -> None:
     """Lock the vault again in every shell: authsome lock."""
     from authsome.services.session import lock_vault
+    from authsome.storage.file.sessions import ENV_SESSION
 
     dialect = shells.get(shell or shells.detect(ctx.environ))
     lock_vault(ctx)
-    ctx.emit(dialect.unset("AUTHSOME_SESSION"))
+    ctx.emit(dialect.unset(ENV_SESSION))
