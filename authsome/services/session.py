@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import time
 
-from authsome.storage.file.sessions import parse_ttl
+from authsome.storage.file.sessions import ENV_SESSION, parse_ttl
+
+__all__ = ["ENV_SESSION", "lock_vault", "unlock_vault"]
 
 
 def unlock_vault(ctx, ttl_text: str, dialect) -> str | None:
