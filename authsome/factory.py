@@ -40,16 +40,6 @@ class Context:
         self._store = store
         self._probe = probe
 
-    # Transitional: call sites move to ctx.io once the parallel work has landed.
-    say = property(lambda self: self.io.say)
-    emit = property(lambda self: self.io.emit)
-    status = property(lambda self: self.io.status)
-    open_browser = property(lambda self: self.io.open_browser)
-    prompter = property(lambda self: self.io.prompter)
-    stdin = property(lambda self: self.io.stdin)
-    stdout = property(lambda self: self.io.stdout)
-    stderr = property(lambda self: self.io.stderr)
-
     def _open_url(self, url: str) -> bool:
         from authsome.services.childenv import scrub
         from authsome.ui import browser
@@ -137,7 +127,7 @@ class Context:
         journal = Journal(self.home.journal_dir)
         # The store is chosen on first use (list reads the index alone); a given one at once.
         choice = self.store_choice if self._store is not None else lambda: self.store_choice
-        return Connections(choice, self.index, self.clock, journal, self.say, lambda: self.vault)
+        return Connections(choice, self.index, self.clock, journal, self.io.say, lambda: self.vault)
 
     @cached_property
     def registrations(self):

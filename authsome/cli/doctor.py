@@ -14,7 +14,7 @@ def doctor(ctx, as_json: bool, fix: bool) -> None:
     from authsome.services.doctor import diagnose, render
 
     report = diagnose(ctx, fix=fix)
-    ctx.emit(json.dumps(report, indent=2) if as_json else render(report))
+    ctx.io.emit(json.dumps(report, indent=2) if as_json else render(report))
     if not report["ok"]:
         raise ChecksFailed(
             f"doctor found {len(report['problems'])} problem(s)", "see the report above"

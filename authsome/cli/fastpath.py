@@ -16,7 +16,7 @@ from authsome.cli.options import COMMANDS
 def run_token(ctx, name: str, connection: str | None) -> int:
     from authsome.services.token import token
 
-    ctx.emit(token(ctx, name, connection))
+    ctx.io.emit(token(ctx, name, connection))
     return 0
 
 
@@ -25,7 +25,7 @@ def run_env(ctx, names, shell, fmt, unset, strict) -> int:
 
     # What it can: each name it skips gets a line on stderr, the first sets the exit status.
     text, error = render(ctx, list(names), shell, fmt, unset, strict)
-    ctx.emit(text)
+    ctx.io.emit(text)
     if error is None:
         return 0
     from authsome.main import exit_code_for

@@ -12,8 +12,8 @@ def list_(ctx, as_json):
 
     table = rows(ctx)
     if as_json:
-        ctx.emit(json.dumps(table, indent=2))
+        ctx.io.emit(json.dumps(table, indent=2))
     elif table:
-        ctx.emit(render(table))
+        ctx.io.emit(render(table))
     else:
-        ctx.say("No connections yet. Log in with: authsome login NAME")
+        ctx.io.say("No connections yet. Log in with: authsome login NAME")

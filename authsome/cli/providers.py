@@ -13,7 +13,7 @@ def providers(ctx, as_json):
     from authsome.services.providers import provider_rows, render_rows
 
     table = provider_rows(ctx)
-    ctx.emit(json.dumps(table, indent=2) if as_json else render_rows(table))
+    ctx.io.emit(json.dumps(table, indent=2) if as_json else render_rows(table))
 
 
 @click.command()
@@ -26,7 +26,8 @@ def inspect(ctx, name, as_json, refresh):
     from authsome.services.providers import render_definition, resolved
 
     provider = resolved(ctx, name, refresh)
-    ctx.emit(json.dumps(provider.to_dict(), indent=2) if as_json else render_definition(provider))
+    text = json.dumps(provider.to_dict(), indent=2) if as_json else render_definition(provider)
+    ctx.io.emit(text)
 
 
 @click.command()

@@ -16,9 +16,9 @@ def unlock(ctx, shell: str | None, ttl: str) -> None:
     dialect = shells.get(shell or shells.detect(ctx.environ))
     token = unlock_vault(ctx, ttl, dialect)
     if token is not None:
-        ctx.emit(dialect.export(ENV_SESSION, token))
+        ctx.io.emit(dialect.export(ENV_SESSION, token))
     elif ENV_SESSION in ctx.environ:
-        ctx.emit(dialect.unset(ENV_SESSION))  # this shell's own unlock was replaced
+        ctx.io.emit(dialect.unset(ENV_SESSION))  # this shell's own unlock was replaced
 
 
 @click.command()
@@ -30,4 +30,4 @@ def lock(ctx, shell: str | None) -> None:
 
     dialect = shells.get(shell or shells.detect(ctx.environ))
     lock_vault(ctx)
-    ctx.emit(dialect.unset(ENV_SESSION))
+    ctx.io.emit(dialect.unset(ENV_SESSION))

@@ -11,7 +11,7 @@ def hook(ctx, shell):
     """Print the prompt hook: eval "$(authsome hook bash)" in ~/.bashrc."""
     from authsome.services.shell import hook_script
 
-    ctx.emit(hook_script(shell))
+    ctx.io.emit(hook_script(shell))
 
 
 @click.command()
@@ -21,7 +21,7 @@ def completion(ctx, shell):
     """Print the completion script for a shell."""
     from authsome.services.shell import completion_script
 
-    ctx.emit(completion_script(shell))
+    ctx.io.emit(completion_script(shell))
 
 
 class RunCommand(click.Command):

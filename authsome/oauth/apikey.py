@@ -26,18 +26,18 @@ def read_key(ctx, provider, login_hint: str, no_browser: bool = False) -> str:
     pattern = spec.key_pattern if spec else None
     if env_var and ctx.environ.get(env_var):
         key = ctx.environ[env_var].strip()
-        ctx.say(f"Imported {provider.display_name} API key from ${env_var}.")
+        ctx.io.say(f"Imported {provider.display_name} API key from ${env_var}.")
         return check(provider, key, f"${env_var}")
-    if not ctx.prompter.stdin_is_tty():
-        return check(provider, ctx.prompter.read_line().strip())
+    if not ctx.io.prompter.stdin_is_tty():
+        return check(provider, ctx.io.prompter.read_line().strip())
     for attempt in range(1, ATTEMPTS + 1):
         key = ask_secret(ctx, provider, "API key", pattern, login_hint, no_browser)
         try:
             return check(provider, key)
         except UsageError as e:
-            if attempt == ATTEMPTS or not ctx.prompter.can_prompt():
+            if attempt == ATTEMPTS or not ctx.io.prompter.can_prompt():
                 raise
-            ctx.say(f"authsome: {e.what}. Try again ({ATTEMPTS - attempt} left).")
+            ctx.io.say(f"authsome: {e.what}. Try again ({ATTEMPTS - attempt} left).")
     raise AssertionError("unreachable")
 
 
@@ -67,10 +67,10 @@ def ask_secret(ctx, provider, what: str, pattern, login_hint: str, no_browser: b
         return bridge.collect(
             ctx, provider.display_name, what, provider.docs_url, pattern, login_hint
         )
-    if ctx.prompter.can_prompt():
+    if ctx.io.prompter.can_prompt():
         if provider.docs_url and what == "API key":
-            ctx.say(f"Get a key at {provider.docs_url}")
-        return ctx.prompter.secret(f"{provider.display_name} {what}: ").strip()
+            ctx.io.say(f"Get a key at {provider.docs_url}")
+        return ctx.io.prompter.secret(f"{provider.display_name} {what}: ").strip()
     raise UsageError(
         f"no {provider.display_name} {what} given", "pipe it in, or set it in the environment"
     )

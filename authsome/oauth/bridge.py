@@ -229,9 +229,9 @@ def collect(
     url = f"http://{server.authority}/{state.token}"
     timeout = _timeout(ctx.environ)
     with loopback.serving(server):
-        opened = ctx.open_browser(url)
+        opened = ctx.io.open_browser(url)
         verb = "Opened a browser" if opened else "Open this page in your browser"
-        ctx.say(f"{verb} to enter your {label} (waiting; Ctrl-C to cancel)…\n  {url}")
+        ctx.io.say(f"{verb} to enter your {label} (waiting; Ctrl-C to cancel)…\n  {url}")
         if not loopback.wait(state.done, ctx.clock, timeout):
             raise AuthFailed(
                 f"no {label} was entered within {_duration(timeout)}",
@@ -247,7 +247,7 @@ def collect(
         raise Cancelled(f"entering the {label} was cancelled in the browser", "nothing was stored")
     secret = state.value or ""
     if len(secret) >= 12:  # enough for the person to recognise their key, and no more
-        ctx.say(f"Received a key ending in …{secret[-4:]}.")
+        ctx.io.say(f"Received a key ending in …{secret[-4:]}.")
     return secret
 
 

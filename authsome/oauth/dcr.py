@@ -35,7 +35,7 @@ def client(ctx, provider, login_hint: str, port: int | None = None, device: bool
         **{k: body[k] for k in KEPT if body.get(k)},
     )
     ctx.registrations.put(provider.name, registered, device)
-    ctx.say(
+    ctx.io.say(
         f"Registered authsome as a client of {provider.display_name} "
         f"(client_id {printable(registered.client_id)})."
     )

@@ -33,9 +33,9 @@ def run(ctx, request) -> TokenSet:
     started = _start(ctx, request, form, auth)
     uri = printable(started.get("verification_uri") or started.get("verification_url"))  # Google
     user_code = printable(started.get("user_code", ""))
-    ctx.say(f"Visit {uri} on any device with a browser\nand enter the user code: {user_code}\n")
-    if not ctx.status("Waiting for authorization..."):  # on a terminal: the countdown line
-        ctx.say("Waiting for authorization...")
+    ctx.io.say(f"Visit {uri} on any device with a browser\nand enter the user code: {user_code}\n")
+    if not ctx.io.status("Waiting for authorization..."):  # on a terminal: the countdown line
+        ctx.io.say("Waiting for authorization...")
     poll = {"grant_type": DEVICE_GRANT, "device_code": started["device_code"], **form}
     tokens = _poll(ctx, request, poll, auth, started)
     if tokens is None:
@@ -90,23 +90,23 @@ def _poll(ctx, request, poll: dict, auth, started: dict) -> TokenSet | None:
             raise refused(request.provider, e, "the authorization", request.hint, AGAIN) from None
 
 
-def _back_off(io, backoff: int, why: str) -> int:
+def _back_off(ctx, backoff: int, why: str) -> int:
     """The next extra wait after a transient failure: doubling, at most a minute."""
-    io.status(None)
-    io.say(f"authsome: the token server did not answer properly ({why}); trying again.")
+    ctx.io.status(None)
+    ctx.io.say(f"authsome: the token server did not answer properly ({why}); trying again.")
     return min(max(2 * backoff, DEFAULT_INTERVAL), MAX_BACKOFF)
 
 
-def _wait(io, interval: int, deadline: float) -> None:
+def _wait(ctx, interval: int, deadline: float) -> None:
     """Sleep `interval` seconds in one-second steps, showing the time left on a terminal."""
-    end = min(io.clock() + interval, deadline)
+    end = min(ctx.clock() + interval, deadline)
     while True:
-        left = end - io.clock()
+        left = end - ctx.clock()
         if left <= 0:
             break
-        io.status(f"Waiting for authorization... {_mmss(deadline - io.clock())} left")
-        io.sleep(min(1.0, left))
-    io.status(None)
+        ctx.io.status(f"Waiting for authorization... {_mmss(deadline - ctx.clock())} left")
+        ctx.sleep(min(1.0, left))
+    ctx.io.status(None)
 
 
 def _mmss(seconds: float) -> str:

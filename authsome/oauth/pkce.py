@@ -101,11 +101,11 @@ def run(ctx, request) -> TokenSet:
     verifier, challenge = make_verifier()
     url = _authorization_url(request, redirect_uri, state, challenge)
     with loopback.serving(server):
-        ctx.say(f"Open this URL in a browser to log in to {provider.display_name}:\n\n  {url}\n")
-        if request.open_browser and ctx.open_browser(url):
-            ctx.say("Opened your browser. Waiting for the redirect (Ctrl-C to cancel)...")
+        ctx.io.say(f"Open this URL in a browser to log in to {provider.display_name}:\n\n  {url}\n")
+        if request.open_browser and ctx.io.open_browser(url):
+            ctx.io.say("Opened your browser. Waiting for the redirect (Ctrl-C to cancel)...")
         else:
-            ctx.say("Waiting for the redirect (Ctrl-C to cancel)...")
+            ctx.io.say("Waiting for the redirect (Ctrl-C to cancel)...")
         if not loopback.wait(server.outcome.done, ctx.clock, TIMEOUT_SECONDS):
             raise AuthFailed(
                 f"no answer from {provider.display_name} within {TIMEOUT_SECONDS // 60} minutes",

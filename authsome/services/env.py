@@ -79,17 +79,24 @@ def default_refs(ctx) -> list[str]:
 
 
 class _Muted:
-    """`ctx` with say() held back: for a ref whose failure was already reported."""
+    """`ctx` with io.say() held back: for a ref whose failure was already reported."""
 
     def __init__(self, ctx):
         self._ctx = ctx
         self.lines: list[str] = []
-
-    def say(self, message: str) -> None:
-        self.lines.append(message)
+        self.io = _MutedIO(ctx.io, self.lines)
 
     def __getattr__(self, name):
         return getattr(self._ctx, name)
+
+
+class _MutedIO:
+    def __init__(self, io, lines: list[str]):
+        self._io = io
+        self.say = lines.append
+
+    def __getattr__(self, name):
+        return getattr(self._io, name)
 
 
 def _normal(ref: str) -> str:
@@ -132,7 +139,7 @@ def collect(ctx, refs: list[str], strict: bool = True, reported=()) -> Export:
         stale = needs_refresh(conn, now, ctx.refresh_margin)  # due, yet not refreshed
         if muted is not None and not stale:
             for line in muted.lines:  # it works again: nothing to hold back
-                ctx.say(line)
+                ctx.io.say(line)
         if stale and name not in out.failing:
             out.failing.append(name)
         for var, fld in fields.items():
@@ -208,7 +215,7 @@ def render(
     error = next(iter(export.failed.values()), None)
     output = formats.get(fmt)
     for line in output.warnings(export.values):
-        ctx.say(line)
+        ctx.io.say(line)
     kept = export.bookkeeping()
     cleared = [b for b in BOOKKEEPING if b in ctx.environ and b not in kept]
     return output.render(export, stale + cleared, dialect), error
@@ -222,7 +229,7 @@ def _report(ctx, export: Export, previous_refs, reported, stale: list[str], args
         unset = [v for v in stale if v in _variables(ctx, ref)]
         if ref in reported and not unset:
             continue
-        ctx.say(hide(skip_line(ref, error, ref in previous_refs, unset), args))
+        ctx.io.say(hide(skip_line(ref, error, ref in previous_refs, unset), args))
 
 
 def _variables(ctx, ref: str) -> set[str]:

@@ -47,8 +47,8 @@ def login(
     conn = chosen.obtain(ctx, request)
     if not chosen.store_first:
         ctx.store_choice.store.prepare()
-    ctx.say(ctx.connections.save(conn))
-    ctx.say(f"Successfully logged in to {provider_name} ({conn_name}).")
+    ctx.io.say(ctx.connections.save(conn))
+    ctx.io.say(f"Successfully logged in to {provider_name} ({conn_name}).")
     return conn
 
 
@@ -92,7 +92,7 @@ def logout(ctx, ref: str, connection=None) -> bool:
     elif conn is not None:
         outcome = "Removed locally (revoke an API key on the provider's site, if it should die)."
     ctx.connections.delete(provider_name, conn_name)
-    ctx.say(f"Logged out of {provider_name} ({conn_name}). {outcome}")
+    ctx.io.say(f"Logged out of {provider_name} ({conn_name}). {outcome}")
     return True
 
 

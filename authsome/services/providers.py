@@ -82,7 +82,7 @@ def resolved(ctx, name: str, refresh: bool = False):
     except AuthsomeError as e:
         if refresh or not ctx.registry.get(name).oauth:
             raise
-        ctx.say(f"authsome: warning: could not discover endpoints ({e}). Showing the file.")
+        ctx.io.say(f"authsome: warning: could not discover endpoints ({e}). Showing the file.")
         return ctx.registry.get(name)
 
 
@@ -130,5 +130,5 @@ def install(ctx, data, source: str, force: bool) -> Path:
     fsutil.ensure_private_dir(registry.user)
     fsutil.atomic_write(target, (json.dumps(data, indent=2) + "\n").encode())
     kind = "override of the bundled" if bundled.is_file() else "new"
-    ctx.say(f"Registered {kind} provider {name} at {target}.")
+    ctx.io.say(f"Registered {kind} provider {name} at {target}.")
     return target

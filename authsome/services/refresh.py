@@ -98,7 +98,7 @@ def _fall_back(ctx, conn: Connection, hint: str, error: AuthsomeError) -> Connec
     left = int(conn.expires_at - ctx.clock())
     if left <= 0:
         raise error
-    ctx.say(
+    ctx.io.say(
         f"authsome: warning: could not refresh {hint} ({error.what}); using the current token,"
         f" which expires in {left} s."
     )
@@ -159,7 +159,7 @@ def _refresh(ctx, conn: Connection, hint: str) -> Connection:
     data = {"grant_type": "refresh_token", "refresh_token": base, **form, **resource_param(oauth)}
     # 2. From the request until the commit, SIGINT, SIGTERM and SIGHUP wait: dying in between
     #    would leave the new tokens nowhere and the old ones spent.
-    with deferred(ctx.say):
+    with deferred(ctx.io.say):
         status, body = ctx.http.post_form(oauth.token_url, data, auth=auth)
         try:
             tokens = _parse(ctx, status, body, conn.scopes)
@@ -222,12 +222,12 @@ def _apply(conn: Connection, tokens, token_origin: str) -> None:
 def _warn_after(ctx, provider, hint: str, tokens, kept: str | None) -> None:
     """Say what the refresh could not do cleanly: fields dropped, tokens only in the journal."""
     if tokens.dropped:
-        ctx.say(
+        ctx.io.say(
             f"authsome: warning: {provider.display_name} sent an invalid"
             f" {', '.join(tokens.dropped)} for {hint}; ignored it."
         )
     if kept:
-        ctx.say(
+        ctx.io.say(
             f"authsome: warning: could not save the new tokens for {hint}; kept them encrypted"
             f" in {kept}. The next authsome command finishes the save."
         )

@@ -16,18 +16,18 @@ def unlock_vault(ctx, ttl_text: str, dialect) -> str | None:
     ttl = parse_ttl(ttl_text)
     store = ctx.store_choice.store
     if not store.can_unlock:
-        ctx.say(f"authsome: {store.describe()} needs no unlock; nothing to do.")
+        ctx.io.say(f"authsome: {store.describe()} needs no unlock; nothing to do.")
         return None
-    unlocked = store.unlock(ttl, ctx.say)
+    unlocked = store.unlock(ttl, ctx.io.say)
     until = time.strftime("%Y-%m-%d %H:%M", time.localtime(unlocked.expires_at))
     if unlocked.not_shared_because is not None:
-        ctx.say(
+        ctx.io.say(
             f"Vault unlocked for this shell only, until {until}: the kernel keyring cannot be"
             f" used here ({unlocked.not_shared_because}), so other shells ask again (unlock each"
             f" with: {dialect.source('authsome unlock')}). Lock it with: authsome lock"
         )
         return unlocked.token
-    ctx.say(
+    ctx.io.say(
         f"Vault unlocked until {until} for every shell of your login (kept in the kernel user"
         " keyring): new terminals will not ask. Lock it with: authsome lock"
     )
@@ -39,7 +39,7 @@ def lock_vault(ctx) -> bool:
     # The vault's sessions end whichever store is chosen: locking never waits on a keychain.
     ended_shared, ended_here = ctx.vault.lock()
     if ended_shared:
-        ctx.say("Vault locked in every shell.")
+        ctx.io.say("Vault locked in every shell.")
     else:
-        ctx.say("Vault locked." if ended_here else "No unlocked session.")
+        ctx.io.say("Vault locked." if ended_here else "No unlocked session.")
     return ended_shared or ended_here
