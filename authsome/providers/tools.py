@@ -12,7 +12,9 @@ from authsome.providers.model import DockerSpec, GitSpec, KubernetesSpec
 
 # A host name, lower case, with an optional port: what git sends as `host` and docker as the
 # server, once the scheme is gone.
-HOST_RE = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:\d{1,5})?$")
+HOST_RE = re.compile(
+    r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:\d{1,5})?$"
+)
 KUBE_TOKENS = ("access_token", "id_token")
 TOOL_FIELDS = ("git", "docker", "kubernetes")
 
