@@ -74,7 +74,7 @@ def serve(ctx, action: str) -> int:
 
     disable_core_dumps()  # before any secret is read
     if action == "get":
-        answer = get(ctx, ctx.stdin.read())
+        answer = get(ctx, ctx.stdin.read().strip())  # trimmed, as credentials.Serve does
         ctx.emit(answer if answer is not None else NOT_FOUND)
         return 0 if answer is not None else 1
     if action == "list":
