@@ -19,9 +19,12 @@ CONNECTIONS = "connections"
 NAME_ARGUMENTS = {
     "env": (CONNECTIONS, None),
     "inspect": (PROVIDERS, 1),
+    "kube-credential": (CONNECTIONS, 1),
     "login": (PROVIDERS, 1),
     "logout": (CONNECTIONS, 1),
     "run": (CONNECTIONS, None),  # names before `--`; a `--` sends the question to click
+    "setup-git": (CONNECTIONS, None),
+    "setup-kube": (CONNECTIONS, 1),
     "token": (CONNECTIONS, 1),
 }
 

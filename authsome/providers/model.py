@@ -63,6 +63,26 @@ class ApiKeySpec(Frozen):
     }
 
 
+class GitSpec(Frozen):
+    """The HTTPS hosts git asks authsome about, and the username it answers with."""
+
+    __slots__ = ("hosts", "username")
+
+
+class DockerSpec(Frozen):
+    """The registries docker asks docker-credential-authsome about, and the username."""
+
+    __slots__ = ("registries", "username")
+
+
+class KubernetesSpec(Frozen):
+    """Which token kubectl's exec plugin hands the API server."""
+
+    __slots__ = ("token",)
+    _defaults = {"token": "access_token"}
+    _secret_fields = frozenset()  # `token` names a kind of token here, never holds one
+
+
 class Provider(Frozen):
     __slots__ = (
         "name",
@@ -74,8 +94,14 @@ class Provider(Frozen):
         "api_key",
         "export_env",
         "sources",
+        "git",
+        "docker",
+        "kubernetes",
     )
     _defaults = {
+        "git": None,
+        "docker": None,
+        "kubernetes": None,
         "docs_url": None,
         "oauth": None,
         "api_key": None,
@@ -121,6 +147,10 @@ class Provider(Frozen):
         if self.api_key:
             out["api_key"] = self.api_key.fields()
         out["export"] = {"env": dict(self.export_env)}
+        for tool in ("git", "docker", "kubernetes"):
+            spec = getattr(self, tool)
+            if spec is not None:
+                out[tool] = {k: plain(v) for k, v in spec.fields().items()}
         out["sources"] = list(self.sources)
         return out
 

@@ -13,6 +13,7 @@ from authsome.errors import ConfigError
 from authsome.oauth import FLOWS
 from authsome.providers import envnames
 from authsome.providers.model import ApiKeySpec, OAuthSpec, Provider
+from authsome.providers.tools import TOOL_FIELDS, parse_tools
 from authsome.providers.urls import URL_RULE, url_allowed
 from authsome.util.names import NAME_RE
 
@@ -32,6 +33,7 @@ _TOP_LEVEL = frozenset(
         "api_key",
         "export",
         "description",
+        *TOOL_FIELDS,
     )
 )
 
@@ -111,6 +113,7 @@ def parse_provider(data, source: str, expect_name: str | None = None) -> Provide
         api_key=api_key,
         export_env=MappingProxyType(dict(env)),
         sources=(source,),
+        **parse_tools(c, data),
     )
 
 

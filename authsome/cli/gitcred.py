@@ -1,0 +1,27 @@
+import click
+
+from authsome.cli.complete import connected_refs
+
+
+@click.command("git-credential")
+@click.argument("operation", metavar="get|store|erase")
+@click.option("--connection", "ref", metavar="NAME[:C]", help="Answer with this connection only.")
+@click.pass_obj
+def git_credential(ctx, operation, ref):
+    """Answer git's credential-helper protocol (set it up with: authsome setup-git)."""
+    from authsome.services.gitcred import answer, read_attributes
+
+    # Any other operation is ignored, as git asks of helpers.
+    ctx.emit(answer(ctx, operation, read_attributes(ctx.stdin), ref))
+
+
+@click.command("setup-git")
+@click.argument("refs", nargs=-1, metavar="[NAME[:C]]...", shell_complete=connected_refs)
+@click.option("--unset", is_flag=True, help="Remove authsome as the helper for those hosts.")
+@click.pass_obj
+def setup_git(ctx, refs, unset):
+    """Make git ask authsome for the HTTPS hosts of these providers (default: all connected)."""
+    from authsome.services.gitcred import setup_git as run
+
+    for line in run(ctx, list(refs), unset):
+        ctx.say(f"authsome: {line}.")

@@ -1,0 +1,94 @@
+"""docker-credential-authsome: the docker credential-helper protocol over fresh().
+
+docker runs `docker-credential-authsome ACTION` and talks through stdin and stdout, as
+docker-credential-helpers' credentials.Serve defines: `get` reads a server URL and prints
+{"ServerURL", "Username", "Secret"}; `list` prints {server URL: username}; an error is one line
+on stdout and a non-zero exit, and "credentials not found in native keychain" is the one docker
+treats as "no credentials here" (it then pulls anonymously).
+"""
+
+from __future__ import annotations
+
+import json
+
+from authsome.errors import NotLoggedIn, UsageError
+from authsome.services.serving import hosts_of, serving
+from authsome.storage.connections import CONNECTED
+
+NOT_FOUND = "credentials not found in native keychain"
+ACTIONS = ("get", "list", "store", "erase", "version")
+
+
+def registry_host(server_url: str) -> str:
+    """`https://ghcr.io/v2/` -> `ghcr.io`: the host docker names, as providers list it."""
+    text = server_url.strip().lower()
+    _, sep, rest = text.partition("://")
+    return (rest if sep else text).split("/", 1)[0]
+
+
+def get(ctx, server_url: str) -> str | None:
+    """The credential JSON for `server_url`, or None when no connected login serves it."""
+    from authsome.services.refresh import credential, fresh
+
+    try:
+        found = serving(ctx, "docker", registry_host(server_url), setup="login")
+    except NotLoggedIn as e:
+        ctx.say(f"authsome: {e}")  # docker reads stdout only; this is for a person running it
+        return None
+    if found is None:
+        return None
+    provider, conn_name = found
+    secret = credential(fresh(ctx, provider.name, conn_name))
+    doc = {"ServerURL": server_url, "Username": provider.docker.username, "Secret": secret}
+    return json.dumps(doc)
+
+
+def list_(ctx) -> str:
+    """{registry: username} for every registry a connected login serves."""
+    out = {}
+    for entry in ctx.connections.list():
+        if entry.get("status", CONNECTED) != CONNECTED or not entry.get("provider"):
+            continue
+        provider = ctx.registry.get(entry["provider"])
+        for host in hosts_of(provider, "docker"):
+            out[host] = provider.docker.username
+    return json.dumps(out, sort_keys=True)
+
+
+def refuse(action: str) -> UsageError:
+    """store and erase: authsome's logins are made and removed by authsome itself."""
+    if action == "store":
+        return UsageError(
+            "docker-credential-authsome does not store credentials: docker login is not needed",
+            "log in with: authsome login NAME (e.g. authsome login github)",
+        )
+    return UsageError(
+        "docker-credential-authsome does not erase credentials",
+        "to remove a login, run: authsome logout NAME",
+    )
+
+
+def serve(ctx, action: str) -> int:
+    """Answer one docker request; what to print goes to ctx.emit. Raises AuthsomeError."""
+    from authsome.util.nodump import disable_core_dumps
+
+    disable_core_dumps()  # before any secret is read
+    if action == "get":
+        answer = get(ctx, ctx.stdin.read().strip())  # trimmed, as credentials.Serve does
+        ctx.emit(answer if answer is not None else NOT_FOUND)
+        return 0 if answer is not None else 1
+    if action == "list":
+        ctx.emit(list_(ctx))
+        return 0
+    if action == "version":
+        from authsome import __version__
+
+        ctx.emit(f"docker-credential-authsome (authsome) {__version__}")
+        return 0
+    if action in ("store", "erase"):
+        ctx.stdin.read()  # the credentials docker sends: read, never kept
+        raise refuse(action)
+    raise UsageError(
+        "usage: docker-credential-authsome get|list|store|erase|version",
+        "docker runs it; see the credHelpers lines in docs/helpers.md",
+    )
