@@ -88,14 +88,19 @@ class Context:
 
         return Unlocker(self.environ, self.io.prompter, self.sessions)
 
-    def file_store(self):
+    @cached_property
+    def vault(self):
+        """The encrypted file store of this home, whichever store is chosen (doctor, lock)."""
         from authsome.storage.file.store import FileStore
 
+        return FileStore(self.home.vault_file, self.home.lock_path("vault"), self.unlocker)
+
+    def file_store(self):
         self.home.ensure()
         if self.backend.value == "file":  # chosen, not a fallback: say so when asking
             where = "AUTHSOME_BACKEND" if self.backend.source == "env" else "config.json: backend"
             self.unlocker.chosen_by = f"{where}=file"
-        return FileStore(self.home.vault_file, self.home.lock_path("vault"), self.unlocker)
+        return self.vault
 
     @cached_property
     def keychain_probe(self):
@@ -130,7 +135,9 @@ class Context:
 
         self.home.ensure()
         journal = Journal(self.home.journal_dir)
-        return Connections(self.store_choice, self.index, self.clock, journal, self.say)
+        # The store is chosen on first use (list reads the index alone); a given one at once.
+        choice = self.store_choice if self._store is not None else lambda: self.store_choice
+        return Connections(choice, self.index, self.clock, journal, self.say, lambda: self.vault)
 
     @cached_property
     def registrations(self):

@@ -1,15 +1,19 @@
-"""The contract every store backend meets, run against memory, file and the real keychain."""
+"""The contract every store backend meets: memory, file, the real Secret Service, and the
+keyring-library driver (macOS, Windows) over an in-memory keyring backend."""
 
 import subprocess
 import sys
 import threading
 from pathlib import Path
 
+import keyring
+import keyring.backend
+import keyring.errors
 import pytest
 from conftest import TEST_PASSPHRASE
 
 from authsome.factory import Context
-from authsome.storage.keychain import KeychainStore
+from authsome.storage.keychain import KeychainStore, oskeyring
 from authsome.storage.memory import MemoryStore
 
 WRITER = Path(__file__).with_name("writer.py")
@@ -70,18 +74,19 @@ class TestMemoryStore(StoreContract):
     @pytest.fixture
     def run_writers(self, store):
         # A memory store lives in one process, so its writers are threads.
-        def run(prefixes, count):
-            def write(prefix):
-                for i in range(count):
-                    store.set(f"{prefix}:{i}", f"{prefix}-{i}-")
+        return lambda prefixes, count: _thread_writers(store, prefixes, count)
 
-            threads = [threading.Thread(target=write, args=(p,)) for p in prefixes]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
 
-        return run
+def _thread_writers(store, prefixes, count):
+    def write(prefix):
+        for i in range(count):
+            store.set(f"{prefix}:{i}", f"{prefix}-{i}-")
+
+    threads = [threading.Thread(target=write, args=(p,)) for p in prefixes]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
 
 
 def _spawn_writers(env, prefixes, count):
@@ -134,3 +139,55 @@ def test_keychain_item_has_label_and_attributes(env, secret_service):
         assert attrs["provider"] == "github" and attrs["connection"] == "work"
     finally:
         store.delete("github:work")
+
+
+class FakeKeyring(keyring.backend.KeyringBackend):
+    """An in-memory keyring backend: what macOS Keychain or Credential Manager do, minus the OS."""
+
+    priority = 1
+
+    def __init__(self):
+        super().__init__()
+        self.items: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service, username):
+        return self.items.get((service, username))
+
+    def set_password(self, service, username, password):
+        self.items[(service, username)] = password
+
+    def delete_password(self, service, username):
+        if self.items.pop((service, username), None) is None:
+            raise keyring.errors.PasswordDeleteError(username)
+
+
+class TestKeyringDriverStore(StoreContract):
+    @pytest.fixture
+    def store(self, env):
+        driver = oskeyring.KeyringDriver(env, backend=FakeKeyring())
+        return KeychainStore(env, driver=driver)
+
+    @pytest.fixture
+    def run_writers(self, store):
+        # The fake keyring lives in this process, so its writers are threads.
+        return lambda prefixes, count: _thread_writers(store, prefixes, count)
+
+
+def test_keyring_driver_names_the_given_backend_and_keeps_no_manifest_key(env):
+    fake = FakeKeyring()
+    store = KeychainStore(env, driver=oskeyring.KeyringDriver(env, backend=fake))
+    store.set("github:default", "s3cret")
+    assert store.describe() == "the FakeKeyring"
+    assert store.list() == ["github:default"]  # the key list itself is not a key
+    assert fake.items[("authsome", "github:default")] == "s3cret"
+
+
+def test_a_keyring_that_is_not_an_os_keychain_is_refused(env):
+    before = keyring.get_keyring()
+    keyring.set_keyring(FakeKeyring())
+    try:
+        result = oskeyring.probe(env)
+    finally:
+        keyring.set_keyring(before)
+    assert not result.usable
+    assert "which is not an OS keychain" in result.detail

@@ -11,8 +11,7 @@ from authsome import shells
 @click.pass_obj
 def unlock(ctx, shell: str | None, ttl: str) -> None:
     """Unlock the vault for every shell of this login: eval "$(authsome unlock)"."""
-    from authsome.services.session import unlock_vault
-    from authsome.storage.file.sessions import ENV_SESSION
+    from authsome.services.session import ENV_SESSION, unlock_vault
 
     dialect = shells.get(shell or shells.detect(ctx.environ))
     token = unlock_vault(ctx, ttl, dialect)
@@ -27,8 +26,8 @@ def unlock(ctx, shell: str | None, ttl: str) -> None:
 @click.pass_obj
 def lock(ctx, shell: str | None) -> None:
     """Lock the vault again in every shell: authsome lock."""
-    from authsome.services.session import lock_vault
+    from authsome.services.session import ENV_SESSION, lock_vault
 
     dialect = shells.get(shell or shells.detect(ctx.environ))
     lock_vault(ctx)
-    ctx.emit(dialect.unset("AUTHSOME_SESSION"))
+    ctx.emit(dialect.unset(ENV_SESSION))

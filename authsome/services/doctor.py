@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import time
 
 from authsome import __version__
@@ -21,30 +20,8 @@ def diagnose(ctx, fix: bool = False) -> dict:
         return {**report, "ok": False, "problems": problems}
     report["home"] = _home(home, fix, problems)
 
-    probe = ctx.keychain_probe
-    report["keychain"] = {
-        "name": probe.keychain,
-        "usable": probe.usable,
-        "detail": probe.detail,
-        "probe_ms": round(probe.seconds * 1000, 2),
-        **probe.facts,
-    }
-    if probe.facts.get("trusted") is False:  # someone else's bus or keyring in our environment
-        problems.append(
-            f"{probe.detail}. Check DBUS_SESSION_BUS_ADDRESS and XDG_RUNTIME_DIR point at your"
-            " own session"
-        )
-    try:
-        choice = ctx.store_choice
-        report["store"] = {
-            "name": choice.store.name,
-            "source": choice.source,
-            "reason": choice.reason,
-            "where": choice.store.describe(),
-        }
-    except AuthsomeError as e:
-        problems.append(str(e))
-        report["store"] = {"name": None, "error": str(e)}
+    report["keychain"] = _keychain(ctx, problems)
+    report["store"] = _store(ctx, problems)
     report["vault"] = _vault(ctx, problems)
     if report["store"].get("name"):
         report["index"] = _index(ctx, fix, problems)
@@ -53,6 +30,36 @@ def diagnose(ctx, fix: bool = False) -> dict:
     report["ok"] = not problems
     report["seconds"] = round(time.perf_counter() - start, 4)
     return report
+
+
+def _keychain(ctx, problems: list[str]) -> dict:
+    probe = ctx.keychain_probe
+    if probe.facts.get("trusted") is False:  # someone else's bus or keyring in our environment
+        problems.append(
+            f"{probe.detail}. Check DBUS_SESSION_BUS_ADDRESS and XDG_RUNTIME_DIR point at your"
+            " own session"
+        )
+    return {
+        "name": probe.keychain,
+        "usable": probe.usable,
+        "detail": probe.detail,
+        "probe_ms": round(probe.seconds * 1000, 2),
+        **probe.facts,
+    }
+
+
+def _store(ctx, problems: list[str]) -> dict:
+    try:
+        choice = ctx.store_choice
+    except AuthsomeError as e:
+        problems.append(str(e))
+        return {"name": None, "error": str(e)}
+    return {
+        "name": choice.store.name,
+        "source": choice.source,
+        "reason": choice.reason,
+        "where": choice.store.describe(),
+    }
 
 
 def _home(home, fix: bool, problems: list[str]) -> dict:
@@ -72,29 +79,17 @@ def _home(home, fix: bool, problems: list[str]) -> dict:
 
 def _index(ctx, fix: bool, problems: list[str]) -> dict:
     """Does the index agree with the store, and is any save waiting in the journal?"""
-    from authsome.storage.index import IndexDamaged
-
     info: dict = {"path": str(ctx.home.index_file)}
     connections = ctx.connections
-    pending = sorted(p.name for p in ctx.home.journal_dir.glob("*.pending"))
+    pending = connections.journal.pending_names()
     info["journal"] = pending
     try:
         if fix:
-            for name in pending:  # loading a connection finishes its journalled save
-                provider, _, connection = name.removesuffix(".pending").partition("+")
-                connections.find(provider, connection)
+            connections.finish_journal()
             info["fixed"] = connections.reconcile()
             return info
-        names = set(connections.login_keys())
-        try:
-            entries = connections.index.read()
-        except IndexDamaged as e:
-            problems.append(str(e))
-            return info
-        mine = {k for k, e in entries.items() if e.get("backend") == connections.store.name}
-        info["missing"] = sorted(names - mine)
-        info["stale"] = sorted(mine - names)
-    except AuthsomeError as e:
+        info.update(connections.drift())
+    except AuthsomeError as e:  # a damaged index included
         problems.append(str(e))
         return info
     if info["missing"] or info["stale"] or pending:
@@ -107,37 +102,10 @@ def _index(ctx, fix: bool, problems: list[str]) -> dict:
 
 
 def _vault(ctx, problems: list[str]) -> dict:
-    from authsome.storage.file.store import FileStore
-
-    path = ctx.home.vault_file
-    info: dict = {"path": str(path), "exists": path.exists()}
-    store = FileStore(path, ctx.home.lock_path("vault"), ctx.unlocker)
-    try:
-        doc = store.read()
-    except AuthsomeError as e:
-        problems.append(str(e))
-        info["error"] = str(e)
-        return info
-    if doc is None:
-        return info
-    info["records"] = len(doc.records)
-    info["kdf"] = {k: doc.kdf[k] for k in ("name", "n", "r", "p")}
-    info["session"] = "none"
-    shells = (
-        ("this shell", ctx.environ.get("AUTHSOME_SESSION")),
-        ("every shell, kernel keyring", ctx.sessions.shared_token(path)),
-    )
-    for where, token in shells:
-        if not token:
-            continue
-        key = None
-        with contextlib.suppress(AuthsomeError):
-            key = ctx.sessions.open(token, path, doc.salt)
-        if key is not None and store.verify(doc, key):
-            info["session"] = f"unlocked for {where}"
-            info["session_expires_at"] = ctx.sessions.expires_at(token)
-            break
-        info["session"] = "expired or invalid"
+    # The vault is reported whichever store is chosen: a fallback may have left one behind.
+    info = ctx.vault.status()
+    if "error" in info:
+        problems.append(info["error"])
     return info
 
 
@@ -164,61 +132,83 @@ def _sessions(ctx) -> dict:
 def render(report: dict) -> str:
     """The report for people."""
     lines = [f"authsome {report['version']}"]
-    home = report.get("home")
-    if home:
-        state = f"mode {home['mode']}" if home.get("exists") else "not created yet"
-        lines.append(f"home:      {home['path']} ({state}; from {home['source']})")
-        for loose in home["loose_modes"]:
-            lines.append(f"           {'fixed: ' if home['fixed'] else 'loose: '}{loose}")
-    kc = report.get("keychain")
-    if kc:
-        dbus = kc.get("dbus")
-        if dbus is not None:
-            lines.append(f"d-bus:     {'session bus found' if dbus else 'no session bus'}")
-            present = "Secret Service present" if kc.get("secret_service") else "no Secret Service"
-            lines.append(f"secrets:   {present}")
-        verdict = "usable" if kc["usable"] else "not usable"
-        lines.append(f"keychain:  {kc['name']} {verdict}: {kc['detail']} ({kc['probe_ms']} ms)")
-    store = report.get("store")
-    if store and store.get("name"):
-        lines.append(
-            f"store:     {store['name']}, {store['where']} (chosen by {store['source']}:"
-            f" {store['reason']})"
-        )
-    vault = report.get("vault")
-    if vault:
-        if not vault["exists"]:
-            lines.append(f"vault:     {vault['path']} (none yet)")
-        elif "error" in vault:
-            lines.append(f"vault:     {vault['path']} (unreadable)")
-        else:
-            kdf = vault["kdf"]
-            lines.append(
-                f"vault:     {vault['path']} ({vault['records']} record(s); "
-                f"{kdf['name']} N={kdf['n']} r={kdf['r']} p={kdf['p']}; "
-                f"session: {vault['session']})"
-            )
-    index = report.get("index")
-    if index:
-        for change in index.get("fixed", []):
-            lines.append(f"index:     fixed: {change}")
-    sessions = report.get("sessions")
-    if sessions:
-        where = (
-            "on disk, as there is no private XDG_RUNTIME_DIR: an unlocked session outlives "
-            "a reboot until its --ttl ends"
-            if sessions["survives_reboot"]
-            else "in XDG_RUNTIME_DIR: gone at logout"
-        )
-        lines.append(f"sessions:  {sessions['folder']} ({where})")
-        if sessions["shared"]:
-            lines.append("unlock:    for every shell of this login (the kernel user keyring)")
-        else:
-            lines.append(
-                "unlock:    for one shell at a time: the kernel keyring cannot be used here"
-                f" ({sessions['not_shared_because']})"
-            )
-    for p in report["problems"]:
-        lines.append(f"problem:   {p}")
+    for key, section in _SECTIONS:
+        if report.get(key):
+            lines += section(report[key])
+    lines += [f"problem:   {p}" for p in report["problems"]]
     lines.append("ok" if report["ok"] else f"{len(report['problems'])} problem(s) found")
     return "\n".join(lines)
+
+
+def _render_home(home: dict) -> list[str]:
+    state = f"mode {home['mode']}" if home.get("exists") else "not created yet"
+    lines = [f"home:      {home['path']} ({state}; from {home['source']})"]
+    for loose in home["loose_modes"]:
+        lines.append(f"           {'fixed: ' if home['fixed'] else 'loose: '}{loose}")
+    return lines
+
+
+def _render_keychain(kc: dict) -> list[str]:
+    lines = []
+    dbus = kc.get("dbus")
+    if dbus is not None:
+        lines.append(f"d-bus:     {'session bus found' if dbus else 'no session bus'}")
+        present = "Secret Service present" if kc.get("secret_service") else "no Secret Service"
+        lines.append(f"secrets:   {present}")
+    verdict = "usable" if kc["usable"] else "not usable"
+    lines.append(f"keychain:  {kc['name']} {verdict}: {kc['detail']} ({kc['probe_ms']} ms)")
+    return lines
+
+
+def _render_store(store: dict) -> list[str]:
+    if not store.get("name"):
+        return []
+    return [
+        f"store:     {store['name']}, {store['where']} (chosen by {store['source']}:"
+        f" {store['reason']})"
+    ]
+
+
+def _render_vault(vault: dict) -> list[str]:
+    if not vault["exists"]:
+        return [f"vault:     {vault['path']} (none yet)"]
+    if "error" in vault:
+        return [f"vault:     {vault['path']} (unreadable)"]
+    kdf = vault["kdf"]
+    return [
+        f"vault:     {vault['path']} ({vault['records']} record(s); "
+        f"{kdf['name']} N={kdf['n']} r={kdf['r']} p={kdf['p']}; "
+        f"session: {vault['session']})"
+    ]
+
+
+def _render_index(index: dict) -> list[str]:
+    return [f"index:     fixed: {change}" for change in index.get("fixed", [])]
+
+
+def _render_sessions(sessions: dict) -> list[str]:
+    where = (
+        "on disk, as there is no private XDG_RUNTIME_DIR: an unlocked session outlives "
+        "a reboot until its --ttl ends"
+        if sessions["survives_reboot"]
+        else "in XDG_RUNTIME_DIR: gone at logout"
+    )
+    lines = [f"sessions:  {sessions['folder']} ({where})"]
+    if sessions["shared"]:
+        lines.append("unlock:    for every shell of this login (the kernel user keyring)")
+    else:
+        lines.append(
+            "unlock:    for one shell at a time: the kernel keyring cannot be used here"
+            f" ({sessions['not_shared_because']})"
+        )
+    return lines
+
+
+_SECTIONS = (
+    ("home", _render_home),
+    ("keychain", _render_keychain),
+    ("store", _render_store),
+    ("vault", _render_vault),
+    ("index", _render_index),
+    ("sessions", _render_sessions),
+)

@@ -2,25 +2,7 @@
 
 from __future__ import annotations
 
-from authsome.storage.connections import (
-    CONNECTED,
-    EXPIRED,
-    EXPIRES_SOON,
-    NEEDS_LOGIN,
-    effective_margin,
-)
-
-
-def state_of(entry: dict, now: float, margin: int) -> str:
-    if entry.get("status", CONNECTED) != CONNECTED:
-        return NEEDS_LOGIN
-    expires_at = entry.get("expires_at")
-    if expires_at is None:
-        return CONNECTED
-    if expires_at <= now:
-        return EXPIRES_SOON if entry.get("refreshable") else EXPIRED
-    soon = expires_at - now <= effective_margin(expires_at, entry.get("updated_at"), margin)
-    return EXPIRES_SOON if soon else CONNECTED
+from authsome.storage.connection import state_of
 
 
 def relative(expires_at, now: float) -> str:
@@ -38,6 +20,7 @@ def relative(expires_at, now: float) -> str:
 
 
 def rows(ctx) -> list[dict]:
+    """One row per connection, from the index (no store is chosen, no keychain is probed)."""
     now, margin = ctx.clock(), ctx.refresh_margin
     out = []
     for e in ctx.connections.list():
@@ -72,4 +55,4 @@ def render(table: list[dict]) -> str:
     return columns(headers, [tuple(str(r[k]) for k in keys) for r in table])
 
 
-__all__ = ["EXPIRED", "rows", "render", "state_of", "relative"]
+__all__ = ["columns", "relative", "render", "rows"]

@@ -9,7 +9,8 @@ from authsome.errors import AlreadyLoggedIn, ConfigError
 from authsome.providers.model import env_prefix
 from authsome.providers.registry import deep_merge, read_json
 from authsome.providers.schema import parse_provider
-from authsome.services.listing import columns, state_of
+from authsome.services.listing import columns
+from authsome.storage.connection import state_of
 from authsome.util import fsutil
 
 
@@ -88,7 +89,7 @@ def resolved(ctx, name: str, refresh: bool = False):
 def register_issuer(ctx, name: str, issuer: str, force: bool) -> Path:
     """Write a provider whose endpoints come from `issuer`'s metadata, after fetching it once."""
     from authsome.oauth import discovery
-    from authsome.storage.connections import check_name
+    from authsome.storage.connection import check_name
 
     check_name("provider", name)
     metadata = discovery.fetch(ctx.http, issuer)

@@ -4,38 +4,29 @@ from __future__ import annotations
 
 import time
 
-from authsome.storage.file.sessions import ENV_SESSION, parse_ttl, remove_expired
+from authsome.storage.file.sessions import ENV_SESSION, parse_ttl
+
+__all__ = ["ENV_SESSION", "lock_vault", "unlock_vault"]
 
 
 def unlock_vault(ctx, ttl_text: str, dialect) -> str | None:
-    """Derive the vault key once and seal it in a session shared by every shell of this login
-    (the kernel keyring). The token for this shell's environment when it cannot be shared;
-    None otherwise, or when no vault is in use."""
+    """Open the store for every shell of this login; this shell's token when it cannot share."""
+    # The vault key is derived once and sealed in a session that the kernel keyring shares.
+    # None when the session is shared, or when the store in use needs no unlock.
     ttl = parse_ttl(ttl_text)
     store = ctx.store_choice.store
-    if store.name != "file":
+    if not store.can_unlock:
         ctx.say(f"authsome: {store.describe()} needs no unlock; nothing to do.")
         return None
-    doc = store.read()
-    if doc is None:
-        ctx.say(f"Creating the encrypted vault {store.path}.")
-        doc = store.create()
-    key = store.key_for(doc)
-    remove_expired(ctx.sessions.folder, ctx.clock())
-    replaced = [ctx.environ.get(ENV_SESSION, ""), ctx.sessions.shared_token(store.path) or ""]
-    session = ctx.sessions.create(store.path, doc.salt, key, ttl)
-    why_not = ctx.sessions.share(session, store.path, ttl)
-    until = time.strftime("%Y-%m-%d %H:%M", time.localtime(session.expires_at))
-    if why_not is not None:
-        ctx.sessions.end(replaced[0])
+    unlocked = store.unlock(ttl, ctx.say)
+    until = time.strftime("%Y-%m-%d %H:%M", time.localtime(unlocked.expires_at))
+    if unlocked.not_shared_because is not None:
         ctx.say(
             f"Vault unlocked for this shell only, until {until}: the kernel keyring cannot be"
-            f" used here ({why_not}), so other shells ask again (unlock each with:"
-            f" {dialect.source('authsome unlock')}). Lock it with: authsome lock"
+            f" used here ({unlocked.not_shared_because}), so other shells ask again (unlock each"
+            f" with: {dialect.source('authsome unlock')}). Lock it with: authsome lock"
         )
-        return session.token
-    for token in replaced:
-        ctx.sessions.end(token)
+        return unlocked.token
     ctx.say(
         f"Vault unlocked until {until} for every shell of your login (kept in the kernel user"
         " keyring): new terminals will not ask. Lock it with: authsome lock"
@@ -45,9 +36,8 @@ def unlock_vault(ctx, ttl_text: str, dialect) -> str | None:
 
 def lock_vault(ctx) -> bool:
     """End the login's unlock and this shell's; True when there was one."""
-    shared = ctx.sessions.unshare(ctx.home.vault_file)
-    ended_shared = ctx.sessions.end(shared or "")
-    ended_here = ctx.sessions.end(ctx.environ.get(ENV_SESSION, ""))
+    # The vault's sessions end whichever store is chosen: locking never waits on a keychain.
+    ended_shared, ended_here = ctx.vault.lock()
     if ended_shared:
         ctx.say("Vault locked in every shell.")
     else:

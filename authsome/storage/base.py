@@ -2,29 +2,56 @@
 
 from __future__ import annotations
 
+from authsome.util.record import Frozen
+
+
+class Unlocked(Frozen):
+    """An unlock: until when, and this shell's token when other shells cannot share it."""
+
+    __slots__ = ("expires_at", "token", "not_shared_because")
+
 
 class Store:
-    """The protocol of every store (memory, file, keychain), which implement all of it.
+    """The protocol of every store (memory, file, keychain): secrets by key, and capabilities."""
 
-    Secrets by key: get/set/delete/list. Keys are '<provider>:<connection>'.
-    """
+    # Keys are '<provider>:<connection>'. A capability a store lacks has a default here that
+    # says so; services ask for capabilities, never for a store by its name.
 
     name: str
+    lists_cheaply = False  # list() needs no key, no prompt and no keychain call
+    can_unlock = False  # `authsome unlock` opens it for a while (unlock/lock below)
 
     def describe(self) -> str:
         """Where secrets go, for people: 'the Secret Service keychain', ..."""
+        raise NotImplementedError
 
     def prepare(self) -> None:
         """Unlock or create the store now, before a login asks anyone for anything."""
 
-    def get(self, key: str) -> str | None: ...
+    def get(self, key: str) -> str | None:
+        raise NotImplementedError
 
-    def set(self, key: str, value: str) -> None: ...
+    def set(self, key: str, value: str) -> None:
+        raise NotImplementedError
 
     def delete(self, key: str) -> bool:
         """Remove `key`; False when it was not there."""
+        raise NotImplementedError
 
-    def list(self) -> list[str]: ...
+    def list(self) -> list[str]:
+        raise NotImplementedError
+
+    def unlock(self, ttl: int, say) -> Unlocked:
+        """Open the store for `ttl` seconds; `say` tells people what happens first."""
+        raise NotImplementedError(f"{self.describe()} needs no unlock")
+
+    def lock(self) -> tuple[bool, bool]:
+        """End the unlocks: (every shell's was ended, this shell's was ended)."""
+        return False, False
+
+    def status(self) -> dict:
+        """What `authsome doctor` reports about the store itself, as plain data."""
+        return {}
 
 
 def make_key(provider: str, connection: str) -> str:

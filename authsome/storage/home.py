@@ -35,9 +35,6 @@ class Home:
     locks_dir = property(lambda self: self.path / "locks")
     journal_dir = property(lambda self: self.path / "journal")
 
-    def exists(self) -> bool:
-        return self.version_file.exists()
-
     def check_format(self) -> None:
         """Refuse a home written by an authsome whose format this one does not know."""
         try:
@@ -56,11 +53,9 @@ class Home:
             )
 
     def _only_being_created(self) -> bool:
-        """True when the home holds nothing yet but what its creation writes first.
-
-        Earlier builds wrote the version file in place, so a kill or a full disk at that
-        moment left it empty; such a home has no secrets and is simply created again.
-        """
+        """True when the home holds nothing yet but what its creation writes first."""
+        # Earlier builds wrote the version file in place, so a kill or a full disk at that
+        # moment left it empty; such a home has no secrets and is simply created again.
         made_first = {"version", "locks"}
         return all(
             p.name in made_first or (p.name.startswith(".version.") and p.name.endswith(".tmp"))

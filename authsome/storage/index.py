@@ -63,9 +63,6 @@ class Index:
         self.path = path
         self.lock_path = lock_path
 
-    def exists(self) -> bool:
-        return self.path.exists()
-
     def read(self) -> dict[str, dict]:
         """Every entry, those being removed included; {} when there is no index."""
         try:

@@ -58,6 +58,14 @@ class Journal:
     def spare(self, key: str) -> Path:
         return self.folder / f".{self._name(key)}.spare"
 
+    def pending_names(self) -> list[str]:
+        """The file names of the entries waiting here, sorted."""
+        return sorted(p.name for p in self.folder.glob("*.pending"))
+
+    def waiting(self) -> list[str]:
+        """The keys whose newest record waits here."""
+        return [n.removesuffix(".pending").replace("+", ":", 1) for n in self.pending_names()]
+
     def has(self, key: str) -> bool:
         return os.path.exists(self.pending(key))
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import threading
 
+from authsome.storage.base import Store
 
-class MemoryStore:
+
+class MemoryStore(Store):
     name = "memory"
     lists_cheaply = True
 

@@ -30,10 +30,8 @@ class StoreChoice(Record):
 
 
 def choose_store(backend, environ, make_file_store, probe=None) -> StoreChoice:
-    """Env/config choice first, else the keychain when the probe finds one, else the file.
-
-    `backend` is a settings.Resolved; `make_file_store` builds the file store lazily.
-    """
+    """Env/config choice first, else the keychain when the probe finds one, else the file."""
+    # `backend` is a settings.Resolved; `make_file_store` builds the file store lazily.
     if backend.value == "file":
         return StoreChoice(make_file_store(), backend.source, _named(backend))
     from authsome.storage import keychain

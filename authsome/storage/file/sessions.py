@@ -16,7 +16,8 @@ import stat
 import time
 from pathlib import Path
 
-from authsome.errors import ConfigError, StoreUnavailable, UsageError
+from authsome.errors import AuthsomeError, ConfigError, StoreUnavailable, UsageError
+from authsome.storage.base import Unlocked
 from authsome.ui.prompt import Prompter
 from authsome.util import crypto, fsutil
 from authsome.util.record import Frozen
@@ -42,6 +43,9 @@ def parse_ttl(text: str) -> int:
 
 
 def _aad(session_id: str, vault: Path, salt: bytes, expires_at: int) -> bytes:
+    # The session file's clear fields are authenticated with the sealed vault key: editing
+    # expires_at does not extend a session; a blob copied to another session id or pointed at
+    # another vault does not open; and a vault made anew (a new salt) ends every old session.
     return f"authsome-session/1\0{session_id}\0{vault}\0{crypto.b64e(salt)}\0{expires_at}".encode()
 
 
@@ -50,8 +54,9 @@ class Session(Frozen):
 
 
 class Sessions:
-    """Session files in a private folder; each holds the vault key sealed by its session key.
-    The token of the login's unlock is kept in `keyring` (see authsome.storage.file.userkeyring)."""
+    """Session files in a private folder; each holds the vault key sealed by its session key."""
+
+    # The token of the login's unlock is kept in `keyring` (storage/file/userkeyring.py).
 
     def __init__(self, folder: Path, clock=time.time, keyring=None, no_keyring: str = ""):
         self.folder = folder
@@ -168,6 +173,46 @@ class Unlocker:
             token = self.sessions.shared_token(vault)
             key = self.sessions.open(token, vault, salt) if token else None
         return key
+
+    def start_session(self, vault: Path, salt: bytes, vault_key: bytes, ttl: int) -> Unlocked:
+        """Seal `vault_key` in a new session, shared by every shell of the login if it can be."""
+        sessions = self.sessions
+        remove_expired(sessions.folder, sessions.clock())
+        here, shared = self.environ.get(ENV_SESSION, ""), sessions.shared_token(vault) or ""
+        session = sessions.create(vault, salt, vault_key, ttl)
+        why_not = sessions.share(session, vault, ttl)
+        # The new session replaces this shell's; and the login's, when it took that one's place.
+        for token in (here,) if why_not is not None else (here, shared):
+            sessions.end(token)
+        token = session.token if why_not is not None else None
+        return Unlocked(session.expires_at, token, why_not)
+
+    def end_sessions(self, vault: Path) -> tuple[bool, bool]:
+        """End the login's unlock and this shell's: whether each was there."""
+        shared = self.sessions.unshare(vault)
+        ended_shared = self.sessions.end(shared or "")
+        return ended_shared, self.sessions.end(self.environ.get(ENV_SESSION, ""))
+
+    def session_status(self, vault: Path, salt: bytes, verify) -> dict:
+        """Which session unlocks `vault` ('none', 'unlocked for ...', 'expired or invalid')."""
+        info: dict = {"session": "none"}
+        shells = (
+            ("this shell", self.environ.get(ENV_SESSION)),
+            ("every shell, kernel keyring", self.sessions.shared_token(vault)),
+        )
+        for where, token in shells:
+            if not token:
+                continue
+            key = None
+            with contextlib.suppress(AuthsomeError):
+                key = self.sessions.open(token, vault, salt)
+            if key is not None and verify(key):
+                return {
+                    "session": f"unlocked for {where}",
+                    "session_expires_at": self.sessions.expires_at(token),
+                }
+            info["session"] = "expired or invalid"
+        return info
 
     def passphrase(self, vault: Path, new: bool) -> str:
         if self.environ.get(ENV_PASSPHRASE):

@@ -6,7 +6,8 @@ import json
 import os
 from pathlib import Path
 
-from authsome.errors import BadPassphrase, CorruptData
+from authsome.errors import AuthsomeError, BadPassphrase, CorruptData
+from authsome.storage.base import Store, Unlocked
 from authsome.util import crypto, fsutil
 from authsome.util.locking import file_lock
 from authsome.util.record import Record
@@ -17,18 +18,31 @@ CHECK_PLAINTEXT = b"authsome vault key check"
 
 
 class KeySource:
-    """What the file store needs from its caller (see session.Unlocker): the vault key of an
-    unlocked session, else a passphrase."""
+    """What the file store needs from its caller: keys and sessions (see sessions.Unlocker)."""
 
     def session_key(self, vault: Path, salt: bytes) -> bytes | None:
+        """The vault key of an unlocked session, if there is one."""
         raise NotImplementedError
 
     def passphrase(self, vault: Path, new: bool) -> str:
         raise NotImplementedError
 
+    def start_session(self, vault: Path, salt: bytes, vault_key: bytes, ttl: int) -> Unlocked:
+        raise NotImplementedError
+
+    def end_sessions(self, vault: Path) -> tuple[bool, bool]:
+        raise NotImplementedError
+
+    def session_status(self, vault: Path, salt: bytes, verify) -> dict:
+        raise NotImplementedError
+
 
 def _aad(kind: str, name: str = "") -> bytes:
-    # Binding each record to its key stops records being swapped between keys.
+    # What each ciphertext is for, authenticated (not encrypted) with it. Record names sit in
+    # the clear, so that listing needs no key; the name in the AAD stops someone who can write
+    # the file from swapping ciphertexts between names (work's token served as personal's).
+    # The kind keeps the key-check blob from passing as a record and back; the format and
+    # version keep a blob from being read under another layout.
     return f"{VAULT_FORMAT}/{VAULT_VERSION}\0{kind}\0{name}".encode()
 
 
@@ -38,12 +52,10 @@ KNOWN_KDF = ({"name": "scrypt", **crypto.SCRYPT_PARAMS},)
 
 
 def header_digest(kdf: dict, salt: bytes, check: bytes) -> str:
-    """A checksum of what derives and checks the key.
-
-    Without it, damage to the salt or the check blob is indistinguishable from a wrong
-    passphrase: both just fail the check. It guards against accidents, not attackers, who
-    could recompute it; the AEAD tags are what stop tampering.
-    """
+    """A checksum of what derives and checks the key."""
+    # Without it, damage to the salt or the check blob is indistinguishable from a wrong
+    # passphrase: both just fail the check. It guards against accidents, not attackers, who
+    # could recompute it; the AEAD tags are what stop tampering.
     text = json.dumps({"kdf": kdf, "salt": crypto.b64e(salt), "check": crypto.b64e(check)})
     return _sha256(text.encode()).hexdigest()
 
@@ -115,11 +127,12 @@ def parse_vault(path: Path, raw: bytes) -> VaultDoc:
         raise _corrupt(path) from None
 
 
-class FileStore:
+class FileStore(Store):
     """Secrets in one encrypted file; writes are atomic and serialised by a lock."""
 
     name = "file"
     lists_cheaply = True  # record names are in the clear: no key needed to list them
+    can_unlock = True
 
     def __init__(self, path: Path, lock_path: Path, keys: KeySource):
         self.path = path
@@ -134,11 +147,9 @@ class FileStore:
 
     # -- reading ---------------------------------------------------------------
     def read(self, fresh: bool = False) -> VaultDoc | None:
-        """The vault as it is on disk, or None when there is none yet.
-
-        Parsed once per version of the file: `env` over a thousand connections reads it a
-        thousand times. Writers replace the file by rename, so a new version has a new inode.
-        """
+        """The vault as it is on disk, or None when there is none yet."""
+        # Parsed once per version of the file: `env` over a thousand connections reads it a
+        # thousand times. Writers replace the file by rename, so a new version has a new inode.
         try:
             with open(self.path, "rb") as f:
                 st = os.fstat(f.fileno())
@@ -207,6 +218,33 @@ class FileStore:
                 crypto.unseal(vault_key, blob, _aad("record", name))
             except crypto.DecryptionFailed:
                 raise _corrupt(self.path) from None
+
+    # -- unlock, lock and status ------------------------------------------------
+    def unlock(self, ttl: int, say) -> Unlocked:
+        doc = self.read()
+        if doc is None:
+            say(f"Creating the encrypted vault {self.path}.")
+            doc = self.create()
+        return self.keys.start_session(self.path, doc.salt, self.key_for(doc), ttl)
+
+    def lock(self) -> tuple[bool, bool]:
+        return self.keys.end_sessions(self.path)
+
+    def status(self) -> dict:
+        """The vault's path, records and key derivation, and whether a session unlocks it."""
+        info: dict = {"path": str(self.path), "exists": self.path.exists()}
+        try:
+            doc = self.read()
+        except AuthsomeError as e:
+            return {**info, "error": str(e)}
+        if doc is None:
+            return info
+        info["records"] = len(doc.records)
+        info["kdf"] = {k: doc.kdf[k] for k in ("name", "n", "r", "p")}
+        return {**info, **self.keys.session_status(self.path, doc.salt, self._verifier(doc))}
+
+    def _verifier(self, doc: VaultDoc):
+        return lambda key: self.verify(doc, key)
 
     # -- keys ------------------------------------------------------------------
     def _new_doc(self) -> VaultDoc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 from authsome.errors import StoreUnavailable
+from authsome.storage.base import Store
 from authsome.storage.keychain.probe import ProbeResult
 
 CALL_TIMEOUT = 3.0  # a locked KeePassXC or a wedged daemon otherwise hangs forever
@@ -45,7 +46,7 @@ def bounded(fn, timeout: float, what: str):
         ) from None
 
 
-class KeychainStore:
+class KeychainStore(Store):
     """Secrets in the OS keychain (Secret Service, macOS Keychain, Credential Manager)."""
 
     name = "keychain"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 
 from authsome.errors import StoreUnavailable
@@ -59,15 +60,17 @@ def probe(environ: dict[str, str]) -> ProbeResult:
 class KeyringDriver:
     """One keyring entry per connection under the service name 'authsome'."""
 
-    def __init__(self, environ: dict[str, str]):
+    def __init__(self, environ: dict[str, str], backend=None):
         self.environ = environ
+        self._given = backend  # a backend the caller chose (tests' fake) is used as it is
         self._kr = None
+        self._manifest_lock = threading.Lock()
         self.description = "the OS keychain"
 
     def open(self) -> bool:
         if self._kr is None:
-            kr = _backend()
-            name = _secure_name(kr)
+            kr = _backend() if self._given is None else self._given
+            name = _secure_name(kr) if self._given is None else type(kr).__name__
             if name is None:
                 raise StoreUnavailable(
                     f"keyring offers {type(kr).__module__}, which is not an OS keychain", FIX
@@ -95,16 +98,20 @@ class KeyringDriver:
 
     def set(self, key: str, value: str) -> None:
         self._call(self._kr.set_password, SERVICE, key, value)
-        keys = set(self.list()) | {key}
-        self._call(self._kr.set_password, SERVICE, MANIFEST, json.dumps(sorted(keys)))
+        self._edit_manifest(lambda keys: keys | {key})
 
     def delete(self, key: str) -> bool:
         if self.get(key) is None:
             return False
         self._call(self._kr.delete_password, SERVICE, key)
-        keys = set(self.list()) - {key}
-        self._call(self._kr.set_password, SERVICE, MANIFEST, json.dumps(sorted(keys)))
+        self._edit_manifest(lambda keys: keys - {key})
         return True
+
+    def _edit_manifest(self, change) -> None:
+        # Read, change, write: without the lock, two threads' writes would drop a key.
+        with self._manifest_lock:
+            keys = change(set(self.list()))
+            self._call(self._kr.set_password, SERVICE, MANIFEST, json.dumps(sorted(keys)))
 
     def list(self) -> list[str]:
         raw = self.get(MANIFEST)

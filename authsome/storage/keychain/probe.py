@@ -6,11 +6,10 @@ from authsome.util.record import Record
 
 
 class ProbeResult(Record):
-    """Whether the keychain is usable, and what was found on the way.
+    """Whether the keychain is usable, and what was found on the way."""
 
-    keychain names it ("Secret Service", ...); detail says why ("no D-Bus session"); facts holds
-    what was found ({"dbus": True, "secret_service": False}).
-    """
+    # keychain names it ("Secret Service", ...); detail says why ("no D-Bus session"); facts
+    # holds what was found ({"dbus": True, "secret_service": False}).
 
     __slots__ = ("usable", "keychain", "detail", "facts", "seconds")
     _defaults = {"facts": dict, "seconds": 0.0}

@@ -3,25 +3,25 @@
 secretstorage is used directly rather than through keyring so that each connection is one
 item with a readable label and provider/connection attributes.
 
-A secret goes only to a bus and a Secret Service of this user's own: the socket must be ours,
-in a folder no one else can write to; the daemon at its other end must run as us (SO_PEERCRED,
-where the platform has it); and so must whoever holds org.freedesktop.secrets on it.
+Secrets go only to this user's own bus and service: see storage/keychain/dbus.py.
 """
 
 from __future__ import annotations
 
-import os
-import stat
 import time
-from pathlib import Path
-from urllib.parse import unquote
 
 from authsome.errors import StoreUnavailable
-from authsome.settings import not_own_problem
 from authsome.storage.base import label_for, split_key
+from authsome.storage.keychain.dbus import (
+    BUS_NAME,
+    Untrusted,
+    check_owner,
+    connect,
+    secrets_owner,
+    session_bus_address,
+)
 from authsome.storage.keychain.probe import ProbeResult
 
-BUS_NAME = "org.freedesktop.secrets"
 APPLICATION = "authsome"
 KEYCHAIN = "Secret Service"
 FIX = "unlock or start your keyring, or use the encrypted file: AUTHSOME_BACKEND=file"
@@ -31,170 +31,55 @@ UNTRUSTED_FIX = (
 )
 
 
-class Untrusted(Exception):
-    """The bus or the Secret Service on it belongs to another user."""
-
-
-def session_bus_address(environ: dict[str, str]) -> tuple[str | None, str]:
-    """The session bus address to use, or None with the reason; never launches a bus.
-
-    Raises Untrusted when the bus socket is another user's or sits in a folder others can
-    write to.
-    """
-    addr = environ.get("DBUS_SESSION_BUS_ADDRESS", "")
-    if addr:
-        for part in addr.split(";"):
-            transport, _, rest = part.partition(":")
-            if transport != "unix":
-                continue
-            keys = dict(kv.partition("=")[::2] for kv in rest.split(",") if kv)
-            if "path" in keys:
-                path = unquote(keys["path"])
-                _check_socket(path, "DBUS_SESSION_BUS_ADDRESS")
-                return f"unix:path={path}", "DBUS_SESSION_BUS_ADDRESS"
-            if "abstract" in keys:  # no file to check: the daemon's uid is checked instead
-                return f"unix:abstract={unquote(keys['abstract'])}", "DBUS_SESSION_BUS_ADDRESS"
-        transport = addr.split(":", 1)[0]
-        return None, f"DBUS_SESSION_BUS_ADDRESS uses the {transport!r} transport, not followed"
-    runtime = environ.get("XDG_RUNTIME_DIR")
-    if runtime:
-        path = os.path.join(runtime, "bus")
-        try:
-            is_socket = stat.S_ISSOCK(os.stat(path).st_mode)
-        except OSError:
-            is_socket = False
-        if is_socket:
-            _check_socket(path, "$XDG_RUNTIME_DIR/bus")
-            return f"unix:path={path}", "$XDG_RUNTIME_DIR/bus"
-    return None, "no D-Bus session"
-
-
-def _check_socket(path: str, where: str) -> None:
-    """The socket must be ours, in a folder only we (or root) can change."""
-    if not os.path.lexists(path):
-        return  # nothing there: connecting fails and says so
-    folder = Path(os.path.realpath(path)).parent
-    problem = not_own_problem(Path(path), 0) or not_own_problem(folder, 0o022)
-    if problem:
-        raise Untrusted(f"the D-Bus socket ({where}) is not safe to use: {problem}")
-
-
-def _peer_uid(conn) -> int | None:
-    """The uid of the process at the other end of the bus socket, where the OS tells."""
-    import socket  # here, not at the top: the probe runs on every `token`, mostly with no bus
-    import struct
-
-    option = getattr(socket, "SO_PEERCRED", None)
-    sock = getattr(conn, "sock", None)
-    if option is None or sock is None:
-        return None
-    _pid, uid, _gid = struct.unpack("3i", sock.getsockopt(socket.SOL_SOCKET, option, 12))
-    return uid
-
-
-def _check_daemon(conn, where: str) -> None:
-    uid = _peer_uid(conn)
-    if uid is not None and uid != os.getuid():
-        raise Untrusted(
-            f"the D-Bus session bus ({where}) is run by uid {uid}, not by you (uid {os.getuid()})"
-        )
-
-
-def _secrets_owner(conn) -> int | None:
-    """The uid that holds org.freedesktop.secrets on the bus; None when no one does."""
-    from jeepney import DBusAddress, new_method_call
-    from jeepney.wrappers import DBusErrorResponse, unwrap_msg
-
-    bus = DBusAddress("/org/freedesktop/DBus", "org.freedesktop.DBus", "org.freedesktop.DBus")
-    reply = conn.send_and_get_reply(
-        new_method_call(bus, "GetConnectionUnixUser", "s", (BUS_NAME,)), timeout=1.0
-    )
-    try:
-        return int(unwrap_msg(reply)[0])
-    except DBusErrorResponse as e:
-        if e.name == "org.freedesktop.DBus.Error.NameHasNoOwner":
-            return None
-        raise
-
-
-def _check_owner(uid: int | None) -> None:
-    if uid is not None and uid != os.getuid():
-        raise Untrusted(
-            f"{BUS_NAME} on the D-Bus session bus belongs to uid {uid}, not to you"
-            f" (uid {os.getuid()})"
-        )
-
-
-def _connect(address: str, where: str):
-    """A connection to the bus at `address`, whose daemon must be ours."""
-    from jeepney.io.blocking import open_dbus_connection
-
-    conn = open_dbus_connection(bus=address, auth_timeout=1.0)
-    try:
-        _check_daemon(conn, where)
-    except Untrusted:
-        conn.close()
-        raise
-    return conn
-
-
 def probe(environ: dict[str, str]) -> ProbeResult:
     """Is a Secret Service reachable on the session bus? Cheap when there is no bus."""
     start = time.perf_counter()
+
+    def result(usable: bool, detail: str, facts: dict) -> ProbeResult:
+        return ProbeResult(usable, KEYCHAIN, detail, facts, time.perf_counter() - start)
+
     try:
         address, where = session_bus_address(environ)
     except Untrusted as e:
-        facts = {"dbus": True, "trusted": False, "secret_service": False}
-        return ProbeResult(False, KEYCHAIN, str(e), facts, time.perf_counter() - start)
+        return result(False, str(e), {"dbus": True, "trusted": False, "secret_service": False})
     if address is None:
-        return ProbeResult(
-            False,
-            KEYCHAIN,
-            where,
-            {"dbus": False, "secret_service": False},
-            time.perf_counter() - start,
-        )
+        return result(False, where, {"dbus": False, "secret_service": False})
     facts = {"dbus": True, "bus_address_from": where, "secret_service": False}
     try:
-        from jeepney import DBusAddress, new_method_call
-
-        conn = _connect(address, where)
+        conn = connect(address, where)
     except Untrusted as e:
-        facts["trusted"] = False
-        return ProbeResult(False, KEYCHAIN, str(e), facts, time.perf_counter() - start)
+        return result(False, str(e), {**facts, "trusted": False})
     except Exception as e:  # noqa: BLE001 - any failure to connect means "not usable"
-        facts["dbus"] = False
         detail = f"the D-Bus session bus ({where}) cannot be reached: {type(e).__name__}"
-        return ProbeResult(False, KEYCHAIN, detail, facts, time.perf_counter() - start)
+        return result(False, detail, {**facts, "dbus": False})
     try:
-        bus = DBusAddress("/org/freedesktop/DBus", "org.freedesktop.DBus", "org.freedesktop.DBus")
-        owner = _secrets_owner(conn)  # one round trip: whether it is owned, and by whom
-        _check_owner(owner)
-        owned = owner is not None
-        activatable = False
-        if not owned:
-            names = conn.send_and_get_reply(
-                new_method_call(bus, "ListActivatableNames"), timeout=1.0
-            ).body[0]
-            activatable = BUS_NAME in names
+        owned, activatable = _find_service(conn)
     except Untrusted as e:
-        facts["trusted"] = False
-        return ProbeResult(False, KEYCHAIN, str(e), facts, time.perf_counter() - start)
+        return result(False, str(e), {**facts, "trusted": False})
     except Exception as e:  # noqa: BLE001
-        detail = f"the D-Bus session bus did not answer: {type(e).__name__}"
-        return ProbeResult(False, KEYCHAIN, detail, facts, time.perf_counter() - start)
+        return result(False, f"the D-Bus session bus did not answer: {type(e).__name__}", facts)
     finally:
         conn.close()
-    facts["secret_service"] = bool(owned or activatable)
     if owned:
         detail = f"{BUS_NAME} is running on the D-Bus session bus"
     elif activatable:
         detail = f"{BUS_NAME} can be activated on the D-Bus session bus"
     else:
         detail = f"D-Bus session found, but nothing provides {BUS_NAME}"
-    return ProbeResult(
-        bool(owned or activatable), KEYCHAIN, detail, facts, time.perf_counter() - start
-    )
+    return result(owned or activatable, detail, {**facts, "secret_service": owned or activatable})
+
+
+def _find_service(conn) -> tuple[bool, bool]:
+    """(someone of ours holds the Secret Service name, the bus can start one)."""
+    from jeepney import DBusAddress, new_method_call
+
+    owner = secrets_owner(conn)  # one round trip: whether it is owned, and by whom
+    check_owner(owner)
+    if owner is not None:
+        return True, False
+    bus = DBusAddress("/org/freedesktop/DBus", "org.freedesktop.DBus", "org.freedesktop.DBus")
+    names = conn.send_and_get_reply(new_method_call(bus, "ListActivatableNames"), timeout=1.0)
+    return False, BUS_NAME in names.body[0]
 
 
 def can_show_prompt(environ: dict[str, str]) -> bool:
@@ -227,11 +112,11 @@ class SecretServiceDriver:
                 address, why = session_bus_address(self.environ)
                 if address is None:
                     raise StoreUnavailable(f"the Secret Service is not reachable ({why})", FIX)
-                self._conn = _connect(address, why)
+                self._conn = connect(address, why)
                 add_match_rules(self._conn)
                 collection = secretstorage.get_default_collection(self._conn)
                 # Now that the service runs (activated if need be), before any secret is sent.
-                _check_owner(_secrets_owner(self._conn))
+                check_owner(secrets_owner(self._conn))
                 self._collection = collection
             except Untrusted as e:
                 raise StoreUnavailable(str(e), UNTRUSTED_FIX) from None

@@ -1,0 +1,132 @@
+"""One connection's record, its reference ('github:work'), and the rule for its state."""
+
+from __future__ import annotations
+
+import json
+
+from authsome.errors import CorruptData, UsageError
+from authsome.storage.base import make_key
+from authsome.util.names import NAME_RE
+from authsome.util.record import Record
+
+CONNECTED, EXPIRES_SOON = "connected", "expires soon"
+EXPIRED, NEEDS_LOGIN = "expired", "needs login"
+SECRET_FIELDS = (
+    "access_token",
+    "refresh_token",
+    "id_token",
+    "api_key",
+    "client_secret",
+    "registration_access_token",
+)
+
+
+def check_name(kind: str, value: str) -> str:
+    if not NAME_RE.match(value or ""):
+        from authsome.util.secretlike import looks_like_secret
+
+        if looks_like_secret(value or ""):
+            from authsome.providers.registry import secret_name_error
+
+            raise secret_name_error(kind)
+        raise UsageError(
+            f"{kind} name {value!r} is not valid",
+            "use lowercase letters, digits, '.', '_' or '-' (at most 64)",
+        )
+    return value
+
+
+def effective_margin(expires_at: float, updated_at: float | None, margin: int) -> float:
+    """The refresh margin, capped at half the token's lifetime."""
+    # A provider whose tokens live less than the margin would otherwise refresh on every call.
+    lifetime = expires_at - (updated_at or 0)
+    return min(margin, lifetime / 2) if lifetime > 0 else margin
+
+
+def state_of(entry: dict, now: float, margin: int) -> str:
+    """A connection's state from its index entry: the one rule that list and providers use."""
+    if entry.get("status", CONNECTED) != CONNECTED:
+        return NEEDS_LOGIN
+    expires_at = entry.get("expires_at")
+    if expires_at is None:
+        return CONNECTED
+    if expires_at <= now:
+        # Past expiry but refreshable: the next `token` refreshes it, so it is not dead yet.
+        return EXPIRES_SOON if entry.get("refreshable") else EXPIRED
+    soon = expires_at - now <= effective_margin(expires_at, entry.get("updated_at"), margin)
+    return EXPIRES_SOON if soon else CONNECTED
+
+
+def display_ref(provider: str, connection: str) -> str:
+    """'github' for the default connection, else 'github:work'."""
+    return provider if connection == "default" else f"{provider}:{connection}"
+
+
+def parse_ref(ref: str, connection: str | None = None) -> tuple[str, str]:
+    """'github' or 'github:work' -> (provider, connection)."""
+    provider, sep, conn = ref.partition(":")
+    if sep and connection and connection != conn:
+        raise UsageError(f"{ref!r} and --connection {connection!r} disagree", "give one of them")
+    return check_name("provider", provider), check_name(
+        "connection", conn or connection or "default"
+    )
+
+
+class Connection(Record):
+    """One login: who, how, the secrets, and when they expire."""
+
+    __slots__ = (
+        "provider",
+        "connection",
+        "auth_type",
+        "flow",
+        "secrets",
+        "expires_at",
+        "scopes",
+        "client_id",
+        "status",
+        "created_at",
+        "updated_at",
+        "token_origin",
+    )
+    _defaults = {
+        "connection": "default",
+        "auth_type": "api_key",
+        "flow": None,
+        "secrets": dict,
+        "expires_at": None,
+        "scopes": list,
+        "client_id": None,
+        "status": CONNECTED,
+        "created_at": 0,
+        "updated_at": 0,
+        "token_origin": None,  # scheme://host[:port] of the token endpoint that issued the login
+    }
+
+    @property
+    def key(self) -> str:
+        return make_key(self.provider, self.connection)
+
+    def metadata(self, backend: str) -> dict:
+        meta = self.to_dict()
+        del meta["secrets"]
+        meta["backend"] = backend
+        meta["refreshable"] = "refresh_token" in self.secrets
+        return meta
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, key: str, raw: str) -> Connection:
+        try:
+            data = json.loads(raw)
+            conn = cls(**data)
+            if not isinstance(conn.secrets, dict) or conn.key != key:
+                raise TypeError
+            return conn
+        except (ValueError, TypeError, RecursionError):
+            raise CorruptData(
+                f"the stored record {key} is corrupt",
+                f"remove it with: authsome logout {key.replace(':default', '')}",
+            ) from None
