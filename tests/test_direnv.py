@@ -84,6 +84,13 @@ def test_library_names_the_absolute_path(direnv_env, tmp_path):
     text = (tmp_path / "config" / "direnv" / "lib" / "authsome.sh").read_text()
     assert "use_authsome()" in text and "@AUTHSOME@" not in text
     assert f"setsid -w '{AUTHSOME_BIN}' env --shell bash" in text
+    # It hides every bookkeeping variable of the shell's own `env` from authsome.
+    from authsome.services.env import BOOKKEEPING
+
+    unset = next(
+        line.split()[1:] for line in text.splitlines() if line.strip().startswith("unset ")
+    )
+    assert sorted(unset) == sorted(BOOKKEEPING)
 
 
 def test_direnv_exec_exports_the_connections(direnv_env, tmp_path):
