@@ -17,7 +17,8 @@ WORDS = (
     *("openai", "openai:work", "gizmo", "github", "nope", "Bad!", "", "-", "work", "default"),
     *("-c", "--connection", "-cwork", "-c=work", "--connection=work", "--connection="),
     *("--shell", "--shell=fish", "--shell=", "bash", "fish", "pwsh", "tcsh"),
-    *("--format", "--format=json", "--format=xml", "json", "dotenv", "shell"),
+    *("--format", "--format=json", "--format=xml", "json", "dotenv", "shell", "github-actions"),
+    "--format=github-actions",
     *("--unset", "--unset=1", "--strict", "--", "--help", "-h", "--bogus", "-x", "--debug"),
 )
 
@@ -39,7 +40,9 @@ def connected(unlocked_env, install_provider, monkeypatch):
         e = {**unlocked_env, "OPENAI_API_KEY": key, "GIZMO_KEY": "gz-key 'quoted' $x"}
         out = run(["login", ref], e)
         assert out.returncode == 0, out.stderr
-    for key, value in {**unlocked_env, "SHELL": "/bin/bash"}.items():
+    # Both paths append to the same $GITHUB_ENV; what they print (the masks) must agree.
+    github_env = str(unlocked_env["HOME"]) + "/github_env"
+    for key, value in {**unlocked_env, "SHELL": "/bin/bash", "GITHUB_ENV": github_env}.items():
         monkeypatch.setenv(key, value)
 
 
@@ -110,6 +113,7 @@ PLAIN = [
     ["env", "--shell", "fish", "gizmo"],
     ["env", "--shell=pwsh", "--format", "dotenv", "gizmo"],
     ["env", "--format=json", "openai"],
+    ["env", "--format", "github-actions", "openai", "gizmo"],
     ["env", "--unset"],
     ["env", "--", "gizmo"],
 ]

@@ -18,11 +18,11 @@ def main(argv: list[str] | None = None) -> None:
     try:
         code = serve(ctx, args[0] if len(args) == 1 else "")
     except AuthsomeError as e:
-        ctx.emit(f"authsome: {e}")
+        ctx.io.emit(f"authsome: {e}")
         code = exit_code_for(e)
     except KeyboardInterrupt:
         code = 130
     except Exception as e:  # noqa: BLE001 - docker shows stdout; never a traceback with locals
-        ctx.emit(f"authsome: internal error ({type(e).__name__})")
+        ctx.io.emit(f"authsome: internal error ({type(e).__name__})")
         code = 1
     sys.exit(int(code))

@@ -21,11 +21,10 @@ def run_token(ctx, name: str, connection: str | None) -> int:
 
 
 def run_env(ctx, names, shell, fmt, unset, strict) -> int:
-    from authsome.services.env import render
+    from authsome.services import env
 
     # What it can: each name it skips gets a line on stderr, the first sets the exit status.
-    text, error = render(ctx, list(names), shell, fmt, unset, strict)
-    ctx.io.emit(text)
+    error = env.run(ctx, list(names), shell, fmt, unset, strict)
     if error is None:
         return 0
     from authsome.main import exit_code_for

@@ -12,7 +12,7 @@ def git_credential(ctx, operation, ref):
     from authsome.services.gitcred import answer, read_attributes
 
     # Any other operation is ignored, as git asks of helpers.
-    ctx.emit(answer(ctx, operation, read_attributes(ctx.stdin), ref))
+    ctx.io.emit(answer(ctx, operation, read_attributes(ctx.io.stdin), ref))
 
 
 @click.command("setup-git")
@@ -24,4 +24,4 @@ def setup_git(ctx, refs, unset):
     from authsome.services.gitcred import setup_git as run
 
     for line in run(ctx, list(refs), unset):
-        ctx.say(f"authsome: {line}.")
+        ctx.io.say(f"authsome: {line}.")

@@ -10,7 +10,7 @@ def kube_credential(ctx, ref):
     """Print an ExecCredential for kubectl (a client-go exec credential plugin)."""
     from authsome.services.kubecred import exec_credential
 
-    ctx.emit(exec_credential(ctx, ref))
+    ctx.io.emit(exec_credential(ctx, ref))
 
 
 @click.command("setup-kube")
@@ -23,4 +23,6 @@ def setup_kube(ctx, ref, cluster, user):
     from authsome.services.kubecred import setup_kube as run
 
     written = run(ctx, ref, cluster, user)
-    ctx.say(f"authsome: kubeconfig user {written} gets its token from authsome, context {cluster}.")
+    ctx.io.say(
+        f"authsome: kubeconfig user {written} gets its token from authsome, context {cluster}."
+    )

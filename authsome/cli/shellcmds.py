@@ -8,7 +8,7 @@ from authsome.cli.complete import connected_refs
 @click.argument("shell", type=click.Choice(shells.supporting("HOOK_FILE")))
 @click.pass_obj
 def hook(ctx, shell):
-    """Print the prompt hook: eval "$(authsome hook bash)" in ~/.bashrc."""
+    """Print the prompt hook (eval "$(authsome hook bash)" in ~/.bashrc), or direnv's library."""
     from authsome.services.shell import hook_script
 
     ctx.io.emit(hook_script(shell))

@@ -3,7 +3,11 @@
     render(result, unsets, dialect) -> str   the whole output for an Export `result`
     warnings(values) -> list[str]            lines for stderr about values a reader may misread
 
-"shell" writes the dialect of the user's shell (authsome.shells); dotenv and json ignore it.
+"shell" writes the dialect of the user's shell (authsome.shells); the others ignore it.
+A format that also writes a file (github-actions: $GITHUB_ENV) has two more:
+
+    target(environ) -> str       that file, checked before any credential is read
+    deliver(result, target)      writes it, after render's text is printed
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ TABLE = {
     SHELL: "authsome.formats.shell",
     "dotenv": "authsome.formats.dotenv",
     "json": "authsome.formats.jsonfmt",
+    "github-actions": "authsome.formats.github_actions",
 }
 NAMES = tuple(TABLE)
 

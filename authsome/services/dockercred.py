@@ -33,7 +33,7 @@ def get(ctx, server_url: str) -> str | None:
     try:
         found = serving(ctx, "docker", registry_host(server_url), setup="login")
     except NotLoggedIn as e:
-        ctx.say(f"authsome: {e}")  # docker reads stdout only; this is for a person running it
+        ctx.io.say(f"authsome: {e}")  # docker reads stdout only; this is for a person running it
         return None
     if found is None:
         return None
@@ -69,24 +69,24 @@ def refuse(action: str) -> UsageError:
 
 
 def serve(ctx, action: str) -> int:
-    """Answer one docker request; what to print goes to ctx.emit. Raises AuthsomeError."""
+    """Answer one docker request; what to print goes to ctx.io.emit. Raises AuthsomeError."""
     from authsome.util.nodump import disable_core_dumps
 
     disable_core_dumps()  # before any secret is read
     if action == "get":
-        answer = get(ctx, ctx.stdin.read().strip())  # trimmed, as credentials.Serve does
-        ctx.emit(answer if answer is not None else NOT_FOUND)
+        answer = get(ctx, ctx.io.stdin.read().strip())  # trimmed, as credentials.Serve does
+        ctx.io.emit(answer if answer is not None else NOT_FOUND)
         return 0 if answer is not None else 1
     if action == "list":
-        ctx.emit(list_(ctx))
+        ctx.io.emit(list_(ctx))
         return 0
     if action == "version":
         from authsome import __version__
 
-        ctx.emit(f"docker-credential-authsome (authsome) {__version__}")
+        ctx.io.emit(f"docker-credential-authsome (authsome) {__version__}")
         return 0
     if action in ("store", "erase"):
-        ctx.stdin.read()  # the credentials docker sends: read, never kept
+        ctx.io.stdin.read()  # the credentials docker sends: read, never kept
         raise refuse(action)
     raise UsageError(
         "usage: docker-credential-authsome get|list|store|erase|version",

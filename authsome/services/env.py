@@ -188,18 +188,32 @@ def skip_line(ref: str, error: AuthsomeError, refreshing: bool, unset: list[str]
     return f"authsome: {head}: {error.what}{fix}"
 
 
+def run(ctx, names, shell=None, fmt="shell", unset=False, strict=False) -> AuthsomeError | None:
+    """`authsome env`: prints its output (and writes a format's file, after the text), and
+    returns the error of the first name it skipped (which sets the exit status), if any."""
+    from authsome import formats
+
+    output = formats.get(fmt)
+    target = output.target(ctx.environ) if hasattr(output, "target") and not unset else None
+    text, export, error = render(ctx, names, shell, fmt, unset, strict)
+    ctx.io.emit(text)
+    if target is not None:
+        output.deliver(export, target)
+    return error
+
+
 def render(
     ctx, names, shell: str | None = None, fmt: str = "shell", unset=False, strict=False
-) -> tuple[str, AuthsomeError | None]:
-    """The whole output of `authsome env`, built before anything is printed, and the error of
-    the first name it skipped (which sets the exit status), if any."""
+) -> tuple[str, Export, AuthsomeError | None]:
+    """The whole output of `authsome env`, built before anything is printed, what it exports,
+    and the error of the first name it skipped, if any."""
     from authsome import formats, shells
 
     dialect = shells.get(shell or shells.detect(ctx.environ))
     previous = shells.safe_names(ctx.environ.get(EXPORTED, ""))
     if unset:
         bookkeeping = [b for b in BOOKKEEPING if b in ctx.environ]
-        return shells.script(dialect, {}, [*previous, *bookkeeping]), None
+        return shells.script(dialect, {}, [*previous, *bookkeeping]), Export(), None
     previous_refs = ctx.environ.get(REFS, "").split()
     reported = set(ctx.environ.get(FAILING, "").split())
     export = collect(ctx, names, strict, reported)
@@ -218,7 +232,7 @@ def render(
         ctx.io.say(line)
     kept = export.bookkeeping()
     cleared = [b for b in BOOKKEEPING if b in ctx.environ and b not in kept]
-    return output.render(export, stale + cleared, dialect), error
+    return output.render(export, stale + cleared, dialect), export, error
 
 
 def _report(ctx, export: Export, previous_refs, reported, stale: list[str], args) -> None:

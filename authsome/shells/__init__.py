@@ -13,21 +13,23 @@ import re
 from authsome.errors import UsageError
 
 DIALECTS = ("bash", "zsh", "fish", "sh", "pwsh")
+# Programs that evaluate a dialect's code but are not shells: a hook file, never --shell.
+HOSTS = ("direnv",)
 ALIASES = {"dash": "sh", "ksh": "sh", "mksh": "sh", "ash": "sh", "powershell": "pwsh"}
 
 
 def get(name: str):
     """The dialect module for a shell name ('bash', 'fish', ...)."""
     name = ALIASES.get(name, name)
-    if name not in DIALECTS:
+    if name not in DIALECTS + HOSTS:
         choices = ", ".join(DIALECTS)
         raise UsageError(f"unknown shell {name!r}", f"use --shell with one of: {choices}")
     return importlib.import_module(f"authsome.shells.{name}")
 
 
 def supporting(attribute: str) -> tuple[str, ...]:
-    """The dialects that have a file for `attribute` ("HOOK_FILE", "COMPLETION_FILE")."""
-    return tuple(name for name in DIALECTS if getattr(get(name), attribute))
+    """The dialects (and hosts) with a file for `attribute` ("HOOK_FILE", "COMPLETION_FILE")."""
+    return tuple(name for name in DIALECTS + HOSTS if getattr(get(name), attribute))
 
 
 _VAR = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
