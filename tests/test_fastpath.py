@@ -91,6 +91,7 @@ def _agree(argv, monkeypatch, capsys) -> bool:
 @example(command="token", words=["openai", "-c=work"])
 @example(command="env", words=["--shell", "fish", "--shell=bash", "gizmo"])
 @example(command="env", words=["--", "--strict", "openai"])
+@example(command="env", words=["--format", "openai", "--format=json"])  # only the last is checked
 @settings(
     max_examples=250, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )

@@ -62,6 +62,9 @@ def parse(args: list[str], spec: dict) -> dict | None:
             if taken is None:
                 return None
             given[taken[0]] = taken[1]  # the last one counts, as for click
+    for opt in spec["options"]:  # click checks a choice on the value that counts only
+        if opt["choices"] and given[opt["dest"]] not in (*opt["choices"], opt["default"]):
+            return None
     keyword, nargs = spec["argument"]
     if nargs == -1:
         given[keyword] = tuple(positionals)
@@ -89,6 +92,4 @@ def _option(arg: str, rest, by_name: dict) -> tuple[str, object] | None:
         value = next(rest, None)
         if value is None:
             return None
-    if opt["choices"] and value not in opt["choices"]:
-        return None
     return opt["dest"], value
