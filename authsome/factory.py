@@ -8,7 +8,6 @@ from functools import cached_property
 
 from authsome import settings
 from authsome.storage.home import Home
-from authsome.ui.prompt import Prompter
 from authsome.ui.streams import IOStreams
 
 
@@ -24,7 +23,7 @@ class Context:
         stdin: object | None = None,
         stdout: object | None = None,
         stderr: object | None = None,
-        prompter: Prompter | None = None,
+        prompter=None,
         clock=time.time,
         sleep=time.sleep,
         store=None,

@@ -6,9 +6,9 @@ completions/ (COMPLETION_FILE), None where it has none.
 
 from __future__ import annotations
 
-import importlib
 import os
 import re
+import sys
 
 from authsome.errors import UsageError
 
@@ -24,7 +24,9 @@ def get(name: str):
     if name not in DIALECTS + HOSTS:
         choices = ", ".join(DIALECTS)
         raise UsageError(f"unknown shell {name!r}", f"use --shell with one of: {choices}")
-    return importlib.import_module(f"authsome.shells.{name}")
+    module = f"authsome.shells.{name}"
+    __import__(module)  # not importlib: its import costs the hot path ~0.4 ms
+    return sys.modules[module]
 
 
 def supporting(attribute: str) -> tuple[str, ...]:

@@ -4,10 +4,8 @@ stdout for machines, stderr for people, stdin and the prompter for answers, the 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 from functools import cached_property
 
-from authsome.ui.prompt import Prompter
 from authsome.util.termtext import printable
 
 
@@ -19,8 +17,8 @@ class IOStreams:
         stdin=None,
         stdout=None,
         stderr=None,
-        prompter: Prompter | None = None,
-        browser: Callable[[str], bool] | None = None,
+        prompter=None,  # a ui.prompt.Prompter; imported only when asked for
+        browser=None,  # url -> bool: whether a browser opened it
     ):
         self.stdin = stdin or sys.stdin
         self.stdout = stdout or sys.stdout
@@ -48,7 +46,9 @@ class IOStreams:
         return True
 
     @cached_property
-    def prompter(self) -> Prompter:
+    def prompter(self):
+        from authsome.ui.prompt import Prompter
+
         return self._prompter or Prompter(self.stdin, self.stderr)
 
     def open_browser(self, url: str) -> bool:
