@@ -64,7 +64,7 @@ def render_definition(provider) -> str:
     ]
     if d["docs_url"]:
         lines.append(f"  docs_url: {d['docs_url']}")
-    for section in ("oauth", "api_key"):
+    for section in ("oauth", "api_key", "git", "docker", "kubernetes"):
         if section in d:
             lines.append(f"  {section}:")
             lines += [f"    {k}: {json.dumps(v)}" for k, v in d[section].items()]
