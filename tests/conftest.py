@@ -22,9 +22,6 @@ ISOLATED_VARS = (
     "GITHUB_ENV",  # under GitHub Actions: no test may append to the runner's own file
 )
 TEST_PASSPHRASE = "correct horse battery staple ✓"
-# Their file_env tests need a home that does not exist yet: until they ask for passphrase_env
-# by name, file_env keeps the passphrase there.
-PASSPHRASE_MODULES = frozenset({"test_reliability"})
 
 
 @pytest.fixture(autouse=True)
@@ -98,13 +95,10 @@ def unlock(environ: dict[str, str], template: tuple[bytes, bytes, bytes]) -> dic
 
 
 @pytest.fixture
-def file_env(request, passphrase_env, vault_template) -> dict[str, str]:
+def file_env(passphrase_env, vault_template) -> dict[str, str]:
     """The encrypted file store, unlocked (an empty vault exists): no KDF per call.
 
-    Tests of the passphrase path use passphrase_env. So does every file_env test of the modules
-    in PASSPHRASE_MODULES, which start from no home or point AUTHSOME_HOME elsewhere."""
-    if request.module.__name__ in PASSPHRASE_MODULES:
-        return passphrase_env
+    Tests of the passphrase path, or that start from no home, use passphrase_env."""
     return unlock(passphrase_env, vault_template)
 
 

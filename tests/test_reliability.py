@@ -126,8 +126,10 @@ def _home_on(disk, server, env) -> dict:
     return {**env, "AUTHSOME_HOME": str(home)}
 
 
-def test_a_full_disk_at_the_save_keeps_the_new_tokens_in_the_journal(testsrv, file_env, small_disk):
-    env = _home_on(small_disk, testsrv, file_env)
+def test_a_full_disk_at_the_save_keeps_the_new_tokens_in_the_journal(
+    testsrv, passphrase_env, small_disk
+):
+    env = _home_on(small_disk, testsrv, passphrase_env)
     _due(testsrv, env, expires_in=4, wait=2.2)
     testsrv.state.on_refresh = small_disk.fill  # the disk fills while the answer is on its way
     out = run(["token", "testsrv"], env)
@@ -147,9 +149,9 @@ def test_a_full_disk_at_the_save_keeps_the_new_tokens_in_the_journal(testsrv, fi
 
 
 def test_a_full_disk_before_the_refresh_sends_nothing_and_names_the_cause(
-    testsrv, file_env, small_disk
+    testsrv, passphrase_env, small_disk
 ):
-    env = _home_on(small_disk, testsrv, file_env)
+    env = _home_on(small_disk, testsrv, passphrase_env)
     _due(testsrv, env, expires_in=1, wait=1.2)  # expired: no current token to fall back on
     small_disk.fill()
     out = run(["token", "testsrv"], env)
@@ -182,18 +184,18 @@ def test_a_keychain_that_stalls_at_the_save_loses_nothing(testsrv, fresh_secret_
 # -- 2. creating a home never bricks it -------------------------------------------------------
 
 
-def test_an_empty_version_file_in_a_new_home_is_a_creation_to_finish(file_env, authsome_home):
+def test_an_empty_version_file_in_a_new_home_is_a_creation_to_finish(passphrase_env, authsome_home):
     authsome_home.mkdir(mode=0o700)
     (authsome_home / "version").write_bytes(b"")  # what a kill used to leave behind
-    out = run(["login", "openai"], {**file_env, "OPENAI_API_KEY": "sk-test-1234567890abcdef"})
+    out = run(["login", "openai"], {**passphrase_env, "OPENAI_API_KEY": "sk-test-1234567890abcdef"})
     assert out.returncode == 0, out.stderr
     assert (authsome_home / "version").read_text() == "1\n"
 
 
-def test_the_version_file_is_written_atomically(file_env, authsome_home):
+def test_the_version_file_is_written_atomically(passphrase_env, authsome_home):
     out = subprocess.run(
         ["strace", "-f", "-qq", "-e", "trace=rename,renameat,renameat2", AUTHSOME_BIN, "list"],
-        env=file_env,
+        env=passphrase_env,
         capture_output=True,
         text=True,
         timeout=60,
@@ -283,12 +285,12 @@ def test_kill_9_at_every_step_of_a_logout_leaves_no_ghost(unlocked_env):
     assert kills >= 5
 
 
-def test_kill_9_during_the_first_login_in_a_new_home(file_env, tmp_path):
+def test_kill_9_during_the_first_login_in_a_new_home(passphrase_env, tmp_path):
     def fresh_home(n=[0]):  # noqa: B006 - a counter for distinct homes
         n[0] += 1
         return str(tmp_path / f"h{n[0]}")
 
-    env = {**file_env, "OPENAI_API_KEY": "sk-test-1234567890abcdef"}
+    env = {**passphrase_env, "OPENAI_API_KEY": "sk-test-1234567890abcdef"}
     kills = 0
     for syscall in ("write", "rename", "mkdir"):
         for n in range(1, 60):
@@ -440,10 +442,10 @@ def test_dead_client_errors_mark_the_login(testsrv, unlocked_env, code):
     assert rows[0]["state"] == "needs login"
 
 
-def test_a_5xx_during_device_polling_is_retried(testsrv, file_env):
+def test_a_5xx_during_device_polling_is_retried(testsrv, passphrase_env):
     testsrv.state.poll_failures = 1
     testsrv.state.approve_after_polls = 0
-    out = run(["login", "testsrv"], {**file_env}, timeout=90)
+    out = run(["login", "testsrv"], {**passphrase_env}, timeout=90)
     assert out.returncode == 0, out.stderr
     assert "did not answer properly" in out.stderr
 
@@ -468,8 +470,8 @@ def _no_internal_error(out):
         ("kdf_n_huge", 6),
     ],
 )
-def test_a_damaged_home_gets_a_one_line_error(file_env, authsome_home, damage, code):
-    env = {**file_env, "OPENAI_API_KEY": "sk-test-1234567890abcdef"}
+def test_a_damaged_home_gets_a_one_line_error(passphrase_env, authsome_home, damage, code):
+    env = {**passphrase_env, "OPENAI_API_KEY": "sk-test-1234567890abcdef"}
     _login(env, "openai")
     vault = authsome_home / "vault"
     if damage == "locks_is_a_file":
@@ -500,21 +502,21 @@ def test_a_damaged_home_gets_a_one_line_error(file_env, authsome_home, damage, c
 
 @pytest.mark.parametrize("content", ["[]", "[" * 100_000 + "]" * 100_000])
 def test_a_provider_file_that_is_not_an_object_is_invalid_configuration(
-    file_env, authsome_home, content
+    passphrase_env, authsome_home, content
 ):
     folder = authsome_home / "providers"
     folder.mkdir(parents=True)
     (folder / "openai.json").write_text(content)
-    out = run(["login", "openai"], {**file_env, "OPENAI_API_KEY": "sk-test-1234567890abcdef"})
+    out = run(["login", "openai"], {**passphrase_env, "OPENAI_API_KEY": "sk-test-1234567890abcdef"})
     _no_internal_error(out)
     assert out.returncode == 9, out.stderr
 
 
-def test_a_read_only_home_is_exit_12(file_env, tmp_path):
+def test_a_read_only_home_is_exit_12(passphrase_env, tmp_path):
     home = tmp_path / "ro"
     _mount_tmpfs(home, "1m")
     try:
-        env = {**file_env, "AUTHSOME_HOME": str(home / "h")}
+        env = {**passphrase_env, "AUTHSOME_HOME": str(home / "h")}
         subprocess.run(["mount", "-o", "remount,ro", str(home)], check=True)
         out = run(["login", "openai"], {**env, "OPENAI_API_KEY": "sk-test-1234567890abcdef"})
         _no_internal_error(out)
@@ -575,7 +577,7 @@ def test_refresh_tokens_go_only_to_the_endpoint_that_issued_them(
     assert testsrv.state.count("/token", "refresh_token") == 0
 
 
-def test_a_loopback_port_in_use_is_a_usage_error(testsrv, file_env):
+def test_a_loopback_port_in_use_is_a_usage_error(testsrv, passphrase_env):
     import socket
 
     taken = socket.socket()
@@ -583,7 +585,7 @@ def test_a_loopback_port_in_use_is_a_usage_error(testsrv, file_env):
     taken.listen()
     try:
         port = taken.getsockname()[1]
-        out = run(["login", "testsrv", "--flow", "pkce", "--port", str(port)], file_env)
+        out = run(["login", "testsrv", "--flow", "pkce", "--port", str(port)], passphrase_env)
     finally:
         taken.close()
     _no_internal_error(out)

@@ -163,7 +163,7 @@ class Connections(Recovery):
         conn = self.find(provider, connection)
         if conn is None:
             key = make_key(provider, connection)
-            name = provider if connection == "default" else f"{provider}:{connection}"
+            name = display_ref(provider, connection)
             entry = self.entry(provider, connection)
             elsewhere = (entry or {}).get("backend")
             if elsewhere and elsewhere != self.store.name:
