@@ -99,32 +99,39 @@ def main(argv: list[str] | None = None) -> None:
         print("\nauthsome: cancelled.", file=sys.stderr)
         code = ExitCode.CANCELLED
     except errors.AuthsomeError as e:
-        if debug:
-            import traceback
-
-            traceback.print_exc()
-        print(f"authsome: {_shown(str(e), args)}", file=sys.stderr)
-        code = exit_code_for(e)
+        code = _known(e, args, debug)
     except BrokenPipeError:
         # The reader went away (`authsome list | head`); exit quietly.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         code = ExitCode.INTERNAL
     except OSError as e:
-        # A full disk, a read-only home, a file where a folder belongs: the environment, not a
-        # bug, so it gets its own line and exit code rather than "internal error".
-        from authsome.util.fsutil import filesystem_error
-
-        error = filesystem_error(e)
-        if error is None or debug:
-            code = _internal(e, debug)
-        else:
-            print(f"authsome: {error}", file=sys.stderr)
-            code = exit_code_for(error)
+        code = _os_error(e, debug)
     except Exception as e:  # noqa: BLE001 - the last line of defence
         code = _click_error(e, args)
         if code is None:
             code = _internal(e, debug)
     sys.exit(int(code) if isinstance(code, int) else ExitCode.OK)
+
+
+def _known(e: errors.AuthsomeError, args: list[str], debug: bool) -> int:
+    if debug:
+        import traceback
+
+        traceback.print_exc()
+    print(f"authsome: {_shown(str(e), args)}", file=sys.stderr)
+    return exit_code_for(e)
+
+
+def _os_error(e: OSError, debug: bool) -> int:
+    """A full disk, a read-only home, a file where a folder belongs: the environment, not a
+    bug, so it gets its own line and exit code rather than "internal error"."""
+    from authsome.util.fsutil import filesystem_error
+
+    error = filesystem_error(e)
+    if error is None or debug:
+        return _internal(e, debug)
+    print(f"authsome: {error}", file=sys.stderr)
+    return exit_code_for(error)
 
 
 def _internal(e: Exception, debug: bool) -> int:

@@ -156,21 +156,21 @@ class _Handler(loopback.Handler):
             return self._refuse(400)
         if action is None or st.done.is_set() or length > MAX_BODY:
             return self._refuse(404)
-        form = {
-            k: v[0]
-            for k, v in parse_qs(
-                self.rfile.read(length).decode("utf-8", "replace"), keep_blank_values=True
-            ).items()
-        }
+        body = self.rfile.read(length).decode("utf-8", "replace")
+        form = {k: v[0] for k, v in parse_qs(body, keep_blank_values=True).items()}
         if not hmac.compare_digest(form.get("csrf", ""), st.csrf):
             return self._refuse()
         if action == "cancel":
-            if not st.cancel():
-                return self._refuse(404)
-            return self._send(
-                200, "Cancelled", "<p>Nothing was stored. You can close this tab.</p>"
-            )
-        secret = form.get("secret", "").strip()
+            return self._cancel()
+        return self._submit(form.get("secret", "").strip())
+
+    def _cancel(self) -> None:
+        if not self.server.state.cancel():
+            return self._refuse(404)
+        self._send(200, "Cancelled", "<p>Nothing was stored. You can close this tab.</p>")
+
+    def _submit(self, secret: str) -> None:
+        st = self.server.state
         problem = None
         if not secret:
             problem = "The key is empty."

@@ -212,6 +212,22 @@ def resolve(ctx, provider, refresh: bool = False):
     return _fill(provider, issuer, metadata)
 
 
+def _default_scopes(oauth, scopes: list[str]) -> dict:
+    """The scopes a login asks for when the definition names none, with what they need."""
+    found: dict = {"scopes": scopes}
+    if "offline_access" in scopes and "prompt" not in oauth.authorization_params:
+        # OpenID Connect Core 11: offline_access is ignored unless prompt has consent.
+        params = {**oauth.authorization_params, "prompt": "consent"}
+        found["authorization_params"] = MappingProxyType(params)
+    return found
+
+
+def _offers_device(found: dict, metadata: dict) -> bool:
+    """A device endpoint, and the device grant listed (or no grants listed at all)."""
+    grants = metadata.get("grant_types_supported") or []
+    return bool(found.get("device_authorization_url")) and (DEVICE_GRANT in grants or not grants)
+
+
 def _fill(provider, issuer: str, metadata: dict):
     """`provider` with what it lacks taken from `issuer`'s metadata."""
     oauth = provider.oauth
@@ -220,16 +236,9 @@ def _fill(provider, issuer: str, metadata: dict):
         if getattr(oauth, spec_field) is None and isinstance(metadata.get(meta_field), str):
             found[spec_field] = metadata[meta_field]
     if not oauth.scopes and default_scopes(metadata):
-        found["scopes"] = default_scopes(metadata)
-        if "offline_access" in found["scopes"] and "prompt" not in oauth.authorization_params:
-            # OpenID Connect Core 11: offline_access is ignored unless prompt has consent.
-            params = {**oauth.authorization_params, "prompt": "consent"}
-            found["authorization_params"] = MappingProxyType(params)
+        found.update(_default_scopes(oauth, default_scopes(metadata)))
     if metadata.get("authorization_response_iss_parameter_supported") is True:
         found["iss_parameter_supported"] = True  # RFC 9207
-    grants = metadata.get("grant_types_supported") or []
-    if not oauth.supports_device_code and (
-        found.get("device_authorization_url") and (DEVICE_GRANT in grants or not grants)
-    ):
+    if not oauth.supports_device_code and _offers_device(found, metadata):
         found["supports_device_code"] = True
     return provider.replace(oauth=oauth.replace(**found))

@@ -43,6 +43,22 @@ def not_an_object(source: str) -> ConfigError:
     return ConfigError(f"{source}: a provider definition must be a JSON object", _FIX)
 
 
+# kind -> (does the value have it, what the error says when not); bool is not an int here.
+_KINDS = {
+    bool: (lambda v: isinstance(v, bool), "must be true or false"),
+    int: (lambda v: isinstance(v, int) and not isinstance(v, bool), "must be a whole number"),
+    str: (lambda v: isinstance(v, str), "must be a string"),
+    list: (
+        lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v),
+        "must be a list of strings",
+    ),
+    dict: (
+        lambda v: isinstance(v, dict) and all(isinstance(x, str) for x in v.values()),
+        "must be an object of strings",
+    ),
+}
+
+
 class _Checker:
     """Reads one definition, naming the file and field of the first problem."""
 
@@ -59,20 +75,9 @@ class _Checker:
                 raise self.fail(path, "is required")
             return default
         value = data[key]
-        if kind is bool and not isinstance(value, bool):
-            raise self.fail(path, "must be true or false")
-        if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
-            raise self.fail(path, "must be a whole number")
-        if kind is str and not isinstance(value, str):
-            raise self.fail(path, "must be a string")
-        if kind is list and not (
-            isinstance(value, list) and all(isinstance(v, str) for v in value)
-        ):
-            raise self.fail(path, "must be a list of strings")
-        if kind is dict and not (
-            isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
-        ):
-            raise self.fail(path, "must be an object of strings")
+        check, problem = _KINDS[kind]
+        if not check(value):
+            raise self.fail(path, problem)
         return value
 
     def url(self, data: dict, key: str, where: str, required=False) -> str | None:

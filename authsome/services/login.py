@@ -96,6 +96,21 @@ def logout(ctx, ref: str, connection=None) -> bool:
     return True
 
 
+def _revoke_one(ctx, url: str, host: str | None, form: dict, auth) -> str | None:
+    """Post one revocation; why it failed, or None."""
+    try:
+        status, body = ctx.http.post_form(url, form, auth=auth)
+    except NetworkError as e:
+        return e.what
+    if status < 400:
+        return None
+    err = OAuthError(
+        printable(str(body.get("error") or f"HTTP {status}")),
+        printable(body.get("error_description") or "") or None,
+    )
+    return f"{host} answered HTTP {status}, {err.text()}"
+
+
 def _revoke(ctx, provider, conn) -> str:
     """Revoke at the server (RFC 7009); the sentence that says what happened there."""
     # The refresh token first: revoking it revokes the whole family, access tokens included.
@@ -114,19 +129,10 @@ def _revoke(ctx, provider, conn) -> str:
         if not token:
             continue
         what = hint.replace("_", " ")
-        try:
-            status, body = ctx.http.post_form(
-                url, {"token": token, "token_type_hint": hint, **form}, auth=auth
-            )
-        except NetworkError as e:
-            failed.append((what, e.what))
-            continue
-        if status >= 400:
-            err = OAuthError(
-                printable(str(body.get("error") or f"HTTP {status}")),
-                printable(body.get("error_description") or "") or None,
-            )
-            failed.append((what, f"{host} answered HTTP {status}, {err.text()}"))
+        form_for = {"token": token, "token_type_hint": hint, **form}
+        problem = _revoke_one(ctx, url, host, form_for, auth)
+        if problem:
+            failed.append((what, problem))
         else:
             revoked.append(what)
     if not failed:

@@ -21,13 +21,6 @@ def provider_rows(ctx) -> list[dict]:
     out = []
     for p in registry.all():
         conns = {k: e for k, e in entries.items() if e.get("provider") == p.name}
-        device = bool(p.oauth and p.oauth.supports_device_code)
-        if p.oauth and not device and (p.oauth.issuer or p.oauth.resource):
-            # As inspect shows it: from the issuer's metadata, if it was ever fetched.
-            from authsome.oauth import discovery
-
-            found = discovery.resolve_cached(ctx, p)
-            device = found.oauth.supports_device_code if found else None
         states = sorted({state_of(e, now, margin) for e in conns.values()})
         out.append(
             {
@@ -35,7 +28,7 @@ def provider_rows(ctx) -> list[dict]:
                 "display_name": p.display_name,
                 "auth_type": p.auth_type,
                 "flow": p.flow,
-                "supports_device_code": device,  # None: not known until discovered
+                "supports_device_code": _device(ctx, p),  # None: not known until discovered
                 "source": "bundled" if registry.is_bundled(p.name) else "custom",
                 "customized": len(p.sources) > 1,
                 "connections": len(conns),
@@ -43,6 +36,18 @@ def provider_rows(ctx) -> list[dict]:
             }
         )
     return out
+
+
+def _device(ctx, p) -> bool | None:
+    """Whether `p` offers the device flow, as inspect shows it; None when not known yet."""
+    device = bool(p.oauth and p.oauth.supports_device_code)
+    if p.oauth and not device and (p.oauth.issuer or p.oauth.resource):
+        # From the issuer's metadata, if it was ever fetched.
+        from authsome.oauth import discovery
+
+        found = discovery.resolve_cached(ctx, p)
+        device = found.oauth.supports_device_code if found else None
+    return device
 
 
 def render_rows(table: list[dict]) -> str:
