@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from clitools import AUTHSOME_BIN, run
+from clitools import AUTHSOME_BIN, HOSTILE_PROVIDER, login_keys, run
 from ptyrun import PtyProcess
 from realparts import require
 
@@ -23,20 +23,9 @@ LOCKED = "is locked and there is no terminal to ask for its passphrase"
 @pytest.fixture
 def direnv_env(unlocked_env, install_provider, tmp_path):
     """hostile and openai logged in; direnv's config and data folders of this test's own."""
-    install_provider(
-        {
-            "name": "hostile",
-            "auth_type": "api_key",
-            "api_key": {"env_var": "HOSTILE_KEY"},
-            "export": {"env": {"api_key": "HOSTILE_KEY"}},
-        }
-    )
-    for name, var, value in (
-        ("hostile", "HOSTILE_KEY", HOSTILE),
-        ("openai", "OPENAI_API_KEY", OPENAI_KEY),
-    ):
-        out = run(["login", name], {**unlocked_env, var: value}, input="")
-        assert out.returncode == 0, out.stderr
+    install_provider(HOSTILE_PROVIDER)
+    keys = [("hostile", "HOSTILE_KEY", HOSTILE), ("openai", "OPENAI_API_KEY", OPENAI_KEY)]
+    login_keys(unlocked_env, keys)
     e = {k: v for k, v in unlocked_env.items() if not k.startswith("DIRENV_")}
     e.update(
         XDG_CONFIG_HOME=str(tmp_path / "config"),

@@ -4,7 +4,7 @@ the masks on stdout, first and one per line of each value."""
 import io
 
 import pytest
-from clitools import run
+from clitools import HOSTILE_PROVIDER, login_keys, run
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -47,20 +47,9 @@ def unescape(data: str) -> str:
 
 @pytest.fixture
 def logged_in(file_env, install_provider):
-    install_provider(
-        {
-            "name": "hostile",
-            "auth_type": "api_key",
-            "api_key": {"env_var": "HOSTILE_KEY"},
-            "export": {"env": {"api_key": "HOSTILE_KEY"}},
-        }
-    )
-    for name, var, value in (
-        ("hostile", "HOSTILE_KEY", HOSTILE),
-        ("openai", "OPENAI_API_KEY", OPENAI_KEY),
-    ):
-        out = run(["login", name], {**file_env, var: value}, input="")
-        assert out.returncode == 0, out.stderr
+    install_provider(HOSTILE_PROVIDER)
+    keys = [("hostile", "HOSTILE_KEY", HOSTILE), ("openai", "OPENAI_API_KEY", OPENAI_KEY)]
+    login_keys(file_env, keys)
     return file_env
 
 
