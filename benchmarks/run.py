@@ -26,6 +26,15 @@ KEY = "sk-bench-0123456789abcdefghijklmnop"
 PASSPHRASE = "benchmark passphrase"
 
 
+FLOOR = [sys.executable, "-c", "pass"]
+
+
+def _once(argv, env, stdin) -> float:
+    start = time.perf_counter()
+    subprocess.run(argv, env=env, input=stdin, capture_output=True, text=True)
+    return time.perf_counter() - start
+
+
 class Bench:
     def __init__(self, repeat: int):
         self.repeat = repeat
@@ -33,15 +42,20 @@ class Bench:
         self.floor = None
 
     def timed(self, argv, env, repeat=None, stdin=None, warmup=2) -> float:
-        times = []
+        """The median of `argv`'s runs. Each run alternates with a `python -c pass`, and the
+        floor becomes their median: on a busy machine a floor measured once, minutes earlier,
+        makes every later ratio wrong."""
+        times, floors = [], []
         for _ in range(warmup):
             subprocess.run(argv, env=env, input=stdin, capture_output=True, text=True)
         for _ in range(repeat or self.repeat):
+            floors.append(_once(FLOOR, env, None))
             start = time.perf_counter()
             out = subprocess.run(argv, env=env, input=stdin, capture_output=True, text=True)
             times.append(time.perf_counter() - start)
             if out.returncode != 0:
                 raise SystemExit(f"benchmark command failed: {argv}: {out.stderr.strip()}")
+        self.floor = statistics.median(floors)
         return statistics.median(times)
 
     def add(
@@ -380,7 +394,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as raw:
         tmp = Path(raw)
         floor_env = base_env(tmp / "floor")
-        b.floor = b.timed([sys.executable, "-c", "pass"], floor_env)
+        b.floor = b.timed(FLOOR, floor_env)
         b.add("`python -c pass` (the floor)", b.floor)
         (tmp / "file").mkdir()
         unlocked = file_store(b, tmp / "file")
@@ -405,7 +419,8 @@ def main() -> int:
     (ROOT / "benchmarks" / "RESULTS.md").write_text(
         f"# Benchmark results\n\nMeasured {stamp} with `python benchmarks/run.py` on "
         f"{os.cpu_count()} cores, Python {sys.version.split()[0]}. Medians of {b.repeat} runs "
-        "unless noted; ratios are to `python -c pass` in the same run.\n\n" + table + "\n"
+        "unless noted; each ratio is to the median of `python -c pass` runs interleaved with "
+        "that row's own runs.\n\n" + table + "\n"
     )
     if failed:
         print("over budget: " + "; ".join(failed), file=sys.stderr)
