@@ -210,3 +210,35 @@ print(tls.recv(4096).decode())
 def test_the_child_exit_status_and_signal_pass_through(proxy_env):
     assert _proxied(proxy_env, "exit 3").returncode == 3
     assert _proxied(proxy_env, "kill -TERM $$").returncode == -15
+
+
+def test_git_clones_over_https_with_the_placeholder_swapped(
+    file_env, testsrv, install_provider, tmp_path
+):
+    from realparts import require_file
+    from test_git_helper import _bare_repo
+    from tlsservers import GIT_HTTP_BACKEND, GitServer
+
+    git = require("git")
+    require_file(GIT_HTTP_BACKEND, "git")
+    (tmp_path / "forge").mkdir()
+    _bare_repo(tmp_path / "forge")
+    forge = GitServer(tmp_path / "forge", tmp_path, lambda t: t in testsrv.state.access)
+    try:
+        install_provider(_provider(testsrv, [forge.host]))
+        env = {**file_env, "SSL_CERT_FILE": str(forge.ca), "GIT_TERMINAL_PROMPT": "0",
+               "GIT_CONFIG_NOSYSTEM": "1"}  # fmt: skip
+        assert run(["login", "testsrv"], env).returncode == 0
+        # git asks its helper, which answers with what the child holds: the placeholder.
+        helper = '!f() { echo username=x-access-token; echo "password=$TESTSRV_TOKEN"; }; f'
+        script = (
+            f'{git} -c credential.helper= -c credential.helper="$0" clone -q'
+            f" {forge.url}/repo.git {tmp_path}/clone && cat /proc/$$/environ > {tmp_path}/environ"
+        )
+        out = run(["run", "--proxy", "testsrv", "--", "sh", "-c", script, helper], env)
+        assert out.returncode == 0, out.stderr
+        assert (tmp_path / "clone" / "README").read_text() == "hello from the test forge\n"
+        assert forge.seen and all(p in testsrv.state.access for p in forge.seen), forge.seen
+        _environ_holds_no_secret(tmp_path / "environ", testsrv)
+    finally:
+        forge.stop()

@@ -135,6 +135,14 @@ def _readable(sock) -> bool:
         return bool(sel.select(0))
 
 
+def _as_http11(response: h11.Response, close: bool) -> h11.Response:
+    """The upstream's answer as h11 will send it on: HTTP/1.1 (an HTTP/1.0 server's too)."""
+    headers = list(response.headers)
+    if close:
+        headers = [(k, v) for k, v in headers if k != b"connection"] + [(b"connection", b"close")]
+    return h11.Response(status_code=response.status_code, headers=headers, reason=response.reason)
+
+
 class Relay:
     """Requests from `client` (h11 server side) forwarded to upstreams `opener()` makes.
 
@@ -223,13 +231,7 @@ class Relay:
             if not isinstance(event, h11.Response):
                 answer(self.conn, self.client, 502, "authsome proxy: the server closed early")
                 return False
-            if self.single:
-                headers = [(k, v) for k, v in event.headers if k != b"connection"]
-                event = h11.Response(
-                    status_code=event.status_code,
-                    headers=[*headers, (b"connection", b"close")],
-                    reason=event.reason,
-                )
+            event = _as_http11(event, close=self.single)
             send(self.conn, self.client, event)
             return self._body(self.upconn, self.up, self.conn, self.client)
 
