@@ -39,13 +39,18 @@ class RunCommand(click.Command):
 
 
 @click.command(cls=RunCommand)
+@click.option(
+    "--proxy",
+    is_flag=True,
+    help="Hold placeholders; a local proxy adds the credentials to requests to their hosts.",
+)
 @click.argument("names", nargs=-1, shell_complete=connected_refs)
 @click.pass_context
-def run(click_ctx, names):
+def run(click_ctx, proxy, names):
     """Run a command with fresh credentials: authsome run github -- gh repo list."""
     from authsome.services.shell import run_command
 
     command = click_ctx.meta.get("authsome.command")
     if not command:
         raise click.UsageError("no command given; put it after '--'", click_ctx)
-    run_command(click_ctx.obj, list(names), command)
+    return run_command(click_ctx.obj, list(names), command, proxy=proxy)

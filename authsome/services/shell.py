@@ -31,12 +31,17 @@ def completion_script(shell: str) -> str:
     return (data_dir("completions") / name).read_text(encoding="utf-8")
 
 
-def run_command(ctx, names: list[str], command: list[str]) -> None:
+def run_command(ctx, names: list[str], command: list[str], proxy: bool = False) -> int | None:
     """Replace this process with `command`, its environment holding fresh credentials.
 
     Only the credentials of `names`: the rest of the user's environment is passed on without
-    what unlocks authsome or holds other credentials (authsome.services.childenv).
+    what unlocks authsome or holds other credentials (authsome.services.childenv). With
+    `proxy`, the command runs behind `run --proxy`'s proxy instead and its status is returned.
     """
+    if proxy:
+        from authsome.services.proxyrun import run_proxied  # the only way to authsome.proxy
+
+        return run_proxied(ctx, names, command)
     from authsome.services.childenv import scrub
     from authsome.services.env import collect
 

@@ -1,0 +1,246 @@
+"""HTTP/1.1 between the child and one upstream, with h11 on both sides.
+
+Bodies move as h11 hands them over, so a chunked answer (server-sent events) reaches the child
+chunk by chunk and an upload streams; both connections are kept alive between requests; a 101
+answer turns the pair into a byte splice (WebSocket).
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import selectors
+import socket
+import ssl
+
+import h11
+
+from authsome.errors import AuthsomeError
+
+BUFSIZE = 65536
+HOP = (b"proxy-authorization", b"proxy-connection")
+
+
+def next_event(conn: h11.Connection, sock):
+    """The next event on `sock`, reading as h11 needs; a dead socket reads as closed."""
+    while True:
+        event = conn.next_event()
+        if event is not h11.NEED_DATA:
+            return event
+        try:
+            data = sock.recv(BUFSIZE)
+        except OSError:
+            data = b""
+        conn.receive_data(data)
+
+
+def send(conn: h11.Connection, sock, event) -> None:
+    data = conn.send(event)
+    if data:
+        sock.sendall(data)
+
+
+def answer(conn: h11.Connection, sock, status: int, text: str, headers=()) -> None:
+    """A short plain-text answer from the proxy itself."""
+    body = (text.rstrip("\n") + "\n").encode()
+    head = [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))]
+    with contextlib.suppress(OSError, h11.LocalProtocolError):
+        send(conn, sock, h11.Response(status_code=status, headers=[*head, *headers]))
+        send(conn, sock, h11.Data(data=body))
+        send(conn, sock, h11.EndOfMessage())
+
+
+def _swap(value: bytes, placeholder: str, full: str, raw: str) -> bytes | None:
+    """`value` with the placeholder put right; None when it carries no placeholder."""
+    text = value.decode("latin-1")
+    if text == placeholder:
+        return full.encode("latin-1")
+    if placeholder in text:
+        return text.replace(placeholder, raw).encode("latin-1")
+    scheme, _, blob = text.partition(" ")
+    if scheme.lower() == "basic" and blob:
+        with contextlib.suppress(ValueError):
+            decoded = base64.b64decode(blob, validate=True).decode("utf-8")
+            if placeholder in decoded:
+                swapped = decoded.replace(placeholder, raw).encode()
+                return b"Basic " + base64.b64encode(swapped)
+    return None
+
+
+def with_credential(headers, placeholder: str, credential) -> list:
+    """`headers` for upstream: the placeholder replaced by the credential, which is added when
+    the request has no header of its name; the proxy's own headers dropped."""
+    name, full, raw = credential
+    wanted = {name.lower().encode(), b"authorization"}
+    out, present = [], False
+    for key, value in headers:
+        if key in HOP:
+            continue
+        if key in wanted:
+            present = present or key == name.lower().encode()
+            value = _swap(value, placeholder, full, raw) or value
+        out.append((key, value))
+    if not present:
+        out.append((name.encode(), full.encode("latin-1")))
+    return out
+
+
+def _shut(sock) -> None:
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_WR)
+
+
+def _pump(src, dst) -> bool:
+    """Move what `src` has to `dst`; False at its end."""
+    while True:
+        src.setblocking(False)
+        try:
+            data = src.recv(BUFSIZE)
+        except (ssl.SSLWantReadError, BlockingIOError):
+            return True
+        except OSError:
+            data = b""
+        finally:
+            src.setblocking(True)
+        if not data:
+            return False
+        dst.sendall(data)
+        if not (isinstance(src, ssl.SSLSocket) and src.pending()):
+            return True
+
+
+def splice(a, b) -> None:
+    """Copy bytes both ways until both sides have finished."""
+    other = {a: b, b: a}
+    with selectors.DefaultSelector() as sel:
+        for sock in other:
+            sel.register(sock, selectors.EVENT_READ)
+        live = 2
+        while live:
+            for key, _ in sel.select():
+                try:
+                    alive = _pump(key.fileobj, other[key.fileobj])
+                except OSError:
+                    return
+                if not alive:
+                    sel.unregister(key.fileobj)
+                    _shut(other[key.fileobj])
+                    live -= 1
+
+
+def _readable(sock) -> bool:
+    """True when an idle upstream has something to say: it closed, so it cannot be reused."""
+    with selectors.DefaultSelector() as sel:
+        sel.register(sock, selectors.EVENT_READ)
+        return bool(sel.select(0))
+
+
+def _as_http11(response: h11.Response, close: bool) -> h11.Response:
+    """The upstream's answer as h11 will send it on: HTTP/1.1 (an HTTP/1.0 server's too)."""
+    headers = list(response.headers)
+    if close:
+        headers = [(k, v) for k, v in headers if k != b"connection"] + [(b"connection", b"close")]
+    return h11.Response(status_code=response.status_code, headers=headers, reason=response.reason)
+
+
+class Relay:
+    """Requests from `client` (h11 server side) forwarded to upstreams `opener()` makes.
+
+    `target`: the intercepted provider whose credential goes on each request (None: none).
+    `single`: one exchange, then close (plain http forwarding, where hosts may change).
+    """
+
+    def __init__(self, client, opener, target=None, single=False):
+        self.client, self.conn = client, h11.Connection(h11.SERVER)
+        self.opener, self.target, self.single = opener, target, single
+        self.up = self.upconn = None
+
+    def serve(self, first=None) -> None:
+        try:
+            while self._one(first):
+                first = None
+                if self.single or self.conn.states != {h11.CLIENT: h11.DONE, h11.SERVER: h11.DONE}:
+                    return
+                self.conn.start_next_cycle()
+                if self.upconn.states == {h11.CLIENT: h11.DONE, h11.SERVER: h11.DONE}:
+                    self.upconn.start_next_cycle()
+                else:
+                    self._drop_upstream()
+        finally:
+            self._drop_upstream()
+
+    def _drop_upstream(self) -> None:
+        if self.up is not None:
+            with contextlib.suppress(OSError):
+                self.up.close()
+        self.up = self.upconn = None
+
+    def _upstream(self):
+        if self.up is not None and _readable(self.up):
+            self._drop_upstream()
+        if self.up is None:
+            self.up, self.upconn = self.opener(), h11.Connection(h11.CLIENT)
+        return self.up
+
+    def _headers(self, request) -> list:
+        headers = [(k, v) for k, v in request.headers if k != b"expect"]
+        if self.target is None:
+            return [(k, v) for k, v in headers if k not in HOP]
+        return with_credential(headers, self.target.placeholder, self.target.header())
+
+    def _one(self, request) -> bool:
+        """Forward one request and its answer; False when the connection is over."""
+        request = request or next_event(self.conn, self.client)
+        if not isinstance(request, h11.Request):
+            return False
+        try:
+            headers = self._headers(request)
+            up = self._upstream()
+        except (AuthsomeError, OSError) as e:
+            answer(self.conn, self.client, 502, f"authsome proxy: {e}", [("Connection", "close")])
+            return False
+        if request.headers and any(k == b"expect" for k, _ in request.headers):
+            send(self.conn, self.client, h11.InformationalResponse(status_code=100, headers=[]))
+        out = h11.Request(method=request.method, target=request.target, headers=headers)
+        send(self.upconn, up, out)
+        if not self._body(self.conn, self.client, self.upconn, up):
+            return False
+        return self._response()
+
+    def _body(self, conn, src, upconn, dst) -> bool:
+        """Stream a message body from `src` to `dst`; False if `src` went away first."""
+        while True:
+            event = next_event(conn, src)
+            if isinstance(event, h11.Data):
+                send(upconn, dst, event)
+            elif isinstance(event, h11.EndOfMessage):
+                send(upconn, dst, event)
+                return True
+            else:
+                return False
+
+    def _response(self) -> bool:
+        while True:
+            event = next_event(self.upconn, self.up)
+            if isinstance(event, h11.InformationalResponse):
+                send(self.conn, self.client, event)
+                if event.status_code == 101:
+                    self._switch()
+                    return False
+                continue
+            if not isinstance(event, h11.Response):
+                answer(self.conn, self.client, 502, "authsome proxy: the server closed early")
+                return False
+            event = _as_http11(event, close=self.single)
+            send(self.conn, self.client, event)
+            return self._body(self.upconn, self.up, self.conn, self.client)
+
+    def _switch(self) -> None:
+        """After a 101: what each side sent past the HTTP exchange, then raw bytes both ways."""
+        pending_up, _ = self.conn.trailing_data
+        pending_down, _ = self.upconn.trailing_data
+        if pending_up:
+            self.up.sendall(pending_up)
+        if pending_down:
+            self.client.sendall(pending_down)
+        splice(self.client, self.up)

@@ -1,0 +1,136 @@
+"""`authsome run --proxy`: the child runs behind a local proxy that adds its credentials.
+
+The child holds placeholders; the proxy asks fresh() for the real credential, again whenever
+the one it holds nears expiry, so a child that runs for hours keeps working. The proxy lives
+as long as the child, and the child's exit status and signals pass through.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+
+from authsome.errors import CommandNotFound, UsageError
+from authsome.storage.connections import display_ref, parse_ref
+
+FORWARDED = (signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2)
+# The terminal sends these to the whole foreground group, the child included: passing them on
+# would deliver them twice.
+FROM_TERMINAL = (signal.SIGINT, signal.SIGQUIT)
+
+
+class Credential:
+    """One named connection's header; fresh() is asked on first use and near expiry."""
+
+    def __init__(self, ctx, ref: str, provider, lock: threading.Lock):
+        from authsome.proxy.router import hosts_of, placeholder
+
+        self.ctx, self.ref, self.provider, self._lock = ctx, ref, provider, lock
+        self.hosts = hosts_of(provider)
+        self.placeholder = placeholder(provider.name)
+        self._conn = None
+
+    def header(self) -> tuple[str, str, str]:
+        """(header name, header value, bare credential), for the proxy's threads."""
+        from authsome.proxy.router import credential_header
+        from authsome.services.refresh import credential, fresh, needs_refresh
+
+        with self._lock:  # one context, many threads: its store and client are not shared
+            conn = self._conn
+            if conn is None or needs_refresh(conn, self.ctx.clock(), self.ctx.refresh_margin):
+                conn = self._conn = fresh(self.ctx, self.ref)
+            name, value = credential_header(self.provider, conn.secrets)
+            return name, value, credential(conn)
+
+    def variables(self) -> list[str]:
+        found = list(self.provider.export_env.values())
+        if self.provider.api_key and self.provider.api_key.env_var:
+            found.append(self.provider.api_key.env_var)
+        return found
+
+
+def _targets(ctx, names) -> dict[str, Credential]:
+    from authsome.services.env import default_refs
+
+    lock, targets = threading.Lock(), {}
+    for ref in names or default_refs(ctx):
+        provider_name, conn_name = parse_ref(ref)
+        hint = display_ref(provider_name, conn_name)
+        if provider_name in targets:
+            raise UsageError(
+                f"{targets[provider_name].ref} and {hint} use the same hosts",
+                "name one connection per provider",
+            )
+        target = Credential(ctx, hint, ctx.registry.get(provider_name), lock)
+        if not target.hosts:
+            raise UsageError(
+                f"{provider_name} lists no API hosts, so the proxy cannot tell where its"
+                " credential goes",
+                f'add "hosts" to its provider file, or run without --proxy: authsome run {hint}',
+            )
+        target.header()  # not logged in, or expired: say so before the command starts
+        targets[provider_name] = target
+    return targets
+
+
+def run_proxied(ctx, names: list[str], command: list[str]) -> int:
+    """Run `command` behind the proxy; its exit status (a signal is raised again here)."""
+    from authsome.proxy import environ as child
+    from authsome.proxy.authority import Authority
+    from authsome.proxy.server import Proxy, upstream_context
+    from authsome.services.childenv import scrub
+
+    targets = _targets(ctx, names)
+    hosts = [h for t in targets.values() for h in t.hosts]
+    placeholders = {v: t.placeholder for t in targets.values() for v in t.variables()}
+    authority = Authority(hosts)
+    proxy = Proxy(targets, authority, upstream_context(child.user_ca_files(ctx.environ)))
+    folder = tempfile.mkdtemp(prefix="authsome-run-")  # 0700
+    try:
+        path = os.path.join(folder, "ca-bundle.pem")
+        with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as f:
+            f.write(child.bundle(authority.pem(), ctx.environ))
+        base = scrub(ctx.environ, ctx.registry)
+        environ = child.child_environ(base, proxy.url, path, placeholders, hosts)
+        proxy.start()
+        status = _wait(command, environ)
+    finally:
+        proxy.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+    if status < 0:
+        _die_by(-status)
+        return 128 - status
+    return status
+
+
+def _wait(command: list[str], environ: dict[str, str]) -> int:
+    try:
+        child = subprocess.Popen(command, env=environ)  # noqa: S603 - argv, no shell
+    except FileNotFoundError:
+        raise CommandNotFound(
+            f"command not found: {command[0]}", "check its name and your PATH"
+        ) from None
+    except PermissionError:
+        raise CommandNotFound(
+            f"cannot execute {command[0]}: permission denied", "check that it is an executable file"
+        ) from None
+    saved = {}
+    for sig in FORWARDED:
+        saved[sig] = signal.signal(sig, lambda s, _f: child.send_signal(s))
+    for sig in FROM_TERMINAL:
+        saved[sig] = signal.signal(sig, lambda _s, _f: None)
+    try:
+        return child.wait()
+    finally:
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
+
+
+def _die_by(sig: int) -> None:
+    """End this process by `sig`, as the child ended, so the caller sees the same status."""
+    signal.signal(sig, signal.SIG_DFL)
+    os.kill(os.getpid(), sig)
