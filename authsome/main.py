@@ -12,6 +12,7 @@ from authsome.errors import ExitCode
 # The one place an error class gets its exit code. Nothing else calls sys.exit.
 EXIT_CODES: dict[type[errors.AuthsomeError], ExitCode] = {
     errors.UsageError: ExitCode.USAGE,
+    errors.Ambiguous: ExitCode.USAGE,
     errors.NotLoggedIn: ExitCode.NOT_LOGGED_IN,
     errors.StoreUnavailable: ExitCode.STORE_UNAVAILABLE,
     errors.BadPassphrase: ExitCode.BAD_PASSPHRASE,
