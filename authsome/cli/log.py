@@ -6,7 +6,7 @@ from authsome.cli.complete import connected_refs
 @click.command()
 @click.argument("name", required=False, shell_complete=connected_refs)
 @click.option(
-    "-n", "lines", type=click.IntRange(min=0), default=20, show_default=True, help="Lines to show."
+    "-n", "lines", type=click.IntRange(min=0), default=20, metavar="N", help="Lines to show (20)."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the log's JSON lines as they are.")
 @click.option("-f", "--follow", is_flag=True, help="Keep printing new lines until Ctrl-C.")
