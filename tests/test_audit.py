@@ -169,6 +169,30 @@ def test_a_full_log_rotates_keeping_one_old_file(ctx, authsome_home, monkeypatch
     assert [doc["connection"] for _, doc in shown] == [f"c{i}" for i in range(70, 100)]
 
 
+def test_a_second_rotation_waiting_on_the_lock_keeps_the_full_old_log(ctx, authsome_home):
+    """Two processes find the log full at once: the one that waited on the lock finds a new log
+    and leaves it, or it would replace the full old log with a nearly empty one."""
+    _write(ctx, *[("openai", f"c{i}") for i in range(20)])
+    full = (authsome_home / "audit.log").read_bytes()
+    need = len(full) // 20
+    audit.MAX_BYTES, saved = len(full), audit.MAX_BYTES
+    try:
+        audit._rotate(ctx, authsome_home / "audit.log", need)  # the first process
+        _write(ctx, ("openai", "new"))
+        audit._rotate(ctx, authsome_home / "audit.log", need)  # the one that waited
+    finally:
+        audit.MAX_BYTES = saved
+    assert (authsome_home / "audit.log.1").read_bytes() == full
+    assert [d["connection"] for d in _lines(authsome_home)] == ["new"]
+
+
+def test_a_loose_log_is_made_private_again(ctx, authsome_home):
+    (authsome_home / "audit.log").write_bytes(b"")
+    (authsome_home / "audit.log").chmod(0o644)
+    audit.record(ctx, "token", "openai", "default")
+    assert (authsome_home / "audit.log").stat().st_mode & 0o777 == 0o600
+
+
 WRITER = """
 import sys
 from authsome.factory import Context
@@ -296,3 +320,22 @@ def test_a_record_costs_well_under_a_millisecond(ctx):
             path="/v1/models",
         )
     assert (time.perf_counter() - start) / 500 < 0.001
+
+
+def test_log_follow_reads_a_rotated_log_from_its_start_however_long(ctx, authsome_home):
+    _write(ctx, ("openai", "old"))
+    offset = audit_log.last(ctx, None, 0)[1]
+    seen, polls = [], []
+
+    def sleep(_):
+        polls.append(1)
+        if len(polls) == 1:  # rotated between two looks, the new log already longer
+            os.replace(authsome_home / "audit.log", authsome_home / "audit.log.1")
+            _write(ctx, *[("openai", f"c{i}") for i in range(5)])
+        else:
+            raise KeyboardInterrupt
+
+    ctx.sleep = sleep
+    with pytest.raises(KeyboardInterrupt):
+        audit_log.follow(ctx, None, offset, lambda text, doc: seen.append(doc["connection"]))
+    assert seen == [f"c{i}" for i in range(5)]
