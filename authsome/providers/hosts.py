@@ -52,7 +52,7 @@ def rank(pattern: str, host: str, port: int) -> tuple[int, int] | None:
         return None
     if name == host:
         return (2, len(name))
-    if name.startswith("*.") and host.endswith(name[1:]) and len(host) > len(name) - 1:
+    if name.startswith("*.") and host.endswith(name[1:]):  # ".x.com": never x.com itself
         return (1, len(name))
     return None
 
