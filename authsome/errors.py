@@ -38,10 +38,6 @@ class UsageError(AuthsomeError):
     """The command line asked for something that cannot be done."""
 
 
-class Ambiguous(UsageError):
-    """More than one connection asked for would answer the same host."""
-
-
 class NotLoggedIn(AuthsomeError):
     """No credentials are stored for the connection."""
 

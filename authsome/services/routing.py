@@ -5,10 +5,12 @@ The proxy asks it for every CONNECT; a None answer means the host is tunnelled u
 
 from __future__ import annotations
 
-from authsome.errors import Ambiguous
+from authsome.errors import UsageError
 from authsome.providers.hosts import normal_host, rank
 
-__all__ = ["Ambiguous", "route"]
+
+class Ambiguous(UsageError):
+    """More than one connection asked for would get the credential for the same host."""
 
 
 def route(host: str, port: int, candidates: list[tuple[object, tuple[str, ...]]]):
