@@ -28,7 +28,12 @@ EXIT_CODES: dict[type[errors.AuthsomeError], ExitCode] = {
 
 
 def exit_code_for(error: errors.AuthsomeError) -> ExitCode:
-    return EXIT_CODES.get(type(error), ExitCode.INTERNAL)
+    """The code of the error's class, or of the nearest class it refines (a module's own
+    error, such as the router's Ambiguous, is one of the classes here)."""
+    for cls in type(error).__mro__:
+        if cls in EXIT_CODES:
+            return EXIT_CODES[cls]
+    return ExitCode.INTERNAL
 
 
 def _usage_line(e, args: list[str]) -> str:

@@ -13,6 +13,7 @@ ENV_HOME = "AUTHSOME_HOME"
 ENV_BACKEND = "AUTHSOME_BACKEND"
 ENV_REFRESH_MARGIN = "AUTHSOME_REFRESH_MARGIN"
 ENV_HTTP_TIMEOUT = "AUTHSOME_HTTP_TIMEOUT"
+ENV_AUDIT = "AUTHSOME_AUDIT"
 DEFAULT_HTTP_TIMEOUT = 30
 BACKENDS = ("keychain", "file")
 DEFAULT_REFRESH_MARGIN = 300
@@ -70,6 +71,25 @@ def resolve_backend(environ: dict[str, str], config: dict, config_path: Path) ->
             )
         return Resolved(value, "config")
     return Resolved(None, "default")
+
+
+_ON, _OFF = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
+def resolve_audit(environ: dict[str, str], config: dict, config_path: Path) -> Resolved:
+    """Whether credentials handed out are recorded in the audit log (on unless turned off)."""
+    raw = environ.get(ENV_AUDIT, "").strip().lower()
+    if raw:
+        if raw not in _ON + _OFF:
+            raise ConfigError(
+                f"{ENV_AUDIT}={environ[ENV_AUDIT]!r} is not on or off", "set it to 0 or 1"
+            )
+        return Resolved(raw in _ON, "env")
+    if "audit" in config:
+        if not isinstance(config["audit"], bool):
+            raise ConfigError(f"{config_path}: audit must be true or false", "fix the file")
+        return Resolved(config["audit"], "config")
+    return Resolved(True, "default")
 
 
 def resolve_refresh_margin(environ: dict[str, str]) -> Resolved:

@@ -385,6 +385,27 @@ def peak_rss(b: Bench, unlocked: dict[str, str]) -> None:
         b.add(f"peak memory (max RSS) of `{name}`", None, note=note)
 
 
+AUDIT_PROBE = """
+import sys, time
+from authsome.factory import Context
+from authsome.services.audit import record
+ctx, n = Context(), int(sys.argv[1])
+record(ctx, "token", "openai", "default")
+start = time.perf_counter()
+for _ in range(n):
+    record(ctx, "proxy", "openai", "default", method="POST", host="api.openai.com",
+           path="/v1/chat/completions")
+print((time.perf_counter() - start) / n)
+"""
+
+
+def audit_write(b: Bench, unlocked: dict[str, str]) -> None:
+    """One audit line (services/audit.py), timed in process: what each credential handed out
+    adds to token, env and every request the proxy signs."""
+    t = float(must([sys.executable, "-c", AUDIT_PROBE, str(b.repeat * 100)], unlocked))
+    b.add("audit log: one line written (in process)", t, "< 1 ms", t < 0.001, ratio=False)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="few repeats, no verdict")
@@ -409,6 +430,7 @@ def main() -> int:
         (tmp / "par").mkdir()
         parallel_refresh(b, tmp / "par")
         peak_rss(b, unlocked)
+        audit_write(b, unlocked)
     table = b.table()
     print(table)
     failed = [r["name"] for r in b.rows if r["ok"] is False]

@@ -34,7 +34,11 @@ def inspect(ctx, name, as_json, refresh):
 @click.argument("file", required=False, type=click.Path(exists=True, dir_okay=False))
 @click.option("--issuer", help="Create a provider from this issuer's metadata (RFC 8414).")
 @click.option("--name", help="The provider's name, with --issuer.")
-@click.option("--force", is_flag=True, help="Replace an installed custom provider.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Replace an installed custom provider; claim a host a bundled provider owns.",
+)
 @click.pass_obj
 def register(ctx, file, issuer, name, force):
     """Validate a provider definition and install it (or discover one with --issuer)."""

@@ -21,6 +21,7 @@ COMMANDS = {
     "kube-credential": "authsome.cli.kubecred:kube_credential",
     "list": "authsome.cli.listing:list_",
     "lock": "authsome.cli.session:lock",
+    "log": "authsome.cli.log:log",
     "login": "authsome.cli.login:login",
     "logout": "authsome.cli.login:logout",
     "providers": "authsome.cli.providers:providers",

@@ -21,6 +21,7 @@ NAME_ARGUMENTS = {
     "inspect": (PROVIDERS, 1),
     "kube-credential": (CONNECTIONS, 1),
     "login": (PROVIDERS, 1),
+    "log": (CONNECTIONS, 1),
     "logout": (CONNECTIONS, 1),
     "run": (CONNECTIONS, None),  # names before `--`; a `--` sends the question to click
     "setup-git": (CONNECTIONS, None),

@@ -93,6 +93,7 @@ class Provider(Frozen):
         "oauth",
         "api_key",
         "export_env",
+        "hosts",
         "sources",
         "git",
         "docker",
@@ -106,6 +107,7 @@ class Provider(Frozen):
         "oauth": None,
         "api_key": None,
         "export_env": _empty_mapping,
+        "hosts": (),  # where the credential is sent (authsome.providers.hosts)
         "sources": (),
     }
 
@@ -147,12 +149,25 @@ class Provider(Frozen):
         if self.api_key:
             out["api_key"] = self.api_key.fields()
         out["export"] = {"env": dict(self.export_env)}
+        out["hosts"] = list(self.hosts)
         for tool in ("git", "docker", "kubernetes"):
             spec = getattr(self, tool)
             if spec is not None:
                 out[tool] = {k: plain(v) for k, v in spec.fields().items()}
         out["sources"] = list(self.sources)
         return out
+
+
+def credential_header(provider, secrets: dict) -> tuple[str, str]:
+    """The header that carries `provider`'s credential: ('Authorization', 'Bearer <token>') for
+    OAuth; the api_key's header_name and header_prefix + key for an API key."""
+    if provider.auth_type == "api_key":
+        spec = provider.api_key or ApiKeySpec()
+        name, prefix = spec.header_name, spec.header_prefix
+        if prefix and re.search(r"[A-Za-z0-9]$", prefix):
+            prefix += " "  # "Bearer" as written by hand means "Bearer "
+        return name, prefix + secrets["api_key"]
+    return "Authorization", "Bearer " + secrets["access_token"]
 
 
 def env_prefix(name: str) -> str:

@@ -12,6 +12,7 @@ from types import MappingProxyType
 from authsome.errors import ConfigError
 from authsome.oauth import FLOWS
 from authsome.providers import envnames
+from authsome.providers.hosts import parse_hosts
 from authsome.providers.model import ApiKeySpec, OAuthSpec, Provider
 from authsome.providers.tools import TOOL_FIELDS, parse_tools
 from authsome.providers.urls import URL_RULE, url_allowed
@@ -32,6 +33,7 @@ _TOP_LEVEL = frozenset(
         "oauth",
         "api_key",
         "export",
+        "hosts",
         "description",
         *TOOL_FIELDS,
     )
@@ -117,6 +119,7 @@ def parse_provider(data, source: str, expect_name: str | None = None) -> Provide
         oauth=oauth,
         api_key=api_key,
         export_env=MappingProxyType(dict(env)),
+        hosts=parse_hosts(c, data),
         sources=(source,),
         **parse_tools(c, data),
     )

@@ -28,6 +28,7 @@ def registry_host(server_url: str) -> str:
 
 def get(ctx, server_url: str) -> str | None:
     """The credential JSON for `server_url`, or None when no connected login serves it."""
+    from authsome.services.audit import record
     from authsome.services.refresh import credential, fresh
 
     try:
@@ -39,6 +40,7 @@ def get(ctx, server_url: str) -> str | None:
         return None
     provider, conn_name = found
     secret = credential(fresh(ctx, provider.name, conn_name))
+    record(ctx, "docker-credential", provider.name, conn_name, host=registry_host(server_url))
     doc = {"ServerURL": server_url, "Username": provider.docker.username, "Secret": secret}
     return json.dumps(doc)
 

@@ -197,9 +197,20 @@ def run(ctx, names, shell=None, fmt="shell", unset=False, strict=False) -> Auths
     target = output.target(ctx.environ) if hasattr(output, "target") and not unset else None
     text, export, error = render(ctx, names, shell, fmt, unset, strict)
     ctx.io.emit(text)
+    audit_export(ctx, "env", export)
     if target is not None:
         output.deliver(export, target)
     return error
+
+
+def audit_export(ctx, event: str, export: Export, **extra) -> None:
+    """One audit line for each connection whose credentials `export` hands out."""
+    from authsome.services.audit import record
+
+    for ref in export.refs:
+        if ref not in export.failed:
+            provider, connection = parse_ref(ref)
+            record(ctx, event, provider, connection, **extra)
 
 
 def render(

@@ -38,6 +38,7 @@ def answer(ctx, operation: str, attrs: dict[str, str], ref: str | None = None) -
 
     `store` has nothing to keep, and `erase` (git was refused) discards nothing: the next
     `get` refreshes the token when it is due."""
+    from authsome.services.audit import record
     from authsome.services.refresh import credential, fresh
 
     host = attrs.get("host", "")
@@ -49,6 +50,7 @@ def answer(ctx, operation: str, attrs: dict[str, str], ref: str | None = None) -
     provider, conn_name = found
     conn = fresh(ctx, provider.name, conn_name)
     secret = credential(conn)
+    record(ctx, "git-credential", provider.name, conn_name, host=host)
     if any(ch in secret for ch in "\r\n\0"):
         # git would read the rest as more attributes.
         raise AuthFailed(f"the token of {provider.name} cannot be sent to git (a line break)")

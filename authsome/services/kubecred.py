@@ -43,6 +43,7 @@ def api_version(environ: dict[str, str]) -> str:
 
 def exec_credential(ctx, ref: str) -> str:
     """The ExecCredential JSON kubectl reads: the fresh token and when to ask again."""
+    from authsome.services.audit import record
     from authsome.services.refresh import credential, fresh
 
     version = api_version(ctx.environ)
@@ -57,6 +58,7 @@ def exec_credential(ctx, ref: str) -> str:
             f"the login for {hint} has no ID token, which this cluster takes",
             f"log in with the openid scope: authsome login {hint} --force",
         )
+    record(ctx, "kube-credential", name, conn_name)
     status = {"token": token}
     until = _ask_again_at(ctx, conn, _jwt_exp(token) if kind == "id_token" else None)
     if until is not None:

@@ -8,6 +8,7 @@ from authsome.errors import AlreadyLoggedIn, ConfigError, NetworkError, NotLogge
 from authsome.oauth import FLOWS
 from authsome.oauth.request import LoginRequest
 from authsome.oauth.tokens import OAuthError, client_credentials
+from authsome.services.audit import record
 from authsome.storage.connections import CONNECTED, Connection, display_ref, parse_ref
 from authsome.util.termtext import printable
 
@@ -48,6 +49,7 @@ def login(
     if not chosen.store_first:
         ctx.store_choice.store.prepare()
     ctx.io.say(ctx.connections.save(conn))
+    record(ctx, "login", provider_name, conn_name, flow=flow)
     ctx.io.say(f"Successfully logged in to {provider_name} ({conn_name}).")
     return conn
 
@@ -92,6 +94,7 @@ def logout(ctx, ref: str, connection=None) -> bool:
     elif conn is not None:
         outcome = "Removed locally (revoke an API key on the provider's site, if it should die)."
     ctx.connections.delete(provider_name, conn_name)
+    record(ctx, "logout", provider_name, conn_name)
     ctx.io.say(f"Logged out of {provider_name} ({conn_name}). {outcome}")
     return True
 

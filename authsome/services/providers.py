@@ -74,6 +74,7 @@ def render_definition(provider) -> str:
             lines.append(f"  {section}:")
             lines += [f"    {k}: {json.dumps(v)}" for k, v in d[section].items()]
     lines.append(f"  export.env: {json.dumps(d['export']['env'])}")
+    lines.append(f"  hosts: {', '.join(d['hosts']) or '(none)'}")
     lines.append(f"  sources: {', '.join(d['sources'])}")
     return "\n".join(lines)
 
@@ -117,6 +118,30 @@ def register(ctx, file: str, force: bool) -> Path:
     return install(ctx, read_json(Path(file)), file, force)
 
 
+def bundled_owner(registry, name: str, pattern: str) -> str | None:
+    """The bundled provider other than `name` whose hosts overlap `pattern`, if any."""
+    from authsome.providers.hosts import overlap
+
+    for path in sorted(registry.bundled.glob("*.json")):
+        if path.stem == name:
+            continue
+        hosts = read_json(path).get("hosts") or []
+        if any(overlap(pattern, host) for host in hosts):
+            return path.stem
+    return None
+
+
+def _check_hosts_free(registry, provider, source: str) -> None:
+    """A provider file may not take a host where a bundled provider's credential goes."""
+    for pattern in provider.hosts:
+        owner = bundled_owner(registry, provider.name, pattern)
+        if owner is not None:
+            raise ConfigError(
+                f"{source}: host {pattern!r} belongs to the bundled provider {owner}",
+                "if this provider's credential should go there instead, register it with --force",
+            )
+
+
 def install(ctx, data, source: str, force: bool) -> Path:
     """Check a definition (merged over a bundled one of the same name) and install it."""
     name = data.get("name") if isinstance(data, dict) else None
@@ -125,7 +150,9 @@ def install(ctx, data, source: str, force: bool) -> Path:
     registry = ctx.registry
     bundled = registry.bundled / f"{name}.json"
     merged = deep_merge(read_json(bundled), data) if bundled.is_file() else data
-    parse_provider(merged, source, name)
+    provider = parse_provider(merged, source, name)
+    if not force:
+        _check_hosts_free(registry, provider, source)
     target = registry.user / f"{name}.json"
     if target.exists() and not force:
         raise AlreadyLoggedIn(

@@ -22,6 +22,7 @@ import os
 from pathlib import Path
 
 from authsome.errors import AuthFailed, AuthsomeError, FilesystemError, NetworkError, NotLoggedIn
+from authsome.services.audit import record
 from authsome.storage.connections import (
     CONNECTED,
     Connection,
@@ -83,6 +84,7 @@ def fresh(ctx, ref: str, connection=None) -> Connection:
             _record_failure(lock, ctx.clock(), e)
             return _fall_back(ctx, conn, hint, e)
         _clear_failure(lock)
+        record(ctx, "refresh", provider_name, conn_name)
         return conn
 
 

@@ -43,10 +43,11 @@ def run_command(ctx, names: list[str], command: list[str], proxy: bool = False) 
 
         return run_proxied(ctx, names, command)
     from authsome.services.childenv import scrub
-    from authsome.services.env import collect
+    from authsome.services.env import audit_export, collect
 
     export = collect(ctx, names)
     environ = {**scrub(ctx.environ, ctx.registry), **export.values}
+    audit_export(ctx, "run", export, argv0=command[0])  # this pid becomes the child's
     try:
         os.execvpe(command[0], command, environ)  # noqa: S606 - argv, no shell
     except FileNotFoundError:

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 def token(ctx, name: str, connection: str | None = None) -> str:
     """The access token or API key of `name`, refreshed first if it is close to expiry."""
+    from authsome.services.audit import record
     from authsome.services.refresh import credential, fresh
 
-    return credential(fresh(ctx, name, connection))
+    conn = fresh(ctx, name, connection)
+    record(ctx, "token", conn.provider, conn.connection)
+    return credential(conn)

@@ -34,6 +34,7 @@ class Home:
     version_file = property(lambda self: self.path / "version")
     locks_dir = property(lambda self: self.path / "locks")
     journal_dir = property(lambda self: self.path / "journal")
+    audit_file = property(lambda self: self.path / "audit.log")
 
     def check_format(self) -> None:
         """Refuse a home written by an authsome whose format this one does not know."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import cache
 
 HIDDEN = "(not shown: it looks like a secret)"
 _RUN = re.compile(r"[A-Za-z0-9]{16,}")
@@ -39,6 +40,7 @@ def _switches(run: str) -> int:
     return sum(a != b for a, b in zip(kinds, kinds[1:], strict=False))
 
 
+@cache  # the audit log checks every request a long-lived proxy signs
 def _key_patterns() -> list[re.Pattern]:
     import json
 

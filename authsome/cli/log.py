@@ -1,0 +1,30 @@
+import click
+
+from authsome.cli.complete import connected_refs
+
+
+@click.command()
+@click.argument("name", required=False, shell_complete=connected_refs)
+@click.option(
+    "-n", "lines", type=click.IntRange(min=0), default=20, metavar="N", help="Lines to show (20)."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the log's JSON lines as they are.")
+@click.option("-f", "--follow", is_flag=True, help="Keep printing new lines until Ctrl-C.")
+@click.pass_obj
+def log(ctx, name, lines, as_json, follow):
+    """Show the audit log of credentials handed out, newest last (NAME or NAME:CONNECTION)."""
+    from authsome.errors import ExitCode
+    from authsome.services import log as audit_log
+
+    def show(text, doc):
+        ctx.io.emit(text if as_json else audit_log.render(doc))
+
+    shown, offset = audit_log.last(ctx, name, lines)
+    for text, doc in shown:
+        show(text, doc)
+    if not follow:
+        return 0
+    try:
+        audit_log.follow(ctx, name, offset, show)
+    except KeyboardInterrupt:
+        return ExitCode.CANCELLED  # the way to stop it: no message
