@@ -5,6 +5,7 @@ import json
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from clitools import AUTHSOME_BIN, run
@@ -16,14 +17,8 @@ PLACEHOLDER = "authsome-placeholder-testsrv"
 
 
 def _provider(testsrv, hosts):
-    """The test server's provider, intercepted on `hosts`.
-
-    SEAM: until the provider schema has `hosts`, the proxy reads the git helper's hosts."""
-    from authsome.providers.schema import _TOP_LEVEL
-
-    if "hosts" in _TOP_LEVEL:
-        return testsrv.provider(hosts=hosts)
-    return testsrv.provider(git={"hosts": hosts, "username": "x-access-token"})
+    """The test server's provider, intercepted on `hosts`."""
+    return testsrv.provider(hosts=hosts)
 
 
 @pytest.fixture
@@ -77,6 +72,21 @@ def test_curl_gets_the_credential_the_child_never_holds(proxy_env, api, testsrv,
     token = json.loads(out.stdout)["authorization"].removeprefix("Bearer ")
     assert token in testsrv.state.access
     _environ_holds_no_secret(tmp_path / "environ", testsrv)
+
+
+def test_the_audit_log_shows_each_signed_request_and_no_secret(proxy_env, api, testsrv):
+    curl = require("curl")
+    out = _proxied(proxy_env, f"{curl} -sS '{api.url}/v1/models?key=sekrit&x=1'")
+    assert out.returncode == 0, out.stderr
+    lines = run(["log", "--json", "-n", "50"], proxy_env).stdout.splitlines()
+    signed = [json.loads(line) for line in lines if json.loads(line)["event"] == "proxy"]
+    assert len(signed) == 1, lines
+    assert (signed[0]["method"], signed[0]["path"]) == ("GET", "/v1/models")
+    assert signed[0]["host"].startswith(api.host.split(":")[0])
+    assert signed[0]["provider"] == "testsrv"
+    text = (Path(proxy_env["AUTHSOME_HOME"]) / "audit.log").read_text()
+    assert "sekrit" not in text
+    assert not any(secret in text for secret in _secrets(testsrv))
 
 
 def test_a_placeholder_the_child_sends_is_replaced(proxy_env, api, testsrv):

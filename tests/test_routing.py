@@ -12,8 +12,8 @@ from authsome.main import exit_code_for
 from authsome.providers.hosts import overlap
 from authsome.providers.model import credential_header
 from authsome.providers.registry import Registry
+from authsome.providers.routing import Ambiguous, route
 from authsome.providers.schema import parse_provider
-from authsome.services.routing import Ambiguous, route
 
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLED = Registry(ROOT / "providers", ROOT / "no-such-folder")

@@ -2,7 +2,7 @@
 
 A pattern is a lower-case host name with an optional `:port`; a leading `*.` matches any one or
 more labels in front of the rest (`*.example.com` matches `a.example.com` and `a.b.example.com`,
-never `example.com`). A pattern without a port means 443. authsome.services.routing picks the
+never `example.com`). A pattern without a port means 443. authsome.providers.routing picks the
 connection for a host with `rank`; register refuses a host a bundled provider owns (`overlap`).
 """
 

@@ -143,6 +143,17 @@ def _as_http11(response: h11.Response, close: bool) -> h11.Response:
     return h11.Response(status_code=response.status_code, headers=headers, reason=response.reason)
 
 
+def _seen(request) -> dict[str, str]:
+    """What the audit log keeps of a request: method, host and path, never the query."""
+    host = next((v for k, v in request.headers if k == b"host"), b"")
+    path = request.target.split(b"?", 1)[0].split(b"#", 1)[0]
+    return {
+        "method": request.method.decode("ascii", "replace"),
+        "host": host.decode("ascii", "replace"),
+        "path": path.decode("ascii", "replace"),
+    }
+
+
 class Relay:
     """Requests from `client` (h11 server side) forwarded to upstreams `opener()` makes.
 
@@ -186,7 +197,7 @@ class Relay:
         headers = [(k, v) for k, v in request.headers if k != b"expect"]
         if self.target is None:
             return [(k, v) for k, v in headers if k not in HOP]
-        return with_credential(headers, self.target.placeholder, self.target.header())
+        return with_credential(headers, self.target.placeholder, self.target.header(_seen(request)))
 
     def _one(self, request) -> bool:
         """Forward one request and its answer; False when the connection is over."""

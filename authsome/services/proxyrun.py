@@ -34,9 +34,11 @@ class Credential:
         self.placeholder = placeholder(provider.name)
         self._conn = None
 
-    def header(self) -> tuple[str, str, str]:
-        """(header name, header value, bare credential), for the proxy's threads."""
+    def header(self, request: dict[str, str] | None = None) -> tuple[str, str, str]:
+        """(header name, header value, bare credential), for the proxy's threads; `request`
+        (method, host, path) is recorded in the audit log when given."""
         from authsome.proxy.router import credential_header
+        from authsome.services import audit
         from authsome.services.refresh import credential, fresh, needs_refresh
 
         with self._lock:  # one context, many threads: its store and client are not shared
@@ -44,6 +46,8 @@ class Credential:
             if conn is None or needs_refresh(conn, self.ctx.clock(), self.ctx.refresh_margin):
                 conn = self._conn = fresh(self.ctx, self.ref)
             name, value = credential_header(self.provider, conn.secrets)
+            if request is not None:
+                audit.record(self.ctx, "proxy", conn.provider, conn.connection, **request)
             return name, value, credential(conn)
 
     def variables(self) -> list[str]:
