@@ -252,3 +252,32 @@ def test_a_bus_socket_in_a_folder_others_can_write_is_not_used(env, fresh_secret
     finally:
         folder.chmod(0o700)
     assert probe({**env, **fresh_secret_service.env()}).usable
+
+
+@pytest.mark.parametrize("args", [["token", "openai"], ["env", "openai"]])
+def test_keychain_reads_skip_secretstorage(env, secret_service, args):
+    """`token` and `env` from the keychain read over jeepney: no secretstorage, no
+    cryptography (the DH session's), no keyring (storage/keychain/quickread.py)."""
+    import ast
+
+    e = {**env, **secret_service.env()}
+    key = "sk-0123456789abcdefghijklmn"
+    login = subprocess.run(
+        [str(Path(sys.executable).parent / "authsome"), "login", "openai"],
+        env={**e, "OPENAI_API_KEY": key},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert login.returncode == 0 and "keychain" in login.stderr.lower(), login.stderr
+    heavy = ("secretstorage", "cryptography", "keyring", "click", "httpx")
+    code = (
+        "import sys\nfrom authsome.main import main\n"
+        f"sys.argv = ['authsome', *{args!r}]\n"
+        "try:\n    main()\nexcept SystemExit as e:\n    assert e.code == 0, e.code\n"
+        f"print(sorted(m for m in {heavy!r} if m in sys.modules), file=sys.stderr)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], env=e, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert key in out.stdout
+    assert ast.literal_eval(out.stderr.strip().splitlines()[-1]) == []

@@ -129,6 +129,44 @@ class TestKeychainStore(StoreContract):
         return lambda prefixes, count: _spawn_writers(env, prefixes, count)
 
 
+def _full_driver_must_not_read(key):
+    raise AssertionError("the hot path fell back to secretstorage for a plain read")
+
+
+class _HotPathReads:
+    """The store, but every read is a new process's first read: the jeepney hot path
+    (storage/keychain/quickread.py), with the full driver's read disabled."""
+
+    def __init__(self, env, store):
+        self.env, self.store = env, store
+
+    def get(self, key):
+        fresh = KeychainStore(self.env)
+        fresh.driver.get = _full_driver_must_not_read
+        return fresh.get(key)
+
+    def __getattr__(self, name):
+        return getattr(self.store, name)
+
+
+class TestKeychainHotPathReads(StoreContract):
+    @pytest.fixture
+    def env(self, env, secret_service):
+        return {**env, **secret_service.env()}
+
+    @pytest.fixture
+    def store(self, env):
+        store = Context(env).store_choice.store
+        assert isinstance(store, KeychainStore)
+        yield _HotPathReads(env, store)
+        for key in store.list():
+            store.delete(key)
+
+    @pytest.fixture
+    def run_writers(self, env):
+        return lambda prefixes, count: _spawn_writers(env, prefixes, count)
+
+
 def test_keychain_item_has_label_and_attributes(env, secret_service):
     store = Context({**env, **secret_service.env()}).store_choice.store
     store.set("github:work", "s3cret")

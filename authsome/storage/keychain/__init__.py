@@ -95,6 +95,13 @@ class KeychainStore(Store):
         self._ensure_open()
 
     def get(self, key: str) -> str | None:
+        quick = getattr(self.driver, "quick_get", None)
+        if quick is not None and not self._ready:
+            from authsome.storage.keychain.quickread import SLOW
+
+            found = bounded(lambda: quick(key), self.timeout, self.driver.description)
+            if found is not SLOW:
+                return found
         return self._call(self.driver.get, key)
 
     def set(self, key: str, value: str) -> None:

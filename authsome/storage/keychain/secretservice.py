@@ -162,6 +162,22 @@ class SecretServiceDriver:
     def _items(self, key: str | None = None):
         return list(self._collection.search_items(self._attrs(key)))
 
+    def quick_get(self, key: str):
+        """The hot path's read (quickread.py): the secret, None, or quickread.SLOW."""
+        from authsome.storage.keychain import quickread
+
+        if self._collection is not None:
+            return quickread.SLOW  # already open: the full driver answers as cheaply
+        try:
+            address, why = session_bus_address(self.environ)
+            if address is None:
+                return quickread.SLOW
+            return quickread.read(address, why, self._attrs(key))
+        except Untrusted as e:
+            raise StoreUnavailable(str(e), UNTRUSTED_FIX) from None
+        except Exception:  # noqa: BLE001 - anything else: the full driver says what is wrong
+            return quickread.SLOW
+
     def get(self, key: str) -> str | None:
         try:
             items = self._items(key)
