@@ -13,6 +13,11 @@ class Ambiguous(UsageError):
     """More than one connection asked for would get the credential for the same host."""
 
 
+def _closest(patterns, host: str, port: int):
+    """The closest match of any of `patterns` to host:port, or None."""
+    return max((r for r in (rank(p, host, port) for p in patterns) if r is not None), default=None)
+
+
 def route(host: str, port: int, candidates: list[tuple[object, tuple[str, ...]]]):
     """The ref among `candidates` (ref, host patterns) whose patterns match `host`:`port` most
     closely, or None when none does.
@@ -23,10 +28,9 @@ def route(host: str, port: int, candidates: list[tuple[object, tuple[str, ...]]]
     host = normal_host(host)
     best, chosen = None, []
     for ref, patterns in candidates:
-        ranks = [r for r in (rank(p, host, port) for p in patterns) if r is not None]
-        if not ranks:
+        closest = _closest(patterns, host, port)
+        if closest is None:
             continue
-        closest = max(ranks)
         if best is None or closest > best:
             best, chosen = closest, [ref]
         elif closest == best and ref not in chosen:

@@ -113,8 +113,6 @@ def collect(ctx, refs: list[str], strict: bool = True, reported=()) -> Export:
     `failed`. `reported`: refs whose failing refresh was already reported; their warnings are
     held back while it goes on failing.
     """
-    from authsome.services.refresh import fresh, needs_refresh
-
     out = Export()
     owner: dict[str, str] = {}
     now = int(ctx.clock())
@@ -123,39 +121,49 @@ def collect(ctx, refs: list[str], strict: bool = True, reported=()) -> Export:
         if store_error is not None:
             out.failed[_normal(ref)] = store_error
             continue
-        muted = _Muted(ctx) if _normal(ref) in reported else None
         try:
-            conn = fresh(muted or ctx, ref)
-            name = display_ref(conn.provider, conn.connection)
-            fields = _fields(ctx, conn, name, owner)
-        except Cancelled:
-            raise
+            _collect_one(ctx, ref, out, owner, now, _normal(ref) in reported)
         except AuthsomeError as e:
-            if strict:
+            if strict or isinstance(e, Cancelled):
                 raise
             out.failed[_normal(ref)] = e
             store_error = e if isinstance(e, STORE_WIDE) else None
-            continue
-        stale = needs_refresh(conn, now, ctx.refresh_margin)  # due, yet not refreshed
-        if muted is not None and not stale:
-            for line in muted.lines:  # it works again: nothing to hold back
-                ctx.io.say(line)
-        if stale and name not in out.failing:
-            out.failing.append(name)
-        for var, fld in fields.items():
-            owner[var] = name
-            out.values[var] = conn.secrets[fld]
-            if conn.expires_at is not None and fld != "api_key":
-                out.expires[var] = conn.expires_at
-                due = _refresh_due(conn, now, ctx.refresh_margin)
-                out.refresh_at = due if out.refresh_at is None else min(out.refresh_at, due)
-        if name not in out.refs:
-            out.refs.append(name)
     return out
 
 
-def _refresh_due(conn, now: int, margin: int) -> int:
-    """When the hook should refresh `conn`: a little before it expires."""
+def _collect_one(ctx, ref: str, out: Export, owner: dict, now: int, reported: bool) -> None:
+    """`ref`'s fresh credentials into `out`; its warnings held back while a refresh that was
+    already reported goes on failing."""
+    from authsome.services.refresh import fresh, needs_refresh
+
+    muted = _Muted(ctx) if reported else None
+    conn = fresh(muted or ctx, ref)
+    name = display_ref(conn.provider, conn.connection)
+    fields = _fields(ctx, conn, name, owner)
+    stale = needs_refresh(conn, now, ctx.refresh_margin)  # due, yet not refreshed
+    for line in muted.lines if muted is not None and not stale else ():
+        ctx.io.say(line)  # it works again: nothing to hold back
+    _add(out, conn, name, fields, owner, stale, _refresh_due(conn, now, ctx.refresh_margin))
+
+
+def _add(out: Export, conn, name: str, fields: dict, owner: dict, stale: bool, due) -> None:
+    """`conn`'s variables into `out`, with their expiry and when the hook should refresh."""
+    if stale and name not in out.failing:
+        out.failing.append(name)
+    for var, fld in fields.items():
+        owner[var] = name
+        out.values[var] = conn.secrets[fld]
+        if conn.expires_at is not None and fld != "api_key":
+            out.expires[var] = conn.expires_at
+            out.refresh_at = due if out.refresh_at is None else min(out.refresh_at, due)
+    if name not in out.refs:
+        out.refs.append(name)
+
+
+def _refresh_due(conn, now: int, margin: int) -> int | None:
+    """When the hook should refresh `conn`: a little before it expires (None: never)."""
+    if conn.expires_at is None:
+        return None
     due = int(conn.expires_at - effective_margin(conn.expires_at, conn.updated_at, margin))
     return due if due > now else now + RETRY  # its refresh failed: retry later
 
@@ -228,13 +236,7 @@ def render(
     previous_refs = ctx.environ.get(REFS, "").split()
     reported = set(ctx.environ.get(FAILING, "").split())
     export = collect(ctx, names, strict, reported)
-    for ref in export.failed:
-        if ref in previous_refs and ref not in export.refs:
-            # Exported before, so the hook keeps trying it: it may work again by itself.
-            export.refs.append(ref)
-            export.failing.append(ref)
-            retry = int(ctx.clock()) + RETRY
-            export.refresh_at = min(export.refresh_at or retry, retry)
+    _keep_trying(export, previous_refs, int(ctx.clock()) + RETRY)
     stale = [n for n in previous if n not in export.values]
     _report(ctx, export, previous_refs, reported, stale, names)
     error = next(iter(export.failed.values()), None)
@@ -244,6 +246,16 @@ def render(
     kept = export.bookkeeping()
     cleared = [b for b in BOOKKEEPING if b in ctx.environ and b not in kept]
     return output.render(export, stale + cleared, dialect), export, error
+
+
+def _keep_trying(export: Export, previous_refs: list[str], retry: int) -> None:
+    """A ref exported before that failed now stays in the bookkeeping, so the hook tries it
+    again: it may work again by itself."""
+    for ref in export.failed:
+        if ref in previous_refs and ref not in export.refs:
+            export.refs.append(ref)
+            export.failing.append(ref)
+            export.refresh_at = min(export.refresh_at or retry, retry)
 
 
 def _report(ctx, export: Export, previous_refs, reported, stale: list[str], args) -> None:
