@@ -11,7 +11,6 @@ tests/test_completion.py checks that both give the same answer.
 
 from __future__ import annotations
 
-from authsome.cli.options import COMMANDS as DECLARED
 from authsome.services import complete
 
 PROVIDERS = "providers"
@@ -124,6 +123,10 @@ def answer(environ, make_context) -> str | None:
 def _option_items(args: list[str], incomplete: str) -> list | None:
     """(value, help) for an option name or an option's value of a declared command, as click's
     Command.shell_complete and Choice.shell_complete give them; None for any other question."""
+    if not (incomplete.startswith(("-", "=")) or args[-1].startswith("-")):
+        return None  # a name, not an option: Tab on names does without cli/options.py's imports
+    from authsome.cli.options import COMMANDS as DECLARED
+
     spec = DECLARED.get(args[0])
     if spec is None:
         return None
