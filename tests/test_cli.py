@@ -273,7 +273,14 @@ HOT_PATH_FORBIDDEN = (
 
 
 @pytest.mark.parametrize(
-    "args", [["token", "openai"], ["env", "openai"], ["env", "--shell", "fish", "openai"]]
+    "args",
+    [
+        ["token", "openai"],
+        ["env", "openai"],
+        ["env", "--shell", "fish", "openai"],
+        ["list"],
+        ["list", "--json"],
+    ],
 )
 def test_token_and_env_hot_paths_stay_light(env, tmp_path, args):
     """Guards the start-up budget without timing anything: which modules get imported."""
@@ -302,7 +309,7 @@ def test_token_and_env_hot_paths_stay_light(env, tmp_path, args):
         [sys.executable, "-c", code], env=e, capture_output=True, text=True, timeout=60
     )
     assert out.returncode == 0, out.stderr
-    assert "sk-0123456789abcdefghijklmn" in out.stdout
+    assert ("openai" if args[0] == "list" else "sk-0123456789abcdefghijklmn") in out.stdout
     assert ast.literal_eval(out.stderr.strip().splitlines()[-1]) == []
 
 

@@ -189,8 +189,17 @@ EXTRAS = (
     ("--shell",),
     ("a", "b"),
     ("x", "--"),
+    ("--format",),
+    ("--connection",),
+    ("--strict",),
+    ("--json",),
+    ("--shell", "fish"),
+    ("gizmo", "-c"),
 )
 INCOMPLETE = ("", "gi", "giz", "gizmo:", "x", "-", "--f", "G", "_a", "9", "g'i'", "gi\\", '"gi')
+# Option names and values: token --c<Tab>, env --s<Tab>, env --shell=f<Tab>, list --j<Tab>, ...
+INCOMPLETE += ("--", "--c", "-c", "--s", "--sh", "--u", "--j", "--h", "-h", "--x", "f", "j")
+INCOMPLETE += ("--shell=", "--shell=f", "--format=j", "--json=", "--bogus=f", "=", "-c=w")
 
 
 def _protocol_env(shell: str, words: list[str], incomplete: str) -> dict[str, str]:
@@ -240,8 +249,9 @@ def test_fast_answer_is_clicks_answer(two_connections, monkeypatch, capsys):
                         continue
                     answered += 1
                     assert fast == _click_says(monkeypatch, capsys, protocol), protocol
-    # Not vacuous: name arguments right after their command are answered without click.
-    assert answered >= 150
+    # Not vacuous: name arguments right after their command, and the options of the declared
+    # commands, are answered without click.
+    assert answered >= 900  # 969 when written
 
 
 def test_fast_answer_lists_names_in_each_format(two_connections):
@@ -253,8 +263,11 @@ def test_fast_answer_lists_names_in_each_format(two_connections):
 
 @given(
     line=st.lists(
-        st.sampled_from(["authsome", "login", "env", "token", "gi", "gizmo:work", "-c", "--", "x"])
-        | st.text(alphabet="gi :-'\"\\\t\x0b", max_size=4),
+        st.sampled_from(
+            ["authsome", "login", "env", "token", "list", "gi", "gizmo:work", "-c", "--"]
+        )
+        | st.sampled_from(["x", "--shell", "--format", "--strict", "--json", "--c", "--s=f", "j"])
+        | st.text(alphabet="gi :-='\"\\\t\x0b", max_size=4),
         max_size=6,
     ).map(" ".join),
     cword=st.integers(min_value=-1, max_value=6),
@@ -295,17 +308,40 @@ def test_name_table_matches_the_click_commands():
     assert found == completion.NAME_ARGUMENTS
 
 
-def test_tab_on_a_name_does_not_import_click(shell_env):
+def test_fast_answer_gives_option_help_as_click_formats_it():
+    protocol = _protocol_env("bash_complete", ["authsome", "token"], "--c")
+    assert _fast_says(protocol) == "plain,--connection\n"
+    protocol = _protocol_env("zsh_complete", ["authsome", "list"], "--")
+    assert (
+        _fast_says(protocol)
+        == "plain\n--json\nPrint JSON.\nplain\n--help\nShow this message and exit.\n"
+    )
+    protocol = _protocol_env("fish_complete", ["authsome", "env", "--format"], "j")
+    assert _fast_says(protocol) == "plain,json\n"
+
+
+@pytest.mark.parametrize(
+    ("words", "incomplete", "expected"),
+    [
+        (["login"], "gi", "plain,github\nplain,gitlab\nplain,gizmo\n"),
+        (["token"], "--c", "plain,--connection\n"),
+        (["env", "--shell"], "f", "plain,fish\n"),
+        (["list"], "--j", "plain,--json\n"),
+    ],
+)
+def test_tab_on_a_name_or_declared_option_does_not_import_click(
+    shell_env, words, incomplete, expected
+):
     code = (
         "import sys\nfrom authsome.main import main\n"
         "try:\n    main([])\nexcept SystemExit:\n    pass\n"
         "print(sorted(m for m in ('click', *HEAVY) if m in sys.modules), file=sys.stderr)\n"
     ).replace("HEAVY", repr(HEAVY))
-    env = {**shell_env, **_protocol_env("bash_complete", ["authsome", "login"], "gi")}
+    env = {**shell_env, **_protocol_env("bash_complete", ["authsome", *words], incomplete)}
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60
     )
-    assert out.stdout == "plain,github\nplain,gitlab\nplain,gizmo\n", out.stderr
+    assert out.stdout == expected, out.stderr
     assert ast.literal_eval(out.stderr.strip().splitlines()[-1]) == []
 
 

@@ -1,4 +1,4 @@
-"""The click-free `token` and `env` (authsome.cli.fastpath) say exactly what click says.
+"""The click-free `token`, `env` and `list` (authsome.cli.fastpath) say exactly what click says.
 
 Both run in this process through authsome.main.main, against a file store with an unlocked
 session; the click run has the fast path turned off. Same stdout, stderr and exit status, and
@@ -20,6 +20,7 @@ WORDS = (
     *("--format", "--format=json", "--format=xml", "json", "dotenv", "shell", "github-actions"),
     "--format=github-actions",
     *("--unset", "--unset=1", "--strict", "--", "--help", "-h", "--bogus", "-x", "--debug"),
+    *("--json", "--json=1", "--json=", "-j", "--js"),
 )
 
 
@@ -84,7 +85,7 @@ def _agree(argv, monkeypatch, capsys) -> bool:
 
 
 @given(
-    command=st.sampled_from(["token", "env"]),
+    command=st.sampled_from(["token", "env", "list"]),
     words=st.lists(st.sampled_from(WORDS) | st.text(alphabet="-=c:aow", max_size=4), max_size=5),
 )
 @example(command="token", words=["openai", "--connection", "work", "-c", "default"])
@@ -92,6 +93,8 @@ def _agree(argv, monkeypatch, capsys) -> bool:
 @example(command="env", words=["--shell", "fish", "--shell=bash", "gizmo"])
 @example(command="env", words=["--", "--strict", "openai"])
 @example(command="env", words=["--format", "openai", "--format=json"])  # only the last is checked
+@example(command="list", words=["--json", "--", "--json"])  # an extra argument after `--`
+@example(command="list", words=["--json", "--json"])
 @settings(
     max_examples=250, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -117,6 +120,10 @@ PLAIN = [
     ["env", "--format", "github-actions", "openai", "gizmo"],
     ["env", "--unset"],
     ["env", "--", "gizmo"],
+    ["list"],
+    ["list", "--json"],
+    ["list", "--json", "--json"],
+    ["list", "--"],
 ]
 
 
@@ -134,6 +141,7 @@ def test_click_commands_take_exactly_the_declared_options():
     for name, spec in options.COMMANDS.items():
         params = cli.get_command(None, name).params
         declared = [(o["dest"], set(o["names"]), o["flag"]) for o in spec["options"]]
-        found = [(p.name, set(p.opts), bool(p.is_flag)) for p in params[1:]]
+        arguments = [(p.name, p.nargs) for p in params if p.param_type_name == "argument"]
+        found = [(p.name, set(p.opts), bool(p.is_flag)) for p in params[len(arguments) :]]
         assert found == declared, name
-        assert (params[0].name, params[0].nargs) == spec["argument"]
+        assert arguments == ([spec["argument"]] if spec["argument"] else []), name

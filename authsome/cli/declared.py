@@ -5,8 +5,10 @@ import click
 
 def parameters(spec: dict, shell_complete):
     """A decorator adding `spec`'s argument and options to a click command, in --help order."""
-    keyword, nargs = spec["argument"]
-    decorators = [click.argument(keyword, nargs=nargs, shell_complete=shell_complete)]
+    decorators = []
+    if spec["argument"]:
+        keyword, nargs = spec["argument"]
+        decorators.append(click.argument(keyword, nargs=nargs, shell_complete=shell_complete))
     for opt in spec["options"]:
         settings = dict(opt["shown"])
         if opt["flag"]:

@@ -1,10 +1,11 @@
-"""`token` and `env` without click.
+"""`token`, `env` and `list` without click.
 
-Why this exists: `env` runs in every shell start-up and at prompts (the hook), and `token` before
-each API call an agent makes, while importing click alone costs about three interpreter
-start-ups. So their plain forms are parsed here, from the declaration click reads too
-(cli/options.py), and run through the same functions below. Anything else (help, unknown
-options, bad values) returns None and click takes over, so its messages stay the only ones.
+Why this exists: `env` runs in every shell start-up and at prompts (the hook), `token` before
+each API call an agent makes, and `list` is what people and scripts check first, while
+importing click alone costs about three interpreter start-ups. So their plain forms are parsed
+here, from the declaration click reads too (cli/options.py), and run through the same functions
+below. Anything else (help, unknown options, bad values) returns None and click takes over, so
+its messages stay the only ones.
 tests/test_fastpath.py checks that both paths print the same and exit the same.
 """
 
@@ -32,14 +33,29 @@ def run_env(ctx, names, shell, fmt, unset, strict) -> int:
     return exit_code_for(error)
 
 
-RUNS = {"token": run_token, "env": run_env}
+def run_list(ctx, as_json) -> int:
+    from authsome.services.listing import render, rows
+
+    table = rows(ctx)
+    if as_json:
+        import json
+
+        ctx.io.emit(json.dumps(table, indent=2))
+    elif table:
+        ctx.io.emit(render(table))
+    else:
+        ctx.io.say("No connections yet. Log in with: authsome login NAME")
+    return 0
+
+
+RUNS = {"token": run_token, "env": run_env, "list": run_list}
 
 
 def run(args: list[str]) -> int | None:
     """The exit status of `authsome ARGS`, or None when click should handle them."""
     spec = COMMANDS.get(args[0]) if args else None
-    given = spec and parse(args[1:], spec)
-    if not given:
+    given = parse(args[1:], spec) if spec else None
+    if given is None:
         return None
     from authsome.factory import Context
 
@@ -48,8 +64,19 @@ def run(args: list[str]) -> int | None:
 
 def parse(args: list[str], spec: dict) -> dict | None:
     """The keywords click would pass for `args`, or None when click should handle them."""
-    by_name = {name: opt for opt in spec["options"] for name in opt["names"]}
-    given = {opt["dest"]: opt["default"] for opt in spec["options"]}
+    scanned = _scan(args, spec["options"])
+    if scanned is None:
+        return None
+    given, positionals = scanned
+    if not _choices_hold(given, spec["options"]):
+        return None
+    return _bind(given, positionals, spec["argument"])
+
+
+def _scan(args: list[str], options) -> tuple[dict, list[str]] | None:
+    """(option keywords, positional words) in `args`; None at an option click must judge."""
+    by_name = {name: opt for opt in options for name in opt["names"]}
+    given = {opt["dest"]: opt["default"] for opt in options}
     positionals = []
     rest = iter(args)
     for arg in rest:
@@ -62,10 +89,22 @@ def parse(args: list[str], spec: dict) -> dict | None:
             if taken is None:
                 return None
             given[taken[0]] = taken[1]  # the last one counts, as for click
-    for opt in spec["options"]:  # click checks a choice on the value that counts only
-        if opt["choices"] and given[opt["dest"]] not in (*opt["choices"], opt["default"]):
-            return None
-    keyword, nargs = spec["argument"]
+    return given, positionals
+
+
+def _choices_hold(given: dict, options) -> bool:
+    """click checks a choice on the value that counts only."""
+    return all(
+        given[opt["dest"]] in (*opt["choices"], opt["default"]) for opt in options if opt["choices"]
+    )
+
+
+def _bind(given: dict, positionals: list[str], argument) -> dict | None:
+    """`given` with the positional words under the argument's keyword; None when click would
+    refuse their number."""
+    if argument is None:
+        return None if positionals else given
+    keyword, nargs = argument
     if nargs == -1:
         given[keyword] = tuple(positionals)
     elif len(positionals) == 1 == nargs:

@@ -1,19 +1,14 @@
-import json
-
 import click
+
+from authsome.cli import options
+from authsome.cli.declared import parameters
 
 
 @click.command(name="list")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@parameters(options.COMMANDS["list"], None)
 @click.pass_obj
-def list_(ctx, as_json):
+def list_(ctx, **given):
     """List connections: provider, type, expiry, store and state."""
-    from authsome.services.listing import render, rows
+    from authsome.cli.fastpath import run_list
 
-    table = rows(ctx)
-    if as_json:
-        ctx.io.emit(json.dumps(table, indent=2))
-    elif table:
-        ctx.io.emit(render(table))
-    else:
-        ctx.io.say("No connections yet. Log in with: authsome login NAME")
+    return run_list(ctx, **given)

@@ -1,9 +1,9 @@
-"""The arguments and options of `token` and `env`, declared once.
+"""The arguments and options of `token`, `env` and `list`, declared once.
 
-Two readers: cli/fastpath.py parses argv with them, and cli/token.py and cli/env.py hand them
-to click (cli/declared.py), so the two cannot disagree on what a command accepts.
-tests/test_fastpath.py checks that they give the same answers. Plain data and no click: the
-fast path reads this module on every call.
+Two readers: cli/fastpath.py parses argv with them, and cli/token.py, cli/env.py and
+cli/listing.py hand them to click (cli/declared.py), so the two cannot disagree on what a
+command accepts. tests/test_fastpath.py checks that they give the same answers. Plain data and
+no click: the fast path reads this module on every call.
 """
 
 from authsome.formats import NAMES as FORMATS
@@ -23,7 +23,8 @@ def option(*names: str, dest: str, flag=False, choices=(), default=None, **shown
     }
 
 
-# command -> its argument (keyword, how many: -1 for any number) and its options, in --help order
+# command -> its argument (keyword, how many: -1 for any number; None for no argument) and its
+# options, in --help order
 COMMANDS = {
     "token": {
         "argument": ("name", 1),
@@ -46,5 +47,9 @@ COMMANDS = {
                 help="All or nothing: export nothing if any name fails.",
             ),
         ),
+    },
+    "list": {
+        "argument": None,
+        "options": (option("--json", dest="as_json", flag=True, help="Print JSON."),),
     },
 }

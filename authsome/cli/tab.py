@@ -1,9 +1,11 @@
-"""A click-free answer to click's completion protocol, for the names offered at Tab.
+"""A click-free answer to click's completion protocol, for names and declared options at Tab.
 
 The scripts in completions/ are click's. They run `authsome` with _AUTHSOME_COMPLETE set.
-Importing click alone costs about three interpreter start-ups, so the common question --
-"which names fit this argument?" -- is answered here in click's own output format. Anything
-else (options, command names, quoting) returns None and click answers it.
+Importing click alone costs about three interpreter start-ups, so the common questions --
+"which names fit this argument?", and for the commands declared in cli/options.py "which
+options start so?" and "which values does this option take?" -- are answered here in click's
+own output format. Anything else (command names, other commands' options, quoting, options
+after options) returns None and click answers it.
 tests/test_completion.py checks that both give the same answer.
 """
 
@@ -29,12 +31,32 @@ NAME_ARGUMENTS = {
     "token": (CONNECTIONS, 1),
 }
 
-# click's ShellComplete.format_completion for a plain item with no help, per shell.
-_FORMATS = {
-    "bash_complete": "plain,{}",
-    "fish_complete": "plain,{}",
-    "zsh_complete": "plain\n{}\n_",
+# The help option click adds to every command (root.py's help_option_names), last in its params.
+HELP_OPTION = {
+    "names": ("-h", "--help"),
+    "flag": True,
+    "shown": {"help": "Show this message and exit."},
 }
+
+
+# click's ShellComplete.format_completion for a plain item, per shell; `help_` may be None.
+def _bash(value: str, help_: str | None) -> str:
+    return f"plain,{value}"
+
+
+def _zsh(value: str, help_: str | None) -> str:
+    if help_:  # zsh's _describe splits value from help at the first unescaped colon
+        value = value.replace(":", r"\:")
+    return f"plain\n{value}\n{help_ or '_'}"
+
+
+def _fish(value: str, help_: str | None) -> str:
+    if help_:
+        return f"plain,{value}\t" + help_.replace("\n", "\\n").replace("\t", " ")
+    return f"plain,{value}"
+
+
+_FORMATS = {"bash_complete": _bash, "zsh_complete": _zsh, "fish_complete": _fish}
 
 # Characters after which shlex (click's split) and str.split could disagree.
 _UNSAFE = frozenset("'\"\\\x0b\x0c\x1c\x1d\x1e\x1f")
@@ -55,35 +77,104 @@ def _request(environ) -> tuple[list[str], str] | None:
     if words is None:
         return None
     if environ["_AUTHSOME_COMPLETE"] == "fish_complete":
-        current = _split(environ.get("COMP_CWORD", ""))
-        if current is None or (environ.get("COMP_CWORD") and not current):
-            return None  # blank but not empty: click's own answer (it fails) stands
-        incomplete = current[0] if current else ""
-        args = words[1:]
-        if incomplete and args and args[-1] == incomplete:
-            args.pop()
-        return args, incomplete
+        return _fish_request(words, environ.get("COMP_CWORD", ""))
+    return _indexed_request(words, environ.get("COMP_CWORD", ""))
+
+
+def _fish_request(words: list[str], cword: str) -> tuple[list[str], str] | None:
+    """fish sends the word being completed itself, and the line up to it."""
+    current = _split(cword)
+    if current is None or (cword and not current):
+        return None  # blank but not empty: click's own answer (it fails) stands
+    incomplete = current[0] if current else ""
+    args = words[1:]
+    if incomplete and args and args[-1] == incomplete:
+        args.pop()
+    return args, incomplete
+
+
+def _indexed_request(words: list[str], cword: str) -> tuple[list[str], str] | None:
+    """bash and zsh send the index of the word being completed."""
     try:
-        cword = int(environ.get("COMP_CWORD", ""))
+        index = int(cword)
     except ValueError:
         return None
-    if cword < 1:
+    if index < 1:
         return None
-    return words[1:cword], words[cword] if cword < len(words) else ""
+    return words[1:index], words[index] if index < len(words) else ""
 
 
 def answer(environ, make_context) -> str | None:
-    """The completion output for a name argument, or None when click should answer."""
+    """The completion output for a name or a declared option, or None when click should
+    answer."""
     line = _FORMATS.get(environ.get("_AUTHSOME_COMPLETE", ""))
     request = line and _request(environ)
-    if not request:
+    if not request or not request[0]:
         return None
     args, incomplete = request
-    if not args or args[0] not in NAME_ARGUMENTS or (incomplete and not incomplete[0].isalnum()):
+    items = _option_items(args, incomplete)
+    if items is None:
+        items = _name_items(args, incomplete, make_context)
+    if items is None:
+        return None
+    return "\n".join(line(value, help_) for value, help_ in items)
+
+
+def _option_items(args: list[str], incomplete: str) -> list | None:
+    """(value, help) for an option name or an option's value of a declared command, as click's
+    Command.shell_complete and Choice.shell_complete give them; None for any other question."""
+    if not (incomplete.startswith(("-", "=")) or args[-1].startswith("-")):
+        return None  # a name, not an option: Tab on names does without cli/options.py's imports
+    from authsome.cli.options import COMMANDS as DECLARED
+
+    spec = DECLARED.get(args[0])
+    if spec is None:
+        return None
+    given, incomplete = _split_attached(args[1:], incomplete)
+    *before, last = given or [""]
+    # An option given earlier changes what click offers (it drops options already given).
+    if any(word[:1] == "-" for word in before):
+        return None
+    options = (*spec["options"], HELP_OPTION)
+    if incomplete[:1] != "-":
+        return _option_values(options, last, incomplete)
+    return None if last[:1] == "-" else _option_names(options, incomplete)
+
+
+def _split_attached(given: list[str], incomplete: str) -> tuple[list[str], str]:
+    """As click does: a lone `=` is dropped, and --shell=f is completed as --shell f."""
+    if incomplete == "=":
+        return given, ""
+    if incomplete[:1] == "-" and "=" in incomplete:
+        name, _, value = incomplete.partition("=")
+        return [*given, name], value
+    return given, incomplete
+
+
+def _option_names(options, incomplete: str) -> list:
+    return [
+        (name, opt["shown"].get("help"))
+        for opt in options
+        for name in opt["names"]
+        if name.startswith(incomplete)
+    ]
+
+
+def _option_values(options, last: str, incomplete: str) -> list | None:
+    """The choices of the option `last` that start with `incomplete`; None if `last` is not an
+    option taking a value."""
+    opt = next((o for o in options if last in o["names"]), None)
+    if opt is None or opt["flag"]:
+        return None
+    return [(choice, None) for choice in opt["choices"] if choice.startswith(incomplete)]
+
+
+def _name_items(args: list[str], incomplete: str, make_context) -> list | None:
+    """(name, None) for a name argument, or None when click should answer."""
+    if args[0] not in NAME_ARGUMENTS or (incomplete and not incomplete[0].isalnum()):
         return None
     kind, most = NAME_ARGUMENTS[args[0]]
     given = args[1:]
     if any(a.startswith("-") for a in given) or (most is not None and len(given) >= most):
         return None
-    names = CHOICES[kind](make_context(), incomplete)
-    return "\n".join(line.format(n) for n in names)
+    return [(name, None) for name in CHOICES[kind](make_context(), incomplete)]
