@@ -145,3 +145,13 @@ def test_click_commands_take_exactly_the_declared_options():
         found = [(p.name, set(p.opts), bool(p.is_flag)) for p in params[len(arguments) :]]
         assert found == declared, name
         assert arguments == ([spec["argument"]] if spec["argument"] else []), name
+
+
+def test_the_declared_choices_are_the_shells_and_formats_themselves():
+    from authsome import formats, shells
+    from authsome.cli.options import COMMANDS
+
+    by_dest = {o["dest"]: o for o in COMMANDS["env"]["options"]}
+    assert tuple(by_dest["shell"]["choices"]) == shells.DIALECTS
+    assert tuple(by_dest["fmt"]["choices"]) == formats.NAMES
+    assert by_dest["fmt"]["default"] == formats.SHELL

@@ -6,9 +6,39 @@ command accepts. tests/test_fastpath.py checks that they give the same answers. 
 no click: the fast path reads this module on every call.
 """
 
-from authsome.formats import NAMES as FORMATS
-from authsome.formats import SHELL
-from authsome.shells import DIALECTS
+
+class _Names:
+    """A tuple of names from another module, imported when first read: `token` and `list`
+    never read the shells' or the formats' names, and skip importing them."""
+
+    def __init__(self, module: str, attr: str):
+        self._where, self._names = (module, attr), None
+
+    def _get(self) -> tuple[str, ...]:
+        if self._names is None:
+            module, attr = self._where
+            __import__(module)
+            import sys
+
+            self._names = tuple(getattr(sys.modules[module], attr))
+        return self._names
+
+    def __iter__(self):
+        return iter(self._get())
+
+    def __len__(self) -> int:
+        return len(self._get())
+
+    def __contains__(self, name) -> bool:
+        return name in self._get()
+
+    def __getitem__(self, i):
+        return self._get()[i]
+
+
+DIALECTS = _Names("authsome.shells", "DIALECTS")
+FORMATS = _Names("authsome.formats", "NAMES")
+SHELL = "shell"  # formats.SHELL; tests/test_fastpath.py checks they agree
 
 
 def option(*names: str, dest: str, flag=False, choices=(), default=None, **shown) -> dict:
