@@ -128,6 +128,7 @@ def test_the_shells_own_exports_are_left_alone(direnv_env, tmp_path):
     assert got == {"HOSTILE_KEY": HOSTILE, "OPENAI_API_KEY": OPENAI_KEY, "AUTHSOME_REFS": "openai"}
 
 
+PROMPT = "@@authsome-test-ready@@ "
 HOOK_SESSION = """\
 eval "$(direnv hook bash)"
 cd {project}
@@ -140,13 +141,16 @@ echo session-done
 
 def bash_in_a_terminal(env: dict, script: str, tmp_path: Path) -> PtyProcess:
     """An interactive bash on a real terminal that runs `script` line by line at its prompts."""
+    # A prompt that nothing else prints: a line is typed only once bash waits for it, after
+    # the direnv hook has run, never ahead into a program that could read it ("$ " matched
+    # early under load, and a line typed ahead was lost).
     rc = tmp_path / "bashrc"
-    rc.write_text("PS1='$ '\n")
+    rc.write_text(f"PS1='{PROMPT}'\n")
     shell = PtyProcess([require("bash"), "--noprofile", "--rcfile", str(rc), "-i"], env)
-    shell.expect(b"$ ")
+    shell.expect(PROMPT.encode())
     for line in script.splitlines():
         shell.send(line.encode() + b"\n")
-        shell.expect(b"$ ")
+        shell.expect(PROMPT.encode())
     return shell
 
 
