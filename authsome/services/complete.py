@@ -17,7 +17,7 @@ def provider_names(ctx, incomplete: str) -> list[str]:
 def connected_refs(ctx, incomplete: str) -> list[str]:
     """'github', 'github:work', ... from the metadata index: no secret store is opened."""
     try:
-        from authsome.storage.connections import display_ref
+        from authsome.util.names import display_ref
 
         entries = ctx.index.live()
     except Exception:  # noqa: BLE001

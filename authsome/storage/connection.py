@@ -7,6 +7,7 @@ import json
 from authsome.errors import CorruptData, UsageError
 from authsome.storage.base import make_key
 from authsome.util.names import NAME_RE
+from authsome.util.names import display_ref as display_ref  # re-exported for the record's users
 from authsome.util.record import Record
 
 CONNECTED, EXPIRES_SOON = "connected", "expires soon"
@@ -55,11 +56,6 @@ def state_of(entry: dict, now: float, margin: int) -> str:
         return EXPIRES_SOON if entry.get("refreshable") else EXPIRED
     soon = expires_at - now <= effective_margin(expires_at, entry.get("updated_at"), margin)
     return EXPIRES_SOON if soon else CONNECTED
-
-
-def display_ref(provider: str, connection: str) -> str:
-    """'github' for the default connection, else 'github:work'."""
-    return provider if connection == "default" else f"{provider}:{connection}"
 
 
 def parse_ref(ref: str, connection: str | None = None) -> tuple[str, str]:

@@ -1,6 +1,11 @@
-"""The one rule for provider and connection names: lowercase, short, safe in a file name and a
-shell word, and never mistaken for an option."""
+"""The rules for provider and connection names: what a name may be (lowercase, short, safe in a
+file name and a shell word, never mistaken for an option), and how a connection is shown."""
 
 import re
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+
+
+def display_ref(provider: str, connection: str) -> str:
+    """'github' for the default connection, else 'github:work'."""
+    return provider if connection == "default" else f"{provider}:{connection}"
