@@ -14,7 +14,7 @@ import subprocess
 import tempfile
 import threading
 
-from authsome.errors import CommandNotFound, UsageError
+from authsome.errors import UsageError
 from authsome.storage.connections import display_ref, parse_ref
 
 FORWARDED = (signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2)
@@ -114,14 +114,10 @@ def run_proxied(ctx, names: list[str], command: list[str]) -> int:
 def _wait(command: list[str], environ: dict[str, str]) -> int:
     try:
         child = subprocess.Popen(command, env=environ)  # noqa: S603 - argv, no shell
-    except FileNotFoundError:
-        raise CommandNotFound(
-            f"command not found: {command[0]}", "check its name and your PATH"
-        ) from None
-    except PermissionError:
-        raise CommandNotFound(
-            f"cannot execute {command[0]}: permission denied", "check that it is an executable file"
-        ) from None
+    except (FileNotFoundError, PermissionError) as e:
+        from authsome.services.shell import not_runnable
+
+        raise not_runnable(command, e) from None
     saved = {}
     for sig in FORWARDED:
         saved[sig] = signal.signal(sig, lambda s, _f: child.send_signal(s))

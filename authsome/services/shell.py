@@ -50,11 +50,14 @@ def run_command(ctx, names: list[str], command: list[str], proxy: bool = False) 
     audit_export(ctx, "run", export, argv0=command[0])  # this pid becomes the child's
     try:
         os.execvpe(command[0], command, environ)  # noqa: S606 - argv, no shell
-    except FileNotFoundError:
-        raise CommandNotFound(
-            f"command not found: {command[0]}", "check its name and your PATH"
-        ) from None
-    except PermissionError:
-        raise CommandNotFound(
+    except (FileNotFoundError, PermissionError) as e:
+        raise not_runnable(command, e) from None
+
+
+def not_runnable(command: list[str], e: OSError) -> CommandNotFound:
+    """The one-line error for a command that cannot be started (exit 127)."""
+    if isinstance(e, PermissionError):
+        return CommandNotFound(
             f"cannot execute {command[0]}: permission denied", "check that it is an executable file"
-        ) from None
+        )
+    return CommandNotFound(f"command not found: {command[0]}", "check its name and your PATH")
