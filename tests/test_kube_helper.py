@@ -51,13 +51,23 @@ def _kubeconfig(env, apiserver, exec_section):
         json.dump(config, f)
 
 
+def _kubectl_minor() -> int:
+    out = subprocess.run(
+        [require("kubectl"), "version", "--client", "-o", "json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    return int(json.loads(out.stdout)["clientVersion"]["minor"].rstrip("+"))
+
+
 def _documented_exec(command=AUTHSOME_BIN, args=("kube-credential", "testsrv")):
-    return {
-        "apiVersion": V1,
-        "command": command,
-        "args": list(args),
-        "interactiveMode": "Never",
-    }
+    """The exec section as README.md and docs/helpers.md give it for the installed kubectl:
+    v1 from kubectl 1.22; v1beta1, without interactiveMode, before (Debian 12 ships 1.20)."""
+    section = {"command": command, "args": list(args)}
+    if _kubectl_minor() < 22:
+        return {"apiVersion": V1BETA1, **section}
+    return {"apiVersion": V1, **section, "interactiveMode": "Never"}
 
 
 def _kubectl(env, *args):
