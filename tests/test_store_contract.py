@@ -149,10 +149,8 @@ class _HotPathReads:
         return getattr(self.store, name)
 
 
-class TestKeychainHotPathReads(StoreContract):
-    @pytest.fixture
-    def env(self, env, secret_service):
-        return {**env, **secret_service.env()}
+class TestKeychainHotPathReads(TestKeychainStore):
+    """The keychain contract again, every read through the hot path."""
 
     @pytest.fixture
     def store(self, env):
@@ -161,10 +159,6 @@ class TestKeychainHotPathReads(StoreContract):
         yield _HotPathReads(env, store)
         for key in store.list():
             store.delete(key)
-
-    @pytest.fixture
-    def run_writers(self, env):
-        return lambda prefixes, count: _spawn_writers(env, prefixes, count)
 
 
 def test_keychain_item_has_label_and_attributes(env, secret_service):
