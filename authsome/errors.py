@@ -19,6 +19,8 @@ class ExitCode(IntEnum):
     ALREADY_LOGGED_IN = 10
     CHECKS_FAILED = 11
     FILESYSTEM = 12
+    STORE_DENIED = 13
+    STORE_CONFLICT = 14
     COMMAND_NOT_FOUND = 127
     CANCELLED = 130
 
@@ -80,6 +82,14 @@ class CommandNotFound(AuthsomeError):
 
 class ChecksFailed(AuthsomeError):
     """`authsome doctor` found problems."""
+
+
+class StoreDenied(StoreUnavailable):
+    """The shared store refused: a Vault policy denies it, or the Vault token is no good."""
+
+
+class StoreConflict(StoreUnavailable):
+    """A compare-and-set write lost to other writers, again and again."""
 
 
 class FilesystemError(AuthsomeError):

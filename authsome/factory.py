@@ -107,12 +107,25 @@ class Context:
         if self._store is not None:
             return StoreChoice(self._store, "test", "a store given by the caller")
         return choose_store(
-            self.backend, self.environ, self.file_store, lambda environ: self.keychain_probe
+            self.backend,
+            self.environ,
+            self.file_store,
+            lambda environ: self.keychain_probe,
+            lambda: self.shared_vault.store,
         )
+
+    @cached_property
+    def shared_vault(self):
+        """The OpenBao/Vault store and its index, for AUTHSOME_BACKEND=vault."""
+        from authsome.storage.vault import open_vault
+
+        return open_vault(self.environ, self.config, self.home, self.http.deadline)
 
     @cached_property
     def index(self):
         """The metadata of every connection: enough for list, env and Tab, no secret."""
+        if self._store is None and self.backend.value == "vault":
+            return self.shared_vault.index
         from authsome.storage.index import Index
 
         return Index(self.home.index_file, self.home.lock_path("index"))

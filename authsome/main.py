@@ -22,6 +22,8 @@ EXIT_CODES: dict[type[errors.AuthsomeError], ExitCode] = {
     errors.AlreadyLoggedIn: ExitCode.ALREADY_LOGGED_IN,
     errors.ChecksFailed: ExitCode.CHECKS_FAILED,
     errors.FilesystemError: ExitCode.FILESYSTEM,
+    errors.StoreDenied: ExitCode.STORE_DENIED,
+    errors.StoreConflict: ExitCode.STORE_CONFLICT,
     errors.CommandNotFound: ExitCode.COMMAND_NOT_FOUND,
     errors.Cancelled: ExitCode.CANCELLED,
 }

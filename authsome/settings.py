@@ -15,7 +15,7 @@ ENV_REFRESH_MARGIN = "AUTHSOME_REFRESH_MARGIN"
 ENV_HTTP_TIMEOUT = "AUTHSOME_HTTP_TIMEOUT"
 ENV_AUDIT = "AUTHSOME_AUDIT"
 DEFAULT_HTTP_TIMEOUT = 30
-BACKENDS = ("keychain", "file")
+BACKENDS = ("keychain", "file", "vault")
 DEFAULT_REFRESH_MARGIN = 300
 
 
@@ -53,7 +53,7 @@ def load_config(path: Path) -> dict:
 
 
 def resolve_backend(environ: dict[str, str], config: dict, config_path: Path) -> Resolved:
-    """The store the user asked for ('keychain' or 'file'), or None to probe."""
+    """The store the user asked for ('keychain', 'file' or 'vault'), or None to probe."""
     if environ.get(ENV_BACKEND):
         value = environ[ENV_BACKEND].strip().lower()
         if value not in BACKENDS:

@@ -19,7 +19,9 @@ def connected_refs(ctx, incomplete: str) -> list[str]:
     try:
         from authsome.util.names import display_ref
 
-        entries = ctx.index.live()
+        # The vault store's index is in Vault: Tab takes a recent local copy (vault/index.py).
+        index = ctx.index
+        entries = index.cached() if hasattr(index, "cached") else index.live()
     except Exception:  # noqa: BLE001
         return []
     refs = {display_ref(e.get("provider"), e.get("connection")) for e in entries.values()}

@@ -29,11 +29,14 @@ class StoreChoice(Record):
         return f"Stored in {self.store.describe()}"
 
 
-def choose_store(backend, environ, make_file_store, probe=None) -> StoreChoice:
+def choose_store(backend, environ, make_file_store, probe=None, make_vault=None) -> StoreChoice:
     """Env/config choice first, else the keychain when the probe finds one, else the file."""
-    # `backend` is a settings.Resolved; `make_file_store` builds the file store lazily.
+    # `backend` is a settings.Resolved; `make_file_store` and `make_vault` build those stores
+    # lazily. The shared vault store is only ever chosen by name, never by a probe.
     if backend.value == "file":
         return StoreChoice(make_file_store(), backend.source, _named(backend))
+    if backend.value == "vault":
+        return StoreChoice(make_vault(), backend.source, _named(backend))
     from authsome.storage import keychain
 
     if backend.value == "keychain":

@@ -1,0 +1,30 @@
+"""OpenBao or HashiCorp Vault as a store shared by many machines: KV v2 with compare-and-set.
+
+The layout under the KV v2 mount (default `secret`) and prefix (default `authsome`):
+- `<prefix>/<provider>/<connection>`: a connection's record, as `{"record": "<JSON>"}`;
+- `<prefix>/.index`: the listing (the metadata index, no secret), updated with compare-and-set;
+- `<prefix>/.locks/<provider>/<connection>`: the refresh lock (services/refresh.py).
+Names never start with a dot, so they cannot collide with the last two.
+"""
+
+from __future__ import annotations
+
+from authsome.util.record import Frozen
+
+
+class SharedVault(Frozen):
+    """The vault store and the listing it keeps beside the records."""
+
+    __slots__ = ("store", "index")
+
+
+def open_vault(environ: dict[str, str], config: dict, home, deadline: float) -> SharedVault:
+    """The vault store as configured; nothing is sent to the server yet."""
+    from authsome.storage.vault.client import VaultClient
+    from authsome.storage.vault.config import resolve
+    from authsome.storage.vault.index import VaultIndex
+    from authsome.storage.vault.store import VaultStore
+
+    client = VaultClient(resolve(environ, config, home.config_file), deadline)
+    index = VaultIndex(client, home.path / "vault-index.json", home.lock_path("vault-index"))
+    return SharedVault(VaultStore(client), index)

@@ -1,0 +1,229 @@
+"""The few calls of Vault's HTTP API that authsome needs, over httpx, each with a deadline.
+
+Why not hvac: authsome needs eight calls (KV v2 read, write with cas, list, delete; token
+lookup; seal status; mount check; AppRole login). httpx is already a dependency, hvac would
+bring requests and its own import time to every `authsome token`, and the errors below have
+to be mapped to authsome's exit codes either way. README, "Many machines", says the same.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from authsome.errors import ConfigError, StoreConflict, StoreDenied, StoreUnavailable
+
+CONNECT_TIMEOUT = 5.0
+CAS_MISMATCH = "check-and-set"  # in Vault's 400 answer to a write whose cas did not match
+
+
+class VaultClient:
+    """KV v2 at settings.mount, authenticated lazily; every failure is a one-line error."""
+
+    def __init__(self, settings, deadline: float = 30.0, transport=None):
+        self.settings = settings
+        self.deadline = deadline
+        self._transport = transport
+        self._http = None
+        self._token: str | None = None
+        self._kv2_checked = False
+
+    # -- plumbing ----------------------------------------------------------------------
+    @property
+    def http(self):
+        if self._http is None:
+            import httpx
+
+            headers = {"Accept": "application/json"}
+            if self.settings.namespace:
+                headers["X-Vault-Namespace"] = self.settings.namespace
+            self._http = httpx.Client(
+                base_url=self.settings.addr,
+                headers=headers,
+                timeout=httpx.Timeout(self.deadline, connect=CONNECT_TIMEOUT),
+                verify=self.settings.cacert or True,
+                follow_redirects=False,  # a standby's redirect would carry our token elsewhere
+                transport=self._transport,
+            )
+        return self._http
+
+    @property
+    def where(self) -> str:
+        return f"the Vault server at {self.settings.addr}"
+
+    def _send(self, method: str, path: str, body=None, token: bool = True):
+        """(status, JSON body or {}) of one call, bounded by the deadline."""
+        import httpx
+
+        from authsome.util.deadline import DeadlineExceeded, within
+
+        headers = {"X-Vault-Token": self.token()} if token else {}
+
+        def call():
+            response = self.http.request(method, f"/v1/{path}", json=body, headers=headers)
+            try:
+                data = response.json() if response.content else {}
+            except ValueError:
+                data = {}
+            return response.status_code, data if isinstance(data, dict) else {}
+
+        try:
+            return within(call, self.deadline, "authsome-vault")
+        except DeadlineExceeded:
+            raise StoreUnavailable(
+                f"{self.where} did not answer within {self.deadline:g} s",
+                "check the server, or raise AUTHSOME_HTTP_TIMEOUT",
+            ) from None
+        except httpx.HTTPError as e:
+            from authsome.util.http import _reason
+
+            raise StoreUnavailable(
+                f"cannot reach {self.where} ({_reason(e)})",
+                "check VAULT_ADDR and that the server is running",
+            ) from None
+
+    def _call(self, method: str, path: str, body=None, missing_ok: bool = False):
+        status, data = self._send(method, path, body)
+        if status in (200, 204) or (missing_ok and status == 404):
+            return status, data
+        raise self._error(status, data, method, path)
+
+    def _error(self, status: int, data: dict, method: str, path: str) -> Exception:
+        errors = " ".join(str(e) for e in data.get("errors") or [])[:200]
+        if status == 503 and "sealed" in errors:
+            return StoreUnavailable(
+                f"{self.where} is sealed", "ask its operator to unseal it (bao operator unseal)"
+            )
+        if status in (401, 403):
+            return self._denied(method, path)
+        if status == 400 and CAS_MISMATCH in errors:
+            return StoreConflict(
+                f"{path} changed on {self.where} while authsome was writing it",
+                "run the command again",
+            )
+        from authsome.util.termtext import printable
+
+        return StoreUnavailable(
+            f"{self.where} answered {method} {path} with HTTP {status} ({printable(errors)})",
+            "check the server's logs (authsome doctor shows the setup)",
+        )
+
+    def _denied(self, method: str, path: str) -> Exception:
+        """A 403 means a bad token or a policy; ask the token itself which."""
+        credential = self.settings.credential
+        status, _ = self._send("GET", "auth/token/lookup-self")
+        if status in (401, 403):
+            return StoreDenied(
+                f"the Vault token from {credential.source} is invalid or has expired",
+                "log in again (bao login or vault login), or set VAULT_TOKEN",
+            )
+        verb = {"GET": "read", "LIST": "list", "DELETE": "delete"}.get(method, "write")
+        return StoreDenied(
+            f"{self.where} denied permission to {verb} {path}",
+            f"ask for a policy that grants it on {self.settings.mount}/data/"
+            f"{self.settings.prefix}/* (see README, Many machines)",
+        )
+
+    # -- authentication ----------------------------------------------------------------
+    def token(self) -> str:
+        """The Vault token: given, or from an AppRole login; kept in memory only."""
+        if self._token is None:
+            credential = self.settings.credential
+            if credential is None:
+                raise ConfigError(
+                    f"no Vault token for {self.where}",
+                    "set VAULT_TOKEN, run bao login (or vault login), or set VAULT_ROLE_ID and"
+                    " VAULT_SECRET_ID",
+                )
+            self._token = credential.token if credential.kind == "token" else self._approle()
+        return self._token
+
+    def _approle(self) -> str:
+        credential = self.settings.credential
+        body = {"role_id": credential.role_id, "secret_id": credential.secret_id}
+        status, data = self._send(
+            "POST", f"auth/{credential.approle_mount}/login", body, token=False
+        )
+        token = (data.get("auth") or {}).get("client_token") if status == 200 else None
+        if not token:
+            if status == 503:
+                raise self._error(status, data, "POST", "login")
+            raise StoreDenied(
+                f"the AppRole login at {self.where} failed (HTTP {status})",
+                "check VAULT_ROLE_ID and VAULT_SECRET_ID, and that the secret_id is still valid",
+            )
+        return token
+
+    # -- KV version 2 ------------------------------------------------------------------
+    def _kv(self, area: str, path: str) -> str:
+        full = f"{self.settings.prefix}/{path}" if self.settings.prefix else path
+        return f"{self.settings.mount}/{area}/{quote(full)}"
+
+    def read(self, path: str) -> tuple[dict | None, int]:
+        """(data, version) at `path`; (None, version or 0) when there is none."""
+        status, body = self._call("GET", self._kv("data", path), missing_ok=True)
+        inner = body.get("data") or {}
+        version = int((inner.get("metadata") or {}).get("version") or 0)
+        if status == 404:
+            self.check_kv2()  # on a v1 mount every v2 path is missing: say what is wrong
+            return None, version
+        self._kv2_checked = True  # only a v2 mount answers in this shape
+        return inner.get("data"), version
+
+    def write(self, path: str, data: dict, cas: int | None = None) -> int:
+        """Write `data`; with `cas`, only if the current version is `cas` (0: none yet)."""
+        self.check_kv2()  # a v1 mount would take the write, at the wrong path
+        body = {"data": data}
+        if cas is not None:
+            body["options"] = {"cas": cas}
+        _, answer = self._call("POST", self._kv("data", path), body)
+        return int((answer.get("data") or {}).get("version") or 0)
+
+    def delete(self, path: str) -> bool:
+        """Remove every version of `path`; False when there was nothing there."""
+        self.check_kv2()
+        status, _ = self._call("GET", self._kv("metadata", path), missing_ok=True)
+        if status == 404:
+            return False
+        self._call("DELETE", self._kv("metadata", path))
+        return True
+
+    def list(self, path: str = "") -> list[str]:
+        """The names just under `path` (folders end with '/'); [] when there are none."""
+        status, body = self._call("LIST", self._kv("metadata", path), missing_ok=True)
+        if status == 404:
+            return []
+        return [str(k) for k in (body.get("data") or {}).get("keys") or []]
+
+    def check_kv2(self) -> None:
+        """Raise ConfigError unless the mount is a KV version 2 engine (asked once)."""
+        if self._kv2_checked:
+            return
+        mount = self.settings.mount
+        status, body = self._send("GET", f"sys/internal/ui/mounts/{quote(mount)}")
+        info = body.get("data") or {}
+        version = str((info.get("options") or {}).get("version") or "1")
+        if status == 200 and info.get("type") in ("kv", "generic") and version == "2":
+            self._kv2_checked = True
+            return
+        if status in (200, 400, 404):
+            what = "is a KV version 1 mount" if status == 200 else "is not a mount"
+            if status == 200 and info.get("type") not in ("kv", "generic"):
+                what = f"is a {info.get('type')} mount"
+            raise ConfigError(
+                f"{mount}/ on {self.where} {what}; authsome needs KV version 2",
+                f"enable one (bao secrets enable -path={mount} kv-v2), or set vault.mount in"
+                " config.json",
+            )
+        raise self._error(status, body, "GET", f"sys/internal/ui/mounts/{mount}")
+
+    # -- about the token and the server, for doctor -------------------------------------
+    def lookup_self(self) -> dict:
+        return self._call("GET", "auth/token/lookup-self")[1].get("data") or {}
+
+    def sealed(self) -> bool | None:
+        status, body = self._send("GET", "sys/seal-status", token=False)
+        return body.get("sealed") if status == 200 else None
+
+    def close(self) -> None:
+        if self._http is not None:
+            self._http.close()

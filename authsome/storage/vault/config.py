@@ -1,0 +1,111 @@
+"""Where the Vault server is and which token to use, found the way Vault's own CLI finds them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from authsome.errors import ConfigError
+from authsome.util.record import SECRET_FIELDS, Frozen
+
+DEFAULT_MOUNT = "secret"
+DEFAULT_PREFIX = "authsome"
+DEFAULT_APPROLE_MOUNT = "approle"
+
+
+class VaultSettings(Frozen):
+    """The server, the KV location and how to authenticate; the token itself is never kept here."""
+
+    __slots__ = ("addr", "mount", "prefix", "namespace", "cacert", "credential")
+
+
+class Credential(Frozen):
+    """How to get a Vault token: a token read from `source`, or an AppRole login."""
+
+    __slots__ = ("kind", "source", "token", "role_id", "secret_id", "approle_mount")
+    _secret_fields = SECRET_FIELDS | {"secret_id"}
+    _defaults = {"token": None, "role_id": None, "secret_id": None, "approle_mount": None}
+
+
+def resolve(environ: dict[str, str], config: dict, config_path: Path) -> VaultSettings:
+    """The Vault settings: the environment first (VAULT_* then BAO_*), then config.json."""
+    section = config.get("vault") or {}
+    if not isinstance(section, dict):
+        raise ConfigError(f"{config_path}: vault must be an object", "fix the file")
+    addr = _first(environ, "VAULT_ADDR", "BAO_ADDR") or _text(section, "addr", config_path)
+    if not addr:
+        raise ConfigError(
+            "the vault store needs the address of an OpenBao or Vault server",
+            "set VAULT_ADDR (or BAO_ADDR), or vault.addr in config.json",
+        )
+    mount = _text(section, "mount", config_path) or DEFAULT_MOUNT
+    prefix = _text(section, "prefix", config_path) or DEFAULT_PREFIX
+    return VaultSettings(
+        addr=addr.rstrip("/"),
+        mount=mount.strip("/"),
+        prefix=prefix.strip("/"),
+        namespace=_first(environ, "VAULT_NAMESPACE", "BAO_NAMESPACE")
+        or _text(section, "namespace", config_path),
+        cacert=_first(environ, "VAULT_CACERT", "BAO_CACERT")
+        or _text(section, "cacert", config_path),
+        credential=_credential(environ, section, config_path),
+    )
+
+
+def _credential(environ: dict[str, str], section: dict, config_path: Path) -> Credential | None:
+    # The order of Vault's CLI (a token in the environment, then its token helper's file), with
+    # AppRole in between: CI that sets an AppRole means it, whatever file a runner left behind.
+    for name in ("VAULT_TOKEN", "BAO_TOKEN"):
+        if environ.get(name, "").strip():
+            return Credential("token", name, token=environ[name].strip())
+    role_id = _secret(environ, "VAULT_ROLE_ID")
+    secret_id = _secret(environ, "VAULT_SECRET_ID")
+    if role_id or secret_id:
+        if not (role_id and secret_id):
+            raise ConfigError(
+                "AppRole needs both a role_id and a secret_id",
+                "set VAULT_ROLE_ID and VAULT_SECRET_ID (or their _FILE forms)",
+            )
+        mount = environ.get("VAULT_APPROLE_MOUNT") or _text(section, "approle_mount", config_path)
+        return Credential(
+            "approle",
+            "AppRole",
+            role_id=role_id,
+            secret_id=secret_id,
+            approle_mount=(mount or DEFAULT_APPROLE_MOUNT).strip("/"),
+        )
+    home = Path(environ["HOME"]) if environ.get("HOME") else Path.home()
+    path = home / ".vault-token"
+    try:
+        token = path.read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
+    return Credential("token", str(path), token=token) if token else None
+
+
+def _secret(environ: dict[str, str], name: str) -> str | None:
+    """`name` from the environment, or read from the file that `name`_FILE points to."""
+    if environ.get(name, "").strip():
+        return environ[name].strip()
+    path = environ.get(f"{name}_FILE")
+    if not path:
+        return None
+    try:
+        return Path(path).read_text(encoding="utf-8").strip() or None
+    except OSError as e:
+        raise ConfigError(
+            f"{name}_FILE={path} cannot be read ({e.strerror})", "check the path"
+        ) from None
+
+
+def _first(environ: dict[str, str], *names: str) -> str | None:
+    for name in names:
+        if environ.get(name, "").strip():
+            return environ[name].strip()
+    return None
+
+
+def _text(section: dict, key: str, config_path: Path) -> str | None:
+    value = section.get(key)
+    if value is not None and not isinstance(value, str):
+        raise ConfigError(f"{config_path}: vault.{key} must be a string", "fix the file")
+    return value or None

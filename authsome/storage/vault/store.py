@@ -1,0 +1,69 @@
+"""The vault store: connection records in OpenBao/Vault KV v2, every rewrite a compare-and-set."""
+
+from __future__ import annotations
+
+from authsome.storage.base import Store, split_key
+
+RECORD = "record"
+
+
+def path_of(key: str) -> str:
+    """'github:work' -> 'github/work' under the prefix."""
+    provider, connection = split_key(key)
+    return f"{provider}/{connection}"
+
+
+class VaultStore(Store):
+    """Secrets by key in KV v2. A key read here is rewritten only if nobody changed it since."""
+
+    name = "vault"
+    shared = True  # other machines use the same records: refresh takes the lock in Vault too
+
+    def __init__(self, client):
+        self.client = client
+        # The version each key had when this process read it: the next write of that key is a
+        # compare-and-set against it, so a record that another machine rewrote in between (a
+        # refresh that rotated its tokens) is never overwritten with stale ones.
+        self._versions: dict[str, int] = {}
+
+    def describe(self) -> str:
+        s = self.client.settings
+        return f"OpenBao/Vault at {s.addr} ({s.mount}/{s.prefix})"
+
+    def prepare(self) -> None:
+        self.client.check_kv2()
+
+    def get(self, key: str) -> str | None:
+        data, version = self.client.read(path_of(key))
+        self._versions[key] = version
+        value = (data or {}).get(RECORD)
+        return value if isinstance(value, str) else None
+
+    def set(self, key: str, value: str) -> None:
+        self._versions[key] = self.client.write(
+            path_of(key), {RECORD: value}, cas=self._versions.get(key)
+        )
+
+    def delete(self, key: str) -> bool:
+        self._versions.pop(key, None)
+        return self.client.delete(path_of(key))
+
+    def list(self) -> list[str]:
+        keys = []
+        for folder in self.client.list(""):
+            if not folder.endswith("/") or folder.startswith("."):
+                continue  # the index and the locks
+            provider = folder[:-1]
+            keys.extend(
+                f"{provider}:{name}" for name in self.client.list(folder) if name[-1:] != "/"
+            )
+        return sorted(keys)
+
+    def version_of(self, key: str) -> int | None:
+        """The version of `key` when this process last read or wrote it."""
+        return self._versions.get(key)
+
+    def status(self) -> dict:
+        from authsome.storage.vault.status import status
+
+        return status(self)
