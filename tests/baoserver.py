@@ -307,7 +307,9 @@ def machine(base: dict[str, str], home: Path, server: BaoServer, prefix: str, to
 
     (home / ".authsome").mkdir(parents=True, exist_ok=True, mode=0o700)
     config = {"backend": "vault", "vault": {"prefix": prefix}}
-    (home / ".authsome" / "config.json").write_text(json.dumps(config))
+    path = home / ".authsome" / "config.json"
+    path.write_text(json.dumps(config))
+    path.chmod(0o600)
     return {
         **base,
         "HOME": str(home),
