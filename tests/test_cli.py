@@ -269,6 +269,7 @@ HOT_PATH_FORBIDDEN = (
     "dataclasses",
     "inspect",
     "typing",
+    "authsome.storage.vault",
 )
 
 

@@ -106,6 +106,19 @@ def test_stores_are_built_in_the_factory_only():
     assert wrong == []
 
 
+def test_only_the_factory_opens_the_vault_store():
+    """The OpenBao/Vault store loads only when chosen: nothing but factory.py (and the store's
+    own package) imports it, so no other store's path pays for it."""
+    wrong = [
+        module
+        for path, module in _modules()
+        if not module.startswith("storage.vault") and module != "factory"
+        for target in _imported(path)
+        if target == "storage.vault" or target.startswith("storage.vault.")
+    ]
+    assert wrong == []
+
+
 def test_no_raw_store_calls_outside_storage():
     """get/set/delete/list on a store happen inside the typed repositories only."""
     wrong = []

@@ -2,8 +2,9 @@
 
 One KV v2 document, `<prefix>/.index`, in the same format as index.json, changed by
 read-modify-write with compare-and-set: two machines logging in at once both land. Each read
-also rewrites a local copy, which Tab uses while it is younger than CACHE_SECONDS: Tab must
-answer without waiting for the network, so the names it offers can be that old.
+also rewrites a local copy, which Tab uses while it is younger than CACHE_SECONDS, so the names
+Tab offers can be that old. Past that Tab asks Vault, and if Vault does not answer within
+TAB_SECONDS it offers the older copy rather than keep the user waiting.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from authsome.storage.index import INDEX_VERSION, Index, parse
 
 INDEX_PATH = ".index"
 CACHE_SECONDS = 60
+TAB_SECONDS = 1.0
 CAS_ATTEMPTS = 8
 
 
@@ -31,13 +33,21 @@ class VaultIndex(Index):
         return self._fetch()[0]
 
     def cached(self) -> dict[str, dict]:
-        """The live entries for Tab: the local copy while it is fresh, else Vault's."""
+        """The live entries for Tab: the local copy while it is fresh, else Vault's, else the
+        stale copy when Vault does not answer within TAB_SECONDS."""
+        from authsome.errors import AuthsomeError
+        from authsome.util.deadline import DeadlineExceeded, within
+
         try:
-            if time.time() - self.path.stat().st_mtime < CACHE_SECONDS:
-                return {k: e for k, e in Index.read(self).items() if not e.get("removing")}
-        except (OSError, ValueError):
-            pass
-        return self.live()
+            fresh = time.time() - self.path.stat().st_mtime < CACHE_SECONDS
+        except OSError:
+            fresh = False
+        if not fresh:
+            try:
+                return within(self.live, TAB_SECONDS, "authsome-tab")
+            except (AuthsomeError, DeadlineExceeded):
+                pass  # Tab never waits long nor shows an error: offer what was known
+        return {k: e for k, e in Index.read(self).items() if not e.get("removing")}
 
     def _fetch(self) -> tuple[dict[str, dict], int]:
         data, version = self.client.read(INDEX_PATH)
