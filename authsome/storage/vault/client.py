@@ -112,15 +112,21 @@ class VaultClient:
         credential = self.settings.credential
         status, _ = self._send("GET", "auth/token/lookup-self")
         if status in (401, 403):
+            # A token without the default policy may not look itself up; any valid token may
+            # list the mounts it can see, and an invalid one may not.
+            status, _ = self._send("GET", "sys/internal/ui/mounts")
+        if status in (401, 403):
             return StoreDenied(
                 f"the Vault token from {credential.source} is invalid or has expired",
                 "log in again (bao login or vault login), or set VAULT_TOKEN",
             )
         verb = {"GET": "read", "LIST": "list", "DELETE": "delete"}.get(method, "write")
+        s = self.settings
+        fix = f"ask for a policy that grants it on {s.mount}/data/{s.prefix}/*"
+        if not path.startswith(f"{s.mount}/"):
+            fix = f"keep the default policy on the token, or grant {verb} on {path}"
         return StoreDenied(
-            f"{self.where} denied permission to {verb} {path}",
-            f"ask for a policy that grants it on {self.settings.mount}/data/"
-            f"{self.settings.prefix}/* (see README, Many machines)",
+            f"{self.where} denied permission to {verb} {path}", f"{fix} (see README, Many machines)"
         )
 
     # -- authentication ----------------------------------------------------------------
