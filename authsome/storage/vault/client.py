@@ -40,11 +40,26 @@ class VaultClient:
                 base_url=self.settings.addr,
                 headers=headers,
                 timeout=httpx.Timeout(self.deadline, connect=CONNECT_TIMEOUT),
-                verify=self.settings.cacert or True,
+                verify=self._verify(),
                 follow_redirects=False,  # a standby's redirect would carry our token elsewhere
                 transport=self._transport,
             )
         return self._http
+
+    def _verify(self):
+        """True, or a TLS context that trusts VAULT_CACERT (httpx deprecates a path here)."""
+        if not self.settings.cacert:
+            return True
+        import ssl
+
+        try:
+            return ssl.create_default_context(cafile=self.settings.cacert)
+        except (OSError, ssl.SSLError) as e:
+            raise ConfigError(
+                f"the Vault CA file {self.settings.cacert} cannot be read"
+                f" ({getattr(e, 'strerror', None) or e.__class__.__name__})",
+                "set VAULT_CACERT (or vault.cacert in config.json) to the server's CA, in PEM",
+            ) from None
 
     @property
     def where(self) -> str:
