@@ -13,6 +13,7 @@ import secrets
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -79,27 +80,31 @@ class BaoError(AssertionError):
 class BaoServer:
     """One `bao server` of the test's own on 127.0.0.1; `root` holds its log (and its data)."""
 
-    def __init__(self, root: Path, persistent: bool = False):
+    def __init__(self, root: Path, persistent: bool = False, tls: bool = False):
         self.root = root
         self.root.mkdir(parents=True, exist_ok=True)
         (self.root / "home").mkdir(exist_ok=True)  # bao's HOME: no ~/.vault-token of ours
         self.binary = bao_binary()
         self.persistent = persistent
+        # -dev-tls: HTTPS with a CA of the server's own, which clients trust through cacert.
+        self.cacert = self.root / "tls" / "vault-ca.pem" if tls else None
         self.root_token = None if persistent else f"root-{secrets.token_hex(12)}"
         self.unseal_key: str | None = None
         self.proc: subprocess.Popen | None = None
+        self.http: httpx.Client | None = None
         self.port = free_ports(2)  # the API port, and the cluster port after it
-        self.addr = f"http://127.0.0.1:{self.port}"
-        self.http = httpx.Client(base_url=self.addr, timeout=10)
+        self.addr = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
         self.start()
 
     # -- the process ---------------------------------------------------------------------
     def _argv(self) -> list[str]:
         if not self.persistent:
+            tls = ["-dev-tls", f"-dev-tls-cert-dir={self.cacert.parent}"] if self.cacert else []
             return [
                 self.binary,
                 "server",
                 "-dev",
+                *tls,
                 "-dev-no-store-token",
                 f"-dev-listen-address=127.0.0.1:{self.port}",
             ]
@@ -123,6 +128,9 @@ class BaoServer:
         if self.root_token and not self.persistent:
             env["BAO_DEV_ROOT_TOKEN_ID"] = self.root_token  # not in argv
         self.log_path = self.root / "bao.log"
+        if self.cacert:  # a new CA at each start: the old one must not be mistaken for it
+            shutil.rmtree(self.cacert.parent, ignore_errors=True)
+            self.cacert.parent.mkdir()
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
                 self._argv(),
@@ -132,6 +140,12 @@ class BaoServer:
                 env=env,
                 start_new_session=True,
             )
+        if self.cacert:
+            self._wait_for_file(self.cacert)
+        if self.http is not None:
+            self.http.close()
+        verify = ssl.create_default_context(cafile=self.cacert) if self.cacert else True
+        self.http = httpx.Client(base_url=self.addr, timeout=10, verify=verify)
         if self.persistent:
             self._wait(lambda status: status in (200, 429, 501, 503))
             self._init_and_unseal()
@@ -151,6 +165,13 @@ class BaoServer:
                 pass
             if time.monotonic() > deadline:
                 self.fail("bao server did not become ready")
+            time.sleep(0.05)
+
+    def _wait_for_file(self, path: Path) -> None:
+        deadline = time.monotonic() + START_TIMEOUT
+        while not path.exists() or not path.stat().st_size:
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.fail(f"bao server wrote no {path.name}")
             time.sleep(0.05)
 
     def _logged(self, label: str) -> str:
@@ -203,7 +224,8 @@ class BaoServer:
 
     def close(self) -> None:
         self.stop()
-        self.http.close()
+        if self.http is not None:
+            self.http.close()
 
     # -- calls -----------------------------------------------------------------------------
     def api(self, method: str, path: str, body=None, token: str | None = None) -> dict:
@@ -221,6 +243,7 @@ class BaoServer:
             "HOME": str(self.root / "home"),
             "BAO_ADDR": self.addr,
             "BAO_TOKEN": token or self.root_token,
+            **({"BAO_CACERT": str(self.cacert)} if self.cacert else {}),
             **kw.pop("env", {}),
         }
         return subprocess.run(
@@ -228,8 +251,11 @@ class BaoServer:
         )
 
     def env(self, token: str | None = None) -> dict[str, str]:
-        """VAULT_ADDR and VAULT_TOKEN (root unless `token`), for authsome's environment."""
-        return {"VAULT_ADDR": self.addr, "VAULT_TOKEN": token or self.root_token}
+        """VAULT_ADDR and VAULT_TOKEN (root unless `token`), and VAULT_CACERT under TLS."""
+        env = {"VAULT_ADDR": self.addr, "VAULT_TOKEN": token or self.root_token}
+        if self.cacert:
+            env["VAULT_CACERT"] = str(self.cacert)
+        return env
 
     # -- policies, tokens, AppRole, mounts -------------------------------------------------
     def put_policy(self, name: str, hcl: str) -> None:

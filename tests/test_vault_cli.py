@@ -124,3 +124,41 @@ def _no_vault_token_in(home: Path, secret: str, but: Path | None = None) -> None
         data = path.read_bytes()
         assert secret.encode() not in data, path
         assert not VAULT_TOKEN_SHAPE.search(data), path
+
+
+def test_https_with_the_servers_own_ca_in_vault_cacert(env, isolated_home, tmp_path):
+    from baoserver import BaoServer
+
+    server = BaoServer(tmp_path / "bao-tls", tls=True)
+    try:
+        environ = machine(env, isolated_home, server, "authsome")
+        assert environ["VAULT_ADDR"].startswith("https://") and "VAULT_CACERT" in environ
+        _ok(["login", "openai"], environ, input=KEY + "\n")
+        assert _ok(["token", "openai"], environ).stdout == KEY + "\n"
+        untrusted = {k: v for k, v in environ.items() if k != "VAULT_CACERT"}
+        out = run(["token", "openai"], untrusted)
+        assert out.returncode == 4 and out.stderr.count("\n") == 1, out.stderr
+        assert "cannot reach the Vault server" in out.stderr
+    finally:
+        server.close()
+
+
+def test_a_namespace_from_vault_namespace(vault_env, bao_server, vault_prefix, second):
+    """OpenBao's namespaces: the same mount and prefix in another namespace is another store."""
+    namespace = f"ns-{vault_prefix}"
+    bao_server.api("POST", f"sys/namespaces/{namespace}")
+    bao_server.api(
+        "POST", f"{namespace}/sys/mounts/secret", {"type": "kv", "options": {"version": "2"}}
+    )
+    in_namespace = {**vault_env, "VAULT_NAMESPACE": namespace}
+    _ok(["login", "openai"], in_namespace, input=KEY + "\n")
+    assert _ok(["token", "openai"], {**second, "VAULT_NAMESPACE": namespace}).stdout == KEY + "\n"
+    assert run(["token", "openai"], second).returncode == 3  # the root namespace has none
+    stored = bao_server.api("GET", f"{namespace}/secret/data/{vault_prefix}/openai/default")
+    assert "record" in stored["data"]["data"]
+
+
+def test_a_vault_cacert_that_cannot_be_read(vault_env):
+    out = run(["token", "openai"], {**vault_env, "VAULT_CACERT": "/nonexistent/ca.pem"})
+    assert out.returncode == 9, out.stderr
+    assert out.stderr.count("\n") == 1 and "/nonexistent/ca.pem" in out.stderr
