@@ -80,7 +80,15 @@ class BaoError(AssertionError):
 class BaoServer:
     """One `bao server` of the test's own on 127.0.0.1; `root` holds its log (and its data)."""
 
-    def __init__(self, root: Path, persistent: bool = False, tls: bool = False):
+    def __init__(
+        self,
+        root: Path,
+        persistent: bool = False,
+        tls: bool = False,
+        port: int | None = None,
+        joins: tuple[str, ...] = (),
+        keys: tuple[str, str] | None = None,
+    ):
         self.root = root
         self.root.mkdir(parents=True, exist_ok=True)
         (self.root / "home").mkdir(exist_ok=True)  # bao's HOME: no ~/.vault-token of ours
@@ -90,9 +98,15 @@ class BaoServer:
         self.cacert = self.root / "tls" / "vault-ca.pem" if tls else None
         self.root_token = None if persistent else f"root-{secrets.token_hex(12)}"
         self.unseal_key: str | None = None
+        # A Raft node that joins others (`joins`: their API addresses) is unsealed with the
+        # cluster's `keys` (unseal key, root token) and may answer as a standby.
+        self.joins = joins
+        if keys:
+            self.unseal_key, self.root_token = keys
+        self.ready = (200, 429, 473) if joins else (200,)
         self.proc: subprocess.Popen | None = None
         self.http: httpx.Client | None = None
-        self.port = free_ports(2)  # the API port, and the cluster port after it
+        self.port = port or free_ports(2)  # the API port, and the cluster port after it
         self.addr = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
         self.start()
 
@@ -114,8 +128,10 @@ class BaoServer:
             config.write_text(
                 RAFT_CONFIG.format(
                     data=self.root / "data",
-                    node_id="node1",
-                    joins="",
+                    node_id=f"node-{self.port}",
+                    joins="".join(
+                        f'  retry_join {{\n    leader_api_addr = "{a}"\n  }}\n' for a in self.joins
+                    ),
                     port=self.port,
                     cluster_port=self.port + 1,
                 )
@@ -149,7 +165,7 @@ class BaoServer:
         if self.persistent:
             self._wait(lambda status: status in (200, 429, 501, 503))
             self._init_and_unseal()
-        self._wait(lambda status: status == 200)
+        self._wait(lambda status: status in self.ready)
         if not self.persistent and self.unseal_key is None:
             self.unseal_key = self._logged("Unseal Key: ")
 
@@ -184,8 +200,8 @@ class BaoServer:
         self.fail(f"bao server printed no {label.strip()!r} line")
 
     def _init_and_unseal(self) -> None:
-        if self.http.get("/v1/sys/init").json()["initialized"]:
-            self.unseal()
+        if self.unseal_key or self.http.get("/v1/sys/init").json()["initialized"]:
+            self.unseal()  # a restart, or a node that joins a cluster (the unseal joins it)
             return
         answer = self.http.put("/v1/sys/init", json={"secret_shares": 1, "secret_threshold": 1})
         answer.raise_for_status()
@@ -317,10 +333,17 @@ class BaoServer:
         self.api("PUT", "sys/seal")
 
     def unseal(self) -> None:
-        answer = self.http.put("/v1/sys/unseal", json={"key": self.unseal_key})
-        answer.raise_for_status()
-        assert answer.json()["sealed"] is False, answer.text
-        self._wait(lambda status: status == 200)
+        # A node that joins a cluster stays sealed until it has joined (the key it was given
+        # answers the leader's challenge), and may answer 500 while it joins: ask again.
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            answer = self.http.put("/v1/sys/unseal", json={"key": self.unseal_key})
+            if answer.status_code == 200 and answer.json()["sealed"] is False:
+                break
+            if time.monotonic() > deadline:
+                self.fail(f"bao server stayed sealed: HTTP {answer.status_code} {answer.text}")
+            time.sleep(0.2)
+        self._wait(lambda status: status in self.ready)
 
     def sealed(self) -> bool:
         return self.http.get("/v1/sys/seal-status").json()["sealed"]
@@ -343,3 +366,90 @@ def machine(base: dict[str, str], home: Path, server: BaoServer, prefix: str, to
         "AUTHSOME_BACKEND": "vault",
         **server.env(token),
     }
+
+
+class RaftCluster:
+    """Three (or `size`) Raft nodes on loopback, each a persistent BaoServer; the first is
+    initialized and the others join it. Any node answers: standbys forward to the leader."""
+
+    def __init__(self, root: Path, size: int = 3):
+        ports = _distinct_port_pairs(size)
+        addrs = [f"http://127.0.0.1:{p}" for p in ports]
+        self.nodes = [BaoServer(root / "node0", persistent=True, port=ports[0])]
+        keys = (self.nodes[0].unseal_key, self.nodes[0].root_token)
+        # Autopilot makes a joined node a voter after it has been stable this long (default 10s).
+        self.nodes[0].api(
+            "POST", "sys/storage/raft/autopilot/configuration", {"server_stabilization_time": "1s"}
+        )
+        from concurrent.futures import ThreadPoolExecutor
+
+        def join(i: int) -> BaoServer:
+            others = tuple(a for j, a in enumerate(addrs) if j != i)
+            return BaoServer(
+                root / f"node{i}", persistent=True, port=ports[i], joins=others, keys=keys
+            )
+
+        with ThreadPoolExecutor(size) as pool:  # each waits ~2 s for its retry_join
+            self.nodes += list(pool.map(join, range(1, size)))
+        self.nodes[0].joins = tuple(addrs[1:])  # its next start rejoins the others
+        self.nodes[0].ready = self.nodes[1].ready
+        self.root_token = keys[1]
+        self.wait_for_leader(voters=size)
+
+    @property
+    def addrs(self) -> list[str]:
+        return [node.addr for node in self.nodes]
+
+    def leader(self) -> BaoServer:
+        """The node that is active now."""
+        for node in self.alive():
+            try:
+                if node.http.get("/v1/sys/health").status_code == 200:
+                    return node
+            except httpx.HTTPError:
+                continue
+        raise BaoError("no active node")
+
+    def alive(self) -> list[BaoServer]:
+        return [n for n in self.nodes if n.proc is not None and n.proc.poll() is None]
+
+    def wait_for_leader(self, voters: int | None = None, timeout: float = START_TIMEOUT):
+        """The leader, once there is one (with `voters` voters in its Raft configuration)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                leader = self.leader()
+                if voters is None or self.voters(leader) >= voters:
+                    return leader
+            except (BaoError, httpx.HTTPError):
+                pass
+            if time.monotonic() > deadline:
+                raise BaoError("the cluster elected no leader in time")
+            time.sleep(0.1)
+
+    def voters(self, node: BaoServer) -> int:
+        config = node.api("GET", "sys/storage/raft/configuration")["data"]["config"]
+        return sum(1 for server in config["servers"] if server.get("voter"))
+
+    def kill_leader(self) -> BaoServer:
+        """SIGKILL the active node, as a crash would; it is returned for a later start()."""
+        leader = self.leader()
+        leader.kill()
+        return leader
+
+    def env(self, node: BaoServer | None = None, token: str | None = None) -> dict[str, str]:
+        return (node or self.nodes[0]).env(token or self.root_token)
+
+    def close(self) -> None:
+        for node in self.nodes:
+            node.close()
+
+
+def _distinct_port_pairs(count: int) -> list[int]:
+    """`count` first ports of free pairs, no two pairs overlapping."""
+    ports: list[int] = []
+    while len(ports) < count:
+        port = free_ports(2)
+        if all(abs(port - other) > 1 for other in ports):
+            ports.append(port)
+    return ports
