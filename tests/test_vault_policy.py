@@ -4,6 +4,7 @@ with the `bao` CLI exactly as README writes it."""
 
 import hashlib
 import json
+import subprocess
 import time
 
 import pytest
@@ -31,6 +32,10 @@ path "sys/capabilities-self" {
   capabilities = ["update"]
 }
 """
+
+# README, "CI with AppRole": the job's set-up step.
+CI_SETUP = """umask 077 && mkdir -p ~/.authsome && echo '{"backend": "vault", "vault": {"prefix": \
+"authsome/team-a"}}' > ~/.authsome/config.json"""
 
 
 def _ok(args, env, **kw):
@@ -115,11 +120,22 @@ def test_the_ci_recipe_with_approle(bao_server, env, tmp_path):
     dev = machine(env, tmp_path / "dev", bao_server, "authsome/team-a")
     _ok(["login", "openai"], dev, input=KEY + "\n")
     # The CI job: a fresh machine, the role_id and secret_id from the CI's secret variables.
-    ci = machine(env, tmp_path / "ci", bao_server, "authsome/team-a")
-    del ci["VAULT_TOKEN"]
-    ci.update(VAULT_ROLE_ID=role_id.strip(), VAULT_SECRET_ID=secret_id.strip())
+    ci_home = tmp_path / "ci"
+    ci_home.mkdir()
+    ci = {k: v for k, v in env.items() if k not in ("AUTHSOME_HOME", "AUTHSOME_BACKEND")}
+    ci.update(
+        HOME=str(ci_home),
+        VAULT_ADDR=bao_server.addr,
+        VAULT_ROLE_ID=role_id.strip(),
+        VAULT_SECRET_ID=secret_id.strip(),
+        GITHUB_ENV=str(tmp_path / "github-env"),
+    )
+    subprocess.run(["sh", "-c", CI_SETUP], env=ci, check=True)
+    out = _ok(["env", "--format", "github-actions", "openai"], ci)
+    assert f"::add-mask::{KEY}" in out.stdout
+    assert KEY in (tmp_path / "github-env").read_text()
     assert _ok(["token", "openai"], ci).stdout == KEY + "\n"
-    assert f"export OPENAI_API_KEY='{KEY}'" in _ok(["env", "openai"], ci).stdout
+    _ok(["doctor"], ci)
     # `authsome run`, the key compared by its digest (a secret is never put in argv).
     out = _ok(["run", "--", "sh", "-c", 'printf %s "$OPENAI_API_KEY" | sha256sum'], ci)
     assert out.stdout.split()[0] == hashlib.sha256(KEY.encode()).hexdigest()
