@@ -2,6 +2,7 @@
 servers that have their own test CA: the server sees the real credential, the child never."""
 
 import json
+import statistics
 import subprocess
 import sys
 import time
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from clitools import AUTHSOME_BIN, run
-from proxyservers import ApiServer
+from proxyservers import KEEP_ALIVE_CLIENT, ApiServer
 from realparts import require
 
 pytestmark = pytest.mark.real
@@ -97,6 +98,17 @@ def test_a_placeholder_the_child_sends_is_replaced(proxy_env, api, testsrv):
     assert len(api.seen) == 2
     assert all(s.removeprefix("token ") in testsrv.state.access for s in api.seen), api.seen
     assert len(api.connections) == 1, "curl's second request reused the kept-alive connection"
+
+
+def test_kept_alive_requests_are_not_held_back(proxy_env, api):
+    """h11 writes a head and a body apart; with Nagle on, each answer after the first waited
+    for the client's delayed ACK, some 40 ms (Python's http.client, as requests uses it)."""
+    client = [sys.executable, "-c", KEEP_ALIVE_CLIENT, api.url, "10"]
+    out = run(["run", "--proxy", "testsrv", "--", *client], proxy_env)
+    assert out.returncode == 0, out.stderr
+    assert statistics.median(json.loads(out.stdout)["each"]) < 0.02
+    assert len(api.connections) == 1
+    assert len(api.seen) == 11 and api.seen[-1].removeprefix("Bearer ")
 
 
 def test_python_requests_gets_the_credential(proxy_env, api, testsrv, tmp_path):
