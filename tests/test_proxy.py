@@ -111,6 +111,17 @@ def test_kept_alive_requests_are_not_held_back(proxy_env, api):
     assert len(api.seen) == 11 and api.seen[-1].removeprefix("Bearer ")
 
 
+def test_curl_offering_http2_falls_back_to_http11(proxy_env, api, testsrv):
+    """h11 speaks HTTP/1.1 only: the leaf's ALPN answers http/1.1 and curl --http2 uses it."""
+    curl = require("curl")
+    script = f"{curl} -sS --http2 -w '\\n%{{http_version}}' {api.url}/echo"
+    out = _proxied(proxy_env, script)
+    assert out.returncode == 0, out.stderr
+    body, _, version = out.stdout.rpartition("\n")
+    assert version == "1.1"
+    assert json.loads(body)["authorization"].removeprefix("Bearer ") in testsrv.state.access
+
+
 def test_python_requests_gets_the_credential(proxy_env, api, testsrv, tmp_path):
     code = (
         "import requests, sys\n"
