@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from clitools import AUTHSOME_BIN, run
@@ -88,6 +89,33 @@ def test_the_audit_log_shows_each_signed_request_and_no_secret(proxy_env, api, t
     text = (Path(proxy_env["AUTHSOME_HOME"]) / "audit.log").read_text()
     assert "sekrit" not in text
     assert not any(secret in text for secret in _secrets(testsrv))
+
+
+def test_the_log_names_the_shell_that_ran_the_proxied_child(proxy_env, api, testsrv, tmp_path):
+    """`authsome log` shows each signed request with the command that ran `authsome run
+    --proxy` as parent, the child's argv0, and none of the token, refresh token or run secret."""
+    curl, bash = require("curl"), require("bash")
+    child = (f"echo $PPID > {tmp_path}/authsome.pid; printf %s \"$HTTPS_PROXY\" > {tmp_path}/proxy;"
+             f" {curl} -sS {api.url}/v1/a?token=x {api.url}/v1/b")  # fmt: skip
+    # The trailing `true` keeps bash from exec'ing authsome: bash stays its parent.
+    script = f"echo $$ > {tmp_path}/bash.pid; {AUTHSOME_BIN} run --proxy testsrv -- sh -c '{child}'"
+    out = subprocess.run([bash, "-c", script + "; true"], env=proxy_env, capture_output=True,
+                         text=True, timeout=60)  # fmt: skip
+    assert out.returncode == 0 and len(api.seen) == 2, out.stderr
+    lines = run(["log", "testsrv", "--json"], proxy_env).stdout.splitlines()
+    signed = [d for d in map(json.loads, lines) if d["event"] == "proxy"]
+    asker = ("bash", int((tmp_path / "bash.pid").read_text()))
+    authsome_pid = int((tmp_path / "authsome.pid").read_text())
+    assert [d["path"] for d in signed] == ["/v1/a", "/v1/b"]
+    assert all((d["parent"], d["ppid"]) == asker for d in signed), signed
+    assert all((d["pid"], d["argv0"]) == (authsome_pid, "sh") for d in signed), signed
+    text = run(["log", "testsrv"], proxy_env).stdout
+    assert text.count(f"bash ({asker[1]})") == 2 and "argv0=sh" in text, text
+    run_secret = urlsplit((tmp_path / "proxy").read_text()).password
+    assert run_secret and len(run_secret) >= 24
+    raw = (Path(proxy_env["AUTHSOME_HOME"]) / "audit.log").read_text()
+    for secret in (run_secret, *_secrets(testsrv)):
+        assert secret not in raw and secret not in text
 
 
 def test_a_placeholder_the_child_sends_is_replaced(proxy_env, api, testsrv):
