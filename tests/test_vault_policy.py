@@ -195,3 +195,10 @@ def test_a_read_only_token_never_spends_a_refresh_token(
     assert testsrv.state.count("/token", "refresh_token") == 0
     _ok(["token", "testsrv"], writer)
     assert not testsrv.state.revoked_families
+
+
+def test_the_readme_shows_the_policy_and_the_ci_line_that_these_tests_run():
+    """The README's policy and CI set-up line are the ones tested here, not a drifted copy."""
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    assert TEAM_POLICY in readme
+    assert CI_SETUP in readme
