@@ -214,12 +214,12 @@ def _ttl(seconds) -> str:
 
 def _render_vault(vault: dict) -> list[str]:
     if not vault["exists"]:
-        return [f"vault:     {vault['path']} (none yet)"]
+        return [f"file:      {vault['path']} (none yet)"]
     if "error" in vault:
-        return [f"vault:     {vault['path']} (unreadable)"]
+        return [f"file:      {vault['path']} (unreadable)"]
     kdf = vault["kdf"]
     return [
-        f"vault:     {vault['path']} ({vault['records']} record(s); "
+        f"file:      {vault['path']} ({vault['records']} record(s); "
         f"{kdf['name']} N={kdf['n']} r={kdf['r']} p={kdf['p']}; "
         f"session: {vault['session']})"
     ]
