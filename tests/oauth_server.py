@@ -38,6 +38,7 @@ class State:
         self.refresh_expires_in_omitted = False
         self.refreshed_expires_in: int | None = None  # lifetime of refreshed tokens, if other
         self.refresh_delay = 0.0
+        self.refresh_answer_delay = 0.0  # after rotating: the old refresh token is spent by then
         self.revoke_status = 200
         self.revoke_error = "temporarily_unavailable"  # the error code of a failed revocation
         self.issuer = None  # an `iss` to return on the authorization redirect
@@ -331,6 +332,8 @@ class Handler(BaseHTTPRequestHandler):
                     return self._error("invalid_grant", "Refresh token reuse detected")
                 info["used"] = True
                 issued = self._issue(info["family"], refresh_call=True)
+            time.sleep(st.refresh_answer_delay)
+            with st.lock:
                 if st.refresh_raw is not None:
                     text = st.refresh_raw.replace("@RT@", issued["refresh_token"])
                     return self._send(200, text.replace("@AT@", issued["access_token"]))

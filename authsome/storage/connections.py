@@ -125,6 +125,12 @@ class Connections(Recovery):
         self.unsaved.add(conn.key)
         return f"{path} ({why(error)})"
 
+    def refresh_lock(self, provider: str, connection: str, settled=None):
+        """A context manager around a refresh that other machines honour too, when the store is
+        shared (the vault store); a no-op otherwise. It yields an object whose `failure` is a
+        failed refresh that a holder we waited for left, and whose `fail(doc)` leaves ours."""
+        return self.store.refresh_lock(make_key(provider, connection), settled)
+
     def find(self, provider: str, connection: str = "default") -> Connection | None:
         key = make_key(provider, connection)
         raw = self.store.get(key)

@@ -1,0 +1,202 @@
+"""Single-flight refresh across machines, against a real OpenBao (`bao server -dev`).
+
+Each "machine" is an authsome with its own HOME and AUTHSOME_HOME, sharing nothing but the
+Vault server (baoserver.machine). The OAuth server rotates refresh tokens and revokes the whole
+login when a spent one comes back, so a refresh made twice, or a rotated token lost, shows up
+as a revoked family or exit 7. Under CI=true a missing `bao` fails these tests.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from baoserver import BaoServer, machine
+from clitools import AUTHSOME_BIN, run
+
+SCALE = 32
+
+
+def _machines(base, root: Path, bao, prefix: str, server, count: int, **extra) -> list[dict]:
+    envs = []
+    for i in range(count):
+        env = {**machine(base, root / f"m{i}", bao, prefix), **extra}
+        folder = Path(env["AUTHSOME_HOME"]) / "providers"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "testsrv.json").write_text(json.dumps(server.provider()))
+        envs.append(env)
+    return envs
+
+
+def _login_due(server, env, expires_in=2, wait=1.2):
+    """Log in on one machine with a token that is due (past half its life), not expired."""
+    server.state.access_expires_in = expires_in
+    server.state.refreshed_expires_in = 3600
+    out = run(["login", "testsrv"], env)
+    assert out.returncode == 0, out.stderr
+    time.sleep(wait)
+
+
+def _start(env) -> subprocess.Popen:
+    return subprocess.Popen(
+        [AUTHSOME_BIN, "token", "testsrv"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+
+
+def _wait_for(predicate, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+def _record(bao, prefix: str) -> dict:
+    """The connection record in Vault, read as root."""
+    return json.loads(bao.kv_read(f"{prefix}/testsrv/default")["record"])
+
+
+def _live_refresh_tokens(server) -> list[str]:
+    """The refresh tokens the server would still accept."""
+    return [
+        token
+        for token, info in server.state.refresh.items()
+        if not info["used"] and info["family"] not in server.state.revoked_families
+    ]
+
+
+def _grants(server) -> int:
+    return server.state.count("/token", "refresh_token")
+
+
+def test_32_machines_send_exactly_one_refresh(bao_server, vault_prefix, oauth_server, env, tmp_path):
+    envs = _machines(env, tmp_path, bao_server, vault_prefix, oauth_server, SCALE)
+    _login_due(oauth_server, envs[0])
+    before = _record(bao_server, vault_prefix)["secrets"]["access_token"]
+    procs = [_start(e) for e in envs]
+    results = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0] * SCALE, [err for _, err in results]
+    assert _grants(oauth_server) == 1
+    assert not oauth_server.state.revoked_families
+    tokens = {out.strip() for out, _ in results}
+    assert len(tokens) == 1 and before not in tokens
+    # Active as far as the server is concerned: issued by the one refresh, and not revoked.
+    assert tokens <= oauth_server.state.access
+    stored = _record(bao_server, vault_prefix)["secrets"]
+    assert {stored["access_token"]} == tokens
+    assert _live_refresh_tokens(oauth_server) == [stored["refresh_token"]]
+    lock = bao_server.kv_read(f"{vault_prefix}/.locks/testsrv/default")
+    assert lock["released"] is True
+
+
+def _killed_mid_refresh(oauth_server, envs, spent: bool):
+    """Start a refresh on machine 0 and SIGKILL it while the OAuth server holds the answer.
+
+    `spent`: the server rotated the refresh token before the holder died (the answer was on
+    its way); otherwise the request died before the server acted on it."""
+    if spent:
+        oauth_server.state.refresh_answer_delay = 60
+    else:
+        gate = {"first": True}
+
+        def drop_the_first():
+            if gate.pop("first", False):
+                time.sleep(3)  # the holder is killed meanwhile
+                raise SystemExit  # ends this handler thread quietly, having changed nothing
+
+        oauth_server.state.on_refresh = drop_the_first
+    holder = _start(envs[0])
+    _wait_for(lambda: _grants(oauth_server) == 1)
+    os.killpg(holder.pid, signal.SIGKILL)
+    holder.wait(10)
+    oauth_server.state.refresh_answer_delay = 0
+
+
+@pytest.mark.parametrize("spent", [True, False], ids=["token-spent", "request-lost"])
+def test_a_stale_lock_is_taken_over_after_its_expiry(
+    bao_server, vault_prefix, oauth_server, env, tmp_path, spent
+):
+    # A 2 s HTTP deadline makes the lock's expiry 2 * 2 + 5 = 9 s (storage/vault/lock.py).
+    envs = _machines(
+        env, tmp_path, bao_server, vault_prefix, oauth_server, 4, AUTHSOME_HTTP_TIMEOUT="2"
+    )
+    _login_due(oauth_server, envs[0])
+    _killed_mid_refresh(oauth_server, envs, spent)
+    lock = bao_server.kv_read(f"{vault_prefix}/.locks/testsrv/default")
+    assert not lock.get("released") and lock["expires_at"] - lock["taken_at"] == 9
+    start = time.monotonic()
+    procs = [_start(e) for e in envs[1:]]
+    results = [p.communicate(timeout=120) for p in procs]
+    codes = [p.returncode for p in procs]
+    assert time.monotonic() - start < 9 + 20
+    listed = json.loads(run(["list", "--json"], envs[1]).stdout)
+    if spent:
+        # The taker sent the spent token; the server's reuse detection ended the login. Every
+        # machine says so (exit 7, "log in again"), and the listing shows it.
+        assert codes == [7, 7, 7], [err for _, err in results]
+        assert all("login testsrv --force" in err for _, err in results)
+        assert listed[0]["state"] == "needs login"
+        assert _grants(oauth_server) == 2
+    else:
+        # The lost request changed nothing: the taker refreshed once, for everyone.
+        assert codes == [0, 0, 0], [err for _, err in results]
+        tokens = {out.strip() for out, _ in results}
+        assert len(tokens) == 1 and tokens <= oauth_server.state.access
+        assert not oauth_server.state.revoked_families
+        assert _grants(oauth_server) == 2  # the lost one and the taker's
+        stored = _record(bao_server, vault_prefix)["secrets"]
+        assert _live_refresh_tokens(oauth_server) == [stored["refresh_token"]]
+        assert listed[0]["state"] == "connected"
+
+
+@pytest.fixture
+def own_bao(tmp_path):
+    """A server of this test's own, which it seals."""
+    server = BaoServer(tmp_path / "bao")
+    yield server
+    server.close()
+
+
+def test_vault_sealed_as_the_rotated_token_returns_keeps_it_until_vault_is_back(
+    own_bao, vault_prefix, oauth_server, env, tmp_path
+):
+    a, b = _machines(env, tmp_path, own_bao, vault_prefix, oauth_server, 2)
+    _login_due(oauth_server, a)
+    oauth_server.state.on_refresh = own_bao.seal  # Vault goes as the refresh is answered
+    out = run(["token", "testsrv"], a)
+    # The rotated tokens are handed out, and kept, encrypted, in machine a's journal; one line
+    # says so.
+    assert out.returncode == 0, out.stderr
+    new_access = out.stdout.strip()
+    assert new_access in oauth_server.state.access
+    (warning,) = [line for line in out.stderr.splitlines() if "kept them encrypted" in line]
+    assert "next authsome command finishes the save" in warning
+    (live,) = _live_refresh_tokens(oauth_server)
+    journal = list((Path(a["AUTHSOME_HOME"]) / "journal").glob("*.pending"))
+    assert len(journal) == 1
+    assert live.encode() not in journal[0].read_bytes()
+    assert new_access.encode() not in journal[0].read_bytes()
+    # While Vault is sealed, each machine gets the sealed error, and the journal stays.
+    oauth_server.state.on_refresh = None
+    sealed = run(["token", "testsrv"], b)
+    assert sealed.returncode == 4 and "sealed" in sealed.stderr
+    assert journal[0].exists()
+    own_bao.unseal()
+    assert _record(own_bao, vault_prefix)["secrets"]["refresh_token"] != live
+    # Vault is back: the next command on machine a finishes the save (compare-and-set against
+    # the version it reads), and machine b then sees the rotated tokens.
+    again = run(["token", "testsrv"], a)
+    assert (again.returncode, again.stdout.strip()) == (0, new_access), again.stderr
+    assert not journal[0].exists()
+    assert _record(own_bao, vault_prefix)["secrets"]["refresh_token"] == live
+    other = run(["token", "testsrv"], b)
+    assert (other.returncode, other.stdout.strip()) == (0, new_access), other.stderr
+    assert _grants(oauth_server) == 1
+    assert not oauth_server.state.revoked_families
