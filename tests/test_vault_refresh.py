@@ -76,7 +76,9 @@ def _grants(server) -> int:
     return server.state.count("/token", "refresh_token")
 
 
-def test_32_machines_send_exactly_one_refresh(bao_server, vault_prefix, oauth_server, env, tmp_path):
+def test_32_machines_send_exactly_one_refresh(
+    bao_server, vault_prefix, oauth_server, env, tmp_path
+):
     envs = _machines(env, tmp_path, bao_server, vault_prefix, oauth_server, SCALE)
     _login_due(oauth_server, envs[0])
     before = _record(bao_server, vault_prefix)["secrets"]["access_token"]
