@@ -158,20 +158,55 @@ def test_a_stale_lock_is_taken_over_after_its_expiry(
         assert listed[0]["state"] == "connected"
 
 
+def test_machines_that_waited_see_the_failed_refresh_instead_of_each_retrying(
+    bao_server, vault_prefix, oauth_server, env, tmp_path
+):
+    envs = _machines(env, tmp_path, bao_server, vault_prefix, oauth_server, 6)
+    _login_due(oauth_server, envs[0], expires_in=1)
+    oauth_server.state.refresh_failure = (500, "text/html", "<html>oops</html>")
+    oauth_server.state.refresh_delay = 3  # every machine is waiting on the lock when it fails
+    procs = [_start(e) for e in envs]
+    results = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [8] * 6, [err for _, err in results]
+    assert _grants(oauth_server) == 1
+    # Whoever asks afterwards tries again, and the login was never harmed.
+    oauth_server.state.refresh_failure, oauth_server.state.refresh_delay = None, 0
+    out = run(["token", "testsrv"], envs[3])
+    assert out.returncode == 0 and out.stdout.strip() in oauth_server.state.access, out.stderr
+    assert _grants(oauth_server) == 2 and not oauth_server.state.revoked_families
+
+
 @pytest.fixture
 def own_bao(tmp_path):
-    """A server of this test's own, which it seals."""
+    """A server of this test's own, which it seals or stops."""
     server = BaoServer(tmp_path / "bao")
     yield server
+    if server.proc.poll() is None:
+        os.kill(server.proc.pid, signal.SIGCONT)
     server.close()
 
 
-def test_vault_sealed_as_the_rotated_token_returns_keeps_it_until_vault_is_back(
-    own_bao, vault_prefix, oauth_server, env, tmp_path
+def _outage(bao, how: str):
+    """(start, end) of a Vault outage: sealed, or its process stopped (SIGSTOP): every call
+    then hangs until the deadline, and the writes it had taken may land when it resumes."""
+    if how == "sealed":
+        return bao.seal, bao.unseal
+    return (
+        lambda: os.kill(bao.proc.pid, signal.SIGSTOP),
+        lambda: os.kill(bao.proc.pid, signal.SIGCONT),
+    )
+
+
+@pytest.mark.parametrize("how", ["sealed", "stopped"])
+def test_vault_down_as_the_rotated_token_returns_keeps_it_until_vault_is_back(
+    own_bao, vault_prefix, oauth_server, env, tmp_path, how
 ):
-    a, b = _machines(env, tmp_path, own_bao, vault_prefix, oauth_server, 2)
+    a, b = _machines(
+        env, tmp_path, own_bao, vault_prefix, oauth_server, 2, AUTHSOME_HTTP_TIMEOUT="2"
+    )
     _login_due(oauth_server, a)
-    oauth_server.state.on_refresh = own_bao.seal  # Vault goes as the refresh is answered
+    down, up = _outage(own_bao, how)
+    oauth_server.state.on_refresh = down  # Vault goes as the refresh is answered
     out = run(["token", "testsrv"], a)
     # The rotated tokens are handed out, and kept, encrypted, in machine a's journal; one line
     # says so.
@@ -185,15 +220,16 @@ def test_vault_sealed_as_the_rotated_token_returns_keeps_it_until_vault_is_back(
     assert len(journal) == 1
     assert live.encode() not in journal[0].read_bytes()
     assert new_access.encode() not in journal[0].read_bytes()
-    # While Vault is sealed, each machine gets the sealed error, and the journal stays.
+    # While Vault is down, each machine gets a one-line error (exit 4), and the journal stays.
     oauth_server.state.on_refresh = None
-    sealed = run(["token", "testsrv"], b)
-    assert sealed.returncode == 4 and "sealed" in sealed.stderr
+    during = run(["token", "testsrv"], b)
+    assert during.returncode == 4, during.stderr
+    assert ("sealed" if how == "sealed" else "did not answer within 2 s") in during.stderr
     assert journal[0].exists()
-    own_bao.unseal()
-    assert _record(own_bao, vault_prefix)["secrets"]["refresh_token"] != live
+    up()
     # Vault is back: the next command on machine a finishes the save (compare-and-set against
-    # the version it reads), and machine b then sees the rotated tokens.
+    # the version it reads; a stopped server may have taken the write late, and then the
+    # journal sees that Vault already has it), and machine b then sees the rotated tokens.
     again = run(["token", "testsrv"], a)
     assert (again.returncode, again.stdout.strip()) == (0, new_access), again.stderr
     assert not journal[0].exists()
@@ -202,3 +238,48 @@ def test_vault_sealed_as_the_rotated_token_returns_keeps_it_until_vault_is_back(
     assert (other.returncode, other.stdout.strip()) == (0, new_access), other.stderr
     assert _grants(oauth_server) == 1
     assert not oauth_server.state.revoked_families
+
+
+# -- the lock itself, against the same real server ----------------------------------------------
+
+
+def _lock(bao, prefix: str, clock=time.time, deadline=2.0):
+    from authsome.storage.vault.client import VaultClient
+    from authsome.storage.vault.config import resolve
+    from authsome.storage.vault.lock import VaultLock
+
+    settings = resolve({**bao.env(), "HOME": "/nonexistent"}, {"vault": {"prefix": prefix}}, Path())
+    return VaultLock(VaultClient(settings, deadline), "testsrv/default", clock=clock)
+
+
+def test_two_waiters_cannot_both_take_over_a_stale_lock(bao_server, vault_prefix):
+    path = f"{vault_prefix}/.locks/testsrv/default"
+    dead = {"holder": {"host": "gone", "pid": 1, "id": "dead"}, "expires_at": time.time() - 1}
+    bao_server.api("POST", f"secret/data/{path}", {"data": dead})
+    first, second = _lock(bao_server, vault_prefix), _lock(bao_server, vault_prefix)
+    doc, version = first.client.read(first.path)
+    assert first._free(doc) and second._free(doc)
+    assert [first._take(version), second._take(version)] == [True, False]
+    assert bao_server.kv_read(path)["holder"]["id"] == first.me["id"]
+
+
+def test_a_holder_never_releases_a_lock_taken_over_from_it(bao_server, vault_prefix):
+    path = f"{vault_prefix}/.locks/testsrv/default"
+    slow = _lock(bao_server, vault_prefix)
+    assert slow.acquire()
+    # Past its expiry (2 * 2 + 5 s), as another machine's clock sees it: taken over.
+    later = _lock(bao_server, vault_prefix, clock=lambda: time.time() + 10)
+    assert later.acquire()
+    slow.release()
+    assert bao_server.kv_read(path)["holder"]["id"] == later.me["id"]
+    assert not bao_server.kv_read(path).get("released")
+    later.release()
+    assert bao_server.kv_read(path)["released"] is True
+
+
+def test_a_live_lock_is_waited_for_and_a_released_one_taken(bao_server, vault_prefix):
+    holder, waiter = _lock(bao_server, vault_prefix), _lock(bao_server, vault_prefix)
+    assert holder.acquire()
+    waiter.sleep = lambda seconds: holder.release()  # released while the waiter waits
+    assert waiter.acquire() and waiter.version is not None
+    waiter.release()
