@@ -434,6 +434,9 @@ def main() -> int:
         vault_refresh(b, tmp / "vault", base_env, AUTHSOME)
         peak_rss(b, unlocked)
         audit_write(b, unlocked)
+        import proxy  # benchmarks/proxy.py: run --proxy's start-up and per-request cost
+
+        proxy.measure(b, base_env(tmp / "proxy"))
     table = b.table()
     print(table)
     failed = [r["name"] for r in b.rows if r["ok"] is False]

@@ -15,6 +15,9 @@ from tlsservers import _TLSServer
 class _ApiHandler(BaseHTTPRequestHandler):
     server: ApiServer
     protocol_version = "HTTP/1.1"  # keep-alive and chunked answers, as real APIs
+    # Head and body go out in two writes: with Nagle on, a kept-alive client's delayed ACK
+    # holds the body back some 40 ms.
+    disable_nagle_algorithm = True
 
     def log_message(self, format, *args):  # noqa: A002
         return
@@ -78,6 +81,33 @@ class _ApiHandler(BaseHTTPRequestHandler):
         while data := self.connection.recv(4096):
             self.connection.sendall(data.upper())
         self.close_connection = True
+
+
+# http.client, as a library would use it: CONNECT through $HTTPS_PROXY when that is set, then
+# sequential GETs on the one kept-alive connection. Prints the seconds of the first request
+# and of each later one, as JSON. Arguments: URL, number of later requests.
+KEEP_ALIVE_CLIENT = """
+import base64, http.client, json, os, ssl, sys, time, urllib.parse
+url, n = urllib.parse.urlsplit(sys.argv[1]), int(sys.argv[2])
+tls = ssl.create_default_context(cafile=os.environ["SSL_CERT_FILE"])
+proxy = os.environ.get("HTTPS_PROXY")
+if proxy:
+    p = urllib.parse.urlsplit(proxy)
+    conn = http.client.HTTPSConnection(p.hostname, p.port, context=tls)
+    auth = base64.b64encode(f"{p.username}:{p.password}".encode()).decode()
+    conn.set_tunnel(url.hostname, url.port, headers={"Proxy-Authorization": "Basic " + auth})
+else:
+    conn = http.client.HTTPSConnection(url.hostname, url.port, context=tls)
+times, start = [], time.perf_counter()
+for _ in range(n + 1):
+    conn.request("GET", "/v1/echo?q=1")
+    body = conn.getresponse().read()
+    now = time.perf_counter()
+    times.append(now - start)
+    start = now
+assert json.loads(body)["path"] == "/v1/echo?q=1", body
+print(json.dumps({"first": times[0], "each": times[1:]}))
+"""
 
 
 class ApiServer(_TLSServer):

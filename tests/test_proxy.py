@@ -2,14 +2,16 @@
 servers that have their own test CA: the server sees the real credential, the child never."""
 
 import json
+import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from clitools import AUTHSOME_BIN, run
-from proxyservers import ApiServer
+from proxyservers import KEEP_ALIVE_CLIENT, ApiServer
 from realparts import require
 
 pytestmark = pytest.mark.real
@@ -89,6 +91,33 @@ def test_the_audit_log_shows_each_signed_request_and_no_secret(proxy_env, api, t
     assert not any(secret in text for secret in _secrets(testsrv))
 
 
+def test_the_log_names_the_shell_that_ran_the_proxied_child(proxy_env, api, testsrv, tmp_path):
+    """`authsome log` shows each signed request with the command that ran `authsome run
+    --proxy` as parent, the child's argv0, and none of the token, refresh token or run secret."""
+    curl, bash = require("curl"), require("bash")
+    child = (f"echo $PPID > {tmp_path}/authsome.pid; printf %s \"$HTTPS_PROXY\" > {tmp_path}/proxy;"
+             f" {curl} -sS {api.url}/v1/a?token=x {api.url}/v1/b")  # fmt: skip
+    # The trailing `true` keeps bash from exec'ing authsome: bash stays its parent.
+    script = f"echo $$ > {tmp_path}/bash.pid; {AUTHSOME_BIN} run --proxy testsrv -- sh -c '{child}'"
+    out = subprocess.run([bash, "-c", script + "; true"], env=proxy_env, capture_output=True,
+                         text=True, timeout=60)  # fmt: skip
+    assert out.returncode == 0 and len(api.seen) == 2, out.stderr
+    lines = run(["log", "testsrv", "--json"], proxy_env).stdout.splitlines()
+    signed = [d for d in map(json.loads, lines) if d["event"] == "proxy"]
+    asker = ("bash", int((tmp_path / "bash.pid").read_text()))
+    authsome_pid = int((tmp_path / "authsome.pid").read_text())
+    assert [d["path"] for d in signed] == ["/v1/a", "/v1/b"]
+    assert all((d["parent"], d["ppid"]) == asker for d in signed), signed
+    assert all((d["pid"], d["argv0"]) == (authsome_pid, "sh") for d in signed), signed
+    text = run(["log", "testsrv"], proxy_env).stdout
+    assert text.count(f"bash ({asker[1]})") == 2 and "argv0=sh" in text, text
+    run_secret = urlsplit((tmp_path / "proxy").read_text()).password
+    assert run_secret and len(run_secret) >= 24
+    raw = (Path(proxy_env["AUTHSOME_HOME"]) / "audit.log").read_text()
+    for secret in (run_secret, *_secrets(testsrv)):
+        assert secret not in raw and secret not in text
+
+
 def test_a_placeholder_the_child_sends_is_replaced(proxy_env, api, testsrv):
     curl = require("curl")
     script = f'{curl} -sS -H "Authorization: token $TESTSRV_TOKEN" {api.url}/a {api.url}/b'
@@ -97,6 +126,28 @@ def test_a_placeholder_the_child_sends_is_replaced(proxy_env, api, testsrv):
     assert len(api.seen) == 2
     assert all(s.removeprefix("token ") in testsrv.state.access for s in api.seen), api.seen
     assert len(api.connections) == 1, "curl's second request reused the kept-alive connection"
+
+
+def test_kept_alive_requests_are_not_held_back(proxy_env, api):
+    """h11 writes a head and a body apart; with Nagle on, each answer after the first waited
+    for the client's delayed ACK, some 40 ms (Python's http.client, as requests uses it)."""
+    client = [sys.executable, "-c", KEEP_ALIVE_CLIENT, api.url, "10"]
+    out = run(["run", "--proxy", "testsrv", "--", *client], proxy_env)
+    assert out.returncode == 0, out.stderr
+    assert statistics.median(json.loads(out.stdout)["each"]) < 0.02
+    assert len(api.connections) == 1
+    assert len(api.seen) == 11 and api.seen[-1].removeprefix("Bearer ")
+
+
+def test_curl_offering_http2_falls_back_to_http11(proxy_env, api, testsrv):
+    """h11 speaks HTTP/1.1 only: the leaf's ALPN answers http/1.1 and curl --http2 uses it."""
+    curl = require("curl")
+    script = f"{curl} -sS --http2 -w '\\n%{{http_version}}' {api.url}/echo"
+    out = _proxied(proxy_env, script)
+    assert out.returncode == 0, out.stderr
+    body, _, version = out.stdout.rpartition("\n")
+    assert version == "1.1"
+    assert json.loads(body)["authorization"].removeprefix("Bearer ") in testsrv.state.access
 
 
 def test_python_requests_gets_the_credential(proxy_env, api, testsrv, tmp_path):

@@ -13,6 +13,7 @@ import datetime
 import ipaddress
 import json
 import os
+import secrets
 import ssl
 import subprocess
 import threading
@@ -47,9 +48,12 @@ def make_ca(folder: Path) -> tuple[Path, Path, Path]:
         return builder.sign(signer, hashes.SHA256())
 
     ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
-    ca = cert("authsome test CA", "authsome test CA", ca_key, ca_key, True)
+    # A name of its own: in one bundle, two CAs of one name make OpenSSL check a leaf against
+    # whichever comes first.
+    name = f"authsome test CA {secrets.token_hex(4)}"
+    ca = cert(name, name, ca_key, ca_key, True)
     san = [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
-    server = cert("127.0.0.1", "authsome test CA", key, ca_key, False, san)
+    server = cert("127.0.0.1", name, key, ca_key, False, san)
     pem = serialization.Encoding.PEM
     paths = folder / "ca.pem", folder / "server.pem", folder / "server.key"
     paths[0].write_bytes(ca.public_bytes(pem))

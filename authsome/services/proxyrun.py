@@ -26,17 +26,18 @@ FROM_TERMINAL = (signal.SIGINT, signal.SIGQUIT)
 class Credential:
     """One named connection's header; fresh() is asked on first use and near expiry."""
 
-    def __init__(self, ctx, ref: str, provider, lock: threading.Lock):
+    def __init__(self, ctx, ref: str, provider, lock: threading.Lock, argv0: str | None = None):
         from authsome.proxy.router import hosts_of, placeholder
 
         self.ctx, self.ref, self.provider, self._lock = ctx, ref, provider, lock
+        self.argv0 = argv0  # the child's, for the audit log
         self.hosts = hosts_of(provider)
         self.placeholder = placeholder(provider.name)
         self._conn = None
 
     def header(self, request: dict[str, str] | None = None) -> tuple[str, str, str]:
         """(header name, header value, bare credential), for the proxy's threads; `request`
-        (method, host, path) is recorded in the audit log when given."""
+        (method, host, path) is recorded in the audit log when given, with the child's argv0."""
         from authsome.proxy.router import credential_header
         from authsome.services import audit
         from authsome.services.refresh import credential, fresh, needs_refresh
@@ -47,7 +48,8 @@ class Credential:
                 conn = self._conn = fresh(self.ctx, self.ref)
             name, value = credential_header(self.provider, conn.secrets)
             if request is not None:
-                audit.record(self.ctx, "proxy", conn.provider, conn.connection, **request)
+                line = {**request, "argv0": self.argv0}
+                audit.record(self.ctx, "proxy", conn.provider, conn.connection, **line)
             return name, value, credential(conn)
 
     def variables(self) -> list[str]:
@@ -57,7 +59,7 @@ class Credential:
         return found
 
 
-def _targets(ctx, names) -> dict[str, Credential]:
+def _targets(ctx, names, argv0: str) -> dict[str, Credential]:
     from authsome.services.env import default_refs
 
     lock, targets = threading.Lock(), {}
@@ -69,7 +71,7 @@ def _targets(ctx, names) -> dict[str, Credential]:
                 f"{targets[provider_name].ref} and {hint} use the same hosts",
                 "name one connection per provider",
             )
-        target = Credential(ctx, hint, ctx.registry.get(provider_name), lock)
+        target = Credential(ctx, hint, ctx.registry.get(provider_name), lock, argv0)
         if not target.hosts:
             raise UsageError(
                 f"{provider_name} lists no API hosts, so the proxy cannot tell where its"
@@ -88,7 +90,7 @@ def run_proxied(ctx, names: list[str], command: list[str]) -> int:
     from authsome.proxy.server import Proxy, upstream_context
     from authsome.services.childenv import scrub
 
-    targets = _targets(ctx, names)
+    targets = _targets(ctx, names, command[0])
     hosts = [h for t in targets.values() for h in t.hosts]
     placeholders = {v: t.placeholder for t in targets.values() for v in t.variables()}
     authority = Authority(hosts)
