@@ -13,6 +13,7 @@ import secrets
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -79,27 +80,45 @@ class BaoError(AssertionError):
 class BaoServer:
     """One `bao server` of the test's own on 127.0.0.1; `root` holds its log (and its data)."""
 
-    def __init__(self, root: Path, persistent: bool = False):
+    def __init__(
+        self,
+        root: Path,
+        persistent: bool = False,
+        tls: bool = False,
+        port: int | None = None,
+        joins: tuple[str, ...] = (),
+        keys: tuple[str, str] | None = None,
+    ):
         self.root = root
         self.root.mkdir(parents=True, exist_ok=True)
         (self.root / "home").mkdir(exist_ok=True)  # bao's HOME: no ~/.vault-token of ours
         self.binary = bao_binary()
         self.persistent = persistent
+        # -dev-tls: HTTPS with a CA of the server's own, which clients trust through cacert.
+        self.cacert = self.root / "tls" / "vault-ca.pem" if tls else None
         self.root_token = None if persistent else f"root-{secrets.token_hex(12)}"
         self.unseal_key: str | None = None
+        # A Raft node that joins others (`joins`: their API addresses) is unsealed with the
+        # cluster's `keys` (unseal key, root token) and may answer as a standby.
+        self.joins = joins
+        if keys:
+            self.unseal_key, self.root_token = keys
+        self.ready = (200, 429, 473) if joins else (200,)
         self.proc: subprocess.Popen | None = None
-        self.port = free_ports(2)  # the API port, and the cluster port after it
-        self.addr = f"http://127.0.0.1:{self.port}"
-        self.http = httpx.Client(base_url=self.addr, timeout=10)
+        self.http: httpx.Client | None = None
+        self.port = port or free_ports(2)  # the API port, and the cluster port after it
+        self.addr = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
         self.start()
 
     # -- the process ---------------------------------------------------------------------
     def _argv(self) -> list[str]:
         if not self.persistent:
+            tls = ["-dev-tls", f"-dev-tls-cert-dir={self.cacert.parent}"] if self.cacert else []
             return [
                 self.binary,
                 "server",
                 "-dev",
+                *tls,
                 "-dev-no-store-token",
                 f"-dev-listen-address=127.0.0.1:{self.port}",
             ]
@@ -109,8 +128,10 @@ class BaoServer:
             config.write_text(
                 RAFT_CONFIG.format(
                     data=self.root / "data",
-                    node_id="node1",
-                    joins="",
+                    node_id=f"node-{self.port}",
+                    joins="".join(
+                        f'  retry_join {{\n    leader_api_addr = "{a}"\n  }}\n' for a in self.joins
+                    ),
                     port=self.port,
                     cluster_port=self.port + 1,
                 )
@@ -123,6 +144,9 @@ class BaoServer:
         if self.root_token and not self.persistent:
             env["BAO_DEV_ROOT_TOKEN_ID"] = self.root_token  # not in argv
         self.log_path = self.root / "bao.log"
+        if self.cacert:  # a new CA at each start: the old one must not be mistaken for it
+            shutil.rmtree(self.cacert.parent, ignore_errors=True)
+            self.cacert.parent.mkdir()
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
                 self._argv(),
@@ -132,10 +156,16 @@ class BaoServer:
                 env=env,
                 start_new_session=True,
             )
+        if self.cacert:
+            self._wait_for_file(self.cacert)
+        if self.http is not None:
+            self.http.close()
+        verify = ssl.create_default_context(cafile=self.cacert) if self.cacert else True
+        self.http = httpx.Client(base_url=self.addr, timeout=10, verify=verify)
         if self.persistent:
             self._wait(lambda status: status in (200, 429, 501, 503))
             self._init_and_unseal()
-        self._wait(lambda status: status == 200)
+        self._wait(lambda status: status in self.ready)
         if not self.persistent and self.unseal_key is None:
             self.unseal_key = self._logged("Unseal Key: ")
 
@@ -153,6 +183,13 @@ class BaoServer:
                 self.fail("bao server did not become ready")
             time.sleep(0.05)
 
+    def _wait_for_file(self, path: Path) -> None:
+        deadline = time.monotonic() + START_TIMEOUT
+        while not path.exists() or not path.stat().st_size:
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.fail(f"bao server wrote no {path.name}")
+            time.sleep(0.05)
+
     def _logged(self, label: str) -> str:
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
@@ -163,8 +200,8 @@ class BaoServer:
         self.fail(f"bao server printed no {label.strip()!r} line")
 
     def _init_and_unseal(self) -> None:
-        if self.http.get("/v1/sys/init").json()["initialized"]:
-            self.unseal()
+        if self.unseal_key or self.http.get("/v1/sys/init").json()["initialized"]:
+            self.unseal()  # a restart, or a node that joins a cluster (the unseal joins it)
             return
         answer = self.http.put("/v1/sys/init", json={"secret_shares": 1, "secret_threshold": 1})
         answer.raise_for_status()
@@ -203,7 +240,8 @@ class BaoServer:
 
     def close(self) -> None:
         self.stop()
-        self.http.close()
+        if self.http is not None:
+            self.http.close()
 
     # -- calls -----------------------------------------------------------------------------
     def api(self, method: str, path: str, body=None, token: str | None = None) -> dict:
@@ -221,6 +259,7 @@ class BaoServer:
             "HOME": str(self.root / "home"),
             "BAO_ADDR": self.addr,
             "BAO_TOKEN": token or self.root_token,
+            **({"BAO_CACERT": str(self.cacert)} if self.cacert else {}),
             **kw.pop("env", {}),
         }
         return subprocess.run(
@@ -228,8 +267,11 @@ class BaoServer:
         )
 
     def env(self, token: str | None = None) -> dict[str, str]:
-        """VAULT_ADDR and VAULT_TOKEN (root unless `token`), for authsome's environment."""
-        return {"VAULT_ADDR": self.addr, "VAULT_TOKEN": token or self.root_token}
+        """VAULT_ADDR and VAULT_TOKEN (root unless `token`), and VAULT_CACERT under TLS."""
+        env = {"VAULT_ADDR": self.addr, "VAULT_TOKEN": token or self.root_token}
+        if self.cacert:
+            env["VAULT_CACERT"] = str(self.cacert)
+        return env
 
     # -- policies, tokens, AppRole, mounts -------------------------------------------------
     def put_policy(self, name: str, hcl: str) -> None:
@@ -291,10 +333,17 @@ class BaoServer:
         self.api("PUT", "sys/seal")
 
     def unseal(self) -> None:
-        answer = self.http.put("/v1/sys/unseal", json={"key": self.unseal_key})
-        answer.raise_for_status()
-        assert answer.json()["sealed"] is False, answer.text
-        self._wait(lambda status: status == 200)
+        # A node that joins a cluster stays sealed until it has joined (the key it was given
+        # answers the leader's challenge), and may answer 500 while it joins: ask again.
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            answer = self.http.put("/v1/sys/unseal", json={"key": self.unseal_key})
+            if answer.status_code == 200 and answer.json()["sealed"] is False:
+                break
+            if time.monotonic() > deadline:
+                self.fail(f"bao server stayed sealed: HTTP {answer.status_code} {answer.text}")
+            time.sleep(0.2)
+        self._wait(lambda status: status in self.ready)
 
     def sealed(self) -> bool:
         return self.http.get("/v1/sys/seal-status").json()["sealed"]
@@ -307,7 +356,9 @@ def machine(base: dict[str, str], home: Path, server: BaoServer, prefix: str, to
 
     (home / ".authsome").mkdir(parents=True, exist_ok=True, mode=0o700)
     config = {"backend": "vault", "vault": {"prefix": prefix}}
-    (home / ".authsome" / "config.json").write_text(json.dumps(config))
+    path = home / ".authsome" / "config.json"
+    path.write_text(json.dumps(config))
+    path.chmod(0o600)
     return {
         **base,
         "HOME": str(home),
@@ -315,3 +366,90 @@ def machine(base: dict[str, str], home: Path, server: BaoServer, prefix: str, to
         "AUTHSOME_BACKEND": "vault",
         **server.env(token),
     }
+
+
+class RaftCluster:
+    """Three (or `size`) Raft nodes on loopback, each a persistent BaoServer; the first is
+    initialized and the others join it. Any node answers: standbys forward to the leader."""
+
+    def __init__(self, root: Path, size: int = 3):
+        ports = _distinct_port_pairs(size)
+        addrs = [f"http://127.0.0.1:{p}" for p in ports]
+        self.nodes = [BaoServer(root / "node0", persistent=True, port=ports[0])]
+        keys = (self.nodes[0].unseal_key, self.nodes[0].root_token)
+        # Autopilot makes a joined node a voter after it has been stable this long (default 10s).
+        self.nodes[0].api(
+            "POST", "sys/storage/raft/autopilot/configuration", {"server_stabilization_time": "1s"}
+        )
+        from concurrent.futures import ThreadPoolExecutor
+
+        def join(i: int) -> BaoServer:
+            others = tuple(a for j, a in enumerate(addrs) if j != i)
+            return BaoServer(
+                root / f"node{i}", persistent=True, port=ports[i], joins=others, keys=keys
+            )
+
+        with ThreadPoolExecutor(size) as pool:  # each waits ~2 s for its retry_join
+            self.nodes += list(pool.map(join, range(1, size)))
+        self.nodes[0].joins = tuple(addrs[1:])  # its next start rejoins the others
+        self.nodes[0].ready = self.nodes[1].ready
+        self.root_token = keys[1]
+        self.wait_for_leader(voters=size)
+
+    @property
+    def addrs(self) -> list[str]:
+        return [node.addr for node in self.nodes]
+
+    def leader(self) -> BaoServer:
+        """The node that is active now."""
+        for node in self.alive():
+            try:
+                if node.http.get("/v1/sys/health").status_code == 200:
+                    return node
+            except httpx.HTTPError:
+                continue
+        raise BaoError("no active node")
+
+    def alive(self) -> list[BaoServer]:
+        return [n for n in self.nodes if n.proc is not None and n.proc.poll() is None]
+
+    def wait_for_leader(self, voters: int | None = None, timeout: float = START_TIMEOUT):
+        """The leader, once there is one (with `voters` voters in its Raft configuration)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                leader = self.leader()
+                if voters is None or self.voters(leader) >= voters:
+                    return leader
+            except (BaoError, httpx.HTTPError):
+                pass
+            if time.monotonic() > deadline:
+                raise BaoError("the cluster elected no leader in time")
+            time.sleep(0.1)
+
+    def voters(self, node: BaoServer) -> int:
+        config = node.api("GET", "sys/storage/raft/configuration")["data"]["config"]
+        return sum(1 for server in config["servers"] if server.get("voter"))
+
+    def kill_leader(self) -> BaoServer:
+        """SIGKILL the active node, as a crash would; it is returned for a later start()."""
+        leader = self.leader()
+        leader.kill()
+        return leader
+
+    def env(self, node: BaoServer | None = None, token: str | None = None) -> dict[str, str]:
+        return (node or self.nodes[0]).env(token or self.root_token)
+
+    def close(self) -> None:
+        for node in self.nodes:
+            node.close()
+
+
+def _distinct_port_pairs(count: int) -> list[int]:
+    """`count` first ports of free pairs, no two pairs overlapping."""
+    ports: list[int] = []
+    while len(ports) < count:
+        port = free_ports(2)
+        if all(abs(port - other) > 1 for other in ports):
+            ports.append(port)
+    return ports

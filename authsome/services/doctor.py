@@ -22,6 +22,8 @@ def diagnose(ctx, fix: bool = False) -> dict:
 
     report["keychain"] = _keychain(ctx, problems)
     report["store"] = _store(ctx, problems)
+    if report["store"].get("shared"):
+        report["shared"] = _shared(ctx, problems)
     report["vault"] = _vault(ctx, problems)
     if report["store"].get("name"):
         report["index"] = _index(ctx, fix, problems)
@@ -59,7 +61,23 @@ def _store(ctx, problems: list[str]) -> dict:
         "source": choice.source,
         "reason": choice.reason,
         "where": choice.store.describe(),
+        "shared": getattr(choice.store, "shared", False),
     }
+
+
+def _shared(ctx, problems: list[str]) -> dict:
+    """The shared store's server, its token and what that token may do there."""
+    info = ctx.store_choice.store.status()
+    if "error" in info:
+        problems.append(info["error"])
+        return info
+    cannot = [what for what, allowed in (info.get("can") or {}).items() if not allowed]
+    if cannot:
+        problems.append(
+            f"the Vault token may not {' or '.join(cannot)} under {info['mount']}/"
+            f"{info['prefix']}. Ask for a policy that grants it (README, Many machines)"
+        )
+    return info
 
 
 def _home(home, fix: bool, problems: list[str]) -> dict:
@@ -169,6 +187,31 @@ def _render_store(store: dict) -> list[str]:
     ]
 
 
+def _render_shared(shared: dict) -> list[str]:
+    state = {True: "sealed", False: "unsealed"}.get(shared.get("sealed"), "state unknown")
+    where = f"; namespace {shared['namespace']}" if shared.get("namespace") else ""
+    lines = [
+        f"server:    {shared['address']} ({state}{where})",
+        f"kv:        mount {shared['mount']}/, prefix {shared['prefix']}/",
+    ]
+    if "error" in shared:
+        return lines
+    lines.append(
+        f"token:     from {shared['token_source']}; {_ttl(shared['token_ttl'])};"
+        f" policies: {', '.join(shared['policies']) or 'none'}"
+    )
+    can = shared.get("can") or {}
+    lines.append("access:    " + ", ".join(f"{w} {'yes' if ok else 'NO'}" for w, ok in can.items()))
+    return lines
+
+
+def _ttl(seconds) -> str:
+    if not seconds:
+        return "never expires"
+    hours, rest = divmod(int(seconds), 3600)
+    return f"{hours}h {rest // 60:02d}m left" if hours else f"{rest // 60}m {rest % 60:02d}s left"
+
+
 def _render_vault(vault: dict) -> list[str]:
     if not vault["exists"]:
         return [f"vault:     {vault['path']} (none yet)"]
@@ -208,6 +251,7 @@ _SECTIONS = (
     ("home", _render_home),
     ("keychain", _render_keychain),
     ("store", _render_store),
+    ("shared", _render_shared),
     ("vault", _render_vault),
     ("index", _render_index),
     ("sessions", _render_sessions),

@@ -40,11 +40,26 @@ class VaultClient:
                 base_url=self.settings.addr,
                 headers=headers,
                 timeout=httpx.Timeout(self.deadline, connect=CONNECT_TIMEOUT),
-                verify=self.settings.cacert or True,
+                verify=self._verify(),
                 follow_redirects=False,  # a standby's redirect would carry our token elsewhere
                 transport=self._transport,
             )
         return self._http
+
+    def _verify(self):
+        """True, or a TLS context that trusts VAULT_CACERT (httpx deprecates a path here)."""
+        if not self.settings.cacert:
+            return True
+        import ssl
+
+        try:
+            return ssl.create_default_context(cafile=self.settings.cacert)
+        except (OSError, ssl.SSLError) as e:
+            raise ConfigError(
+                f"the Vault CA file {self.settings.cacert} cannot be read"
+                f" ({getattr(e, 'strerror', None) or e.__class__.__name__})",
+                "set VAULT_CACERT (or vault.cacert in config.json) to the server's CA, in PEM",
+            ) from None
 
     @property
     def where(self) -> str:
@@ -112,15 +127,21 @@ class VaultClient:
         credential = self.settings.credential
         status, _ = self._send("GET", "auth/token/lookup-self")
         if status in (401, 403):
+            # A token without the default policy may not look itself up; any valid token may
+            # list the mounts it can see, and an invalid one may not.
+            status, _ = self._send("GET", "sys/internal/ui/mounts")
+        if status in (401, 403):
             return StoreDenied(
                 f"the Vault token from {credential.source} is invalid or has expired",
                 "log in again (bao login or vault login), or set VAULT_TOKEN",
             )
         verb = {"GET": "read", "LIST": "list", "DELETE": "delete"}.get(method, "write")
+        s = self.settings
+        fix = f"ask for a policy that grants it on {s.mount}/data/{s.prefix}/*"
+        if not path.startswith(f"{s.mount}/"):
+            fix = f"keep the default policy on the token, or grant {verb} on {path}"
         return StoreDenied(
-            f"{self.where} denied permission to {verb} {path}",
-            f"ask for a policy that grants it on {self.settings.mount}/data/"
-            f"{self.settings.prefix}/* (see README, Many machines)",
+            f"{self.where} denied permission to {verb} {path}", f"{fix} (see README, Many machines)"
         )
 
     # -- authentication ----------------------------------------------------------------

@@ -1,0 +1,141 @@
+"""README's "Many machines" recipes, run against a real OpenBao: the policy per team prefix
+(enough for every command, nothing of another team's), and the CI recipe with AppRole, run
+with the `bao` CLI exactly as README writes it."""
+
+import hashlib
+import json
+import subprocess
+import time
+
+import pytest
+from baoserver import machine
+from clitools import run
+
+pytestmark = pytest.mark.real
+
+KEY = "sk-proj-AbCdEfGhIjKlMnOpQrStUvWx0123"
+
+# README, "A policy per team": keep the two copies the same.
+TEAM_POLICY = """\
+# authsome for team-a: its connections, their listing (.index) and refresh locks (.locks/)
+path "secret/data/authsome/team-a/*" {
+  capabilities = ["create", "read", "update", "delete"]
+}
+path "secret/metadata/authsome/team-a/*" {
+  capabilities = ["read", "list", "delete"]
+}
+# What the default policy grants, for tokens made without it: doctor's TTL and access checks
+path "auth/token/lookup-self" {
+  capabilities = ["read"]
+}
+path "sys/capabilities-self" {
+  capabilities = ["update"]
+}
+"""
+
+# README, "CI with AppRole": the job's set-up step.
+CI_SETUP = """umask 077 && mkdir -p ~/.authsome && echo '{"backend": "vault", "vault": {"prefix": \
+"authsome/team-a"}}' > ~/.authsome/config.json"""
+
+
+def _ok(args, env, **kw):
+    out = run(args, env, **kw)
+    assert out.returncode == 0, out.stderr
+    return out
+
+
+def _team(bao_server, team: str) -> None:
+    bao_server.put_policy(f"authsome-{team}", TEAM_POLICY.replace("team-a", team))
+
+
+@pytest.fixture
+def team_a(env, isolated_home, bao_server, install_provider, testsrv):
+    """This machine, with a token that carries only team-a's policy (not even 'default')."""
+    _team(bao_server, "team-a")
+    _team(bao_server, "team-b")
+    token = bao_server.make_token(["authsome-team-a"], no_default_policy=True)
+    assert bao_server.lookup(token)["policies"] == ["authsome-team-a"]
+    return machine(env, isolated_home, bao_server, "authsome/team-a", token=token)
+
+
+def test_the_team_policy_is_enough_for_every_command(team_a, testsrv):
+    _ok(["login", "openai"], team_a, input=KEY + "\n")
+    testsrv.state.access_expires_in = 2
+    testsrv.state.refreshed_expires_in = 3600
+    _ok(["login", "testsrv"], team_a)
+    time.sleep(1.2)
+    refreshed = _ok(["token", "testsrv"], team_a).stdout.strip()  # a refresh, through Vault
+    assert testsrv.state.count("/token", "refresh_token") == 1
+    assert refreshed in testsrv.state.access
+    assert _ok(["token", "openai"], team_a).stdout == KEY + "\n"
+    listed = {c["provider"] for c in json.loads(_ok(["list", "--json"], team_a).stdout)}
+    assert listed == {"openai", "testsrv"}
+    assert "OPENAI_API_KEY" in _ok(["env"], team_a).stdout
+    _ok(["doctor", "--fix"], team_a)
+    report = json.loads(_ok(["doctor", "--json"], team_a).stdout)
+    assert report["shared"]["can"] == {"read": True, "write": True, "list": True}
+    _ok(["logout", "openai"], team_a)
+    _ok(["logout", "testsrv"], team_a)
+
+
+def test_the_team_policy_keeps_out_of_another_teams_prefix(team_a, bao_server, env, tmp_path):
+    team_b = machine(env, tmp_path / "b", bao_server, "authsome/team-b")  # root, for set-up
+    _ok(["login", "openai"], team_b, input=KEY + "\n")
+    intruder = machine(
+        env, tmp_path / "intruder", bao_server, "authsome/team-b", token=team_a["VAULT_TOKEN"]
+    )
+    for args in (["token", "openai"], ["list"], ["env"], ["logout", "openai"]):
+        out = run(args, intruder)
+        assert out.returncode == 13, (args, out.stderr)
+        assert "denied permission" in out.stderr and out.stderr.count("\n") == 1
+    assert _ok(["token", "openai"], team_b).stdout == KEY + "\n"
+
+
+def _bao_ok(bao_server, *args, **kw) -> str:
+    out = bao_server.bao(*args, **kw)
+    assert out.returncode == 0, out.stderr
+    return out.stdout
+
+
+def test_the_ci_recipe_with_approle(bao_server, env, tmp_path):
+    """README's CI recipe, step by step: the operator's commands, then the CI job's."""
+    # Once, by an operator (README, "CI with AppRole").
+    (tmp_path / "team-a.hcl").write_text(TEAM_POLICY)
+    _bao_ok(bao_server, "auth", "enable", "approle")
+    _bao_ok(bao_server, "policy", "write", "authsome-team-a", str(tmp_path / "team-a.hcl"))
+    _bao_ok(
+        bao_server,
+        "write",
+        "auth/approle/role/ci-team-a",
+        "token_policies=authsome-team-a",
+        "token_ttl=20m",
+        "token_max_ttl=1h",
+        "secret_id_ttl=24h",
+    )
+    role_id = _bao_ok(bao_server, "read", "-field=role_id", "auth/approle/role/ci-team-a/role-id")
+    secret_id = _bao_ok(
+        bao_server, "write", "-f", "-field=secret_id", "auth/approle/role/ci-team-a/secret-id"
+    )
+    # A developer logs in once, with their own token.
+    dev = machine(env, tmp_path / "dev", bao_server, "authsome/team-a")
+    _ok(["login", "openai"], dev, input=KEY + "\n")
+    # The CI job: a fresh machine, the role_id and secret_id from the CI's secret variables.
+    ci_home = tmp_path / "ci"
+    ci_home.mkdir()
+    ci = {k: v for k, v in env.items() if k not in ("AUTHSOME_HOME", "AUTHSOME_BACKEND")}
+    ci.update(
+        HOME=str(ci_home),
+        VAULT_ADDR=bao_server.addr,
+        VAULT_ROLE_ID=role_id.strip(),
+        VAULT_SECRET_ID=secret_id.strip(),
+        GITHUB_ENV=str(tmp_path / "github-env"),
+    )
+    subprocess.run(["sh", "-c", CI_SETUP], env=ci, check=True)
+    out = _ok(["env", "--format", "github-actions", "openai"], ci)
+    assert f"::add-mask::{KEY}" in out.stdout
+    assert KEY in (tmp_path / "github-env").read_text()
+    assert _ok(["token", "openai"], ci).stdout == KEY + "\n"
+    _ok(["doctor"], ci)
+    # `authsome run`, the key compared by its digest (a secret is never put in argv).
+    out = _ok(["run", "--", "sh", "-c", 'printf %s "$OPENAI_API_KEY" | sha256sum'], ci)
+    assert out.stdout.split()[0] == hashlib.sha256(KEY.encode()).hexdigest()
