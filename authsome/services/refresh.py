@@ -84,7 +84,7 @@ def fresh(ctx, ref: str, connection=None) -> Connection:
                 shared.fail(shared.failure)  # pass it on to whoever else waited for it
             return _fall_back(ctx, conn, hint, failed)
         try:
-            conn = _refresh(ctx, conn, hint)
+            conn = _refresh(ctx, conn, hint, shared.save_budget())
         except (NetworkError, FilesystemError) as e:
             doc = failures.doc_of(ctx.clock(), e)
             failures.keep(lock, doc)
@@ -122,7 +122,7 @@ def _fall_back(ctx, conn: Connection, hint: str, error: AuthsomeError) -> Connec
     return conn
 
 
-def _refresh(ctx, conn: Connection, hint: str) -> Connection:
+def _refresh(ctx, conn: Connection, hint: str, budget: float) -> Connection:
     """Trade the refresh token for new tokens and store them; a rotated one is never lost."""
     from authsome.oauth.tokens import OAuthError, client_credentials, origin, resource_param
     from authsome.util.interrupts import deferred
@@ -149,8 +149,10 @@ def _refresh(ctx, conn: Connection, hint: str) -> Connection:
             _refused(ctx, provider, conn, hint, status, e, base)
         _apply(conn, tokens, token_origin)
         # 3. The commit names `base`, the token just spent, so that a journal entry kept when
-        #    the store cannot be written is recognised and finished by the next command.
-        kept = ctx.connections.commit(conn, base)
+        #    the store cannot be written is recognised and finished by the next command. While
+        #    a shared lock is held nobody else can refresh, so the save is retried as long as
+        #    the lock stands (`budget`): a Vault back within that time loses nobody the login.
+        kept = ctx.connections.commit(conn, base, budget)
     _warn_after(ctx, provider, hint, tokens, kept)
     return conn
 

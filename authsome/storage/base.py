@@ -60,6 +60,9 @@ class Store:
         return NoSharedLock()
 
 
+SAVE_BUDGET = 5.0  # seconds: Connections.commit's default
+
+
 class NoSharedLock:
     """The refresh lock of a store that no other machine uses: nothing to take or wait for."""
 
@@ -73,6 +76,10 @@ class NoSharedLock:
 
     def fail(self, doc: dict) -> None:
         """Nothing to tell: the waiters on this machine read the failure beside the file lock."""
+
+    def save_budget(self) -> float:
+        """How long to keep retrying the save of refreshed tokens before journalling them."""
+        return SAVE_BUDGET
 
 
 def make_key(provider: str, connection: str) -> str:

@@ -105,7 +105,7 @@ class Connections(Recovery):
             if time.monotonic() - start + delay > budget:
                 break
             time.sleep(delay)
-            delay *= 2
+            delay = min(delay * 2, 2.0)  # a long budget (a held Vault lock) still tries often
         if self.journal is None:
             raise error
         return self._keep_in_journal(conn, base_refresh_token, error)

@@ -14,7 +14,10 @@ compare-and-set against the version just read:
   so its answer comes back while the lock still stands; only a holder that died leaves a lock
   to expire. Expiry is a wall-clock time, so machines' clocks must agree to within seconds.
 - Waiters poll with backoff and jitter, and re-read the record whenever the lock changes hands
-  (and at least every RECHECK seconds): when it is fresh they stop waiting and use it.
+  (and at least every RECHECK seconds): when it is fresh they stop waiting and use it. They
+  ride out a Vault that fails for up to one HTTP deadline (a Raft election, a restart).
+- The holder retries saving the refreshed tokens for as long as its lock stands (save_budget),
+  since nobody else can refresh meanwhile; only then are they kept in the local journal.
 - A holder whose refresh failed for a passing reason (network, 5xx) says so in its released
   marker; the processes that saw it hold the lock report that failure instead of each trying
   again, as the waiters on one machine do (services/refresh.py).
@@ -29,7 +32,8 @@ import secrets
 import socket
 import time
 
-from authsome.errors import AuthsomeError, StoreConflict, StoreUnavailable
+from authsome.errors import AuthsomeError, StoreConflict, StoreDenied, StoreUnavailable
+from authsome.storage.base import SAVE_BUDGET
 
 LOCKS = ".locks"
 MARGIN = 5.0  # seconds beyond two HTTP deadlines
@@ -55,6 +59,8 @@ class VaultLock:
         self.version: int | None = None  # the version we wrote, while we hold the lock
         self.failure: dict | None = None  # a failed refresh of a holder we waited for
         self._failed: dict | None = None  # our own, left in the released marker
+        self._failing_since: float | None = None  # when Vault began to fail our polls
+        self.expires_at = 0.0  # of the lock we hold
 
     def __enter__(self):
         self.acquire()
@@ -74,30 +80,49 @@ class VaultLock:
         last, pause, checked = -1, FIRST_PAUSE, time.monotonic()
         give_up = time.monotonic() + 2 * self.ttl + 2 * self.client.deadline
         while True:
-            doc, version = self.client.read(self.path)
-            if self._free(doc) and self._take(version):
-                self.failure = self._failure_of(doc, seen)
-                return True
-            holder = ((doc or {}).get("holder") or {}).get("id")
-            if holder and not (doc or {}).get("released"):
-                seen.add(str(holder))
-            # The caller read the record just before: it is worth reading again only once the
-            # lock has changed hands, or now and then in case its holder died after the save.
-            changed, last = last not in (-1, version), version
-            if changed or time.monotonic() - checked >= RECHECK:
-                checked = time.monotonic()
-                if self.settled():
-                    return False
+            polled = self._poll()
+            if polled is not None:
+                doc, version = polled
+                if self._free(doc) and self._poll(lambda v=version: self._take(v)):
+                    self.failure = self._failure_of(doc, seen)
+                    return True
+                holder = ((doc or {}).get("holder") or {}).get("id")
+                if holder and not (doc or {}).get("released"):
+                    seen.add(str(holder))
+                # The caller read the record just before: it is worth reading again once the
+                # lock has changed hands, or now and then in case its holder died after the save.
+                changed, last = last not in (-1, version), version
+                if changed or time.monotonic() - checked >= RECHECK:
+                    checked = time.monotonic()
+                    if self._poll(self.settled):
+                        return False
+                pause = FIRST_PAUSE if changed else pause
             if time.monotonic() > give_up:
                 raise StoreUnavailable(
                     f"another process kept the refresh lock {self.path} in"
                     f" {self.client.where} for longer than its expiry",
                     "run the command again; if it persists, check the clocks of the machines",
                 )
-            if changed:
-                pause = FIRST_PAUSE
             self.sleep(pause * random.uniform(0.5, 1.5))
             pause = min(pause * 1.6, MAX_PAUSE)
+
+    def _poll(self, call=None):
+        """`call()` (by default: read the lock), or None while Vault fails for a passing reason.
+
+        A waiter rides out a short outage (a Raft election, a restart) as if Vault were slow,
+        for up to one HTTP deadline in all; then the error stands."""
+        try:
+            result = call() if call is not None else self.client.read(self.path)
+        except StoreDenied:
+            raise  # a token or a policy: waiting will not change it
+        except StoreUnavailable:
+            now = time.monotonic()
+            self._failing_since = self._failing_since or now
+            if now - self._failing_since >= self.client.deadline:
+                raise
+            return None
+        self._failing_since = None
+        return result
 
     def _free(self, doc: dict | None) -> bool:
         if not doc or doc.get("released"):
@@ -114,7 +139,15 @@ class VaultLock:
             self.version = self.client.write(self.path, doc, cas=version)
         except StoreConflict:
             return False  # another process took it first
+        self.expires_at = doc["expires_at"]
         return True
+
+    def save_budget(self) -> float:
+        """How long the holder may retry saving the refreshed tokens: while nobody else can
+        refresh, that is until one deadline before the lock expires (at least SAVE_BUDGET)."""
+        if self.version is None:
+            return SAVE_BUDGET
+        return max(SAVE_BUDGET, self.expires_at - self.clock() - self.client.deadline - 1)
 
     def _failure_of(self, doc: dict | None, seen: set[str]) -> dict | None:
         """The failure of a refresh by a holder we waited for, passed on in the marker."""
