@@ -76,7 +76,7 @@ def fresh(ctx, ref: str, connection=None) -> Connection:
     with file_lock(lock), shared:
         conn = ctx.connections.load(provider_name, conn_name)
         _check_usable(conn, hint)
-        if not needs_refresh(conn, ctx.clock(), ctx.refresh_margin):
+        if not needs_refresh(conn, ctx.clock(), ctx.refresh_margin) or not shared.held:
             return conn  # another process, here or on another machine, refreshed it
         failed = failures.recent(lock, waited_since) or failures.error_of(shared.failure)
         if failed is not None:

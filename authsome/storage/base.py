@@ -67,6 +67,7 @@ class NoSharedLock:
     """The refresh lock of a store that no other machine uses: nothing to take or wait for."""
 
     failure = None  # what failed in a refresh we waited for (see vault/lock.py)
+    held = True  # the file lock around it is all there is to hold
 
     def __enter__(self):
         return self

@@ -127,8 +127,9 @@ class Connections(Recovery):
 
     def refresh_lock(self, provider: str, connection: str, settled=None):
         """A context manager around a refresh that other machines honour too, when the store is
-        shared (the vault store); a no-op otherwise. It yields an object whose `failure` is a
-        failed refresh that a holder we waited for left, and whose `fail(doc)` leaves ours."""
+        shared (the vault store); a no-op otherwise (storage/base.py, NoSharedLock). Its `held`
+        is False when `settled()` ended the wait; `failure` is what a holder we waited for
+        failed with, `fail(doc)` leaves ours, `save_budget()` is how long a save may retry."""
         return self.store.refresh_lock(make_key(provider, connection), settled)
 
     def find(self, provider: str, connection: str = "default") -> Connection | None:

@@ -70,6 +70,10 @@ class VaultLock:
         self.release()
         return False
 
+    @property
+    def held(self) -> bool:
+        return self.version is not None
+
     def fail(self, doc: dict) -> None:
         """Leave `doc` (what failed) in the released marker, for the processes that waited."""
         self._failed = {**doc, "by": doc.get("by") or self.me["id"]}
