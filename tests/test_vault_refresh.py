@@ -283,3 +283,38 @@ def test_a_live_lock_is_waited_for_and_a_released_one_taken(bao_server, vault_pr
     waiter.sleep = lambda seconds: holder.release()  # released while the waiter waits
     assert waiter.acquire() and waiter.version is not None
     waiter.release()
+
+
+def _rewrite_as_root(bao, prefix: str, conn) -> None:
+    path = f"secret/data/{prefix}/{conn.provider}/{conn.connection}"
+    bao.api("POST", path, {"data": {"record": conn.to_json()}})
+
+
+@pytest.mark.parametrize("whose", ["ours", "another machine's"])
+def test_a_conflicting_save_retries_only_over_its_own_record(
+    bao_server, vault_prefix, vault_env, whose
+):
+    from authsome.factory import Context
+    from authsome.storage.connections import Connection
+
+    first = Connection("testsrv", secrets={"access_token": "at-1", "refresh_token": "rt-1"})
+    Context(vault_env).connections.save(first)
+    ctx = Context(vault_env)
+    conn = ctx.connections.load("testsrv")  # the version the save will compare against
+    conn.secrets = {"access_token": "at-2", "refresh_token": "rt-2"}
+    # Meanwhile the record changes: our own earlier try that timed out but landed, or a
+    # refresh by another machine.
+    landed = Connection.from_json(conn.key, conn.to_json())
+    if whose != "ours":
+        landed.secrets = {"access_token": "at-3", "refresh_token": "rt-3"}
+    _rewrite_as_root(bao_server, vault_prefix, landed)
+    start = time.monotonic()
+    kept = ctx.connections.commit(conn, "rt-1", budget=20)
+    stored = _record(bao_server, vault_prefix)["secrets"]["refresh_token"]
+    if whose == "ours":
+        assert kept is None and stored == "rt-2"  # written on top of it, no journal
+    else:
+        # Never over another machine's newer record: kept in the journal at once, not after
+        # retrying for the whole budget.
+        assert kept is not None and stored == "rt-3"
+        assert time.monotonic() - start < 5
