@@ -106,9 +106,21 @@ class BaoServer:
         self.ready = (200, 429, 473) if joins else (200,)
         self.proc: subprocess.Popen | None = None
         self.http: httpx.Client | None = None
-        self.port = port or free_ports(2)  # the API port, and the cluster port after it
-        self.addr = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
-        self.start()
+        self.tls = tls
+        self._start_on(port)
+
+    def _start_on(self, port: int | None) -> None:
+        """Start on `port`, or on free ports: another process may take them first, so try again."""
+        for attempt in range(3):
+            self.port = port or free_ports(2)  # the API port, and the cluster port after it
+            self.addr = f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
+            try:
+                self.start()
+                return
+            except pytest.fail.Exception:
+                log = self.log_path.read_text(errors="replace")[self._log_start :]
+                if port or attempt == 2 or "address already in use" not in log:
+                    raise
 
     # -- the process ---------------------------------------------------------------------
     def _argv(self) -> list[str]:
@@ -144,6 +156,7 @@ class BaoServer:
         if self.root_token and not self.persistent:
             env["BAO_DEV_ROOT_TOKEN_ID"] = self.root_token  # not in argv
         self.log_path = self.root / "bao.log"
+        self._log_start = self.log_path.stat().st_size if self.log_path.exists() else 0
         if self.cacert:  # a new CA at each start: the old one must not be mistaken for it
             shutil.rmtree(self.cacert.parent, ignore_errors=True)
             self.cacert.parent.mkdir()
@@ -166,7 +179,7 @@ class BaoServer:
             self._wait(lambda status: status in (200, 429, 501, 503))
             self._init_and_unseal()
         self._wait(lambda status: status in self.ready)
-        if not self.persistent and self.unseal_key is None:
+        if not self.persistent:  # a dev server makes a new unseal key at each start
             self.unseal_key = self._logged("Unseal Key: ")
 
     def _wait(self, ready) -> None:
@@ -193,7 +206,8 @@ class BaoServer:
     def _logged(self, label: str) -> str:
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
-            for line in self.log_path.read_text(errors="replace").splitlines():
+            text = self.log_path.read_text(errors="replace")[self._log_start :]
+            for line in text.splitlines():
                 if line.startswith(label):
                     return line[len(label) :].strip()
             time.sleep(0.05)

