@@ -277,6 +277,17 @@ def test_a_holder_never_releases_a_lock_taken_over_from_it(bao_server, vault_pre
     assert bao_server.kv_read(path)["released"] is True
 
 
+def test_a_take_that_timed_out_but_landed_is_ours(bao_server, vault_prefix):
+    lock = _lock(bao_server, vault_prefix)
+    mine = {"holder": lock.me, "taken_at": time.time(), "expires_at": time.time() + 9}
+    path = f"{vault_prefix}/.locks/testsrv/default"
+    bao_server.api("POST", f"secret/data/{path}", {"data": mine})
+    lock.sleep = lambda seconds: pytest.fail("waited for its own lock")
+    assert lock.acquire() and lock.held
+    lock.release()
+    assert bao_server.kv_read(path)["released"] is True
+
+
 def test_a_live_lock_is_waited_for_and_a_released_one_taken(bao_server, vault_prefix):
     holder, waiter = _lock(bao_server, vault_prefix), _lock(bao_server, vault_prefix)
     assert holder.acquire()

@@ -91,6 +91,10 @@ class VaultLock:
                     self.failure = self._failure_of(doc, seen)
                     return True
                 holder = ((doc or {}).get("holder") or {}).get("id")
+                if holder == self.me["id"] and not doc.get("released"):
+                    # Our own write, which timed out but landed: the lock is ours.
+                    self.version, self.expires_at = version, float(doc["expires_at"])
+                    return True
                 if holder and not (doc or {}).get("released"):
                     seen.add(str(holder))
                 # The caller read the record just before: it is worth reading again once the
