@@ -133,11 +133,15 @@ def test_a_stale_lock_is_taken_over_after_its_expiry(
     _killed_mid_refresh(oauth_server, envs, spent)
     lock = bao_server.kv_read(f"{vault_prefix}/.locks/testsrv/default")
     assert not lock.get("released") and lock["expires_at"] - lock["taken_at"] == 9
+    later: list[float] = []  # when the refreshes after the kill reach the server
+    oauth_server.state.on_refresh = lambda: later.append(time.time())
     start = time.monotonic()
     procs = [_start(e) for e in envs[1:]]
     results = [p.communicate(timeout=120) for p in procs]
     codes = [p.returncode for p in procs]
     assert time.monotonic() - start < 9 + 20
+    # Nobody refreshed before the dead holder's lock expired, and only one did after.
+    assert len(later) == 1 and later[0] >= lock["expires_at"]
     listed = json.loads(run(["list", "--json"], envs[1]).stdout)
     if spent:
         # The taker sent the spent token; the server's reuse detection ended the login. Every
