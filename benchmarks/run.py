@@ -429,6 +429,9 @@ def main() -> int:
         env_all(b, tmp / "envall")
         (tmp / "par").mkdir()
         parallel_refresh(b, tmp / "par")
+        from vault import vault_refresh  # benchmarks/vault.py: the OpenBao store
+
+        vault_refresh(b, tmp / "vault", base_env, AUTHSOME)
         peak_rss(b, unlocked)
         audit_write(b, unlocked)
         import proxy  # benchmarks/proxy.py: run --proxy's start-up and per-request cost

@@ -38,6 +38,7 @@ class State:
         self.refresh_expires_in_omitted = False
         self.refreshed_expires_in: int | None = None  # lifetime of refreshed tokens, if other
         self.refresh_delay = 0.0
+        self.refresh_answer_delay = 0.0  # after rotating: the old refresh token is spent by then
         self.revoke_status = 200
         self.revoke_error = "temporarily_unavailable"  # the error code of a failed revocation
         self.issuer = None  # an `iss` to return on the authorization redirect
@@ -54,7 +55,9 @@ class State:
         self.scopes_supported: list[str] | None = None  # metadata's scopes_supported
         self.registrations: list[dict] = []
         # Faults, set by tests.
-        self.on_refresh = None  # called when a refresh request arrives, before it is answered
+        # Called when a refresh request arrives, before it is answered; returning "drop" loses
+        # the request (no answer, no rotation).
+        self.on_refresh = None
         self.refresh_failure: tuple[int, str, str] | None = None  # (status, content type, body)
         self.refresh_raw: str | None = None  # a raw JSON text answered to good refresh requests
         self.drip_seconds: float | None = None  # send refresh answers one byte at a time
@@ -314,8 +317,9 @@ class Handler(BaseHTTPRequestHandler):
             with st.lock:
                 return self._send(200, self._issue(scope=c["scope"]))
         if grant == "refresh_token":
-            if st.on_refresh is not None:
-                st.on_refresh()
+            if st.on_refresh is not None and st.on_refresh() == "drop":
+                self.close_connection = True
+                return  # no answer, nothing changed: the request was lost on its way in
             time.sleep(st.refresh_delay)
             if st.refresh_failure is not None:
                 status, ctype, body = st.refresh_failure
@@ -331,6 +335,8 @@ class Handler(BaseHTTPRequestHandler):
                     return self._error("invalid_grant", "Refresh token reuse detected")
                 info["used"] = True
                 issued = self._issue(info["family"], refresh_call=True)
+            time.sleep(st.refresh_answer_delay)
+            with st.lock:
                 if st.refresh_raw is not None:
                     text = st.refresh_raw.replace("@RT@", issued["refresh_token"])
                     return self._send(200, text.replace("@AT@", issued["access_token"]))

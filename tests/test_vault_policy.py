@@ -172,11 +172,6 @@ def test_a_read_only_token_serves_api_keys(env, isolated_home, bao_server, tmp_p
     assert out.returncode == 13 and "denied permission to write" in out.stderr
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="#18: a refresh must take the lock in Vault (a write) before it spends the refresh"
-    " token; until then a machine that may read but not write spends it and cannot save",
-)
 def test_a_read_only_token_never_spends_a_refresh_token(
     env, tmp_path, bao_server, testsrv, vault_prefix
 ):
@@ -191,7 +186,9 @@ def test_a_read_only_token_never_spends_a_refresh_token(
     testsrv.state.refreshed_expires_in = 3600
     _ok(["login", "testsrv"], writer)
     time.sleep(1.2)
-    run(["token", "testsrv"], reader)  # due: it may not refresh what it cannot save
+    # Due: the refresh lock in Vault is a write, refused before any refresh token is spent.
+    out = run(["token", "testsrv"], reader)
+    assert out.returncode == 13 and "denied permission to write" in out.stderr, out.stderr
     assert testsrv.state.count("/token", "refresh_token") == 0
     _ok(["token", "testsrv"], writer)
     assert not testsrv.state.revoked_families

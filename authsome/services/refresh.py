@@ -2,7 +2,9 @@
 
 The guarantees, in the order a refresh meets them:
 - Single flight: one process refreshes while the others wait on a per-connection lock, then
-  read what it stored.
+  read what it stored. A store shared by many machines (the vault store) adds a lock of its
+  own inside that one, so that a single process of all the machines refreshes
+  (storage/vault/lock.py); it then writes with compare-and-set against the version it read.
 - Space for the answer is reserved in the journal before the request is sent, so a full disk
   stops the refresh while the old refresh token is still good.
 - From the request until the new tokens are stored, SIGINT, SIGTERM and SIGHUP are deferred.
@@ -16,12 +18,8 @@ The guarantees, in the order a refresh meets them:
 
 from __future__ import annotations
 
-import contextlib
-import json
-import os
-from pathlib import Path
-
 from authsome.errors import AuthFailed, AuthsomeError, FilesystemError, NetworkError, NotLoggedIn
+from authsome.services import refreshfail as failures
 from authsome.services.audit import record
 from authsome.storage.connections import (
     CONNECTED,
@@ -68,24 +66,41 @@ def fresh(ctx, ref: str, connection=None) -> Connection:
     # Single flight: with rotating refresh tokens, two processes refreshing at once would each
     # spend the same token and one of them (or the provider's reuse detection) would kill the
     # login. So one refreshes under a per-connection lock; the others wait, then read again.
+    # A store that other machines share (the vault store) adds its own lock inside this one,
+    # so that one process per machine, and one machine of all, does the refresh.
     lock = ctx.home.lock_path(f"refresh.{provider_name}.{conn_name}")
     waited_since = ctx.clock()
-    with file_lock(lock):
+    shared = ctx.connections.refresh_lock(
+        provider_name, conn_name, lambda: _settled(ctx, provider_name, conn_name)
+    )
+    with file_lock(lock), shared:
         conn = ctx.connections.load(provider_name, conn_name)
         _check_usable(conn, hint)
-        if not needs_refresh(conn, ctx.clock(), ctx.refresh_margin):
-            return conn  # another process refreshed it while we waited
-        failed = _recent_failure(lock, waited_since)
+        if not needs_refresh(conn, ctx.clock(), ctx.refresh_margin) or not shared.held:
+            return conn  # another process, here or on another machine, refreshed it
+        failed = failures.recent(lock, waited_since) or failures.error_of(shared.failure)
         if failed is not None:
+            if shared.failure:
+                shared.fail(shared.failure)  # pass it on to whoever else waited for it
             return _fall_back(ctx, conn, hint, failed)
         try:
-            conn = _refresh(ctx, conn, hint)
+            conn = _refresh(ctx, conn, hint, shared.save_budget())
         except (NetworkError, FilesystemError) as e:
-            _record_failure(lock, ctx.clock(), e)
+            doc = failures.doc_of(ctx.clock(), e)
+            failures.keep(lock, doc)
+            shared.fail(doc)
             return _fall_back(ctx, conn, hint, e)
-        _clear_failure(lock)
+        failures.clear(lock)
         record(ctx, "refresh", provider_name, conn_name)
         return conn
+
+
+def _settled(ctx, provider_name: str, conn_name: str) -> bool:
+    """Whether a process waiting for another machine's refresh can stop: not due any more."""
+    conn = ctx.connections.find(provider_name, conn_name)
+    if conn is None or conn.status != CONNECTED:
+        return True  # logged out or dead meanwhile: the reload under the lock says so
+    return not needs_refresh(conn, ctx.clock(), ctx.refresh_margin)
 
 
 def _check_usable(conn: Connection, hint: str) -> None:
@@ -107,42 +122,7 @@ def _fall_back(ctx, conn: Connection, hint: str, error: AuthsomeError) -> Connec
     return conn
 
 
-def _failure_path(lock) -> Path:
-    return lock.with_name(lock.name + ".failed")
-
-
-def _record_failure(lock, now: float, error: AuthsomeError) -> None:
-    from authsome.util import fsutil
-
-    doc = {"at": now, "kind": type(error).__name__, "what": error.what, "fix": error.fix}
-    # Only an optimisation for the waiters: never worth failing over.
-    with contextlib.suppress(OSError):
-        fsutil.atomic_write(_failure_path(lock), json.dumps(doc).encode())
-
-
-def _recent_failure(lock, waited_since: float) -> AuthsomeError | None:
-    """The failure of a refresh that ended while we waited for the lock, if any."""
-    # Only the waiters share it: whoever asks afterwards tries again, so that "try again in a
-    # moment" is true.
-    path = _failure_path(lock)
-    try:
-        with open(path, encoding="utf-8") as f:
-            doc = json.load(f)
-        at = float(doc["at"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    if at < waited_since:
-        return None
-    kind = FilesystemError if doc.get("kind") == "FilesystemError" else NetworkError
-    return kind(str(doc.get("what")), doc.get("fix") and str(doc["fix"]))
-
-
-def _clear_failure(lock) -> None:
-    with contextlib.suppress(OSError):
-        os.unlink(_failure_path(lock))
-
-
-def _refresh(ctx, conn: Connection, hint: str) -> Connection:
+def _refresh(ctx, conn: Connection, hint: str, budget: float) -> Connection:
     """Trade the refresh token for new tokens and store them; a rotated one is never lost."""
     from authsome.oauth.tokens import OAuthError, client_credentials, origin, resource_param
     from authsome.util.interrupts import deferred
@@ -169,8 +149,10 @@ def _refresh(ctx, conn: Connection, hint: str) -> Connection:
             _refused(ctx, provider, conn, hint, status, e, base)
         _apply(conn, tokens, token_origin)
         # 3. The commit names `base`, the token just spent, so that a journal entry kept when
-        #    the store cannot be written is recognised and finished by the next command.
-        kept = ctx.connections.commit(conn, base)
+        #    the store cannot be written is recognised and finished by the next command. While
+        #    a shared lock is held nobody else can refresh, so the save is retried as long as
+        #    the lock stands (`budget`): a Vault back within that time loses nobody the login.
+        kept = ctx.connections.commit(conn, base, budget)
     _warn_after(ctx, provider, hint, tokens, kept)
     return conn
 

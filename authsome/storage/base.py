@@ -53,6 +53,35 @@ class Store:
         """What `authsome doctor` reports about the store itself, as plain data."""
         return {}
 
+    def refresh_lock(self, key: str, settled):
+        """A lock on refreshing `key` that other machines honour too; by default none (the
+        per-machine file lock in services/refresh.py is enough for a store on one machine).
+        `settled()` says whether waiting can stop because the refresh is no longer needed."""
+        return NoSharedLock()
+
+
+SAVE_BUDGET = 5.0  # seconds: Connections.commit's default
+
+
+class NoSharedLock:
+    """The refresh lock of a store that no other machine uses: nothing to take or wait for."""
+
+    failure = None  # what failed in a refresh we waited for (see vault/lock.py)
+    held = True  # the file lock around it is all there is to hold
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> bool:
+        return False
+
+    def fail(self, doc: dict) -> None:
+        """Nothing to tell: the waiters on this machine read the failure beside the file lock."""
+
+    def save_budget(self) -> float:
+        """How long to keep retrying the save of refreshed tokens before journalling them."""
+        return SAVE_BUDGET
+
 
 def make_key(provider: str, connection: str) -> str:
     return f"{provider}:{connection}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import time
 
-from authsome.errors import AuthsomeError, CorruptData, FilesystemError, NotLoggedIn
+from authsome.errors import AuthsomeError, CorruptData, FilesystemError, NotLoggedIn, StoreConflict
 from authsome.storage.base import make_key
 
 # The record's names, re-exported: the modules that load and refresh logins import them here.
@@ -102,13 +102,27 @@ class Connections(Recovery):
                 return None
             except (AuthsomeError, OSError) as e:
                 error = e
+            if isinstance(error, StoreConflict) and not self._worth_retrying(conn):
+                break  # another machine rewrote the record since: retrying cannot win
             if time.monotonic() - start + delay > budget:
                 break
             time.sleep(delay)
-            delay *= 2
+            delay = min(delay * 2, 2.0)  # a long budget (a held Vault lock) still tries often
         if self.journal is None:
             raise error
         return self._keep_in_journal(conn, base_refresh_token, error)
+
+    def _worth_retrying(self, conn: Connection) -> bool:
+        """After a compare-and-set conflict: whether the record the store holds is ours (an
+        earlier try that timed out landed after all), so that writing again will do."""
+        try:
+            raw = self.store.get(conn.key)  # also the version the next try compares against
+        except (AuthsomeError, OSError):
+            return True  # cannot tell yet
+        stored = Connection.from_json(conn.key, raw) if raw is not None else None
+        return stored is not None and stored.secrets.get("refresh_token") == conn.secrets.get(
+            "refresh_token"
+        )
 
     def _keep_in_journal(self, conn: Connection, base: str, error: BaseException) -> str:
         try:
@@ -124,6 +138,13 @@ class Connections(Recovery):
             ) from None
         self.unsaved.add(conn.key)
         return f"{path} ({why(error)})"
+
+    def refresh_lock(self, provider: str, connection: str, settled=None):
+        """A context manager around a refresh that other machines honour too, when the store is
+        shared (the vault store); a no-op otherwise (storage/base.py, NoSharedLock). Its `held`
+        is False when `settled()` ended the wait; `failure` is what a holder we waited for
+        failed with, `fail(doc)` leaves ours, `save_budget()` is how long a save may retry."""
+        return self.store.refresh_lock(make_key(provider, connection), settled)
 
     def find(self, provider: str, connection: str = "default") -> Connection | None:
         key = make_key(provider, connection)

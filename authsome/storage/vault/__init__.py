@@ -3,7 +3,8 @@
 The layout under the KV v2 mount (default `secret`) and prefix (default `authsome`):
 - `<prefix>/<provider>/<connection>`: a connection's record, as `{"record": "<JSON>"}`;
 - `<prefix>/.index`: the listing (the metadata index, no secret), updated with compare-and-set;
-- `<prefix>/.locks/<provider>/<connection>`: the refresh lock (services/refresh.py).
+- `<prefix>/.locks/<provider>/<connection>`: the refresh lock (lock.py), which keeps a refresh
+  to one process of all the machines.
 Names never start with a dot, so they cannot collide with the last two.
 """
 

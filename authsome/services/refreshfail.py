@@ -1,0 +1,61 @@
+"""A refresh that failed for a passing reason, told to the processes that waited for it.
+
+A failure is recorded beside the per-connection lock file (for the waiters on this machine) and
+in the released marker of a shared store's lock (for the waiters on other machines), so that a
+crowd waiting for one refresh does not retry it one by one. Only the waiters see it: whoever
+asks afterwards tries again, so that "try again in a moment" is true.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from pathlib import Path
+
+from authsome.errors import AuthsomeError, FilesystemError, NetworkError
+
+
+def failure_path(lock) -> Path:
+    return lock.with_name(lock.name + ".failed")
+
+
+def doc_of(now: float, error: AuthsomeError) -> dict:
+    return {"at": now, "kind": type(error).__name__, "what": error.what, "fix": error.fix}
+
+
+def error_of(doc: dict | None) -> AuthsomeError | None:
+    """The error a failure record stands for (a transient one: network, or the local disk)."""
+    if not isinstance(doc, dict):
+        return None
+    kind = FilesystemError if doc.get("kind") == "FilesystemError" else NetworkError
+    return kind(str(doc.get("what")), doc.get("fix") and str(doc["fix"]))
+
+
+def keep(lock, doc: dict) -> None:
+    from authsome.util import fsutil
+
+    # Only an optimisation for the waiters: never worth failing over.
+    with contextlib.suppress(OSError):
+        fsutil.atomic_write(failure_path(lock), json.dumps(doc).encode())
+
+
+def recent(lock, waited_since: float) -> AuthsomeError | None:
+    """The failure of a refresh that ended while we waited for the lock, if any."""
+    # Only the waiters share it: whoever asks afterwards tries again, so that "try again in a
+    # moment" is true.
+    path = failure_path(lock)
+    try:
+        with open(path, encoding="utf-8") as f:
+            doc = json.load(f)
+        at = float(doc["at"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if at < waited_since:
+        return None
+    return error_of(doc)
+
+
+def clear(lock) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(failure_path(lock))

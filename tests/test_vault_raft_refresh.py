@@ -1,0 +1,91 @@
+"""A refresh storm on a three-node OpenBao Raft cluster whose leader is killed mid-refresh.
+
+VAULT_ADDR names one node, as Vault's own CLI allows. What a machine sees when a node dies:
+- a machine whose node is a standby rides out the election: its waiters retry Vault for up to
+  one HTTP deadline, and the holder retries the save for as long as its lock stands, so the
+  storm still ends in one refresh and a working login everywhere;
+- a machine whose node is the dead leader cannot reach Vault at all (exit 4, one line) until
+  that node is back, or until VAULT_ADDR names another node or a load balancer in front of the
+  cluster (what Vault's deployment guides recommend).
+"""
+
+import json
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from baoserver import RaftCluster, machine
+from clitools import AUTHSOME_BIN, run
+
+pytestmark = [pytest.mark.real, pytest.mark.slow]
+
+
+def _machine(env, root: Path, node, token: str, server) -> dict:
+    environ = {**machine(env, root, node, "authsome", token), "AUTHSOME_HTTP_TIMEOUT": "10"}
+    folder = Path(environ["AUTHSOME_HOME"]) / "providers"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "testsrv.json").write_text(json.dumps(server.provider()))
+    return environ
+
+
+def _storm(envs) -> list[tuple[int, str, str]]:
+    import subprocess
+
+    procs = [
+        subprocess.Popen(
+            [AUTHSOME_BIN, "token", "testsrv"],
+            env=e,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+        for e in envs
+    ]
+    results = [p.communicate(timeout=300) for p in procs]
+    return [(p.returncode, out.strip(), err) for p, (out, err) in zip(procs, results, strict=True)]
+
+
+def test_a_refresh_storm_survives_the_leader_being_killed(env, tmp_path, oauth_server):
+    cluster = RaftCluster(tmp_path / "raft")
+    try:
+        leader = cluster.leader()
+        standbys = [n for n in cluster.nodes if n is not leader]
+        token = cluster.root_token
+        envs = [
+            _machine(env, tmp_path / f"m{i}", standbys[i % 2], token, oauth_server)
+            for i in range(8)
+        ]
+        on_leader = _machine(env, tmp_path / "on-leader", leader, token, oauth_server)
+        oauth_server.state.access_expires_in = 2
+        oauth_server.state.refreshed_expires_in = 3600
+        assert run(["login", "testsrv"], envs[0]).returncode == 0
+        time.sleep(1.2)
+        killed = threading.Event()
+
+        def kill_the_leader():  # as the refresh reaches the provider, in the holder's way
+            if not killed.is_set():
+                killed.set()
+                os.kill(leader.proc.pid, signal.SIGKILL)
+
+        oauth_server.state.on_refresh = kill_the_leader
+        results = _storm(envs)
+        assert killed.is_set()
+        assert [code for code, _, _ in results] == [0] * 8, [err for _, _, err in results]
+        tokens = {out for _, out, _ in results}
+        assert len(tokens) == 1 and tokens <= oauth_server.state.access
+        assert oauth_server.state.count("/token", "refresh_token") == 1
+        assert not oauth_server.state.revoked_families
+        # The machine whose only node died cannot reach Vault: one line, exit 4.
+        cut_off = run(["token", "testsrv"], on_leader)
+        assert cut_off.returncode == 4 and "cannot reach" in cut_off.stderr, cut_off.stderr
+        # Back as a standby, the old leader serves the same rotated tokens.
+        leader.proc.wait(10)
+        leader.start()
+        again = run(["token", "testsrv"], on_leader)
+        assert (again.returncode, again.stdout.strip()) == (0, tokens.pop()), again.stderr
+    finally:
+        cluster.close()
