@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
-from baoserver import machine
+from baoserver import free_ports, machine
 from clitools import run
 
 pytestmark = pytest.mark.real
@@ -162,3 +162,14 @@ def test_a_vault_cacert_that_cannot_be_read(vault_env):
     out = run(["token", "openai"], {**vault_env, "VAULT_CACERT": "/nonexistent/ca.pem"})
     assert out.returncode == 9, out.stderr
     assert out.stderr.count("\n") == 1 and "/nonexistent/ca.pem" in out.stderr
+
+
+def test_a_proxy_variable_that_applies_to_the_server_is_honoured(vault_env):
+    """http.client knows no proxies: when HTTP_PROXY applies to the server, httpx (which
+    honours it) makes the calls. A proxy that is not there proves which way they went."""
+    _ok(["login", "openai"], vault_env, input=KEY + "\n")
+    proxy = f"http://127.0.0.1:{free_ports(1)}"
+    through = run(["token", "openai"], {**vault_env, "HTTP_PROXY": proxy, "NO_PROXY": ""})
+    assert through.returncode == 4 and "cannot reach" in through.stderr, through.stderr
+    around = {**vault_env, "HTTP_PROXY": proxy, "NO_PROXY": "127.0.0.1,localhost"}
+    assert _ok(["token", "openai"], around).stdout == KEY + "\n"

@@ -1,9 +1,10 @@
-"""The few calls of Vault's HTTP API that authsome needs, over httpx, each with a deadline.
+"""The few calls of Vault's HTTP API that authsome needs, each with a deadline.
 
 Why not hvac: authsome needs eight calls (KV v2 read, write with cas, list, delete; token
-lookup; seal status; mount check; AppRole login). httpx is already a dependency, hvac would
-bring requests and its own import time to every `authsome token`, and the errors below have
-to be mapped to authsome's exit codes either way. README, "Many machines", says the same.
+lookup; seal status; mount check; AppRole login). hvac would bring requests and its own import
+time to every `authsome token`, and the errors below have to be mapped to authsome's exit
+codes either way. The calls go over the standard library's http.client (wire.py says why);
+README, "Many machines", says the same.
 """
 
 from __future__ import annotations
@@ -12,48 +13,38 @@ from urllib.parse import quote
 
 from authsome.errors import ConfigError, StoreConflict, StoreDenied, StoreUnavailable
 
-CONNECT_TIMEOUT = 5.0
 CAS_MISMATCH = "check-and-set"  # in Vault's 400 answer to a write whose cas did not match
 
 
 class VaultClient:
     """KV v2 at settings.mount, authenticated lazily; every failure is a one-line error."""
 
-    def __init__(self, settings, deadline: float = 30.0, transport=None):
+    def __init__(self, settings, deadline: float = 30.0):
         self.settings = settings
         self.deadline = deadline
-        self._transport = transport
-        self._http = None
+        self._wire = None
         self._token: str | None = None
         self._kv2_checked = False
 
     # -- plumbing ----------------------------------------------------------------------
     @property
-    def http(self):
-        if self._http is None:
-            import httpx
+    def wire(self):
+        if self._wire is None:
+            from authsome.storage.vault.wire import open_wire
 
-            headers = {"Accept": "application/json"}
-            if self.settings.namespace:
-                headers["X-Vault-Namespace"] = self.settings.namespace
-            self._http = httpx.Client(
-                base_url=self.settings.addr,
-                headers=headers,
-                timeout=httpx.Timeout(self.deadline, connect=CONNECT_TIMEOUT),
-                verify=self._verify(),
-                follow_redirects=False,  # a standby's redirect would carry our token elsewhere
-                transport=self._transport,
+            if self.settings.cacert:
+                self._tls()  # a CA file that cannot be read is a mistake even over http://
+            self._wire = open_wire(
+                self.settings.addr, self._tls, self.settings.namespace, self.deadline
             )
-        return self._http
+        return self._wire
 
-    def _verify(self):
-        """True, or a TLS context that trusts VAULT_CACERT (httpx deprecates a path here)."""
-        if not self.settings.cacert:
-            return True
+    def _tls(self):
+        """The system's trust store, or VAULT_CACERT's CA alone when it is set."""
         import ssl
 
         try:
-            return ssl.create_default_context(cafile=self.settings.cacert)
+            return ssl.create_default_context(cafile=self.settings.cacert or None)
         except (OSError, ssl.SSLError) as e:
             raise ConfigError(
                 f"the Vault CA file {self.settings.cacert} cannot be read"
@@ -67,32 +58,27 @@ class VaultClient:
 
     def _send(self, method: str, path: str, body=None, token: bool = True):
         """(status, JSON body or {}) of one call, bounded by the deadline."""
-        import httpx
-
+        from authsome.storage.vault.wire import WireError
         from authsome.util.deadline import DeadlineExceeded, within
 
         headers = {"X-Vault-Token": self.token()} if token else {}
-
-        def call():
-            response = self.http.request(method, f"/v1/{path}", json=body, headers=headers)
-            try:
-                data = response.json() if response.content else {}
-            except ValueError:
-                data = {}
-            return response.status_code, data if isinstance(data, dict) else {}
-
+        wire = self.wire
         try:
-            return within(call, self.deadline, "authsome-vault")
+            return within(
+                lambda: wire.request(method, f"/v1/{path}", body, headers),
+                self.deadline,
+                "authsome-vault",
+            )
         except DeadlineExceeded:
+            # The call goes on in an abandoned thread: the next one must not share its socket.
+            wire.close()
             raise StoreUnavailable(
                 f"{self.where} did not answer within {self.deadline:g} s",
                 "check the server, or raise AUTHSOME_HTTP_TIMEOUT",
             ) from None
-        except httpx.HTTPError as e:
-            from authsome.util.http import _reason
-
+        except WireError as e:
             raise StoreUnavailable(
-                f"cannot reach {self.where} ({_reason(e)})",
+                f"cannot reach {self.where} ({e})",
                 "check VAULT_ADDR and that the server is running",
             ) from None
 
@@ -246,5 +232,5 @@ class VaultClient:
         return body.get("sealed") if status == 200 else None
 
     def close(self) -> None:
-        if self._http is not None:
-            self._http.close()
+        if self._wire is not None:
+            self._wire.close()

@@ -1,0 +1,137 @@
+"""One HTTP exchange with the Vault server: the standard library's http.client, or httpx when
+a proxy variable applies to the server's address.
+
+Why http.client first: every `authsome token` on the vault store makes one or two calls, and
+importing httpx and building its client (which loads certifi's CA bundle) costs about 0.25 s of
+CPU, against 0.06 s for http.client with the system's CAs. With 32 agents on 2 cores, that was
+the difference between a p50 of 14 s and 3 s for one shared refresh (benchmarks/vault.py).
+http.client knows nothing of HTTPS_PROXY and NO_PROXY, so when one of those applies to the
+server, httpx (which honours them) makes the call instead.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from urllib.parse import urlsplit
+
+CONNECT_TIMEOUT = 5.0
+MAX_BODY = 1 << 20  # no Vault answer authsome asks for comes near this
+
+
+class WireError(Exception):
+    """The server could not be reached or stopped answering; the text says why, no secret."""
+
+
+def open_wire(addr: str, ssl_context, namespace: str | None, timeout: float):
+    """The transport for `addr`: httpx through a proxy when one applies, else http.client."""
+    headers = {"Accept": "application/json", "Content-Type": "application/json"}
+    if namespace:
+        headers["X-Vault-Namespace"] = namespace
+    if _proxied(addr):
+        return HttpxWire(addr, ssl_context, headers, timeout)
+    return StdlibWire(addr, ssl_context, headers, timeout)
+
+
+def _proxied(addr: str) -> bool:
+    if not any(k.lower().endswith("_proxy") for k in os.environ):
+        return False  # the common case costs no urllib.request import
+    from urllib.request import getproxies_environment, proxy_bypass_environment
+
+    parts = urlsplit(addr)
+    return parts.scheme in getproxies_environment() and not proxy_bypass_environment(
+        parts.hostname or ""
+    )
+
+
+def _decode(raw: bytes) -> dict:
+    try:
+        data = json.loads(raw) if raw else {}
+    except (ValueError, RecursionError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+class StdlibWire:
+    """One kept-alive http.client connection to the server, opened on first use."""
+
+    def __init__(self, addr: str, ssl_context, headers: dict, timeout: float):
+        parts = urlsplit(addr)
+        self.https = parts.scheme == "https"
+        self.host, self.port = parts.hostname, parts.port
+        self.base = parts.path.rstrip("/")
+        self.ssl_context, self.headers, self.timeout = ssl_context, headers, timeout
+        self._conn = None
+
+    def _connection(self):
+        import http.client
+
+        if self._conn is None:
+            if self.https:
+                self._conn = http.client.HTTPSConnection(
+                    self.host, self.port, timeout=self.timeout, context=self.ssl_context()
+                )
+            else:
+                self._conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+        return self._conn
+
+    def request(self, method: str, path: str, body, headers: dict) -> tuple[int, dict]:
+        import http.client
+        import ssl
+
+        payload = None if body is None else json.dumps(body).encode()
+        for attempt in (1, 2):
+            conn = self._connection()
+            try:
+                conn.request(method, self.base + path, payload, {**self.headers, **headers})
+                response = conn.getresponse()
+                return response.status, _decode(response.read(MAX_BODY + 1)[:MAX_BODY])
+            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError) as e:
+                self.close()  # a kept-alive connection the server closed: once more, anew
+                if attempt == 2:
+                    raise WireError(
+                        f"{type(e).__name__}: the server closed the connection"
+                    ) from None
+            except (OSError, http.client.HTTPException, ssl.SSLError) as e:
+                self.close()
+                raise WireError(_reason(e)) from None
+        raise AssertionError("unreachable")
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+
+class HttpxWire:
+    """The same exchange through httpx, which honours HTTPS_PROXY, HTTP_PROXY and NO_PROXY."""
+
+    def __init__(self, addr: str, ssl_context, headers: dict, timeout: float):
+        import httpx
+
+        self._client = httpx.Client(
+            base_url=addr,
+            headers=headers,
+            timeout=httpx.Timeout(timeout, connect=CONNECT_TIMEOUT),
+            verify=ssl_context() if addr.startswith("https:") else True,
+            follow_redirects=False,
+        )
+
+    def request(self, method: str, path: str, body, headers: dict) -> tuple[int, dict]:
+        import httpx
+
+        payload = None if body is None else json.dumps(body).encode()
+        try:
+            response = self._client.request(method, path, content=payload, headers=headers)
+        except httpx.HTTPError as e:
+            raise WireError(_reason(e)) from None
+        return response.status_code, _decode(response.content[:MAX_BODY])
+
+    def close(self) -> None:
+        self._client.close()
+
+
+def _reason(e: BaseException) -> str:
+    from authsome.util.http import _reason as reason
+
+    return reason(e)
