@@ -26,6 +26,10 @@ class Home:
     def __init__(self, path: Path, source: str = "default"):
         self.path = path
         self.source = source
+        # What this process has seen already: token and env would otherwise read the version
+        # file five times.
+        self._format_ok = False
+        self._ready = False
 
     config_file = property(lambda self: self.path / "config.json")
     index_file = property(lambda self: self.path / "index.json")
@@ -46,7 +50,8 @@ class Home:
             raw = "?"
         if not raw and self._only_being_created():
             return  # a creation that was cut off: ensure() finishes it
-        if raw != str(FORMAT_VERSION):
+        self._format_ok = raw == str(FORMAT_VERSION)
+        if not self._format_ok:
             raise CorruptData(
                 f"{self.path} has format version {raw!r}, which this authsome does not know"
                 f" (it reads version {FORMAT_VERSION})",
@@ -65,8 +70,14 @@ class Home:
 
     def ensure(self) -> Home:
         """Create the home (0700) with its version file (0600); check an existing one."""
-        self.check_format()
+        if self._ready:
+            return self
+        if not self._format_ok:
+            self.check_format()
         fsutil.ensure_private_dir(self.path)
+        if self._format_ok:
+            self._ready = True
+            return self
         try:
             current = self.version_file.read_bytes()
         except FileNotFoundError:
@@ -74,6 +85,7 @@ class Home:
         if not current.strip():
             # Atomic, like the vault: a crash leaves no version file or a whole one.
             fsutil.atomic_write(self.version_file, f"{FORMAT_VERSION}\n".encode())
+        self._ready = True
         return self
 
     def lock_path(self, name: str) -> Path:
