@@ -18,7 +18,6 @@ from pathlib import Path
 
 from authsome.errors import AuthsomeError, ConfigError, StoreUnavailable, UsageError
 from authsome.storage.base import Unlocked
-from authsome.ui.prompt import Prompter
 from authsome.util import crypto, fsutil
 from authsome.util.record import Frozen
 
@@ -27,6 +26,9 @@ ENV_PASSPHRASE = "AUTHSOME_PASSPHRASE"
 ENV_PASSPHRASE_FILE = "AUTHSOME_PASSPHRASE_FILE"
 DEFAULT_TTL = 8 * 3600
 MAX_TTL = 7 * 86400  # a session file is a key to the vault for as long as it lives
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from authsome.ui.prompt import Prompter
 _TOKEN = re.compile(r"^([0-9a-f]{32})\.([A-Za-z0-9_-]{43})$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -111,8 +113,6 @@ class Sessions:
 
     def open(self, token: str, vault: Path, salt: bytes) -> bytes | None:
         """The vault key, if `token` names a live session for this vault; else None."""
-        import base64
-
         m = _TOKEN.match(token or "")
         if not m:
             return None
@@ -129,7 +129,8 @@ class Sessions:
             return None
         if doc.get("vault") != str(vault):
             return None
-        session_key = base64.urlsafe_b64decode(key_text + "=")
+        # URL-safe base64 (create's urlsafe_b64encode), in the standard alphabet for b64d.
+        session_key = crypto.b64d(key_text.replace("-", "+").replace("_", "/") + "=")
         try:
             return crypto.unseal(session_key, blob, _aad(session_id, vault, salt, expires_at))
         except crypto.DecryptionFailed:
