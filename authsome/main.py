@@ -57,7 +57,7 @@ def _dispatch(args: list[str]):
     if "_AUTHSOME_COMPLETE" in os.environ:
         from authsome.cli import tab as completion
 
-        out = completion.answer(os.environ, _context)
+        out = completion.answer(os.environ)
         if out is not None:
             print(out)
             return ExitCode.OK
@@ -70,13 +70,6 @@ def _dispatch(args: list[str]):
     from authsome.cli.root import cli
 
     return cli.main(args=args, prog_name="authsome", standalone_mode=False)
-
-
-def _context():
-    """The factory, imported only when Tab needs a store's names: options need none."""
-    from authsome.factory import Context
-
-    return Context()
 
 
 def _click_error(e: Exception, args: list[str]) -> int | None:

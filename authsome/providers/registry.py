@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 
 from authsome.errors import ConfigError, UsageError
-from authsome.util.names import NAME_RE
+from authsome.util.names import NAME_RE, provider_files
 
 # The schema and the model are imported when a definition is parsed: Tab on a provider name
 # reads file names alone, and they would be two thirds of its imports.
@@ -68,10 +68,7 @@ class Registry:
 
     def names(self) -> list[str]:
         """Every provider name, from file names alone (cheap enough for Tab completion)."""
-        found = {p.stem for p in self.bundled.glob("*.json")}
-        if self.user.is_dir():
-            found |= {p.stem for p in self.user.glob("*.json")}
-        return sorted(n for n in found if NAME_RE.match(n))
+        return sorted(provider_files(self.bundled) | provider_files(self.user))
 
     def check_known(self, name: str) -> None:
         """Raise the unknown-provider error, with the nearest name, when `name` is not one."""

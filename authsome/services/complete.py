@@ -5,6 +5,30 @@ Completion never shows an error: anything that fails offers nothing.
 
 from __future__ import annotations
 
+import os
+
+from authsome.storage.home import INDEX_FILE, PROVIDERS_DIR, home_dir
+from authsome.storage.index import Index
+from authsome.util.names import display_ref, provider_files
+from authsome.util.resources import data_path
+
+
+class TabContext:
+    """What Tab reads of a home -- the index, and the names of the provider files -- found
+    without the factory, whose imports (settings, pathlib, json's encoder) would be half of
+    Tab's time. Read-only. tests/test_completion.py holds its answers to click's, which come
+    through the factory."""
+
+    def __init__(self, environ):
+        home = home_dir(environ)
+        self.index = Index(os.path.join(home, INDEX_FILE))
+        self.registry = self  # all Tab asks a registry for is names()
+        self._user_providers = os.path.join(home, PROVIDERS_DIR)
+
+    def names(self) -> list[str]:
+        """As Registry.names: the bundled and the user's provider files."""
+        return sorted(provider_files(data_path("providers")) | provider_files(self._user_providers))
+
 
 def provider_names(ctx, incomplete: str) -> list[str]:
     try:
@@ -17,8 +41,6 @@ def provider_names(ctx, incomplete: str) -> list[str]:
 def connected_refs(ctx, incomplete: str) -> list[str]:
     """'github', 'github:work', ... from the metadata index: no secret store is opened."""
     try:
-        from authsome.util.names import display_ref
-
         entries = ctx.index.live()
     except Exception:  # noqa: BLE001
         return []

@@ -4,13 +4,30 @@ from __future__ import annotations
 
 import os
 import stat
-from pathlib import Path
 
 from authsome.errors import CorruptData
 from authsome.util import fsutil
 from authsome.util.record import Frozen
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from pathlib import Path
+
 FORMAT_VERSION = 1
+INDEX_FILE = "index.json"
+PROVIDERS_DIR = "providers"
+
+
+def home_dir(environ: dict[str, str]) -> str:
+    """settings.resolve_home's answer as a str, without pathlib: for Tab, which reads a file
+    or two and would otherwise spend a third of its time importing pathlib. A test holds the
+    two to the same answer."""
+    if environ.get("AUTHSOME_HOME"):
+        # Made absolute as Path.absolute() does: without normalizing "..", which a symlink
+        # before it would change.
+        home = os.path.expanduser(environ["AUTHSOME_HOME"])
+        return home if os.path.isabs(home) else os.path.join(os.getcwd(), home)
+    return os.path.join(environ.get("HOME") or os.path.expanduser("~"), ".authsome")
 
 
 class PermissionProblem(Frozen):
@@ -32,9 +49,9 @@ class Home:
         self._ready = False
 
     config_file = property(lambda self: self.path / "config.json")
-    index_file = property(lambda self: self.path / "index.json")
+    index_file = property(lambda self: self.path / INDEX_FILE)
     vault_file = property(lambda self: self.path / "vault")
-    providers_dir = property(lambda self: self.path / "providers")
+    providers_dir = property(lambda self: self.path / PROVIDERS_DIR)
     version_file = property(lambda self: self.path / "version")
     locks_dir = property(lambda self: self.path / "locks")
     journal_dir = property(lambda self: self.path / "journal")
