@@ -18,6 +18,7 @@ from pathlib import Path
 
 from authsome.errors import AuthsomeError, ConfigError, StoreUnavailable, UsageError
 from authsome.storage.base import Unlocked
+from authsome.ui.prompt import Prompter
 from authsome.util import crypto, fsutil
 from authsome.util.record import Frozen
 
@@ -26,10 +27,8 @@ ENV_PASSPHRASE = "AUTHSOME_PASSPHRASE"
 ENV_PASSPHRASE_FILE = "AUTHSOME_PASSPHRASE_FILE"
 DEFAULT_TTL = 8 * 3600
 MAX_TTL = 7 * 86400  # a session file is a key to the vault for as long as it lives
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
-if TYPE_CHECKING:
-    from authsome.ui.prompt import Prompter
-_TOKEN = re.compile(r"^([0-9a-f]{32})\.([A-Za-z0-9_-]{43})$")
+_HEX = frozenset("0123456789abcdef")
+_URLSAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
@@ -42,6 +41,13 @@ def parse_ttl(text: str) -> int:
     if seconds > MAX_TTL:
         raise UsageError(f"--ttl {text!r} is longer than 7 days", "use 7d or less")
     return seconds
+
+
+def _split_token(token: str | None) -> tuple[str, str] | None:
+    """(id, key) of a `<32 hex>.<43 URL-safe base64>[\\n]` token, else None: no regex to compile."""
+    session_id, _, key_text = (token or "").removesuffix("\n").partition(".")
+    ok = len(session_id) == 32 and len(key_text) == 43 and _HEX.issuperset(session_id)
+    return (session_id, key_text) if ok and _URLSAFE.issuperset(key_text) else None
 
 
 def _aad(session_id: str, vault: Path, salt: bytes, expires_at: int) -> bytes:
@@ -113,10 +119,10 @@ class Sessions:
 
     def open(self, token: str, vault: Path, salt: bytes) -> bytes | None:
         """The vault key, if `token` names a live session for this vault; else None."""
-        m = _TOKEN.match(token or "")
-        if not m:
+        parts = _split_token(token)
+        if parts is None:
             return None
-        session_id, key_text = m.groups()
+        session_id, key_text = parts
         path = self.folder / session_id
         try:
             doc = json.loads(path.read_text(encoding="utf-8"))
@@ -129,7 +135,6 @@ class Sessions:
             return None
         if doc.get("vault") != str(vault):
             return None
-        # URL-safe base64 (create's urlsafe_b64encode), in the standard alphabet for b64d.
         session_key = crypto.b64d(key_text.replace("-", "+").replace("_", "/") + "=")
         try:
             return crypto.unseal(session_key, blob, _aad(session_id, vault, salt, expires_at))
@@ -137,21 +142,21 @@ class Sessions:
             return None
 
     def end(self, token: str) -> bool:
-        m = _TOKEN.match(token or "")
-        if not m:
+        parts = _split_token(token)
+        if parts is None:
             return False
         try:
-            (self.folder / m.group(1)).unlink()
+            (self.folder / parts[0]).unlink()
             return True
         except FileNotFoundError:
             return False
 
     def expires_at(self, token: str) -> int | None:
-        m = _TOKEN.match(token or "")
-        if not m:
+        parts = _split_token(token)
+        if parts is None:
             return None
         with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
-            doc = json.loads((self.folder / m.group(1)).read_text(encoding="utf-8"))
+            doc = json.loads((self.folder / parts[0]).read_text(encoding="utf-8"))
             return int(doc["expires_at"])
         return None
 
