@@ -82,7 +82,7 @@ class Context:
         """The encrypted file store of this home, whichever store is chosen (doctor, lock)."""
         from authsome.storage.file.store import FileStore
 
-        return FileStore(self.home.vault_file, self.home.lock_path("vault"), self.unlocker)
+        return FileStore(self.home.vault_file, self.home.lock_path("vault"), lambda: self.unlocker)
 
     def file_store(self):
         self.home.ensure()

@@ -134,13 +134,21 @@ class FileStore(Store):
     lists_cheaply = True  # record names are in the clear: no key needed to list them
     can_unlock = True
 
-    def __init__(self, path: Path, lock_path: Path, keys: KeySource):
+    def __init__(self, path: Path, lock_path: Path, keys):
+        # `keys` is a KeySource, or a function that makes one when first needed: `list` reads
+        # the record names alone, and skips importing the sessions.
         self.path = path
         self.lock_path = lock_path
-        self.keys = keys
+        self._keys = keys
         self._key: bytes | None = None
         self._key_salt: bytes | None = None
         self._cached: tuple | None = None  # (stat signature, VaultDoc)
+
+    @property
+    def keys(self) -> KeySource:
+        if not isinstance(self._keys, KeySource) and callable(self._keys):
+            self._keys = self._keys()
+        return self._keys
 
     def describe(self) -> str:
         return f"the encrypted file {self.path}"
