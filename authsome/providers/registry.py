@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 
 from authsome.errors import ConfigError, UsageError
-from authsome.util.names import NAME_RE, provider_files
+from authsome.util.names import is_name, provider_files
 
 # The schema and the model are imported when a definition is parsed: Tab on a provider name
 # reads file names alone, and they would be two thirds of its imports.
@@ -92,7 +92,7 @@ class Registry:
         from authsome.providers.schema import parse_provider
 
         bundled, user = self.bundled / f"{name}.json", self.user / f"{name}.json"
-        if not NAME_RE.match(name or "") or not (bundled.is_file() or user.is_file()):
+        if not is_name(name) or not (bundled.is_file() or user.is_file()):
             self.check_known(name)  # raises: the name is not among names()
         if bundled.is_file() and user.is_file():
             data = deep_merge(_object(bundled), _object(user))

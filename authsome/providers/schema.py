@@ -16,7 +16,7 @@ from authsome.providers.hosts import parse_hosts
 from authsome.providers.model import ApiKeySpec, OAuthSpec, Provider
 from authsome.providers.tools import TOOL_FIELDS, parse_tools
 from authsome.providers.urls import URL_RULE, url_allowed
-from authsome.util.names import NAME_RE
+from authsome.util.names import is_name
 
 AUTH_TYPES = ("oauth2", "api_key")
 CREDENTIAL_FIELDS = ("access_token", "id_token", "api_key")
@@ -127,7 +127,7 @@ def parse_provider(data, source: str, expect_name: str | None = None) -> Provide
 
 def _name(c: _Checker, data: dict, expect_name: str | None) -> str:
     name = c.take(data, "name", str, "", required=True)
-    if not NAME_RE.match(name):
+    if not is_name(name):
         raise c.fail("name", "must be lowercase letters, digits, '.', '_' or '-'")
     if expect_name and name != expect_name:
         raise c.fail("name", f"is {name!r} but the file is named {expect_name}.json")

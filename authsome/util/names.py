@@ -2,9 +2,22 @@
 file name and a shell word, never mistaken for an option), and how a connection is shown."""
 
 import os
-import re
 
-NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+_FIRST = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
+_REST = _FIRST | frozenset("_.-")
+
+
+def is_name(text) -> bool:
+    """A valid name: 1 to 64 of a-z, 0-9, '_', '.', '-', the first a letter or a digit.
+
+    (The regex ^[a-z0-9][a-z0-9_.-]{0,63}$, less the final newline its $ let through, checked
+    without compiling it: Tab, token and env would each pay for the compile.)"""
+    return (
+        isinstance(text, str)
+        and 0 < len(text) <= 64
+        and text[0] in _FIRST
+        and _REST.issuperset(text)
+    )
 
 
 def provider_files(folder) -> set[str]:
@@ -13,7 +26,7 @@ def provider_files(folder) -> set[str]:
         files = os.listdir(folder)
     except OSError:
         return set()
-    return {f[:-5] for f in files if f.endswith(".json") and NAME_RE.match(f[:-5])}
+    return {f[:-5] for f in files if f.endswith(".json") and is_name(f[:-5])}
 
 
 def display_ref(provider: str, connection: str) -> str:
