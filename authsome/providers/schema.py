@@ -20,7 +20,6 @@ from authsome.util.names import is_name
 
 AUTH_TYPES = ("oauth2", "api_key")
 CREDENTIAL_FIELDS = ("access_token", "id_token", "api_key")
-_ENV = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _FIX = "fix the provider file (schema: docs/providers.md)"
 _TOP_LEVEL = frozenset(
     (
@@ -38,6 +37,12 @@ _TOP_LEVEL = frozenset(
         *TOOL_FIELDS,
     )
 )
+
+
+def _is_env_name(text) -> bool:
+    """[A-Za-z_][A-Za-z0-9_]*, whole: the regex's $ let a final newline through, which put a
+    line break into `export NAME=...` (and the next line ran the value as a command)."""
+    return isinstance(text, str) and text.isascii() and text.isidentifier()
 
 
 def not_an_object(source: str) -> ConfigError:
@@ -188,7 +193,7 @@ def _export_env(c: _Checker, data: dict) -> dict:
         where = f"export.env.{cred}"
         if cred not in CREDENTIAL_FIELDS:
             raise c.fail(where, f"must name one of {', '.join(CREDENTIAL_FIELDS)}")
-        if not _ENV.match(var):
+        if not _is_env_name(var):
             raise c.fail(where, "must be an environment variable name")
         if envnames.reserved(var):
             raise c.fail(
@@ -248,7 +253,7 @@ def _api_key(c: _Checker, raw: dict) -> ApiKeySpec:
                 "api_key.key_pattern", f"is not a valid regular expression ({e})"
             ) from None
     env_var = c.take(raw, "env_var", str, w)
-    if env_var is not None and not _ENV.match(env_var):
+    if env_var is not None and not _is_env_name(env_var):
         raise c.fail("api_key.env_var", "must be an environment variable name")
     return ApiKeySpec(
         env_var=env_var,
