@@ -103,6 +103,7 @@ def _definition(hosts) -> dict:
         (["*"], "not a lower-case host name"),
         (["api.*.com"], "not a lower-case host name"),
         (["**.acme.com"], "not a lower-case host name"),
+        (["api.acme.com\n"], "not a lower-case host name"),
         (["*.com"], "a wildcard over a whole top-level domain"),
         (["api.acme.com:70000"], "port is not between 1 and 65535"),
         (["api.acme.com:0"], "port is not between 1 and 65535"),

@@ -27,7 +27,7 @@ def parse_hosts(c, data: dict) -> tuple[str, ...]:
 def host_problem(pattern: str) -> str | None:
     """Why `pattern` is not a valid host pattern, or None."""
     name = pattern.removeprefix("*.")
-    if not HOST_RE.match(name):
+    if not HOST_RE.fullmatch(name):
         return _RULE
     host, port = split(pattern)
     if port is not None and not 1 <= port <= 65535:

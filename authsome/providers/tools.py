@@ -56,7 +56,7 @@ def _hosts(c, raw: dict, path: str) -> tuple[str, ...]:
     if not hosts:
         raise c.fail(path, "must list at least one host")
     for host in hosts:
-        if not HOST_RE.match(host):
+        if not HOST_RE.fullmatch(host):
             raise c.fail(path, f"has {host!r}, which is not a lower-case host name[:port]")
     return tuple(hosts)
 
