@@ -16,7 +16,6 @@ The guarantees, in the order a refresh meets them:
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 from pathlib import Path
@@ -30,7 +29,6 @@ from authsome.storage.connections import (
     effective_margin,
     parse_ref,
 )
-from authsome.util.locking import file_lock
 
 DEAD_LOGIN = ("invalid_grant", "invalid_client", "unauthorized_client")
 TRANSIENT = ("invalid_response", "server_error", "temporarily_unavailable", "slow_down")
@@ -65,6 +63,8 @@ def fresh(ctx, ref: str, connection=None) -> Connection:
                 f"run: authsome login {hint} --force",
             )
         return conn
+    from authsome.util.locking import file_lock  # here, as contextlib below: not on the fast path
+
     # Single flight: with rotating refresh tokens, two processes refreshing at once would each
     # spend the same token and one of them (or the provider's reuse detection) would kill the
     # login. So one refreshes under a per-connection lock; the others wait, then read again.
@@ -112,6 +112,8 @@ def _failure_path(lock) -> Path:
 
 
 def _record_failure(lock, now: float, error: AuthsomeError) -> None:
+    import contextlib
+
     from authsome.util import fsutil
 
     doc = {"at": now, "kind": type(error).__name__, "what": error.what, "fix": error.fix}
@@ -138,6 +140,8 @@ def _recent_failure(lock, waited_since: float) -> AuthsomeError | None:
 
 
 def _clear_failure(lock) -> None:
+    import contextlib
+
     with contextlib.suppress(OSError):
         os.unlink(_failure_path(lock))
 
