@@ -75,7 +75,7 @@ class Context:
     def unlocker(self):
         from authsome.storage.file.sessions import Unlocker
 
-        return Unlocker(self.environ, self.io.prompter, self.sessions)
+        return Unlocker(self.environ, lambda: self.io.prompter, self.sessions)
 
     @cached_property
     def vault(self):

@@ -16,7 +16,6 @@ from pathlib import Path
 
 from authsome.errors import AuthsomeError, ConfigError, StoreUnavailable, UsageError
 from authsome.storage.base import Unlocked
-from authsome.ui.prompt import Prompter
 from authsome.util import crypto, fsutil
 from authsome.util.record import Frozen
 
@@ -153,12 +152,18 @@ class Sessions:
 class Unlocker:
     """The file store's KeySource: session, then AUTHSOME_PASSPHRASE(_FILE), then the terminal."""
 
-    def __init__(self, environ: dict[str, str], prompter: Prompter, sessions: Sessions):
+    def __init__(self, environ: dict[str, str], prompter, sessions: Sessions):
         self.environ = environ
-        self.prompter = prompter
+        self._prompter = prompter  # a Prompter, or a function that makes one: token never asks
         self.sessions = sessions
         self.passphrase_source: str | None = None
         self.chosen_by: str | None = None  # "AUTHSOME_BACKEND=file" when chosen, not fallen to
+
+    @property
+    def prompter(self):  # a ui.prompt.Prompter
+        if callable(self._prompter):
+            self._prompter = self._prompter()
+        return self._prompter
 
     def session_key(self, vault: Path, salt: bytes) -> bytes | None:
         """The vault key of this shell's unlock, else of the login's (the kernel keyring)."""

@@ -9,7 +9,6 @@ from pathlib import Path
 from authsome.errors import AuthsomeError, BadPassphrase, CorruptData
 from authsome.storage.base import Store, Unlocked
 from authsome.util import crypto, fsutil
-from authsome.util.locking import file_lock
 from authsome.util.record import Record
 
 VAULT_FORMAT = "authsome-vault"
@@ -209,6 +208,8 @@ class FileStore(Store):
         if before is not None:
             self.key_for(before)  # derive (or prompt) before taking the lock
         fsutil.ensure_private_dir(self.path.parent)
+        from authsome.util.locking import file_lock  # writes only: token and list never lock
+
         with file_lock(self.lock_path):
             fsutil.remove_stale_temps(self.path)
             doc = self.read(fresh=True)
@@ -266,6 +267,8 @@ class FileStore(Store):
     def create(self) -> VaultDoc:
         """Create an empty vault (asking for a new passphrase) unless one exists."""
         fsutil.ensure_private_dir(self.path.parent)
+        from authsome.util.locking import file_lock
+
         with file_lock(self.lock_path):
             doc = self.read()
             if doc is None:
