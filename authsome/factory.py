@@ -75,14 +75,14 @@ class Context:
     def unlocker(self):
         from authsome.storage.file.sessions import Unlocker
 
-        return Unlocker(self.environ, self.io.prompter, self.sessions)
+        return Unlocker(self.environ, lambda: self.io.prompter, self.sessions)
 
     @cached_property
     def vault(self):
         """The encrypted file store of this home, whichever store is chosen (doctor, lock)."""
         from authsome.storage.file.store import FileStore
 
-        return FileStore(self.home.vault_file, self.home.lock_path("vault"), self.unlocker)
+        return FileStore(self.home.vault_file, self.home.lock_path("vault"), lambda: self.unlocker)
 
     def file_store(self):
         self.home.ensure()

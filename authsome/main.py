@@ -58,9 +58,8 @@ def _shown(message: str, args: list[str]) -> str:
 def _dispatch(args: list[str]):
     if "_AUTHSOME_COMPLETE" in os.environ:
         from authsome.cli import tab as completion
-        from authsome.factory import Context
 
-        out = completion.answer(os.environ, Context)
+        out = completion.answer(os.environ)
         if out is not None:
             print(out)
             return ExitCode.OK

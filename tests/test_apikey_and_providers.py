@@ -303,6 +303,19 @@ def test_export_env_refuses_names_that_change_how_programs_behave(var):
         parse_provider(data, "github.json", "github")
 
 
+@pytest.mark.parametrize("var", ["GH_TOKEN\n", "GH TOKEN", "GH-TOKEN", "1GH", "GHÉ", ""])
+def test_export_env_refuses_what_is_not_a_variable_name(var):
+    """A final newline too: `export GH_TOKEN\n='...'` would run the token as a command."""
+    for section, field in (("export", "env"), ("api_key", None)):
+        data = json.loads((ROOT / "providers" / "openai.json").read_text())
+        if field:
+            data[section][field]["api_key"] = var
+        else:
+            data[section]["env_var"] = var
+        with pytest.raises(ConfigError, match="must be an environment variable name"):
+            parse_provider(data, "openai.json", "openai")
+
+
 @pytest.mark.parametrize("var", ["GITHUB_TOKEN", "NODE_AUTH_TOKEN", "GH_TOKEN", "GITLAB_TOKEN"])
 def test_export_env_keeps_ordinary_token_names(var):
     data = json.loads((ROOT / "providers" / "github.json").read_text())

@@ -225,9 +225,10 @@ def _fast_says(protocol: dict[str, str]) -> str | None:
     import os
 
     from authsome.cli import tab as completion
-    from authsome.factory import Context
 
-    out = completion.answer({**os.environ, **protocol}, Context)
+    # The names as main reads them (services.complete.TabContext), not through the factory,
+    # which click's answer uses: the comparison holds the two readers of a home together.
+    out = completion.answer({**os.environ, **protocol})
     return None if out is None else out + "\n"
 
 
@@ -356,3 +357,25 @@ def test_zsh_registration_works_with_old_and_new_click_templates():
     assert _zsh_body(old) == "#compdef %(prog_name)s\n_f() {\n}\n\n"
     assert _zsh_body(new) == "_f() {\n}\n\n"
     assert _zsh_body("something else entirely") is None
+
+
+@pytest.mark.parametrize(
+    "environ",
+    [
+        {"AUTHSOME_HOME": "/srv/a//b/./c/", "HOME": "/h"},
+        {"AUTHSOME_HOME": "rel/../home", "HOME": "/h"},
+        {"AUTHSOME_HOME": "~/x", "HOME": "/h"},
+        {"AUTHSOME_HOME": "", "HOME": "/h/"},
+        {"HOME": "relative-home"},
+        {},
+    ],
+)
+def test_tabs_home_is_the_factorys_home(environ, monkeypatch):
+    """Tab finds the home without pathlib (storage/home.py's home_dir); it must be the one
+    settings.resolve_home gives the factory."""
+    from authsome import settings
+    from authsome.storage.home import home_dir
+
+    if "HOME" not in environ:
+        monkeypatch.delenv("HOME")  # Path.home() then asks the password database, as ~ does
+    assert Path(home_dir(environ)) == settings.resolve_home(environ).value

@@ -121,6 +121,9 @@ def test_dotenv_plain_tokens_are_bare_for_docker():
     from authsome.formats import dotenv
 
     assert dotenv.export("GITHUB_TOKEN", "gho_abc123-._") == "GITHUB_TOKEN=gho_abc123-._"
+    # A final newline is kept, quoted, and docker is warned about it.
+    assert dotenv.export("GITHUB_TOKEN", "gho_abc\n") == "GITHUB_TOKEN='gho_abc\n'"
+    assert dotenv.unsafe_for_docker({"GITHUB_TOKEN": "gho_abc\n"}) == ["GITHUB_TOKEN"]
 
 
 def test_each_dialect_names_the_hook_and_completion_files_that_ship():

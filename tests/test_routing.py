@@ -2,10 +2,13 @@
 guarded at register; the header that carries a credential; and the router, by a table."""
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 from clitools import run
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from authsome.errors import ConfigError
 from authsome.main import exit_code_for
@@ -14,6 +17,7 @@ from authsome.providers.model import credential_header
 from authsome.providers.registry import Registry
 from authsome.providers.routing import Ambiguous, route
 from authsome.providers.schema import parse_provider
+from authsome.providers.tools import is_host
 
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLED = Registry(ROOT / "providers", ROOT / "no-such-folder")
@@ -103,6 +107,7 @@ def _definition(hosts) -> dict:
         (["*"], "not a lower-case host name"),
         (["api.*.com"], "not a lower-case host name"),
         (["**.acme.com"], "not a lower-case host name"),
+        (["api.acme.com\n"], "not a lower-case host name"),
         (["*.com"], "a wildcard over a whole top-level domain"),
         (["api.acme.com:70000"], "port is not between 1 and 65535"),
         (["api.acme.com:0"], "port is not between 1 and 65535"),
@@ -208,3 +213,18 @@ def test_an_override_may_keep_and_add_its_own_hosts(file_env, tmp_path):
     out = run(["register", str(path)], file_env)
     assert out.returncode == 0, out.stderr
     assert json.loads(run(["inspect", "github", "--json"], file_env).stdout)["hosts"] == hosts
+
+
+HOST_PATTERN = re.compile(
+    r"[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:\d{1,5})?"
+)
+
+
+@given(st.text(alphabet="ab09-.:Z_\n\u0663 ", max_size=12))
+@example("a.b:443")
+@example("a.b:443\n")
+@example("a-.b")
+@example("a:\u0663")
+def test_is_host_is_the_host_regex(text):
+    """providers/tools.py checks hosts by hand (no compile on each `env`): the regex is the spec."""
+    assert is_host(text) == bool(HOST_PATTERN.fullmatch(text))

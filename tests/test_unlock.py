@@ -16,7 +16,7 @@ from realparts import require, require_file
 
 from authsome.errors import UsageError
 from authsome.factory import Context
-from authsome.storage.file.sessions import parse_ttl
+from authsome.services.session import parse_ttl
 
 SECRET = "sk-unlock-secret-ABCDEF0123456789"
 AUTHSOME = [sys.executable, "-m", "authsome"]

@@ -104,9 +104,13 @@ def _indexed_request(words: list[str], cword: str) -> tuple[list[str], str] | No
     return words[1:index], words[index] if index < len(words) else ""
 
 
-def answer(environ, make_context) -> str | None:
+def answer(environ, make_context=None) -> str | None:
     """The completion output for a name or a declared option, or None when click should
-    answer."""
+    answer. The names come from `make_context()`, by default services.complete.TabContext."""
+    if make_context is None:
+        make_context = lambda: (  # noqa: E731
+            complete.TabContext(environ) if complete.TabContext.suits(environ) else _factory()
+        )
     line = _FORMATS.get(environ.get("_AUTHSOME_COMPLETE", ""))
     request = line and _request(environ)
     if not request or not request[0]:
@@ -118,6 +122,12 @@ def answer(environ, make_context) -> str | None:
     if items is None:
         return None
     return "\n".join(line(value, help_) for value, help_ in items)
+
+
+def _factory():
+    from authsome.factory import Context
+
+    return Context()
 
 
 def _option_items(args: list[str], incomplete: str) -> list | None:

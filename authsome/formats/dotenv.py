@@ -11,7 +11,7 @@ _BARE = re.compile(r"^[A-Za-z0-9_./:@%+,=-]*$")
 
 
 def quote(value: str) -> str:
-    if _BARE.match(value):
+    if _BARE.fullmatch(value):  # fullmatch: $ alone lets a final newline through
         return value
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 

@@ -8,7 +8,7 @@ connection for a host with `rank`; register refuses a host a bundled provider ow
 
 from __future__ import annotations
 
-from authsome.providers.tools import HOST_RE
+from authsome.providers.tools import is_host
 
 DEFAULT_PORT = 443
 _RULE = "which is not a lower-case host name, with an optional leading '*.' and ':port'"
@@ -27,7 +27,7 @@ def parse_hosts(c, data: dict) -> tuple[str, ...]:
 def host_problem(pattern: str) -> str | None:
     """Why `pattern` is not a valid host pattern, or None."""
     name = pattern.removeprefix("*.")
-    if not HOST_RE.match(name):
+    if not is_host(name):
         return _RULE
     host, port = split(pattern)
     if port is not None and not 1 <= port <= 65535:

@@ -10,9 +10,13 @@ import json
 from pathlib import Path
 
 from authsome.errors import ConfigError, UsageError
-from authsome.providers.model import Provider
-from authsome.providers.schema import not_an_object, parse_provider
-from authsome.util.names import NAME_RE
+from authsome.util.names import is_name, provider_files
+
+# The schema and the model are imported when a definition is parsed: Tab on a provider name
+# reads file names alone, and they would be two thirds of its imports.
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from authsome.providers.model import Provider
 
 
 def deep_merge(base: dict, override: dict) -> dict:
@@ -47,6 +51,8 @@ def read_json(path: Path):
 
 
 def _object(path: Path) -> dict:
+    from authsome.providers.schema import not_an_object
+
     data = read_json(path)
     if not isinstance(data, dict):
         raise not_an_object(str(path))
@@ -62,10 +68,7 @@ class Registry:
 
     def names(self) -> list[str]:
         """Every provider name, from file names alone (cheap enough for Tab completion)."""
-        found = {p.stem for p in self.bundled.glob("*.json")}
-        if self.user.is_dir():
-            found |= {p.stem for p in self.user.glob("*.json")}
-        return sorted(n for n in found if NAME_RE.match(n))
+        return sorted(provider_files(self.bundled) | provider_files(self.user))
 
     def check_known(self, name: str) -> None:
         """Raise the unknown-provider error, with the nearest name, when `name` is not one."""
@@ -86,8 +89,10 @@ class Registry:
         )
 
     def get(self, name: str) -> Provider:
+        from authsome.providers.schema import parse_provider
+
         bundled, user = self.bundled / f"{name}.json", self.user / f"{name}.json"
-        if not NAME_RE.match(name or "") or not (bundled.is_file() or user.is_file()):
+        if not is_name(name) or not (bundled.is_file() or user.is_file()):
             self.check_known(name)  # raises: the name is not among names()
         if bundled.is_file() and user.is_file():
             data = deep_merge(_object(bundled), _object(user))

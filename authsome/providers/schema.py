@@ -16,11 +16,10 @@ from authsome.providers.hosts import parse_hosts
 from authsome.providers.model import ApiKeySpec, OAuthSpec, Provider
 from authsome.providers.tools import TOOL_FIELDS, parse_tools
 from authsome.providers.urls import URL_RULE, url_allowed
-from authsome.util.names import NAME_RE
+from authsome.util.names import is_name
 
 AUTH_TYPES = ("oauth2", "api_key")
 CREDENTIAL_FIELDS = ("access_token", "id_token", "api_key")
-_ENV = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _FIX = "fix the provider file (schema: docs/providers.md)"
 _TOP_LEVEL = frozenset(
     (
@@ -38,6 +37,12 @@ _TOP_LEVEL = frozenset(
         *TOOL_FIELDS,
     )
 )
+
+
+def _is_env_name(text) -> bool:
+    """[A-Za-z_][A-Za-z0-9_]*, whole: the regex's $ let a final newline through, which put a
+    line break into `export NAME=...` (and the next line ran the value as a command)."""
+    return isinstance(text, str) and text.isascii() and text.isidentifier()
 
 
 def not_an_object(source: str) -> ConfigError:
@@ -127,7 +132,7 @@ def parse_provider(data, source: str, expect_name: str | None = None) -> Provide
 
 def _name(c: _Checker, data: dict, expect_name: str | None) -> str:
     name = c.take(data, "name", str, "", required=True)
-    if not NAME_RE.match(name):
+    if not is_name(name):
         raise c.fail("name", "must be lowercase letters, digits, '.', '_' or '-'")
     if expect_name and name != expect_name:
         raise c.fail("name", f"is {name!r} but the file is named {expect_name}.json")
@@ -188,7 +193,7 @@ def _export_env(c: _Checker, data: dict) -> dict:
         where = f"export.env.{cred}"
         if cred not in CREDENTIAL_FIELDS:
             raise c.fail(where, f"must name one of {', '.join(CREDENTIAL_FIELDS)}")
-        if not _ENV.match(var):
+        if not _is_env_name(var):
             raise c.fail(where, "must be an environment variable name")
         if envnames.reserved(var):
             raise c.fail(
@@ -248,7 +253,7 @@ def _api_key(c: _Checker, raw: dict) -> ApiKeySpec:
                 "api_key.key_pattern", f"is not a valid regular expression ({e})"
             ) from None
     env_var = c.take(raw, "env_var", str, w)
-    if env_var is not None and not _ENV.match(env_var):
+    if env_var is not None and not _is_env_name(env_var):
         raise c.fail("api_key.env_var", "must be an environment variable name")
     return ApiKeySpec(
         env_var=env_var,

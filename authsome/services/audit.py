@@ -32,7 +32,7 @@ MAX_BYTES = 10 * 1024 * 1024  # then audit.log becomes audit.log.1, replacing th
 MAX_EXTRA = 512  # characters of one extra value: a line stays one small write
 HIDDEN = "[hidden]"
 _FLAGS = os.O_CREAT | os.O_APPEND | os.O_WRONLY | getattr(os, "O_CLOEXEC", 0)
-_PARTS = re.compile(r"[^/?&=:;,@\s]+")
+_PARTS = r"[^/?&=:;,@\s]+"  # compiled on first use (re caches it): most lines need none
 _warned: list[bool] = []  # at most one warning per process
 
 
@@ -87,7 +87,7 @@ def clean(key: str, value):
         return text
     from authsome.util.secretlike import looks_like_secret
 
-    return _PARTS.sub(lambda m: HIDDEN if looks_like_secret(m.group()) else m.group(), text)
+    return re.sub(_PARTS, lambda m: HIDDEN if looks_like_secret(m.group()) else m.group(), text)
 
 
 def append(ctx, data: bytes) -> None:

@@ -5,6 +5,45 @@ Completion never shows an error: anything that fails offers nothing.
 
 from __future__ import annotations
 
+import os
+
+from authsome.storage.home import INDEX_FILE, PROVIDERS_DIR, home_dir
+from authsome.storage.index import Index
+from authsome.util.names import display_ref, provider_files
+from authsome.util.resources import data_path
+
+
+class TabContext:
+    """What Tab reads of a home -- the index, and the names of the provider files -- found
+    without the factory, whose imports (settings, pathlib, json's encoder) would be half of
+    Tab's time. Read-only. tests/test_completion.py holds its answers to click's, which come
+    through the factory."""
+
+    def __init__(self, environ):
+        home = home_dir(environ)
+        self.index = Index(os.path.join(home, INDEX_FILE))
+        self.registry = self  # all Tab asks a registry for is names()
+        self._user_providers = os.path.join(home, PROVIDERS_DIR)
+
+    @staticmethod
+    def suits(environ) -> bool:
+        """False for the vault store, whose listing is in Vault: the factory's index serves
+        Tab there (from a recent local copy, storage/vault/index.py)."""
+        chosen = environ.get("AUTHSOME_BACKEND", "").strip().lower()
+        if chosen:
+            return chosen != "vault"
+        try:
+            with open(os.path.join(home_dir(environ), "config.json"), "rb") as f:
+                import json
+
+                return json.load(f).get("backend") != "vault"
+        except (OSError, ValueError, AttributeError):
+            return True  # no config, or one the factory will report: not Tab's to say
+
+    def names(self) -> list[str]:
+        """As Registry.names: the bundled and the user's provider files."""
+        return sorted(provider_files(data_path("providers")) | provider_files(self._user_providers))
+
 
 def provider_names(ctx, incomplete: str) -> list[str]:
     try:
@@ -17,9 +56,6 @@ def provider_names(ctx, incomplete: str) -> list[str]:
 def connected_refs(ctx, incomplete: str) -> list[str]:
     """'github', 'github:work', ... from the metadata index: no secret store is opened."""
     try:
-        from authsome.util.names import display_ref
-
-        # The vault store's index is in Vault: Tab takes a recent local copy (vault/index.py).
         index = ctx.index
         entries = index.cached() if hasattr(index, "cached") else index.live()
     except Exception:  # noqa: BLE001

@@ -260,6 +260,8 @@ def _keep_trying(export: Export, previous_refs: list[str], retry: int) -> None:
 
 def _report(ctx, export: Export, previous_refs, reported, stale: list[str], args) -> None:
     """One line per failed ref, unless it was reported already and nothing changed since."""
+    if not export.failed:
+        return  # the common case: spares importing secretlike and compiling its patterns
     from authsome.util.secretlike import hide
 
     for ref, error in export.failed.items():

@@ -28,7 +28,6 @@ from authsome.storage.connections import (
     effective_margin,
     parse_ref,
 )
-from authsome.util.locking import file_lock
 
 DEAD_LOGIN = ("invalid_grant", "invalid_client", "unauthorized_client")
 TRANSIENT = ("invalid_response", "server_error", "temporarily_unavailable", "slow_down")
@@ -63,6 +62,8 @@ def fresh(ctx, ref: str, connection=None) -> Connection:
                 f"run: authsome login {hint} --force",
             )
         return conn
+    from authsome.util.locking import file_lock  # here, as contextlib below: not on the fast path
+
     # Single flight: with rotating refresh tokens, two processes refreshing at once would each
     # spend the same token and one of them (or the provider's reuse detection) would kill the
     # login. So one refreshes under a per-connection lock; the others wait, then read again.

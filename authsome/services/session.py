@@ -2,11 +2,27 @@
 
 from __future__ import annotations
 
+import re
 import time
 
-from authsome.storage.file.sessions import ENV_SESSION, parse_ttl
+from authsome.errors import UsageError
+from authsome.storage.file.sessions import ENV_SESSION
 
-__all__ = ["ENV_SESSION", "lock_vault", "unlock_vault"]
+__all__ = ["ENV_SESSION", "lock_vault", "parse_ttl", "unlock_vault"]
+
+MAX_TTL = 7 * 86400  # a session file is a key to the vault for as long as it lives
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_ttl(text: str) -> int:
+    """'90', '30m', '8h', '1d' -> seconds."""
+    m = re.fullmatch(r"\s*(\d+)\s*([smhd]?)\s*", text or "")
+    if not m or int(m.group(1)) == 0:
+        raise UsageError(f"--ttl {text!r} is not a duration", "use a form like 30m, 8h or 1d")
+    seconds = int(m.group(1)) * _UNITS[m.group(2) or "s"]
+    if seconds > MAX_TTL:
+        raise UsageError(f"--ttl {text!r} is longer than 7 days", "use 7d or less")
+    return seconds
 
 
 def unlock_vault(ctx, ttl_text: str, dialect) -> str | None:

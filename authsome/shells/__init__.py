@@ -7,7 +7,6 @@ completions/ (COMPLETION_FILE), None where it has none.
 from __future__ import annotations
 
 import os
-import re
 import sys
 
 from authsome.errors import UsageError
@@ -34,12 +33,10 @@ def supporting(attribute: str) -> tuple[str, ...]:
     return tuple(name for name in DIALECTS + HOSTS if getattr(get(name), attribute))
 
 
-_VAR = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-
 def safe_names(text: str) -> list[str]:
     """Variable names from a space-separated list, dropping anything that is not a name."""
-    return [n for n in (text or "").split() if _VAR.match(n)]
+    # An ASCII identifier is [A-Za-z_][A-Za-z0-9_]*: no regex to compile on every `env`.
+    return [n for n in (text or "").split() if n.isascii() and n.isidentifier()]
 
 
 def script(dialect, values: dict[str, str], unsets=()) -> str:

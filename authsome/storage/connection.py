@@ -6,8 +6,8 @@ import json
 
 from authsome.errors import CorruptData, UsageError
 from authsome.storage.base import make_key
-from authsome.util.names import NAME_RE
 from authsome.util.names import display_ref as display_ref  # re-exported for the record's users
+from authsome.util.names import is_name
 from authsome.util.record import Record
 
 CONNECTED, EXPIRES_SOON = "connected", "expires soon"
@@ -23,7 +23,7 @@ SECRET_FIELDS = (
 
 
 def check_name(kind: str, value: str) -> str:
-    if not NAME_RE.match(value or ""):
+    if not is_name(value):
         from authsome.util.secretlike import looks_like_secret
 
         if looks_like_secret(value or ""):

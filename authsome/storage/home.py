@@ -4,13 +4,30 @@ from __future__ import annotations
 
 import os
 import stat
-from pathlib import Path
 
 from authsome.errors import CorruptData
 from authsome.util import fsutil
 from authsome.util.record import Frozen
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from pathlib import Path
+
 FORMAT_VERSION = 1
+INDEX_FILE = "index.json"
+PROVIDERS_DIR = "providers"
+
+
+def home_dir(environ: dict[str, str]) -> str:
+    """settings.resolve_home's answer as a str, without pathlib: for Tab, which reads a file
+    or two and would otherwise spend a third of its time importing pathlib. A test holds the
+    two to the same answer."""
+    if environ.get("AUTHSOME_HOME"):
+        # Made absolute as Path.absolute() does: without normalizing "..", which a symlink
+        # before it would change.
+        home = os.path.expanduser(environ["AUTHSOME_HOME"])
+        return home if os.path.isabs(home) else os.path.join(os.getcwd(), home)
+    return os.path.join(environ.get("HOME") or os.path.expanduser("~"), ".authsome")
 
 
 class PermissionProblem(Frozen):
@@ -26,11 +43,15 @@ class Home:
     def __init__(self, path: Path, source: str = "default"):
         self.path = path
         self.source = source
+        # What this process has seen already: token and env would otherwise read the version
+        # file five times.
+        self._format_ok = False
+        self._ready = False
 
     config_file = property(lambda self: self.path / "config.json")
-    index_file = property(lambda self: self.path / "index.json")
+    index_file = property(lambda self: self.path / INDEX_FILE)
     vault_file = property(lambda self: self.path / "vault")
-    providers_dir = property(lambda self: self.path / "providers")
+    providers_dir = property(lambda self: self.path / PROVIDERS_DIR)
     version_file = property(lambda self: self.path / "version")
     locks_dir = property(lambda self: self.path / "locks")
     journal_dir = property(lambda self: self.path / "journal")
@@ -46,7 +67,8 @@ class Home:
             raw = "?"
         if not raw and self._only_being_created():
             return  # a creation that was cut off: ensure() finishes it
-        if raw != str(FORMAT_VERSION):
+        self._format_ok = raw == str(FORMAT_VERSION)
+        if not self._format_ok:
             raise CorruptData(
                 f"{self.path} has format version {raw!r}, which this authsome does not know"
                 f" (it reads version {FORMAT_VERSION})",
@@ -65,8 +87,14 @@ class Home:
 
     def ensure(self) -> Home:
         """Create the home (0700) with its version file (0600); check an existing one."""
-        self.check_format()
+        if self._ready:
+            return self
+        if not self._format_ok:
+            self.check_format()
         fsutil.ensure_private_dir(self.path)
+        if self._format_ok:
+            self._ready = True
+            return self
         try:
             current = self.version_file.read_bytes()
         except FileNotFoundError:
@@ -74,6 +102,7 @@ class Home:
         if not current.strip():
             # Atomic, like the vault: a crash leaves no version file or a whole one.
             fsutil.atomic_write(self.version_file, f"{FORMAT_VERSION}\n".encode())
+        self._ready = True
         return self
 
     def lock_path(self, name: str) -> Path:

@@ -8,12 +8,11 @@ lacks, and `Connections.reconcile` can bring back what the store holds but the i
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 from authsome.errors import CorruptData
-from authsome.util import fsutil
-from authsome.util.locking import file_lock
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from pathlib import Path
 
 INDEX_VERSION = 1
 # Only these fields may be written to the index; secrets never are.
@@ -57,16 +56,20 @@ class IndexDamaged(CorruptData):
 
 
 class Index:
-    """index.json: key -> metadata, rewritten atomically under a lock."""
+    """index.json: key -> metadata, rewritten atomically under a lock.
 
-    def __init__(self, path: Path, lock_path: Path):
+    Reading imports neither pathlib nor json's encoder nor the lock: Tab reads the index with
+    a str path and no lock (services/complete.py)."""
+
+    def __init__(self, path: Path, lock_path: Path | None = None):
         self.path = path
         self.lock_path = lock_path
 
     def read(self) -> dict[str, dict]:
         """Every entry, those being removed included; {} when there is no index."""
         try:
-            raw = self.path.read_bytes()
+            with open(self.path, "rb") as f:
+                raw = f.read()
         except FileNotFoundError:
             return {}
         return parse(self.path, raw)
@@ -94,6 +97,11 @@ class Index:
         self._update(lambda current: (current.clear(), current.update(entries)), rebuild=True)
 
     def _update(self, change, rebuild: bool = False) -> None:
+        import json
+
+        from authsome.util import fsutil
+        from authsome.util.locking import file_lock
+
         fsutil.ensure_private_dir(self.path.parent)
         with file_lock(self.lock_path):
             fsutil.remove_stale_temps(self.path)
@@ -111,6 +119,8 @@ class Index:
 
 def parse(path: Path, raw: bytes) -> dict[str, dict]:
     """The entries of an index file, checked field by field."""
+    import json  # here: Tab on a provider name never reads the index
+
     try:
         data = json.loads(raw)
         version = data["version"]

@@ -21,7 +21,7 @@ import json
 import os
 from pathlib import Path
 
-from authsome.util import crypto, fsutil
+from authsome.util import fsutil
 
 RESERVE_BYTES = 64 * 1024
 
@@ -92,6 +92,8 @@ class Journal:
 
     def write(self, key: str, base_refresh_token: str, record_json: str, own: str | None) -> Path:
         """Keep `record_json` until the store takes it; written into the reserved spare."""
+        from authsome.util import crypto  # here: the keychain's `token` never needs it
+
         blob = crypto.seal(_key(base_refresh_token), record_json.encode(), _aad(key))
         doc = {
             "key": key,
@@ -129,6 +131,8 @@ class Journal:
         """The record in `entry`, if `base_refresh_token` is its base; else None."""
         if entry.get("base") != fingerprint(base_refresh_token):
             return None
+        from authsome.util import crypto
+
         try:
             blob = crypto.b64d(entry["blob"])
             plain = crypto.unseal(_key(base_refresh_token), blob, _aad(entry["key"]))

@@ -6,8 +6,6 @@ from __future__ import annotations
 import sys
 from functools import cached_property
 
-from authsome.util.termtext import printable
-
 
 class IOStreams:
     """stdin, stdout and stderr, the prompter, and a way to open a URL."""
@@ -28,6 +26,8 @@ class IOStreams:
 
     def say(self, message: str) -> None:
         """A line for people: always stderr, flushed at once (it may be piped to tee)."""
+        from authsome.util.termtext import printable  # here: token and env mostly say nothing
+
         print(printable(message, multiline=True), file=self.stderr, flush=True)
 
     def emit(self, text: str) -> None:
@@ -41,6 +41,8 @@ class IOStreams:
         True when it was shown."""
         if not _isatty(self.stderr):
             return False
+        from authsome.util.termtext import printable
+
         self.stderr.write("\r\033[K" + printable(line or ""))
         self.stderr.flush()
         return True

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import os
-from pathlib import Path
+
+# Paths are pathlib.Path; importing pathlib is left to callers that make them (Tab reads
+# without it: see services/complete.py).
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from pathlib import Path
 
 DIR_MODE = 0o700
 FILE_MODE = 0o600
@@ -60,6 +64,8 @@ def atomic_write(path: Path, data: bytes) -> None:
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
+        import contextlib  # here: Tab imports this module and never writes
+
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
@@ -78,6 +84,8 @@ def fsync_dir(folder: Path) -> None:
 
 def remove_stale_temps(path: Path) -> None:
     """Delete temp files a killed writer of `path` left behind; call only under the lock."""
+    import contextlib
+
     for tmp in path.parent.glob(f".{path.name}.*.tmp"):
         with contextlib.suppress(OSError):
             tmp.unlink()

@@ -1,17 +1,23 @@
 """No core dumps: a crash must not write the passphrase, the vault key or tokens to disk.
 
-This runs first in every command, `token` and `env` included, so it costs about 2 ms: on
-Linux one ctypes load does both calls (importing `resource` as well would add about 1 ms).
+This runs first in every command, `token` and `env` included, so it must be cheap: the
+`resource` module sets the limit, and on Linux prctl is called through `_ctypes`, the C half
+of ctypes. Importing ctypes itself builds its whole type system in Python, about 1.5 ms more
+on every command; it remains the fallback should `_ctypes` change.
 """
 
 from __future__ import annotations
 
 import sys
 
+PR_SET_DUMPABLE = 4  # <linux/prctl.h>
+
 
 def disable_core_dumps() -> None:
     """Best effort: where a call is missing or refused, authsome still runs."""
-    _PLATFORM.get(sys.platform, _posix)()
+    _posix()
+    if sys.platform.startswith("linux"):
+        _not_dumpable()
 
 
 def _posix() -> None:
@@ -24,20 +30,19 @@ def _posix() -> None:
         pass  # no resource module (Windows), or a limit we may not change
 
 
-def _linux() -> None:
-    """RLIMIT_CORE 0, and prctl(PR_SET_DUMPABLE, 0): no core even through a core_pattern pipe
-    (systemd-coredump, apport), and no ptrace or /proc/PID/mem by the user's other processes.
-    execve makes children dumpable again."""
-    import ctypes
-
-    rlimit_core, pr_set_dumpable = 4, 4  # <sys/resource.h>, <linux/prctl.h>
+def _not_dumpable() -> None:
+    """prctl(PR_SET_DUMPABLE, 0): no core even through a core_pattern pipe (systemd-coredump,
+    apport), and no ptrace or /proc/PID/mem by the user's other processes. execve makes
+    children dumpable again."""
     try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        zero = (ctypes.c_ulong * 2)(0, 0)  # struct rlimit {rlim_t cur, max}
-        libc.setrlimit(rlimit_core, zero)
-        libc.prctl(pr_set_dumpable, 0, 0, 0, 0)
-    except (OSError, AttributeError):
-        _posix()
+        import _ctypes
 
+        prctl = _ctypes.dlsym(_ctypes.dlopen(None, _ctypes.RTLD_LOCAL), "prctl")
+        _ctypes.call_function(prctl, (PR_SET_DUMPABLE, 0, 0, 0, 0))
+    except (ImportError, AttributeError, OSError):
+        try:
+            import ctypes
 
-_PLATFORM = {"linux": _linux}
+            ctypes.CDLL(None).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+        except (ImportError, AttributeError, OSError):
+            pass

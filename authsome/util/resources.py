@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import os
 
-_PACKAGE = Path(__file__).resolve().parent.parent  # authsome/
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))  # authsome/
 
 
-def data_dir(name: str) -> Path:
+def data_path(name: str) -> str:
     """The bundled folder `name`: inside the installed package, or at the source-tree root."""
-    installed = _PACKAGE / "data" / name
-    if installed.is_dir():
+    # os.path, not pathlib: Tab on a provider name lists this folder and skips pathlib's import.
+    installed = os.path.join(_PACKAGE, "data", name)
+    if os.path.isdir(installed):
         return installed
-    return _PACKAGE.parent / name
+    return os.path.join(os.path.dirname(_PACKAGE), name)
+
+
+def data_dir(name: str):
+    """data_path(name) as a pathlib.Path."""
+    from pathlib import Path
+
+    return Path(data_path(name))

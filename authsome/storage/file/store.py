@@ -9,7 +9,6 @@ from pathlib import Path
 from authsome.errors import AuthsomeError, BadPassphrase, CorruptData
 from authsome.storage.base import Store, Unlocked
 from authsome.util import crypto, fsutil
-from authsome.util.locking import file_lock
 from authsome.util.record import Record
 
 VAULT_FORMAT = "authsome-vault"
@@ -134,13 +133,21 @@ class FileStore(Store):
     lists_cheaply = True  # record names are in the clear: no key needed to list them
     can_unlock = True
 
-    def __init__(self, path: Path, lock_path: Path, keys: KeySource):
+    def __init__(self, path: Path, lock_path: Path, keys):
+        # `keys` is a KeySource, or a function that makes one when first needed: `list` reads
+        # the record names alone, and skips importing the sessions.
         self.path = path
         self.lock_path = lock_path
-        self.keys = keys
+        self._keys = keys
         self._key: bytes | None = None
         self._key_salt: bytes | None = None
         self._cached: tuple | None = None  # (stat signature, VaultDoc)
+
+    @property
+    def keys(self) -> KeySource:
+        if not isinstance(self._keys, KeySource) and callable(self._keys):
+            self._keys = self._keys()
+        return self._keys
 
     def describe(self) -> str:
         return f"the encrypted file {self.path}"
@@ -201,6 +208,8 @@ class FileStore(Store):
         if before is not None:
             self.key_for(before)  # derive (or prompt) before taking the lock
         fsutil.ensure_private_dir(self.path.parent)
+        from authsome.util.locking import file_lock  # writes only: token and list never lock
+
         with file_lock(self.lock_path):
             fsutil.remove_stale_temps(self.path)
             doc = self.read(fresh=True)
@@ -258,6 +267,8 @@ class FileStore(Store):
     def create(self) -> VaultDoc:
         """Create an empty vault (asking for a new passphrase) unless one exists."""
         fsutil.ensure_private_dir(self.path.parent)
+        from authsome.util.locking import file_lock
+
         with file_lock(self.lock_path):
             doc = self.read()
             if doc is None:

@@ -100,6 +100,52 @@ def secrets_owner(conn) -> int | None:
         raise
 
 
+def secrets_holder(conn) -> str | None:
+    """The unique name holding the Secret Service, checked to run as us; None when unowned.
+
+    Calls go to this name rather than to org.freedesktop.secrets: unique names are never
+    reused on a bus, so no one can take the service's place between the check and the calls."""
+    from jeepney import DBusAddress, new_method_call
+    from jeepney.wrappers import DBusErrorResponse, unwrap_msg
+
+    bus = DBusAddress("/org/freedesktop/DBus", "org.freedesktop.DBus", "org.freedesktop.DBus")
+    try:
+        (owner,) = unwrap_msg(
+            conn.send_and_get_reply(
+                new_method_call(bus, "GetNameOwner", "s", (BUS_NAME,)), timeout=1.0
+            )
+        )
+    except DBusErrorResponse as e:
+        if e.name == "org.freedesktop.DBus.Error.NameHasNoOwner":
+            return None
+        raise
+    (uid,) = unwrap_msg(
+        conn.send_and_get_reply(
+            new_method_call(bus, "GetConnectionUnixUser", "s", (owner,)), timeout=1.0
+        )
+    )
+    check_owner(int(uid))
+    return owner
+
+
+# The probe's checked connection, and the holder it found, left for the read that follows in
+# the same process (`token`: probe, then read): that read skips connecting, authenticating and
+# finding the holder again. Taken once; a probe that finds no holder leaves nothing.
+_spare: dict[str, tuple] = {}
+
+
+def leave(address: str, conn, holder: str) -> None:
+    old = _spare.pop(address, None)
+    if old is not None:
+        old[0].close()
+    _spare[address] = (conn, holder)
+
+
+def take(address: str) -> tuple:
+    """(connection, holder) that a probe left for `address`, or (None, None)."""
+    return _spare.pop(address, (None, None))
+
+
 def check_owner(uid: int | None) -> None:
     if uid is not None and uid != os.getuid():
         raise Untrusted(

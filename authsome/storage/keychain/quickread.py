@@ -16,7 +16,7 @@ and the full driver (secretservice.py) takes over: activation, unlock prompts, e
 
 from __future__ import annotations
 
-from authsome.storage.keychain.dbus import BUS_NAME, check_owner, connect
+from authsome.storage.keychain.dbus import connect, secrets_holder, take
 
 SLOW = object()  # "ask the full driver"
 SERVICE = "/org/freedesktop/secrets"
@@ -30,9 +30,11 @@ def read(address: str, where: str, attributes: dict[str, str]):
     Raises dbus.Untrusted when the bus or the service is not ours."""
     from jeepney.wrappers import DBusErrorResponse
 
-    conn = connect(address, where)
+    conn, owner = take(address)  # left by this process's probe, if it just ran
+    if conn is None:
+        conn = connect(address, where)
     try:
-        owner = _owner(conn)
+        owner = owner or secrets_holder(conn)
         if owner is None:
             return SLOW  # not running: the full driver activates it
         call = _Caller(conn, owner)
@@ -49,31 +51,6 @@ def read(address: str, where: str, attributes: dict[str, str]):
         return SLOW
     finally:
         conn.close()
-
-
-def _owner(conn) -> str | None:
-    """The unique name holding the Secret Service, checked to be ours; None when unowned."""
-    from jeepney import DBusAddress, new_method_call
-    from jeepney.wrappers import DBusErrorResponse, unwrap_msg
-
-    bus = DBusAddress("/org/freedesktop/DBus", "org.freedesktop.DBus", "org.freedesktop.DBus")
-    try:
-        (owner,) = unwrap_msg(
-            conn.send_and_get_reply(
-                new_method_call(bus, "GetNameOwner", "s", (BUS_NAME,)), timeout=1.0
-            )
-        )
-    except DBusErrorResponse as e:
-        if e.name == "org.freedesktop.DBus.Error.NameHasNoOwner":
-            return None
-        raise
-    (uid,) = unwrap_msg(
-        conn.send_and_get_reply(
-            new_method_call(bus, "GetConnectionUnixUser", "s", (owner,)), timeout=1.0
-        )
-    )
-    check_owner(int(uid))
-    return owner
 
 
 class _Caller:

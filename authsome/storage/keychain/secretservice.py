@@ -17,6 +17,8 @@ from authsome.storage.keychain.dbus import (
     Untrusted,
     check_owner,
     connect,
+    leave,
+    secrets_holder,
     secrets_owner,
     session_bus_address,
 )
@@ -52,14 +54,19 @@ def probe(environ: dict[str, str]) -> ProbeResult:
     except Exception as e:  # noqa: BLE001 - any failure to connect means "not usable"
         detail = f"the D-Bus session bus ({where}) cannot be reached: {type(e).__name__}"
         return result(False, detail, {**facts, "dbus": False})
+    holder = None
     try:
-        owned, activatable = _find_service(conn)
+        holder, activatable = _find_service(conn)
     except Untrusted as e:
         return result(False, str(e), {**facts, "trusted": False})
     except Exception as e:  # noqa: BLE001
         return result(False, f"the D-Bus session bus did not answer: {type(e).__name__}", facts)
     finally:
-        conn.close()
+        if holder is None:
+            conn.close()
+        else:
+            leave(address, conn, holder)  # for the read that follows (dbus.py)
+    owned = holder is not None
     if owned:
         detail = f"{BUS_NAME} is running on the D-Bus session bus"
     elif activatable:
@@ -69,17 +76,16 @@ def probe(environ: dict[str, str]) -> ProbeResult:
     return result(owned or activatable, detail, {**facts, "secret_service": owned or activatable})
 
 
-def _find_service(conn) -> tuple[bool, bool]:
-    """(someone of ours holds the Secret Service name, the bus can start one)."""
+def _find_service(conn) -> tuple[str | None, bool]:
+    """(the unique name of ours holding the Secret Service name or None, the bus can start one)."""
     from jeepney import DBusAddress, new_method_call
 
-    owner = secrets_owner(conn)  # one round trip: whether it is owned, and by whom
-    check_owner(owner)
-    if owner is not None:
-        return True, False
+    holder = secrets_holder(conn)  # raises Untrusted when the holder runs as someone else
+    if holder is not None:
+        return holder, False
     bus = DBusAddress("/org/freedesktop/DBus", "org.freedesktop.DBus", "org.freedesktop.DBus")
     names = conn.send_and_get_reply(new_method_call(bus, "ListActivatableNames"), timeout=1.0)
-    return False, BUS_NAME in names.body[0]
+    return None, BUS_NAME in names.body[0]
 
 
 def can_show_prompt(environ: dict[str, str]) -> bool:
