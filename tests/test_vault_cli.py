@@ -173,3 +173,21 @@ def test_a_proxy_variable_that_applies_to_the_server_is_honoured(vault_env):
     assert through.returncode == 4 and "cannot reach" in through.stderr, through.stderr
     around = {**vault_env, "HTTP_PROXY": proxy, "NO_PROXY": "127.0.0.1,localhost"}
     assert _ok(["token", "openai"], around).stdout == KEY + "\n"
+
+
+@pytest.mark.parametrize("chosen_by", ["env", "config"])
+def test_tab_offers_the_connections_that_another_machine_logged_in(vault_env, second, chosen_by):
+    """Tab reads the listing kept in Vault (through its local copy), not this home's
+    index.json, whether AUTHSOME_BACKEND or config.json chose the vault store."""
+    _ok(["login", "openai"], vault_env, input=KEY + "\n")
+    env = {
+        **second,
+        "_AUTHSOME_COMPLETE": "bash_complete",
+        "COMP_WORDS": "authsome token ",
+        "COMP_CWORD": "2",
+    }
+    if chosen_by == "config":
+        del env["AUTHSOME_BACKEND"]  # machine() wrote backend=vault into config.json
+    assert _ok([], env).stdout.split() == ["plain,openai"]
+    copy = Path(second["AUTHSOME_HOME"]) / "vault-index.json"
+    assert copy.exists() and KEY not in copy.read_text()
