@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 AUTHSOME_BIN = str(Path(sys.executable).parent / "authsome")
@@ -19,6 +20,25 @@ def run(args, env, input=None, timeout=60, **kw):  # noqa: A002
         start_new_session=True,
         **kw,
     )
+
+
+def start_token(env, name: str = "testsrv") -> subprocess.Popen:
+    """`authsome token NAME` started in its own session, for tests that race or kill it."""
+    return subprocess.Popen(
+        [AUTHSOME_BIN, "token", name],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+
+
+def wait_for(predicate, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
 
 
 # An API-key provider whose key may be anything: for values full of quotes, newlines and $(...).

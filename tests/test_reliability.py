@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from clitools import AUTHSOME_BIN, run
+from clitools import AUTHSOME_BIN, run, start_token, wait_for
 from realparts import IN_CI
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,24 +40,6 @@ def _assert_login_alive(server, env):
     assert not server.state.revoked_families, "a spent refresh token was sent again"
 
 
-def _start_token(env):
-    return subprocess.Popen(
-        [AUTHSOME_BIN, "token", "testsrv"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-
-
-def _wait_for(predicate, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
-
-
 # -- 1. a rotated refresh token is never lost -------------------------------------------------
 
 
@@ -65,8 +47,8 @@ def _wait_for(predicate, timeout=20.0):
 def test_a_signal_during_the_refresh_waits_for_the_save(testsrv, unlocked_env, sig):
     _due(testsrv, unlocked_env)
     testsrv.state.refresh_delay = 1.0  # the answer is in flight when the signal comes
-    proc = _start_token(unlocked_env)
-    _wait_for(lambda: testsrv.state.count("/token", "refresh_token") == 1)
+    proc = start_token(unlocked_env)
+    wait_for(lambda: testsrv.state.count("/token", "refresh_token") == 1, timeout=20.0)
     proc.send_signal(sig)
     out, err = proc.communicate(timeout=30)
     # The signal is honoured (Ctrl-C: exit 130; SIGTERM/SIGHUP: killed by it)...
@@ -74,7 +56,7 @@ def test_a_signal_during_the_refresh_waits_for_the_save(testsrv, unlocked_env, s
     assert "saving the new tokens first" in err
     # ...but only after the rotated refresh token was stored. Wait until the server has spent
     # the old one, or the next call could slip in first and hide a lost token.
-    _wait_for(lambda: any(info["used"] for info in testsrv.state.refresh.values()))
+    wait_for(lambda: any(info["used"] for info in testsrv.state.refresh.values()))
     testsrv.state.refresh_delay = 0
     _assert_login_alive(testsrv, unlocked_env)
 
@@ -383,7 +365,7 @@ def test_waiters_see_a_failed_refresh_instead_of_each_retrying(testsrv, unlocked
         testsrv.state.refresh_failure = (500, "text/html", "<html>oops</html>")
         testsrv.state.refresh_delay = 1.5  # all six are waiting on the lock when it fails
     start = time.monotonic()
-    procs = [_start_token(env) for _ in range(6)]
+    procs = [start_token(env) for _ in range(6)]
     results = [p.communicate(timeout=120) for p in procs]
     elapsed = time.monotonic() - start
     assert [p.returncode for p in procs] == [8] * 6, [e for _, e in results]

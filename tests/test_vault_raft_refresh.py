@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 from baoserver import RaftCluster, machine
-from clitools import AUTHSOME_BIN, run
+from clitools import run, start_token
 
 pytestmark = [pytest.mark.real, pytest.mark.slow]
 
@@ -32,19 +32,8 @@ def _machine(env, root: Path, node, token: str, server) -> dict:
 
 
 def _storm(envs) -> list[tuple[int, str, str]]:
-    import subprocess
 
-    procs = [
-        subprocess.Popen(
-            [AUTHSOME_BIN, "token", "testsrv"],
-            env=e,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            start_new_session=True,
-        )
-        for e in envs
-    ]
+    procs = [start_token(e) for e in envs]
     results = [p.communicate(timeout=300) for p in procs]
     return [(p.returncode, out.strip(), err) for p, (out, err) in zip(procs, results, strict=True)]
 

@@ -9,13 +9,12 @@ as a revoked family or exit 7. Under CI=true a missing `bao` fails these tests.
 import json
 import os
 import signal
-import subprocess
 import time
 from pathlib import Path
 
 import pytest
 from baoserver import BaoServer, machine
-from clitools import AUTHSOME_BIN, run
+from clitools import run, start_token, wait_for
 
 SCALE = 32
 
@@ -38,24 +37,6 @@ def _login_due(server, env, expires_in=2, wait=1.2):
     out = run(["login", "testsrv"], env)
     assert out.returncode == 0, out.stderr
     time.sleep(wait)
-
-
-def _start(env) -> subprocess.Popen:
-    return subprocess.Popen(
-        [AUTHSOME_BIN, "token", "testsrv"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-
-
-def _wait_for(predicate, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
 
 
 def _record(bao, prefix: str) -> dict:
@@ -82,7 +63,7 @@ def test_32_machines_send_exactly_one_refresh(
     envs = _machines(env, tmp_path, bao_server, vault_prefix, oauth_server, SCALE)
     _login_due(oauth_server, envs[0])
     before = _record(bao_server, vault_prefix)["secrets"]["access_token"]
-    procs = [_start(e) for e in envs]
+    procs = [start_token(e) for e in envs]
     results = [p.communicate(timeout=300) for p in procs]
     assert [p.returncode for p in procs] == [0] * SCALE, [err for _, err in results]
     assert _grants(oauth_server) == 1
@@ -114,8 +95,8 @@ def _killed_mid_refresh(oauth_server, envs, spent: bool):
                 return "drop"
 
         oauth_server.state.on_refresh = drop_the_first
-    holder = _start(envs[0])
-    _wait_for(lambda: _grants(oauth_server) == 1)
+    holder = start_token(envs[0])
+    wait_for(lambda: _grants(oauth_server) == 1)
     os.killpg(holder.pid, signal.SIGKILL)
     holder.wait(10)
     oauth_server.state.refresh_answer_delay = 0
@@ -136,7 +117,7 @@ def test_a_stale_lock_is_taken_over_after_its_expiry(
     later: list[float] = []  # when the refreshes after the kill reach the server
     oauth_server.state.on_refresh = lambda: later.append(time.time())
     start = time.monotonic()
-    procs = [_start(e) for e in envs[1:]]
+    procs = [start_token(e) for e in envs[1:]]
     results = [p.communicate(timeout=120) for p in procs]
     codes = [p.returncode for p in procs]
     assert time.monotonic() - start < 9 + 20
@@ -169,7 +150,7 @@ def test_machines_that_waited_see_the_failed_refresh_instead_of_each_retrying(
     _login_due(oauth_server, envs[0], expires_in=1)
     oauth_server.state.refresh_failure = (500, "text/html", "<html>oops</html>")
     oauth_server.state.refresh_delay = 3  # every machine is waiting on the lock when it fails
-    procs = [_start(e) for e in envs]
+    procs = [start_token(e) for e in envs]
     results = [p.communicate(timeout=120) for p in procs]
     assert [p.returncode for p in procs] == [8] * 6, [err for _, err in results]
     assert _grants(oauth_server) == 1
