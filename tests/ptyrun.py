@@ -15,10 +15,12 @@ class PtyProcess:
         if self.pid == 0:  # child: the pty is its controlling terminal
             os.execvpe(argv[0], argv, env)  # noqa: S606
         self.screen = b""
+        self._seen = 0  # where expect_next starts looking
 
-    def expect(self, text: bytes, timeout: float = 30) -> None:
+    def expect(self, text: bytes, timeout: float = 30, start: int = 0) -> None:
+        """Wait until `text` is on the screen (at or after `start`)."""
         deadline = time.monotonic() + timeout
-        while text not in self.screen:
+        while self.screen.find(text, start) < 0:
             left = deadline - time.monotonic()
             if left <= 0:
                 raise TimeoutError(f"{text!r} not shown; screen so far: {self.screen!r}")
@@ -31,6 +33,11 @@ class PtyProcess:
                 if not chunk:
                     raise EOFError(f"{text!r} not shown; screen: {self.screen!r}")
                 self.screen += chunk
+
+    def expect_next(self, text: bytes, timeout: float = 30) -> None:
+        """Wait for `text` after what the last expect_next matched: a prompt shown again."""
+        self.expect(text, timeout, self._seen)
+        self._seen = self.screen.find(text, self._seen) + len(text)
 
     def send(self, data: bytes) -> None:
         os.write(self.fd, data)

@@ -135,7 +135,7 @@ cd {project}
 printf '%s' "${{HOSTILE_KEY-unset}}" > {out}/inside
 cd {outside}
 printf '%s' "${{HOSTILE_KEY-unset}}" > {out}/outside
-echo session-done
+printf 'session-%s\\n' done
 """
 
 
@@ -147,10 +147,11 @@ def bash_in_a_terminal(env: dict, script: str, tmp_path: Path) -> PtyProcess:
     rc = tmp_path / "bashrc"
     rc.write_text(f"PS1='{PROMPT}'\n")
     shell = PtyProcess([require("bash"), "--noprofile", "--rcfile", str(rc), "-i"], env)
-    shell.expect(PROMPT.encode())
+    # expect_next: each prompt after the last one, not the first prompt found again.
+    shell.expect_next(PROMPT.encode())
     for line in script.splitlines():
         shell.send(line.encode() + b"\n")
-        shell.expect(PROMPT.encode())
+        shell.expect_next(PROMPT.encode())
     return shell
 
 
@@ -183,7 +184,7 @@ def test_a_locked_vault_is_one_line_and_never_a_prompt(direnv_env, tmp_path):
         'eval "$(direnv hook bash)"\n'
         f"cd {folder}\n"
         f"printf '%s' \"${{HOSTILE_KEY-unset}} ${{AFTER-}}\" > {out}/inside\n"
-        "echo session-done\n"
+        "printf 'session-%s\\n' done\n"
     )
     shell = bash_in_a_terminal({**locked, "TERM": "dumb"}, script, tmp_path)
     try:
