@@ -345,3 +345,15 @@ def test_rotated_tokens_in_one_journal_survive_another_machine_going_first(
     other = run(["token", "testsrv"], b)
     assert (other.returncode, other.stdout.strip()) == (0, new_access), other.stderr
     assert _grants(oauth_server) == 1 and not oauth_server.state.revoked_families
+
+
+def test_the_save_budget_ends_one_deadline_before_the_lock_expires(bao_server, vault_prefix):
+    now = [time.time()]
+    lock = _lock(bao_server, vault_prefix, clock=lambda: now[0], deadline=2.0)
+    assert lock.acquire()
+    assert lock.save_budget() == pytest.approx(9 - 2 - 1)
+    now[0] += 2.0  # the provider took a whole deadline to answer
+    assert lock.save_budget() == pytest.approx(9 - 2 - 2 - 1)
+    now[0] += 10.0  # past the lock's expiry: one try, no retries
+    assert lock.save_budget() == 0.0
+    lock.release()
