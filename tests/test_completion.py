@@ -251,8 +251,70 @@ def test_fast_answer_is_clicks_answer(two_connections, monkeypatch, capsys):
                     answered += 1
                     assert fast == _click_says(monkeypatch, capsys, protocol), protocol
     # Not vacuous: name arguments right after their command, and the options of the declared
-    # commands, are answered without click.
-    assert answered >= 900  # 969 when written
+    # commands (cli/options.py), are answered without click.
+    assert answered >= 1700  # 1800 when written, login's, logout's, inspect's and run's too
+
+
+def _declared_questions():
+    """(words after `authsome`, incomplete) for each declared command (cli/options.py): every
+    prefix of every option name, right after the command and after a name; and each option
+    taking a value, its choices by every prefix, given apart (--flow d) and attached (--flow=d)."""
+    from authsome.cli.options import COMMANDS as DECLARED
+
+    for command, spec in DECLARED.items():
+        for opt in spec["options"]:
+            for name in opt["names"]:
+                for end in range(1, len(name) + 1):
+                    yield [command], name[:end]
+                    yield [command, "x"], name[:end]
+                if opt["flag"]:
+                    continue
+                values = {c[:end] for c in opt["choices"] for end in range(len(c) + 1)}
+                for value in sorted(values | {"", "=", "x", "9"}):
+                    yield [command, name], value
+                    if name.startswith("--") and value != "=":
+                        yield [command], f"{name}={value}"
+
+
+def test_fast_answer_is_clicks_answer_on_every_declared_option(shell_env, monkeypatch, capsys):
+    """Tab on the options of login, env, ... never imports click: each answer is click's."""
+    asked = 0
+    for shell in SHELLS:
+        for words, incomplete in _declared_questions():
+            protocol = _protocol_env(shell, ["authsome", *words], incomplete)
+            fast = _fast_says(protocol)
+            assert fast is not None, protocol
+            assert fast == _click_says(monkeypatch, capsys, protocol), protocol
+            asked += 1
+    assert asked >= 1500  # 1575 when written
+
+
+def test_declared_option_questions_cover_logins_options():
+    asked = {(tuple(words), incomplete) for words, incomplete in _declared_questions()}
+    for question in [
+        (("login",), "--f"),
+        (("login",), "--n"),
+        (("login", "x"), "-c"),
+        (("login", "--flow"), ""),
+        (("login", "--flow"), "d"),
+        (("login",), "--flow="),
+        (("login",), "--flow=dc"),
+        (("login", "--port"), "9"),
+        (("login", "--scopes"), "x"),
+        (("login", "x"), "--no-b"),
+    ]:
+        assert question in asked, question
+
+
+def test_the_declared_flows_are_the_oauth_flows():
+    from authsome.cli.options import COMMANDS
+    from authsome.cli.root import cli
+    from authsome.oauth import FLOWS
+
+    by_dest = {o["dest"]: o for o in COMMANDS["login"]["options"]}
+    assert tuple(by_dest["flow"]["choices"]) == tuple(FLOWS)
+    port = next(p for p in cli.get_command(None, "login").params if p.name == "port")
+    assert (port.type.min, port.type.max) == by_dest["port"]["span"] == (1024, 65535)
 
 
 def test_fast_answer_lists_names_in_each_format(two_connections):
@@ -268,6 +330,9 @@ def test_fast_answer_lists_names_in_each_format(two_connections):
             ["authsome", "login", "env", "token", "list", "gi", "gizmo:work", "-c", "--"]
         )
         | st.sampled_from(["x", "--shell", "--format", "--strict", "--json", "--c", "--s=f", "j"])
+        | st.sampled_from(
+            ["logout", "inspect", "run", "--flow", "--port", "--f", "--flow=d", "-cw"]
+        )
         | st.text(alphabet="gi :-='\"\\\t\x0b", max_size=4),
         max_size=6,
     ).map(" ".join),
@@ -328,6 +393,10 @@ def test_fast_answer_gives_option_help_as_click_formats_it():
         (["token"], "--c", "plain,--connection\n"),
         (["env", "--shell"], "f", "plain,fish\n"),
         (["list"], "--j", "plain,--json\n"),
+        (["login"], "--f", "plain,--flow\nplain,--force\n"),
+        (["login", "github", "--flow"], "d", "plain,device_code\nplain,dcr_pkce\n"),
+        (["login"], "--port=", "\n"),
+        (["inspect"], "--r", "plain,--refresh\n"),
     ],
 )
 def test_tab_on_a_name_or_declared_option_does_not_import_click(

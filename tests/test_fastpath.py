@@ -155,3 +155,12 @@ def test_the_declared_choices_are_the_shells_and_formats_themselves():
     assert tuple(by_dest["shell"]["choices"]) == shells.DIALECTS
     assert tuple(by_dest["fmt"]["choices"]) == formats.NAMES
     assert by_dest["fmt"]["default"] == formats.SHELL
+
+
+@pytest.mark.parametrize("argv", [["login", "gizmo"], ["logout", "gizmo"], ["inspect", "github"]])
+def test_fast_path_runs_only_its_own_commands(argv):
+    """login, logout, ... are declared for Tab only: the fast path leaves them to click."""
+    from authsome.cli import fastpath, options
+
+    assert argv[0] in options.COMMANDS
+    assert fastpath.run(argv) is None

@@ -15,6 +15,8 @@ def parameters(spec: dict, shell_complete):
             settings["is_flag"] = True
         elif opt["choices"]:
             settings["type"] = click.Choice(opt["choices"])
+        elif opt["span"]:
+            settings["type"] = click.IntRange(*opt["span"])
         if opt["default"] not in (None, False):
             settings["default"] = opt["default"]
         decorators.append(click.option(*opt["names"], opt["dest"], **settings))

@@ -53,7 +53,9 @@ RUNS = {"token": run_token, "env": run_env, "list": run_list}
 
 def run(args: list[str]) -> int | None:
     """The exit status of `authsome ARGS`, or None when click should handle them."""
-    spec = COMMANDS.get(args[0]) if args else None
+    # Only the commands in RUNS: the others are declared for Tab, and `parse` does not check
+    # what click's types (an IntRange, say) would.
+    spec = COMMANDS.get(args[0]) if args and args[0] in RUNS else None
     given = parse(args[1:], spec) if spec else None
     if given is None:
         return None

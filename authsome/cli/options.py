@@ -1,9 +1,10 @@
-"""The arguments and options of `token`, `env` and `list`, declared once.
+"""The arguments and options of the commands read without click, declared once.
 
-Two readers: cli/fastpath.py parses argv with them, and cli/token.py, cli/env.py and
-cli/listing.py hand them to click (cli/declared.py), so the two cannot disagree on what a
-command accepts. tests/test_fastpath.py checks that they give the same answers. Plain data and
-no click: the fast path reads this module on every call.
+Click reads them (cli/declared.py builds each command's parameters), and so do the click-free
+readers: cli/fastpath.py runs `token`, `env` and `list` with them, and cli/tab.py answers Tab
+on the options of every command here. So the readers cannot disagree on what a command
+accepts; tests/test_fastpath.py and tests/test_completion.py check that they give the same
+answers. Plain data and no click: the fast path reads this module on every call.
 """
 
 
@@ -39,29 +40,37 @@ class _Names:
 DIALECTS = _Names("authsome.shells", "DIALECTS")
 FORMATS = _Names("authsome.formats", "NAMES")
 SHELL = "shell"  # formats.SHELL; tests/test_fastpath.py checks they agree
+FLOWS = _Names("authsome.oauth", "FLOWS")
 
 
-def option(*names: str, dest: str, flag=False, choices=(), default=None, **shown) -> dict:
-    """One option: its names, the keyword it fills; `shown` is --help text (help, show_default)."""
+def option(
+    *names: str, dest: str, flag=False, choices=(), default=None, span=None, **shown
+) -> dict:
+    """One option: its names, the keyword it fills; `span` (low, high) for a whole number in
+    that range; `shown` is --help text (help, show_default)."""
     return {
         "names": names,
         "dest": dest,
         "flag": flag,
         "choices": choices,
         "default": False if flag else default,
+        "span": span,
         "shown": shown,
     }
 
 
+def _connection(help_: str = "Connection name (or NAME:C).") -> dict:
+    return option("--connection", "-c", dest="connection", help=help_)
+
+
+def _json() -> dict:
+    return option("--json", dest="as_json", flag=True, help="Print JSON.")
+
+
 # command -> its argument (keyword, how many: -1 for any number; None for no argument) and its
-# options, in --help order
+# options, in --help order. cli/fastpath.py runs only the commands in its RUNS table.
 COMMANDS = {
-    "token": {
-        "argument": ("name", 1),
-        "options": (
-            option("--connection", "-c", dest="connection", help="Connection name (or NAME:C)."),
-        ),
-    },
+    "token": {"argument": ("name", 1), "options": (_connection(),)},
     "env": {
         "argument": ("names", -1),
         "options": (
@@ -78,8 +87,56 @@ COMMANDS = {
             ),
         ),
     },
-    "list": {
-        "argument": None,
-        "options": (option("--json", dest="as_json", flag=True, help="Print JSON."),),
+    "list": {"argument": None, "options": (_json(),)},
+    "login": {
+        "argument": ("name", 1),
+        "options": (
+            option(
+                "--flow", dest="flow", choices=FLOWS, help="Login flow (default: the provider's)."
+            ),
+            _connection("Connection name (default: 'default'; or NAME:C)."),
+            option(
+                "--scopes",
+                dest="scopes",
+                help="Comma-separated scopes, replacing the provider's defaults.",
+            ),
+            option(
+                "--force", dest="force", flag=True, help="Log in again over a connected connection."
+            ),
+            option(
+                "--client-id",
+                dest="client_id",
+                help="OAuth client ID (default: NAME_CLIENT_ID or the provider's).",
+            ),
+            option("--port", dest="port", span=(1024, 65535), help="Loopback port for pkce."),
+            option(
+                "--no-browser",
+                dest="no_browser",
+                flag=True,
+                help="Print the URL; do not open a browser.",
+            ),
+        ),
+    },
+    "logout": {"argument": ("name", 1), "options": (_connection(),)},
+    "inspect": {
+        "argument": ("name", 1),
+        "options": (
+            _json(),
+            option(
+                "--refresh", dest="refresh", flag=True, help="Fetch the issuer's metadata again."
+            ),
+        ),
+    },
+    "run": {
+        "argument": ("names", -1),
+        "options": (
+            option(
+                "--proxy",
+                dest="proxy",
+                flag=True,
+                help="Hold placeholders; a local proxy adds the credentials to requests to their"
+                " hosts.",
+            ),
+        ),
     },
 }

@@ -2,7 +2,9 @@ import json
 
 import click
 
+from authsome.cli import options
 from authsome.cli.complete import provider_names
+from authsome.cli.declared import parameters
 
 
 @click.command()
@@ -17,9 +19,7 @@ def providers(ctx, as_json):
 
 
 @click.command()
-@click.argument("name", shell_complete=provider_names)
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@click.option("--refresh", is_flag=True, help="Fetch the issuer's metadata again.")
+@parameters(options.COMMANDS["inspect"], provider_names)
 @click.pass_obj
 def inspect(ctx, name, as_json, refresh):
     """Show a provider's resolved definition (with endpoints discovered from its issuer)."""

@@ -1,7 +1,9 @@
 import click
 
 from authsome import shells
+from authsome.cli import options
 from authsome.cli.complete import connected_refs
+from authsome.cli.declared import parameters
 
 
 @click.command()
@@ -39,14 +41,9 @@ class RunCommand(click.Command):
 
 
 @click.command(cls=RunCommand)
-@click.option(
-    "--proxy",
-    is_flag=True,
-    help="Hold placeholders; a local proxy adds the credentials to requests to their hosts.",
-)
-@click.argument("names", nargs=-1, shell_complete=connected_refs)
+@parameters(options.COMMANDS["run"], connected_refs)
 @click.pass_context
-def run(click_ctx, proxy, names):
+def run(click_ctx, names, proxy):
     """Run a command with fresh credentials: authsome run github -- gh repo list."""
     from authsome.services.shell import run_command
 

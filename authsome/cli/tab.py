@@ -11,8 +11,6 @@ tests/test_completion.py checks that both give the same answer.
 
 from __future__ import annotations
 
-from authsome.services import complete
-
 PROVIDERS = "providers"
 CONNECTIONS = "connections"
 
@@ -62,7 +60,8 @@ _FORMATS = {"bash_complete": _bash, "zsh_complete": _zsh, "fish_complete": _fish
 _UNSAFE = frozenset("'\"\\\x0b\x0c\x1c\x1d\x1e\x1f")
 
 
-CHOICES = {PROVIDERS: complete.provider_names, CONNECTIONS: complete.connected_refs}
+# kind -> its function in services.complete, imported only for names: Tab on an option skips it.
+CHOICES = {PROVIDERS: "provider_names", CONNECTIONS: "connected_refs"}
 
 
 def _split(text: str) -> list[str] | None:
@@ -108,9 +107,7 @@ def answer(environ, make_context=None) -> str | None:
     """The completion output for a name or a declared option, or None when click should
     answer. The names come from `make_context()`, by default services.complete.TabContext."""
     if make_context is None:
-        make_context = lambda: (  # noqa: E731
-            complete.TabContext(environ) if complete.TabContext.suits(environ) else _factory()
-        )
+        make_context = lambda: _tab_context(environ)  # noqa: E731
     line = _FORMATS.get(environ.get("_AUTHSOME_COMPLETE", ""))
     request = line and _request(environ)
     if not request or not request[0]:
@@ -124,7 +121,11 @@ def answer(environ, make_context=None) -> str | None:
     return "\n".join(line(value, help_) for value, help_ in items)
 
 
-def _factory():
+def _tab_context(environ):
+    from authsome.services import complete
+
+    if complete.TabContext.suits(environ):
+        return complete.TabContext(environ)
     from authsome.factory import Context
 
     return Context()
@@ -187,4 +188,7 @@ def _name_items(args: list[str], incomplete: str, make_context) -> list | None:
     given = args[1:]
     if any(a.startswith("-") for a in given) or (most is not None and len(given) >= most):
         return None
-    return [(name, None) for name in CHOICES[kind](make_context(), incomplete)]
+    from authsome.services import complete
+
+    names = getattr(complete, CHOICES[kind])(make_context(), incomplete)
+    return [(name, None) for name in names]

@@ -61,10 +61,9 @@ def fresh(ctx, ref: str, connection=None) -> Connection:
     from authsome.util.locking import file_lock  # here, as contextlib below: not on the fast path
 
     # Single flight: with rotating refresh tokens, two processes refreshing at once would each
-    # spend the same token and one of them (or the provider's reuse detection) would kill the
-    # login. So one refreshes under a per-connection lock; the others wait, then read again.
-    # A store that other machines share (the vault store) adds its own lock inside this one,
-    # so that one process per machine, and one machine of all, does the refresh.
+    # spend the same token, and reuse detection would kill the login. So one refreshes under a
+    # per-connection lock while the others wait, then read again; a store that other machines
+    # share (vault) adds its own lock inside this one: one process per machine, one machine.
     lock = ctx.home.lock_path(f"refresh.{provider_name}.{conn_name}")
     waited_since = ctx.clock()
     shared = ctx.connections.refresh_lock(

@@ -70,8 +70,9 @@ class VaultClient:
                 "authsome-vault",
             )
         except DeadlineExceeded:
-            # The call goes on in an abandoned thread: the next one must not share its socket.
-            wire.close()
+            # The call goes on in an abandoned thread: cut its socket (closing would wait for
+            # the lock the stuck read holds), and let the next call open another.
+            wire.abandon()
             raise StoreUnavailable(
                 f"{self.where} did not answer within {self.deadline:g} s",
                 "check the server, or raise AUTHSOME_HTTP_TIMEOUT",
@@ -106,6 +107,12 @@ class VaultClient:
         return StoreUnavailable(
             f"{self.where} answered {method} {path} with HTTP {status} ({printable(errors)})",
             "check the server's logs (authsome doctor shows the setup)",
+        )
+
+    def _not_vault(self, method: str, path: str) -> Exception:
+        return StoreUnavailable(
+            f"{self.where} did not answer {method} {path} as an OpenBao or Vault server would",
+            "check VAULT_ADDR: it may name another web server, or a login page in front of Vault",
         )
 
     def _denied(self, method: str, path: str) -> Exception:
@@ -173,6 +180,8 @@ class VaultClient:
         if status == 404:
             self.check_kv2()  # on a v1 mount every v2 path is missing: say what is wrong
             return None, version
+        if not version or not isinstance(inner.get("data"), dict | type(None)):
+            raise self._not_vault("GET", path)
         self._kv2_checked = True  # only a v2 mount answers in this shape
         return inner.get("data"), version
 
@@ -183,7 +192,10 @@ class VaultClient:
         if cas is not None:
             body["options"] = {"cas": cas}
         _, answer = self._call("POST", self._kv("data", path), body)
-        return int((answer.get("data") or {}).get("version") or 0)
+        version = (answer.get("data") or {}).get("version")
+        if not isinstance(version, int) or version < 1:
+            raise self._not_vault("POST", path)  # an HTML page with 200 stored nothing
+        return version
 
     def delete(self, path: str) -> bool:
         """Remove every version of `path`; False when there was nothing there."""
@@ -199,7 +211,10 @@ class VaultClient:
         status, body = self._call("LIST", self._kv("metadata", path), missing_ok=True)
         if status == 404:
             return []
-        return [str(k) for k in (body.get("data") or {}).get("keys") or []]
+        keys = (body.get("data") or {}).get("keys")
+        if not isinstance(keys, list):
+            raise self._not_vault("LIST", path)
+        return [str(k) for k in keys]
 
     def check_kv2(self) -> None:
         """Raise ConfigError unless the mount is a KV version 2 engine (asked once)."""
@@ -212,6 +227,10 @@ class VaultClient:
         if status == 200 and info.get("type") in ("kv", "generic") and version == "2":
             self._kv2_checked = True
             return
+        if status == 200 and not info:
+            raise self._not_vault("GET", f"sys/internal/ui/mounts/{mount}")
+        if status == 403 and self._is_root():
+            status = 404  # the root token sees every mount: this one does not exist
         if status in (200, 400, 404):
             what = "is a KV version 1 mount" if status == 200 else "is not a mount"
             if status == 200 and info.get("type") not in ("kv", "generic"):
@@ -222,6 +241,10 @@ class VaultClient:
                 " config.json",
             )
         raise self._error(status, body, "GET", f"sys/internal/ui/mounts/{mount}")
+
+    def _is_root(self) -> bool:
+        status, body = self._send("GET", "auth/token/lookup-self")
+        return status == 200 and "root" in ((body.get("data") or {}).get("policies") or ())
 
     # -- about the token and the server, for doctor -------------------------------------
     def lookup_self(self) -> dict:

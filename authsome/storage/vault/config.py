@@ -37,8 +37,11 @@ def resolve(environ: dict[str, str], config: dict, config_path: Path) -> VaultSe
             "the vault store needs the address of an OpenBao or Vault server",
             "set VAULT_ADDR (or BAO_ADDR), or vault.addr in config.json",
         )
-    mount = _text(section, "mount", config_path) or DEFAULT_MOUNT
-    prefix = _text(section, "prefix", config_path) or DEFAULT_PREFIX
+    _check_addr(addr, "VAULT_ADDR" if _first(environ, "VAULT_ADDR", "BAO_ADDR") else "vault.addr")
+    mount = _path(_text(section, "mount", config_path) or DEFAULT_MOUNT, "vault.mount", config_path)
+    prefix = _path(
+        _text(section, "prefix", config_path) or DEFAULT_PREFIX, "vault.prefix", config_path
+    )
     return VaultSettings(
         addr=addr.rstrip("/"),
         mount=mount.strip("/"),
@@ -56,7 +59,7 @@ def _credential(environ: dict[str, str], section: dict, config_path: Path) -> Cr
     # AppRole in between: CI that sets an AppRole means it, whatever file a runner left behind.
     for name in ("VAULT_TOKEN", "BAO_TOKEN"):
         if environ.get(name, "").strip():
-            return Credential("token", name, token=environ[name].strip())
+            return Credential("token", name, token=_one_word(environ[name].strip(), name))
     role_id = _secret(environ, "VAULT_ROLE_ID")
     secret_id = _secret(environ, "VAULT_SECRET_ID")
     if role_id or secret_id:
@@ -79,7 +82,52 @@ def _credential(environ: dict[str, str], section: dict, config_path: Path) -> Cr
         token = path.read_text(encoding="utf-8").strip()
     except OSError:
         return None
-    return Credential("token", str(path), token=token) if token else None
+    return Credential("token", str(path), token=_one_word(token, str(path))) if token else None
+
+
+def _path(value: str, key: str, config_path: Path) -> str:
+    """A KV mount or prefix: folders of letters, digits, '_', '-' and '.', but not '.' or '..'."""
+    import re
+
+    parts = value.strip("/").split("/")
+    if not all(re.fullmatch(r"[A-Za-z0-9_.-]+", p) and p not in (".", "..") for p in parts):
+        raise ConfigError(
+            f"{config_path}: {key} {value!r} is not a path in Vault",
+            "use folders of letters, digits, '_', '-' and '.', such as authsome/team-a",
+        )
+    return "/".join(parts)
+
+
+def _one_word(token: str, source: str) -> str:
+    """`token`, unless it holds a space, a line break or a control character."""
+    # Such a token could never be valid, and http.client would refuse it quoting the value.
+    if any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in token):
+        raise ConfigError(
+            f"the Vault token from {source} has a space or a line break in it",
+            "check it: a Vault token is a single word (bao token lookup shows yours)",
+        )
+    return token
+
+
+def _check_addr(addr: str, source: str) -> None:
+    """Raise ConfigError unless `addr` is an http(s) URL with a host and a valid port."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(addr)
+        port_ok = parts.port is None or parts.port > 0
+    except ValueError:
+        parts, port_ok = None, False
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname or not port_ok:
+        raise ConfigError(
+            f"{source} is not the address of a server",
+            "set it to a URL such as https://bao.example.com:8200",
+        )
+    if parts.username or parts.password:
+        raise ConfigError(
+            f"{source} holds a user name or password",
+            "remove it from the address: authsome authenticates with a Vault token",
+        )
 
 
 def _secret(environ: dict[str, str], name: str) -> str | None:

@@ -62,6 +62,7 @@ class StdlibWire:
         self.base = parts.path.rstrip("/")
         self.ssl_context, self.headers, self.timeout = ssl_context, headers, timeout
         self._conn = None
+        self._sock = None  # the connection's socket, kept to cut it from another thread
 
     def _connection(self):
         import http.client
@@ -84,8 +85,13 @@ class StdlibWire:
             conn = self._connection()
             try:
                 conn.request(method, self.base + path, payload, {**self.headers, **headers})
+                self._sock = conn.sock
                 response = conn.getresponse()
-                return response.status, _decode(response.read(MAX_BODY + 1)[:MAX_BODY])
+                raw = response.read(MAX_BODY + 1)
+                if len(raw) > MAX_BODY:
+                    self.close()  # the rest is still on the wire: this connection is spent
+                    raw = b""
+                return response.status, _decode(raw)
             except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError) as e:
                 self.close()  # a kept-alive connection the server closed: once more, anew
                 if attempt == 2:
@@ -95,12 +101,27 @@ class StdlibWire:
             except (OSError, http.client.HTTPException, ssl.SSLError) as e:
                 self.close()
                 raise WireError(_reason(e)) from None
+            except ValueError:
+                # http.client refuses a header with a line break, quoting the value: never
+                # pass that on, it is the token.
+                self.close()
+                raise WireError("a header could not be sent") from None
         raise AssertionError("unreachable")
 
     def close(self) -> None:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+
+    def abandon(self) -> None:
+        """Cut the connection under a call that another thread is stuck in."""
+        import contextlib
+        import socket
+
+        sock, self._sock, self._conn = self._sock, None, None
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)  # wakes the stuck read; no lock needed
 
 
 class HttpxWire:
@@ -129,6 +150,9 @@ class HttpxWire:
 
     def close(self) -> None:
         self._client.close()
+
+    def abandon(self) -> None:
+        pass  # httpx's own timeouts bound each read; the next call opens a new connection
 
 
 def _reason(e: BaseException) -> str:
