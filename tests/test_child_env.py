@@ -19,6 +19,13 @@ SECRETS = {
     # What `eval "$(authsome env)"` left in the shell: a variable no provider file names.
     "AUTHSOME_EXPORTED": "ZED_TOKEN",
     "ZED_TOKEN": "zed-exported-earlier",
+    # What unlocks the vault store, though this one is not in use: dropped all the same.
+    "VAULT_TOKEN": "s.inherited0123456789",
+    "BAO_TOKEN": "s.bao-inherited0123456789",
+    "VAULT_ROLE_ID": "role-inherited",
+    "VAULT_SECRET_ID": "sid-inherited",
+    "VAULT_ROLE_ID_FILE": "/nonexistent/role-id",
+    "VAULT_SECRET_ID_FILE": "/nonexistent/secret-id",
 }
 UNRELATED = {"MY_SETTING": "kept", "EDITOR": "vi"}
 
@@ -101,3 +108,31 @@ def test_the_browser_gets_no_secrets(env, tmp_path, recording_browser):
     finally:
         proc.interrupt()
         proc.wait(30)
+
+
+VAULT_KEYS = {
+    "BAO_TOKEN": "s.bao-0123456789",
+    "VAULT_ROLE_ID": "role-xyz",
+    "VAULT_SECRET_ID": "sid-xyz",
+    "VAULT_SECRET_ID_FILE": "/nonexistent/secret-id",
+    "VAULT_ROLE_ID_FILE": "/nonexistent/role-id",
+}
+
+
+@pytest.mark.parametrize("how", [[], ["--proxy"]], ids=["run", "run-proxy"])
+def test_run_does_not_hand_the_vault_credentials_to_the_child(vault_env, oauth_server, how):
+    """Review r5: the vault store's token or AppRole secret opens every connection under its
+    prefix, as the passphrase opens the file store."""
+    import json
+    from pathlib import Path
+
+    folder = Path(vault_env["AUTHSOME_HOME"]) / "providers"
+    folder.mkdir(parents=True, exist_ok=True)
+    provider = oauth_server.provider(hosts=["api.example.test"])
+    (folder / "testsrv.json").write_text(json.dumps(provider))
+    assert run(["login", "testsrv"], vault_env).returncode == 0
+    out = run(["run", *how, "testsrv", "--", "env", "-0"], {**vault_env, **VAULT_KEYS})
+    assert out.returncode == 0, out.stderr
+    child = _environ(out.stdout)
+    assert not {"VAULT_TOKEN", *VAULT_KEYS} & set(child), sorted(child)
+    assert child.get("VAULT_ADDR") == vault_env["VAULT_ADDR"]  # where, not the key: kept

@@ -10,6 +10,7 @@ from authsome import settings
 from authsome.errors import AuthFailed, NetworkError
 from authsome.factory import Context
 from authsome.services import login, refresh
+from authsome.storage.base import NoSharedLock
 from authsome.storage.connections import Connection, effective_margin
 from authsome.storage.memory import MemoryStore
 
@@ -164,3 +165,41 @@ def test_an_expired_token_without_a_refresh_token_asks_for_a_login(testsrv, cloc
     with pytest.raises(AuthFailed, match="has expired and cannot be refreshed"):
         refresh.fresh(ctx, "testsrv")
     assert _refreshes(testsrv) == 0
+
+
+class RecordingLock(NoSharedLock):
+    """A shared store's lock, as refresh sees it: records when each of its calls comes."""
+
+    def __init__(self, server, log):
+        self.server, self.log = server, log
+
+    def spend(self, base_refresh_token):
+        self.log.append(("spend", _refreshes(self.server)))
+
+    def save_budget(self):
+        self.log.append(("save_budget", _refreshes(self.server)))
+        return 0.0
+
+
+class SharedMemoryStore(MemoryStore):
+    shared = True
+
+    def __init__(self, lock):
+        super().__init__()
+        self.lock = lock
+
+    def refresh_lock(self, key, settled, marks=None):
+        return self.lock
+
+
+def test_the_save_budget_is_asked_for_after_the_refresh_request(testsrv, clock, env):
+    """Review r5: the provider call may take a whole HTTP deadline, so the time left for the
+    save is counted when the save starts; the marker is written before the token is sent."""
+    testsrv.state.access_expires_in = 2
+    log: list[tuple[str, int]] = []
+    store = SharedMemoryStore(RecordingLock(testsrv, log))
+    ctx = Context(env, clock=clock, sleep=clock.sleep, store=store)
+    login.login(ctx, "testsrv", open_browser=False)
+    clock.now += 1.2
+    refresh.fresh(ctx, "testsrv")
+    assert log == [("spend", 0), ("save_budget", 1)]

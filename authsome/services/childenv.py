@@ -1,8 +1,9 @@
 """The environment of the processes authsome starts (`run`'s command, the browser).
 
 They get the user's environment less what unlocks authsome's store (which would let them read
-every connection) and less every credential a provider names: its API key variable, the
-variables it exports, any *_CLIENT_SECRET, and what an earlier `authsome env` exported.
+every connection: the passphrase, a session, a Vault token or AppRole secret) and less every
+credential a provider names: its API key variable, the variables it exports, any
+*_CLIENT_SECRET, and what an earlier `authsome env` exported.
 """
 
 from __future__ import annotations
@@ -12,7 +13,19 @@ import contextlib
 from authsome.errors import AuthsomeError
 from authsome.storage.file.sessions import ENV_PASSPHRASE, ENV_PASSPHRASE_FILE, ENV_SESSION
 
-UNLOCKING = (ENV_SESSION, ENV_PASSPHRASE, ENV_PASSPHRASE_FILE)
+# The vault store's credentials unlock every connection under its prefix, as the passphrase
+# does the file store's (storage/vault/config.py reads them). Dropped whatever store is in
+# use, like the passphrase: a child that runs authsome with AUTHSOME_BACKEND=vault would
+# otherwise read them all.
+VAULT_UNLOCKING = (
+    "VAULT_TOKEN",
+    "BAO_TOKEN",
+    "VAULT_ROLE_ID",
+    "VAULT_ROLE_ID_FILE",
+    "VAULT_SECRET_ID",
+    "VAULT_SECRET_ID_FILE",
+)
+UNLOCKING = (ENV_SESSION, ENV_PASSPHRASE, ENV_PASSPHRASE_FILE, *VAULT_UNLOCKING)
 SECRET_SUFFIXES = ("_CLIENT_SECRET",)
 
 

@@ -112,9 +112,11 @@ def setup_git(ctx, refs: list[str], unset: bool) -> list[str]:
 
 
 def _git(ctx, git: str, *args: str) -> None:
+    from authsome.services.childenv import scrub
+
     out = subprocess.run(
         [git, "config", "--global", *args],
-        env=ctx.environ,
+        env=scrub(ctx.environ, ctx.registry),  # git needs no key to authsome's store
         capture_output=True,
         text=True,
         timeout=30,

@@ -115,7 +115,10 @@ def setup_kube(ctx, ref: str, cluster: str, user: str | None) -> str:
 
 
 def _kubectl(ctx, cmd: list[str]) -> None:
-    out = subprocess.run(cmd, env=ctx.environ, capture_output=True, text=True, timeout=30)
+    from authsome.services.childenv import scrub
+
+    environ = scrub(ctx.environ, ctx.registry)  # kubectl needs no key to authsome's store
+    out = subprocess.run(cmd, env=environ, capture_output=True, text=True, timeout=30)
     if out.returncode != 0:
         why = (out.stderr.strip().splitlines() or ["no message"])[-1]
         raise ConfigError(f"kubectl config failed ({why})", "check your kubeconfig")

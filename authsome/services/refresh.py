@@ -28,6 +28,7 @@ from authsome.storage.connections import (
     effective_margin,
     parse_ref,
 )
+from authsome.storage.pending import pending_error
 
 DEAD_LOGIN = ("invalid_grant", "invalid_client", "unauthorized_client")
 TRANSIENT = ("invalid_response", "server_error", "temporarily_unavailable", "slow_down")
@@ -56,12 +57,7 @@ def fresh(ctx, ref: str, connection=None) -> Connection:
     if not needs_refresh(conn, ctx.clock(), ctx.refresh_margin):
         return conn
     if "refresh_token" not in conn.secrets:
-        if conn.expires_at <= ctx.clock():
-            raise AuthFailed(
-                f"the token for {hint} has expired and cannot be refreshed",
-                f"run: authsome login {hint} --force",
-            )
-        return conn
+        return _unrefreshable(ctx, conn, hint)
     from authsome.util.locking import file_lock  # here, as contextlib below: not on the fast path
 
     # Single flight: with rotating refresh tokens, two processes refreshing at once would each
@@ -76,15 +72,19 @@ def fresh(ctx, ref: str, connection=None) -> Connection:
     with file_lock(lock), shared:
         conn = ctx.connections.load(provider_name, conn_name)
         _check_usable(conn, hint)
-        if not needs_refresh(conn, ctx.clock(), ctx.refresh_margin) or not shared.held:
+        if not needs_refresh(conn, ctx.clock(), ctx.refresh_margin):
             return conn  # another process, here or on another machine, refreshed it
+        if shared.pending is not None:  # another machine holds newer tokens: never spend ours
+            return _fall_back(ctx, conn, hint, pending_error(shared.pending, conn.key))
+        if not shared.held:
+            return conn
         failed = failures.recent(lock, waited_since) or failures.error_of(shared.failure)
         if failed is not None:
             if shared.failure:
                 shared.fail(shared.failure)  # pass it on to whoever else waited for it
             return _fall_back(ctx, conn, hint, failed)
         try:
-            conn = _refresh(ctx, conn, hint, shared.save_budget())
+            conn = _refresh(ctx, conn, hint, shared)
         except (NetworkError, FilesystemError) as e:
             doc = failures.doc_of(ctx.clock(), e)
             failures.keep(lock, doc)
@@ -93,6 +93,16 @@ def fresh(ctx, ref: str, connection=None) -> Connection:
         failures.clear(lock)
         record(ctx, "refresh", provider_name, conn_name)
         return conn
+
+
+def _unrefreshable(ctx, conn: Connection, hint: str) -> Connection:
+    """A due token without a refresh token: used until it expires."""
+    if conn.expires_at <= ctx.clock():
+        raise AuthFailed(
+            f"the token for {hint} has expired and cannot be refreshed",
+            f"run: authsome login {hint} --force",
+        )
+    return conn
 
 
 def _settled(ctx, provider_name: str, conn_name: str) -> bool:
@@ -122,7 +132,7 @@ def _fall_back(ctx, conn: Connection, hint: str, error: AuthsomeError) -> Connec
     return conn
 
 
-def _refresh(ctx, conn: Connection, hint: str, budget: float) -> Connection:
+def _refresh(ctx, conn: Connection, hint: str, shared) -> Connection:
     """Trade the refresh token for new tokens and store them; a rotated one is never lost."""
     from authsome.oauth.tokens import OAuthError, client_credentials, origin, resource_param
     from authsome.util.interrupts import deferred
@@ -139,6 +149,9 @@ def _refresh(ctx, conn: Connection, hint: str, budget: float) -> Connection:
     secret = conn.secrets.get("client_secret")
     form, auth = client_credentials(conn.client_id, secret, oauth.client_auth)
     data = {"grant_type": "refresh_token", "refresh_token": base, **form, **resource_param(oauth)}
+    # Other machines learn which token is being spent, and from where, before it is sent: should
+    # the new tokens end up only in this machine's journal, none of them spends it again.
+    shared.spend(base)
     # 2. From the request until the commit, SIGINT, SIGTERM and SIGHUP wait: dying in between
     #    would leave the new tokens nowhere and the old ones spent.
     with deferred(ctx.io.say):
@@ -146,13 +159,16 @@ def _refresh(ctx, conn: Connection, hint: str, budget: float) -> Connection:
         try:
             tokens = _parse(ctx, status, body, conn.scopes)
         except OAuthError as e:
-            _refused(ctx, provider, conn, hint, status, e, base)
+            _refused(ctx, provider, conn, hint, (status, e), base, shared)
         _apply(conn, tokens, token_origin)
         # 3. The commit names `base`, the token just spent, so that a journal entry kept when
         #    the store cannot be written is recognised and finished by the next command. While
         #    a shared lock is held nobody else can refresh, so the save is retried as long as
-        #    the lock stands (`budget`): a Vault back within that time loses nobody the login.
-        kept = ctx.connections.commit(conn, base, budget)
+        #    the lock stands, counted from now, after the request: a Vault back within that
+        #    time loses nobody the login. Kept in the journal, the lock keeps its marker.
+        kept = ctx.connections.commit(conn, base, shared.save_budget())
+        if kept:
+            shared.keep_marker()
     _warn_after(ctx, provider, hint, tokens, kept)
     return conn
 
@@ -229,9 +245,9 @@ def _parse(ctx, status, body, scopes):
     return parse_token_response(status, body, ctx.clock(), scopes)
 
 
-def _refused(ctx, provider, conn: Connection, hint: str, status: int, e, base: str):
+def _refused(ctx, provider, conn: Connection, hint: str, answer, base: str, shared):
     """Turn a refused refresh into the right error; keep whatever the answer had that is valid."""
-    name = provider.display_name
+    (status, e), name = answer, provider.display_name
     if e.code in DEAD_LOGIN:
         conn.status = "expired"
         ctx.connections.save(conn)
@@ -242,7 +258,8 @@ def _refused(ctx, provider, conn: Connection, hint: str, status: int, e, base: s
     if e.refresh_token:
         # A rotated refresh token with no usable access token: the old one is spent, so keep it.
         conn.secrets["refresh_token"] = e.refresh_token
-        ctx.connections.commit(conn, base)
+        if ctx.connections.commit(conn, base, shared.save_budget()):
+            shared.keep_marker()
     if status >= 500 or status == 429 or e.code in TRANSIENT:
         raise NetworkError(
             f"{name} could not refresh the token for {hint} right now ({_http(status, e)})",

@@ -20,6 +20,7 @@ class Store:
     name: str
     lists_cheaply = False  # list() needs no key, no prompt and no keychain call
     can_unlock = False  # `authsome unlock` opens it for a while (unlock/lock below)
+    shared = False  # other machines use the same records (refresh_lock below)
 
     def describe(self) -> str:
         """Where secrets go, for people: 'the Secret Service keychain', ..."""
@@ -53,10 +54,11 @@ class Store:
         """What `authsome doctor` reports about the store itself, as plain data."""
         return {}
 
-    def refresh_lock(self, key: str, settled):
+    def refresh_lock(self, key: str, settled, marks=None):
         """A lock on refreshing `key` that other machines honour too; by default none (the
         per-machine file lock in services/refresh.py is enough for a store on one machine).
-        `settled()` says whether waiting can stop because the refresh is no longer needed."""
+        `settled()` says whether waiting can stop because the refresh is no longer needed;
+        `marks` (storage/pending.py) writes and reads the marker of a refresh in flight."""
         return NoSharedLock()
 
 
@@ -68,6 +70,7 @@ class NoSharedLock:
 
     failure = None  # what failed in a refresh we waited for (see vault/lock.py)
     held = True  # the file lock around it is all there is to hold
+    pending = None  # no other machine can hold newer tokens
 
     def __enter__(self):
         return self
@@ -81,6 +84,12 @@ class NoSharedLock:
     def save_budget(self) -> float:
         """How long to keep retrying the save of refreshed tokens before journalling them."""
         return SAVE_BUDGET
+
+    def spend(self, base_refresh_token: str) -> None:
+        """No marker: no other machine could send the same refresh token."""
+
+    def keep_marker(self) -> None:
+        """No marker to keep."""
 
 
 def make_key(provider: str, connection: str) -> str:

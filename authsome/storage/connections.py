@@ -142,8 +142,15 @@ class Connections(Recovery):
         """A context manager around a refresh that other machines honour too, when the store is
         shared (the vault store); a no-op otherwise (storage/base.py, NoSharedLock). Its `held`
         is False when `settled()` ended the wait; `failure` is what a holder we waited for
-        failed with, `fail(doc)` leaves ours, `save_budget()` is how long a save may retry."""
-        return self.store.refresh_lock(make_key(provider, connection), settled)
+        failed with, `fail(doc)` leaves ours, `save_budget()` is how long a save may retry;
+        `spend(token)` marks it before a refresh token is sent, and `pending` is the marker of
+        another machine that holds newer tokens (storage/pending.py)."""
+        key = make_key(provider, connection)
+        if not self.store.shared:
+            return self.store.refresh_lock(key, settled)
+        from authsome.storage.pending import PendingSave
+
+        return self.store.refresh_lock(key, settled, PendingSave(self, key))
 
     def find(self, provider: str, connection: str = "default") -> Connection | None:
         key = make_key(provider, connection)

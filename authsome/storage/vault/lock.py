@@ -21,6 +21,11 @@ compare-and-set against the version just read:
 - A holder whose refresh failed for a passing reason (network, 5xx) says so in its released
   marker; the processes that saw it hold the lock report that failure instead of each trying
   again, as the waiters on one machine do (services/refresh.py).
+- Before it sends the refresh token, the holder writes into the lock which token it spends and
+  from which machine (`spend`; storage/pending.py). A lock released or expired with that
+  marker, while the record still holds that token, is not taken: its rotated tokens are in
+  that machine's journal, or were lost with a holder that died. `pending` then says so, and
+  the caller hands out the current token or an error naming the machine.
 """
 
 from __future__ import annotations
@@ -49,8 +54,11 @@ def expiry_for(deadline: float) -> float:
 class VaultLock:
     """A context manager: `with lock:` waits for the lock (or for `settled()`), then holds it."""
 
-    def __init__(self, client, path: str, settled=None, clock=time.time, sleep=time.sleep):
+    def __init__(
+        self, client, path: str, settled=None, clock=time.time, sleep=time.sleep, marks=None
+    ):
         self.client = client
+        self.marks = marks  # a storage.pending.PendingSave, or None: no markers
         self.path = f"{LOCKS}/{path}"
         self.ttl = expiry_for(client.deadline)
         self.settled = settled or (lambda: False)
@@ -60,7 +68,10 @@ class VaultLock:
         self.failure: dict | None = None  # a failed refresh of a holder we waited for
         self._failed: dict | None = None  # our own, left in the released marker
         self._failing_since: float | None = None  # when Vault began to fail our polls
-        self.expires_at = 0.0  # of the lock we hold
+        self.expires_at = self.taken_at = 0.0  # of the lock we hold
+        self.pending: dict | None = None  # the marker of a machine holding newer tokens
+        self._spending: dict | None = None  # our marker, once we send the refresh token
+        self._keep_marker = False  # our new tokens went to the journal: leave the marker
 
     def __enter__(self):
         self.acquire()
@@ -87,6 +98,8 @@ class VaultLock:
             polled = self._poll()
             if polled is not None:
                 doc, version = polled
+                if self._free(doc) and self._held_back(doc):
+                    return False
                 if self._free(doc) and self._poll(lambda v=version: self._take(v)):
                     self.failure = self._failure_of(doc, seen)
                     return True
@@ -94,6 +107,7 @@ class VaultLock:
                 if holder == self.me["id"] and not doc.get("released"):
                     # Our own write, which timed out but landed: the lock is ours.
                     self.version, self.expires_at = version, float(doc["expires_at"])
+                    self.taken_at = float(doc.get("taken_at") or 0)
                     return True
                 if holder and not (doc or {}).get("released"):
                     seen.add(str(holder))
@@ -140,6 +154,35 @@ class VaultLock:
         except (TypeError, ValueError):
             return True  # not a lock we understand: as good as none
 
+    def _held_back(self, doc: dict | None) -> bool:
+        """Whether a free lock's marker says another machine holds newer tokens (`pending`)."""
+        marker = (doc or {}).get("spending")
+        if self.marks is None or not isinstance(marker, dict):
+            return False
+        stale = None
+        while stale is None:  # a Vault that fails for a passing reason is waited out
+            stale = self._poll(lambda: self.marks.stale(marker))
+            if stale is None:
+                self.sleep(MAX_PAUSE)
+        self.pending = None if stale else marker
+        return not stale
+
+    def spend(self, base_refresh_token: str) -> None:
+        """Mark the lock before the refresh token is sent; raises (and nothing is sent) when
+        Vault does not take the marker, or someone took the lock over."""
+        if self.version is None or self.marks is None:
+            return
+        self._spending = self.marks.mark(base_refresh_token)
+        doc = {**self._doc(), "spending": self._spending}
+        self.version = self.client.write(self.path, doc, cas=self.version)
+
+    def keep_marker(self) -> None:
+        """The new tokens are only in this machine's journal: release leaves the marker."""
+        self._keep_marker = True
+
+    def _doc(self) -> dict:
+        return {"holder": self.me, "taken_at": self.taken_at, "expires_at": self.expires_at}
+
     def _take(self, version: int) -> bool:
         now = self.clock()
         doc = {"holder": self.me, "taken_at": now, "expires_at": now + self.ttl}
@@ -147,15 +190,16 @@ class VaultLock:
             self.version = self.client.write(self.path, doc, cas=version)
         except StoreConflict:
             return False  # another process took it first
-        self.expires_at = doc["expires_at"]
+        self.taken_at, self.expires_at = now, doc["expires_at"]
         return True
 
     def save_budget(self) -> float:
         """How long the holder may retry saving the refreshed tokens: while nobody else can
-        refresh, that is until one deadline before the lock expires (at least SAVE_BUDGET)."""
+        refresh, that is until one deadline before the lock expires. Asked as the save starts:
+        the refresh request before it may have taken a whole deadline."""
         if self.version is None:
             return SAVE_BUDGET
-        return max(SAVE_BUDGET, self.expires_at - self.clock() - self.client.deadline - 1)
+        return max(0.0, self.expires_at - self.clock() - self.client.deadline - 1)
 
     def _failure_of(self, doc: dict | None, seen: set[str]) -> dict | None:
         """The failure of a refresh by a holder we waited for, passed on in the marker."""
@@ -172,6 +216,8 @@ class VaultLock:
         doc = {"holder": self.me, "released": True, "at": self.clock()}
         if self._failed is not None:
             doc["failed"] = self._failed
+        if self._keep_marker and self._spending is not None:
+            doc["spending"] = self._spending
         # A lock left behind (Vault unreachable now) expires; what the refresh did stands.
         with contextlib.suppress(AuthsomeError):
             self.client.write(self.path, doc, cas=self.version)

@@ -63,11 +63,11 @@ class VaultStore(Store):
         """The version of `key` when this process last read or wrote it."""
         return self._versions.get(key)
 
-    def refresh_lock(self, key: str, settled):
+    def refresh_lock(self, key: str, settled, marks=None):
         """The lock in Vault at .locks/<provider>/<connection> (vault/lock.py)."""
         from authsome.storage.vault.lock import VaultLock
 
-        return VaultLock(self.client, path_of(key), settled)
+        return VaultLock(self.client, path_of(key), settled, marks=marks)
 
     def status(self) -> dict:
         from authsome.storage.vault.status import status
