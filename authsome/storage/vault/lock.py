@@ -25,7 +25,8 @@ compare-and-set against the version just read:
   from which machine (`spend`; storage/pending.py). A lock released or expired with that
   marker, while the record still holds that token, is not taken: its rotated tokens are in
   that machine's journal, or were lost with a holder that died. `pending` then says so, and
-  the caller hands out the current token or an error naming the machine.
+  the caller hands out the current token or an error naming the machine. Two expiries after
+  the token was sent, the marker holds nobody back any more (`_handed_over`).
 """
 
 from __future__ import annotations
@@ -157,7 +158,7 @@ class VaultLock:
     def _held_back(self, doc: dict | None) -> bool:
         """Whether a free lock's marker says another machine holds newer tokens (`pending`)."""
         marker = (doc or {}).get("spending")
-        if self.marks is None or not isinstance(marker, dict):
+        if self.marks is None or not isinstance(marker, dict) or self._handed_over(marker):
             return False
         stale = None
         while stale is None:  # a Vault that fails for a passing reason is waited out
@@ -166,6 +167,17 @@ class VaultLock:
                 self.sleep(MAX_PAUSE)
         self.pending = None if stale else marker
         return not stale
+
+    def _handed_over(self, marker: dict) -> bool:
+        """Whether the marker's grace has run out: two expiries after the token was sent."""
+        # A holder whose save failed had its lock's whole expiry to save it, and its machine one
+        # more expiry for the next command to finish the journal. After that, a holder that
+        # died is the likelier story, and the others go on: the login then works, or is
+        # reported as needing a login.
+        try:
+            return float(marker.get("at")) + 2 * self.ttl <= self.clock()
+        except (TypeError, ValueError):
+            return True
 
     def spend(self, base_refresh_token: str) -> None:
         """Mark the lock before the refresh token is sent; raises (and nothing is sent) when
