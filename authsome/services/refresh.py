@@ -19,7 +19,6 @@ The guarantees, in the order a refresh meets them:
 from __future__ import annotations
 
 from authsome.errors import AuthFailed, AuthsomeError, FilesystemError, NetworkError, NotLoggedIn
-from authsome.services import refreshfail as failures
 from authsome.services.audit import record
 from authsome.storage.connections import (
     CONNECTED,
@@ -28,7 +27,6 @@ from authsome.storage.connections import (
     effective_margin,
     parse_ref,
 )
-from authsome.storage.pending import pending_error
 
 DEAD_LOGIN = ("invalid_grant", "invalid_client", "unauthorized_client")
 TRANSIENT = ("invalid_response", "server_error", "temporarily_unavailable", "slow_down")
@@ -58,7 +56,15 @@ def fresh(ctx, ref: str, connection=None) -> Connection:
         return conn
     if "refresh_token" not in conn.secrets:
         return _unrefreshable(ctx, conn, hint)
-    from authsome.util.locking import file_lock  # here, as contextlib below: not on the fast path
+    return _single_flight(ctx, provider_name, conn_name, hint)
+
+
+def _single_flight(ctx, provider_name: str, conn_name: str, hint: str) -> Connection:
+    """Refresh once across processes and machines; the others read what the one stored."""
+    # Imported here, not at the top: `token` and `env` with a fresh token never get this far.
+    from authsome.services import refreshfail as failures
+    from authsome.storage.pending import pending_error
+    from authsome.util.locking import file_lock
 
     # Single flight: with rotating refresh tokens, two processes refreshing at once would each
     # spend the same token, and reuse detection would kill the login. So one refreshes under a
