@@ -56,8 +56,7 @@ def provider_names(ctx, incomplete: str) -> list[str]:
 def connected_refs(ctx, incomplete: str) -> list[str]:
     """'github', 'github:work', ... from the metadata index: no secret store is opened."""
     try:
-        index = ctx.index
-        entries = index.cached() if hasattr(index, "cached") else index.live()
+        entries = ctx.index.cached()
     except Exception:  # noqa: BLE001
         return []
     refs = {display_ref(e.get("provider"), e.get("connection")) for e in entries.values()}

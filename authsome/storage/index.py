@@ -78,6 +78,10 @@ class Index:
         """The entries of connections that exist (not half-way through a logout)."""
         return {k: e for k, e in self.read().items() if not e.get("removing")}
 
+    def cached(self) -> dict[str, dict]:
+        """The live entries for Tab, which must not wait: here, the file itself."""
+        return self.live()
+
     def put(self, key: str, meta: dict) -> None:
         clean = entry_of(meta)
         self._update(lambda entries: entries.__setitem__(key, clean))

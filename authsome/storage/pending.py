@@ -16,6 +16,7 @@ import socket
 import time
 
 from authsome.errors import StoreUnavailable
+from authsome.storage.base import split_key
 from authsome.storage.connection import Connection, display_ref
 from authsome.storage.journal import fingerprint
 
@@ -49,8 +50,7 @@ class PendingSave:
 
 def pending_error(marker: dict, key: str) -> StoreUnavailable:
     """The one-line error for a connection whose newest tokens another machine holds."""
-    provider, _, connection = key.partition(":")
-    ref = display_ref(provider, connection or "default")
+    ref = display_ref(*split_key(key))
     host = str(marker.get("host") or "another machine")[:100]
     return StoreUnavailable(
         f"the newest tokens for {ref} are on {host}, which refreshed them while Vault did not"
