@@ -1,10 +1,9 @@
 """Every error authsome reports, and the exit codes; authsome.main maps one to the other."""
 
-from enum import IntEnum
 
-
-class ExitCode(IntEnum):
-    """The documented exit codes (README, "Exit codes")."""
+class ExitCode:
+    """The documented exit codes (README, "Exit codes"). Plain ints: an enum would cost every
+    command the import of enum, functools and collections."""
 
     OK = 0
     INTERNAL = 1

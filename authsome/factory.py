@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import os
 import time
-from functools import cached_property
 
 from authsome import settings
 from authsome.storage.home import Home
 from authsome.ui.streams import IOStreams
+from authsome.util.lazy import lazy
 
 
 class Context:
@@ -47,22 +47,22 @@ class Context:
         return browser.open_url(url, self.environ, scrub(self.environ, self.registry))
 
     # -- lazily built parts ------------------------------------------------------------
-    @cached_property
+    @lazy
     def home(self) -> Home:
         resolved = settings.resolve_home(self.environ)
         home = Home(resolved.value, resolved.source)
         home.check_format()
         return home
 
-    @cached_property
+    @lazy
     def config(self) -> dict:
         return settings.load_config(self.home.config_file)
 
-    @cached_property
+    @lazy
     def backend(self) -> settings.Resolved:
         return settings.resolve_backend(self.environ, self.config, self.home.config_file)
 
-    @cached_property
+    @lazy
     def sessions(self):
         from authsome.storage.file.sessions import Sessions, sessions_folder
         from authsome.storage.file.userkeyring import open_keyring
@@ -71,13 +71,13 @@ class Context:
         keyring, why_not = open_keyring(self.environ)
         return Sessions(folder, self.clock, keyring, why_not or "")
 
-    @cached_property
+    @lazy
     def unlocker(self):
         from authsome.storage.file.sessions import Unlocker
 
         return Unlocker(self.environ, lambda: self.io.prompter, self.sessions)
 
-    @cached_property
+    @lazy
     def vault(self):
         """The encrypted file store of this home, whichever store is chosen (doctor, lock)."""
         from authsome.storage.file.store import FileStore
@@ -91,7 +91,7 @@ class Context:
             self.unlocker.chosen_by = f"{where}=file"
         return self.vault
 
-    @cached_property
+    @lazy
     def keychain_probe(self):
         """Whether the platform keychain is usable here (asked once per process)."""
         if self._probe is not None:
@@ -100,7 +100,7 @@ class Context:
 
         return keychain.probe(self.environ)
 
-    @cached_property
+    @lazy
     def store_choice(self):
         from authsome.storage.select import StoreChoice, choose_store
 
@@ -114,14 +114,14 @@ class Context:
             lambda: self.shared_vault.store,
         )
 
-    @cached_property
+    @lazy
     def shared_vault(self):
         """The OpenBao/Vault store and its index, for AUTHSOME_BACKEND=vault."""
         from authsome.storage.vault import open_vault
 
         return open_vault(self.environ, self.config, self.home, self.http.deadline)
 
-    @cached_property
+    @lazy
     def index(self):
         """The metadata of every connection: enough for list, env and Tab, no secret."""
         if self._store is None and self.backend.value == "vault":
@@ -130,7 +130,7 @@ class Context:
 
         return Index(self.home.index_file, self.home.lock_path("index"))
 
-    @cached_property
+    @lazy
     def connections(self):
         from authsome.storage.connections import Connections
         from authsome.storage.journal import Journal
@@ -141,25 +141,25 @@ class Context:
         choice = self.store_choice if self._store is not None else lambda: self.store_choice
         return Connections(choice, self.index, self.clock, journal, self.io.say, lambda: self.vault)
 
-    @cached_property
+    @lazy
     def registrations(self):
         """Dynamically registered OAuth clients, kept in the same store as the logins."""
         from authsome.storage.registrations import Registrations
 
         return Registrations(self.store_choice)
 
-    @cached_property
+    @lazy
     def http(self):
         from authsome.util.http import Http
 
         return self._http or Http(deadline=settings.resolve_http_deadline(self.environ).value)
 
-    @cached_property
+    @lazy
     def registry(self):
         from authsome.providers.registry import Registry
-        from authsome.util.resources import data_dir
+        from authsome.util.resources import data_path
 
-        return Registry(data_dir("providers"), self.home.providers_dir)
+        return Registry(data_path("providers"), self.home.providers_dir)
 
     def provider(self, name: str, refresh: bool = False):
         """A provider definition with its issuer's endpoints filled in (oauth/discovery.py)."""
@@ -170,6 +170,6 @@ class Context:
             provider = discovery.resolve(self, provider, refresh)
         return provider
 
-    @cached_property
+    @lazy
     def refresh_margin(self) -> int:
         return settings.resolve_refresh_margin(self.environ).value

@@ -10,7 +10,7 @@ from authsome import errors
 from authsome.errors import ExitCode
 
 # The one place an error class gets its exit code. Nothing else calls sys.exit.
-EXIT_CODES: dict[type[errors.AuthsomeError], ExitCode] = {
+EXIT_CODES: dict[type[errors.AuthsomeError], int] = {
     errors.UsageError: ExitCode.USAGE,
     errors.NotLoggedIn: ExitCode.NOT_LOGGED_IN,
     errors.StoreUnavailable: ExitCode.STORE_UNAVAILABLE,
@@ -29,7 +29,7 @@ EXIT_CODES: dict[type[errors.AuthsomeError], ExitCode] = {
 }
 
 
-def exit_code_for(error: errors.AuthsomeError) -> ExitCode:
+def exit_code_for(error: errors.AuthsomeError) -> int:
     """The code of the error's class, or of the nearest class it refines (a module's own
     error, such as the router's Ambiguous, is one of the classes here)."""
     for cls in type(error).__mro__:

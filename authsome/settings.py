@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import os
-from pathlib import Path
 
 from authsome.errors import ConfigError
+from authsome.util import jsonfast
 from authsome.util.record import Frozen
 
 ENV_HOME = "AUTHSOME_HOME"
@@ -26,23 +25,23 @@ class Resolved(Frozen):
 
 
 def resolve_home(environ: dict[str, str]) -> Resolved:
-    """The authsome home: $AUTHSOME_HOME, else ~/.authsome."""
-    if environ.get(ENV_HOME):
-        return Resolved(Path(environ[ENV_HOME]).expanduser().absolute(), "env")
-    base = Path(environ["HOME"]) if environ.get("HOME") else Path.home()
-    return Resolved(base / ".authsome", "default")
+    """The authsome home (a str): $AUTHSOME_HOME, else ~/.authsome."""
+    from authsome.storage.home import home_dir
+
+    return Resolved(home_dir(environ), "env" if environ.get(ENV_HOME) else "default")
 
 
-def load_config(path: Path) -> dict:
+def load_config(path: str) -> dict:
     """The user's config.json, or {} when there is none."""
     try:
-        raw = path.read_text(encoding="utf-8")
+        with open(path, encoding="utf-8") as f:
+            raw = f.read()
     except FileNotFoundError:
         return {}
     except OSError as e:
         raise ConfigError(f"cannot read {path}: {e.strerror}", "check its permissions") from None
     try:
-        data = json.loads(raw)
+        data = jsonfast.loads(raw)
     except ValueError as e:
         raise ConfigError(
             f"{path} is not valid JSON (line {e.lineno})", "fix or remove the file"
@@ -52,7 +51,7 @@ def load_config(path: Path) -> dict:
     return data
 
 
-def resolve_backend(environ: dict[str, str], config: dict, config_path: Path) -> Resolved:
+def resolve_backend(environ: dict[str, str], config: dict, config_path: str) -> Resolved:
     """The store the user asked for ('keychain', 'file' or 'vault'), or None to probe."""
     if environ.get(ENV_BACKEND):
         value = environ[ENV_BACKEND].strip().lower()
@@ -76,7 +75,7 @@ def resolve_backend(environ: dict[str, str], config: dict, config_path: Path) ->
 _ON, _OFF = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
 
-def resolve_audit(environ: dict[str, str], config: dict, config_path: Path) -> Resolved:
+def resolve_audit(environ: dict[str, str], config: dict, config_path: str) -> Resolved:
     """Whether credentials handed out are recorded in the audit log (on unless turned off)."""
     raw = environ.get(ENV_AUDIT, "").strip().lower()
     if raw:
@@ -118,16 +117,15 @@ def _seconds(environ: dict[str, str], name: str, default: int, minimum: int) -> 
     return Resolved(value, "env")
 
 
-def runtime_dir(environ: dict[str, str]) -> Path | None:
+def runtime_dir(environ: dict[str, str]) -> str | None:
     """$XDG_RUNTIME_DIR when it is a usable private folder, else None."""
     raw = environ.get("XDG_RUNTIME_DIR")
     if not raw:
         return None
-    path = Path(raw)
-    return None if not_own_problem(path, 0o077) else path
+    return None if not_own_problem(raw, 0o077) else raw
 
 
-def not_own_problem(path: Path, forbidden: int) -> str | None:
+def not_own_problem(path, forbidden: int) -> str | None:
     """Why `path` cannot be trusted as this user's own: unreadable, another uid's, or with a
     mode bit of `forbidden` (0o077: private; 0o022: nobody else may write); None when it can.
 

@@ -272,7 +272,7 @@ def bulk_home(tmp: Path, count: int) -> dict[str, str]:
 
     env = {**base_env(tmp), "AUTHSOME_BACKEND": "file", "AUTHSOME_PASSPHRASE": PASSPHRASE}
     ctx = Context(env)
-    folder = ctx.home.providers_dir
+    folder = Path(ctx.home.providers_dir)
     folder.mkdir(parents=True, mode=0o700)
     conns = []
     for i in range(count):

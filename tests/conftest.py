@@ -85,7 +85,7 @@ def vault_template(tmp_path_factory) -> tuple[bytes, bytes, bytes]:
         }
     ).store_choice.store
     doc = store.create()
-    return store.path.read_bytes(), doc.salt, store.key_for(doc)
+    return Path(store.path).read_bytes(), doc.salt, store.key_for(doc)
 
 
 def unlock(environ: dict[str, str], template: tuple[bytes, bytes, bytes]) -> dict[str, str]:

@@ -118,6 +118,10 @@ def test_api_key_in_the_keychain(env, secret_service):
 def test_every_bundled_provider_parses():
     registry = Registry(ROOT / "providers", ROOT / "nowhere")
     providers = registry.all()
+    for path in sorted((ROOT / "providers").glob("*.json")):
+        # The registry trusts bundled files' key_pattern (env would pay for re): check it here,
+        # as a user's file is checked.
+        parse_provider(json.loads(path.read_text()), str(path), path.stem, bundled=False)
     assert len(providers) >= 25
     names = {p.name for p in providers}
     for required in (
@@ -426,3 +430,18 @@ def test_the_docs_list_every_bundled_provider(env):
     assert missing == [], f"docs/providers.md leaves out {missing}"
     assert f"There are {len(bundled)}." in section
     assert f"lists the {len(bundled)} bundled providers" in (ROOT / "README.md").read_text()
+
+
+def test_a_users_key_pattern_must_be_a_regular_expression(tmp_path):
+    """Only bundled patterns are trusted uncompiled (the test above compiles them); a user's
+    file, alone or over a bundled one, is checked when it is loaded."""
+    user = tmp_path / "providers"
+    user.mkdir()
+    (user / "openai.json").write_text(json.dumps({"api_key": {"key_pattern": "sk-(["}}))
+    (user / "mine.json").write_text(
+        json.dumps({"name": "mine", "auth_type": "api_key", "api_key": {"key_pattern": "(["}})
+    )
+    registry = Registry(ROOT / "providers", user)
+    for name in ("openai", "mine"):
+        with pytest.raises(ConfigError, match="key_pattern.*not a valid regular expression"):
+            registry.get(name)

@@ -436,15 +436,21 @@ def test_zsh_registration_works_with_old_and_new_click_templates():
         {"AUTHSOME_HOME": "~/x", "HOME": "/h"},
         {"AUTHSOME_HOME": "", "HOME": "/h/"},
         {"HOME": "relative-home"},
+        {"AUTHSOME_HOME": "//net/./x//", "HOME": "/h"},
+        {"AUTHSOME_HOME": "/", "HOME": "/h"},
         {},
     ],
 )
-def test_tabs_home_is_the_factorys_home(environ, monkeypatch):
-    """Tab finds the home without pathlib (storage/home.py's home_dir); it must be the one
-    settings.resolve_home gives the factory."""
+def test_the_home_is_spelled_as_pathlib_spells_it(environ, monkeypatch):
+    """Tab and the factory find the home without pathlib (storage/home.py's home_dir). The
+    spelling must be pathlib's, as it was: the vault's path is sealed into unlocked sessions."""
     from authsome import settings
     from authsome.storage.home import home_dir
 
     if "HOME" not in environ:
         monkeypatch.delenv("HOME")  # Path.home() then asks the password database, as ~ does
-    assert Path(home_dir(environ)) == settings.resolve_home(environ).value
+    if environ.get("AUTHSOME_HOME"):
+        expected = Path(environ["AUTHSOME_HOME"]).expanduser().absolute()
+    else:
+        expected = (Path(environ["HOME"]) if environ.get("HOME") else Path.home()) / ".authsome"
+    assert home_dir(environ) == settings.resolve_home(environ).value == str(expected)

@@ -102,7 +102,7 @@ def test_session_expires(vault_env):
     assert ctx.sessions.open(session.token, store.path, doc.salt) is not None
     now[0] += 3601
     assert ctx.sessions.open(session.token, store.path, doc.salt) is None
-    assert not (ctx.sessions.folder / session.session_id).exists()
+    assert not os.path.exists(os.path.join(ctx.sessions.folder, session.session_id))
 
 
 def test_lock_ends_the_session(vault_env):

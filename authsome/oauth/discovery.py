@@ -148,7 +148,9 @@ def _named_issuer(http, url: str, resource: str, allowed: set[str]) -> tuple[str
 
 
 def _cache_path(ctx, name: str):
-    return ctx.home.path / "cache" / "discovery" / f"{name}.json"
+    from pathlib import Path
+
+    return Path(ctx.home.path, "cache", "discovery", f"{name}.json")
 
 
 def cached(ctx, provider, refresh: bool = False) -> tuple[str, dict]:

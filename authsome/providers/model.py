@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from types import MappingProxyType
 
 from authsome.util.record import Frozen
@@ -164,7 +163,7 @@ def credential_header(provider, secrets: dict) -> tuple[str, str]:
     if provider.auth_type == "api_key":
         spec = provider.api_key or ApiKeySpec()
         name, prefix = spec.header_name, spec.header_prefix
-        if prefix and re.search(r"[A-Za-z0-9]$", prefix):
+        if prefix and prefix[-1].isascii() and prefix[-1].isalnum():
             prefix += " "  # "Bearer" as written by hand means "Bearer "
         return name, prefix + secrets["api_key"]
     return "Authorization", "Bearer " + secrets["access_token"]
@@ -172,4 +171,7 @@ def credential_header(provider, secrets: dict) -> tuple[str, str]:
 
 def env_prefix(name: str) -> str:
     """The provider name as an environment variable prefix: my-app -> MY_APP."""
-    return re.sub(r"[^A-Z0-9]", "_", name.upper())
+    return "".join(c if c in _PREFIX_CHARS else "_" for c in name.upper())
+
+
+_PREFIX_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")

@@ -6,10 +6,10 @@ bundled name is deep-merged over it, and any other name adds a provider.
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
+import os
 
 from authsome.errors import ConfigError, UsageError
+from authsome.util import jsonfast
 from authsome.util.names import is_name, provider_files
 
 # The schema and the model are imported when a definition is parsed: Tab on a provider name
@@ -38,10 +38,11 @@ def secret_name_error(kind: str) -> UsageError:
     )
 
 
-def read_json(path: Path):
+def read_json(path):
     """The JSON in `path`; a file that cannot be read or parsed is a ConfigError naming it."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        with open(path, encoding="utf-8") as f:
+            return jsonfast.loads(f.read())
     except OSError as e:
         raise ConfigError(f"cannot read {path}: {e.strerror}", "check the file") from None
     except ValueError as e:
@@ -50,7 +51,7 @@ def read_json(path: Path):
         raise ConfigError(f"{path}: JSON nested too deeply", "fix the provider file") from None
 
 
-def _object(path: Path) -> dict:
+def _object(path) -> dict:
     from authsome.providers.schema import not_an_object
 
     data = read_json(path)
@@ -60,11 +61,11 @@ def _object(path: Path) -> dict:
 
 
 class Registry:
-    """Bundled and user providers; a name is parsed only when it is asked for."""
+    """Bundled and user providers (folders as str); a name is parsed only when asked for."""
 
-    def __init__(self, bundled: Path, user: Path):
-        self.bundled = bundled
-        self.user = user
+    def __init__(self, bundled, user):
+        self.bundled = os.fspath(bundled)
+        self.user = os.fspath(user)
 
     def names(self) -> list[str]:
         """Every provider name, from file names alone (cheap enough for Tab completion)."""
@@ -91,18 +92,21 @@ class Registry:
     def get(self, name: str) -> Provider:
         from authsome.providers.schema import parse_provider
 
-        bundled, user = self.bundled / f"{name}.json", self.user / f"{name}.json"
-        if not is_name(name) or not (bundled.is_file() or user.is_file()):
+        bundled = os.path.join(self.bundled, f"{name}.json")
+        user = os.path.join(self.user, f"{name}.json")
+        in_bundled, in_user = os.path.isfile(bundled), os.path.isfile(user)
+        if not is_name(name) or not (in_bundled or in_user):
             self.check_known(name)  # raises: the name is not among names()
-        if bundled.is_file() and user.is_file():
+        if in_bundled and in_user:
             data = deep_merge(_object(bundled), _object(user))
             provider = parse_provider(data, f"{user} (over {bundled})", name)
-            return provider.replace(sources=(str(bundled), str(user)))
-        path = bundled if bundled.is_file() else user
-        return parse_provider(read_json(path), str(path), name)
+            return provider.replace(sources=(bundled, user))
+        if in_bundled:
+            return parse_provider(read_json(bundled), bundled, name, bundled=True)
+        return parse_provider(read_json(user), user, name)
 
     def all(self) -> list[Provider]:
         return [self.get(n) for n in self.names()]
 
     def is_bundled(self, name: str) -> bool:
-        return (self.bundled / f"{name}.json").is_file()
+        return os.path.isfile(os.path.join(self.bundled, f"{name}.json"))

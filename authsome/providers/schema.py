@@ -6,7 +6,6 @@ and becomes the frozen records of authsome.providers.model.
 
 from __future__ import annotations
 
-import re
 from types import MappingProxyType
 
 from authsome.errors import ConfigError
@@ -69,8 +68,9 @@ _KINDS = {
 class _Checker:
     """Reads one definition, naming the file and field of the first problem."""
 
-    def __init__(self, source: str):
+    def __init__(self, source: str, bundled: bool = False):
         self.source = source
+        self.bundled = bundled
 
     def fail(self, field_name: str, problem: str) -> ConfigError:
         return ConfigError(f"{self.source}: field {field_name!r} {problem}", _FIX)
@@ -101,11 +101,14 @@ class _Checker:
                 raise self.fail(f"{where}{key}", "is not a known field")
 
 
-def parse_provider(data, source: str, expect_name: str | None = None) -> Provider:
-    """Check a definition (already merged) and build the Provider."""
+def parse_provider(
+    data, source: str, expect_name: str | None = None, bundled: bool = False
+) -> Provider:
+    """Check a definition (already merged) and build the Provider. A bundled definition's
+    key_pattern is not compiled: the tests compile every one, and `env` would pay for `re`."""
     if not isinstance(data, dict):
         raise not_an_object(source)
-    c = _Checker(source)
+    c = _Checker(source, bundled)
     c.no_unknown(data, _TOP_LEVEL, "")
     name = _name(c, data, expect_name)
     auth_type, flow = _auth_type_and_flow(c, data)
@@ -245,7 +248,9 @@ def _api_key(c: _Checker, raw: dict) -> ApiKeySpec:
     w = "api_key."
     c.no_unknown(raw, set(ApiKeySpec.__slots__), w)
     pattern = c.take(raw, "key_pattern", str, w)
-    if pattern is not None:
+    if pattern is not None and not c.bundled:
+        import re
+
         try:
             re.compile(pattern)
         except re.error as e:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 # Compiled on first use (re caches it): the https:// URLs of most definitions never need it.
 _LOOPBACK_HTTP = r"^http://(127\.0\.0\.1|localhost|\[::1\])(:\d+)?(/|$)"
 URL_RULE = "must be an https:// URL (http only on 127.0.0.1, localhost or [::1])"
@@ -13,4 +11,8 @@ def url_allowed(url) -> bool:
     """https, or plain http only on loopback, and nothing unprintable (it may reach a terminal)."""
     if not isinstance(url, str) or not url.isprintable() or " " in url:
         return False
-    return url.startswith("https://") or re.match(_LOOPBACK_HTTP, url) is not None
+    if url.startswith("https://"):
+        return True
+    import re
+
+    return re.match(_LOOPBACK_HTTP, url) is not None

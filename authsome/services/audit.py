@@ -9,12 +9,11 @@ warning line. AUTHSOME_AUDIT=0, or "audit": false in config.json, turns it off.
 
 from __future__ import annotations
 
-import json
 import os
-import re
 import time
 
 from authsome import settings
+from authsome.util import jsonfast
 
 EVENTS = (
     "token",
@@ -63,7 +62,7 @@ def line(event: str, provider, connection, extra: dict) -> bytes:
     for key, value in extra.items():
         if key not in doc and value is not None:
             doc[key] = clean(key, value)
-    return (json.dumps(doc) + "\n").encode()
+    return (jsonfast.dumps(doc) + "\n").encode()
 
 
 def parent_command(ppid: int) -> str:
@@ -85,6 +84,8 @@ def clean(key: str, value):
         text = text.split("?", 1)[0].split("#", 1)[0]
     if len(text) < 16:  # nothing shorter looks like a secret: spares the check its cost
         return text
+    import re  # here: only long values are searched
+
     from authsome.util.secretlike import looks_like_secret
 
     return re.sub(_PARTS, lambda m: HIDDEN if looks_like_secret(m.group()) else m.group(), text)
@@ -119,7 +120,7 @@ def _rotate(ctx, path, need: int) -> None:
                 return  # another process rotated it while we waited
         except FileNotFoundError:
             return
-        os.replace(path, path.with_name(path.name + ".1"))
+        os.replace(path, os.fspath(path) + ".1")
 
 
 def _warn(ctx, e: Exception) -> None:

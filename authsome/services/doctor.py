@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 
 from authsome import __version__
@@ -81,9 +82,9 @@ def _shared(ctx, problems: list[str]) -> dict:
 
 
 def _home(home, fix: bool, problems: list[str]) -> dict:
-    info = {"path": str(home.path), "source": home.source, "exists": home.path.exists()}
+    info = {"path": home.path, "source": home.source, "exists": os.path.exists(home.path)}
     if info["exists"]:
-        info["mode"] = f"{home.path.stat().st_mode & 0o777:04o}"
+        info["mode"] = f"{os.stat(home.path).st_mode & 0o777:04o}"
     loose = home.fix_permissions() if fix else home.permission_problems()
     info["loose_modes"] = [str(p) for p in loose]
     info["fixed"] = bool(fix and loose)

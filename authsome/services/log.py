@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from pathlib import Path
 
 from authsome.storage.connections import parse_ref
 from authsome.util.termtext import printable
@@ -45,7 +46,7 @@ def last(ctx, ref: str | None, n: int) -> tuple[list[tuple[str, dict]], int]:
     """The last `n` lines (text, event) that `ref` selects, oldest first, from audit.log and
     then audit.log.1; and how far audit.log was read, for `follow`."""
     shown, wanted = [], Filter(ref)
-    path = ctx.home.audit_file
+    path = Path(ctx.home.audit_file)
     size = 0
     for i, log in enumerate((path, path.with_name(path.name + ".1"))):
         if i and len(shown) >= n:

@@ -122,7 +122,7 @@ def bundled_owner(registry, name: str, pattern: str) -> str | None:
     """The bundled provider other than `name` whose hosts overlap `pattern`, if any."""
     from authsome.providers.hosts import overlap
 
-    for path in sorted(registry.bundled.glob("*.json")):
+    for path in sorted(Path(registry.bundled).glob("*.json")):
         if path.stem == name:
             continue
         hosts = read_json(path).get("hosts") or []
@@ -148,12 +148,12 @@ def install(ctx, data, source: str, force: bool) -> Path:
     if not isinstance(name, str):
         raise ConfigError(f"{source}: field 'name' is required", "add the provider's name")
     registry = ctx.registry
-    bundled = registry.bundled / f"{name}.json"
+    bundled = Path(registry.bundled, f"{name}.json")
     merged = deep_merge(read_json(bundled), data) if bundled.is_file() else data
     provider = parse_provider(merged, source, name)
     if not force:
         _check_hosts_free(registry, provider, source)
-    target = registry.user / f"{name}.json"
+    target = Path(registry.user, f"{name}.json")
     if target.exists() and not force:
         raise AlreadyLoggedIn(
             f"a custom provider {name} is already installed at {target}",

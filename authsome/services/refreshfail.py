@@ -11,13 +11,12 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from pathlib import Path
 
 from authsome.errors import AuthsomeError, FilesystemError, NetworkError
 
 
-def failure_path(lock) -> Path:
-    return lock.with_name(lock.name + ".failed")
+def failure_path(lock) -> str:
+    return os.fspath(lock) + ".failed"
 
 
 def doc_of(now: float, error: AuthsomeError) -> dict:

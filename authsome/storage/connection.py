@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
-
 from authsome.errors import CorruptData, UsageError
 from authsome.storage.base import make_key
+from authsome.util import jsonfast
 from authsome.util.names import display_ref as display_ref  # re-exported for the record's users
 from authsome.util.names import is_name
 from authsome.util.record import Record
@@ -111,12 +110,14 @@ class Connection(Record):
         return meta
 
     def to_json(self) -> str:
+        import json  # here: writes only
+
         return json.dumps(self.to_dict(), sort_keys=True)
 
     @classmethod
     def from_json(cls, key: str, raw: str) -> Connection:
         try:
-            data = json.loads(raw)
+            data = jsonfast.loads(raw)
             conn = cls(**data)
             if not isinstance(conn.secrets, dict) or conn.key != key:
                 raise TypeError

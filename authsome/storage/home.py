@@ -9,25 +9,34 @@ from authsome.errors import CorruptData
 from authsome.util import fsutil
 from authsome.util.record import Frozen
 
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
-if TYPE_CHECKING:
-    from pathlib import Path
-
 FORMAT_VERSION = 1
 INDEX_FILE = "index.json"
 PROVIDERS_DIR = "providers"
 
 
 def home_dir(environ: dict[str, str]) -> str:
-    """settings.resolve_home's answer as a str, without pathlib: for Tab, which reads a file
-    or two and would otherwise spend a third of its time importing pathlib. A test holds the
-    two to the same answer."""
+    """$AUTHSOME_HOME made absolute, else ~/.authsome; settings.resolve_home says which.
+
+    Paths are str on the hot paths: importing pathlib (with re, fnmatch, urllib.parse) would
+    cost `token`, `env` and Tab more than the rest of their imports together."""
     if environ.get("AUTHSOME_HOME"):
         # Made absolute as Path.absolute() does: without normalizing "..", which a symlink
         # before it would change.
         home = os.path.expanduser(environ["AUTHSOME_HOME"])
-        return home if os.path.isabs(home) else os.path.join(os.getcwd(), home)
-    return os.path.join(environ.get("HOME") or os.path.expanduser("~"), ".authsome")
+        return _tidy(home if os.path.isabs(home) else os.path.join(os.getcwd(), home))
+    return _tidy(os.path.join(environ.get("HOME") or os.path.expanduser("~"), ".authsome"))
+
+
+def _tidy(path: str) -> str:
+    """`path` as str(pathlib.Path(path)) spells it: the vault's path is part of each unlocked
+    session's sealed data, so it must read the same as when sessions were made with pathlib."""
+    if os.name != "posix":
+        from pathlib import Path
+
+        return str(Path(path))
+    parts = [p for p in path.split("/") if p and p != "."]
+    lead = "//" if path[:2] == "//" and path[2:3] != "/" else "/" if path[:1] == "/" else ""
+    return lead + "/".join(parts) or "."
 
 
 class PermissionProblem(Frozen):
@@ -38,29 +47,30 @@ class PermissionProblem(Frozen):
 
 
 class Home:
-    """The folder that holds config, the index, the vault and user providers."""
+    """The folder that holds config, the index, the vault and user providers (paths as str)."""
 
-    def __init__(self, path: Path, source: str = "default"):
-        self.path = path
+    def __init__(self, path, source: str = "default"):
+        self.path = os.fspath(path)
         self.source = source
         # What this process has seen already: token and env would otherwise read the version
         # file five times.
         self._format_ok = False
         self._ready = False
 
-    config_file = property(lambda self: self.path / "config.json")
-    index_file = property(lambda self: self.path / INDEX_FILE)
-    vault_file = property(lambda self: self.path / "vault")
-    providers_dir = property(lambda self: self.path / PROVIDERS_DIR)
-    version_file = property(lambda self: self.path / "version")
-    locks_dir = property(lambda self: self.path / "locks")
-    journal_dir = property(lambda self: self.path / "journal")
-    audit_file = property(lambda self: self.path / "audit.log")
+    config_file = property(lambda self: os.path.join(self.path, "config.json"))
+    index_file = property(lambda self: os.path.join(self.path, INDEX_FILE))
+    vault_file = property(lambda self: os.path.join(self.path, "vault"))
+    providers_dir = property(lambda self: os.path.join(self.path, PROVIDERS_DIR))
+    version_file = property(lambda self: os.path.join(self.path, "version"))
+    locks_dir = property(lambda self: os.path.join(self.path, "locks"))
+    journal_dir = property(lambda self: os.path.join(self.path, "journal"))
+    audit_file = property(lambda self: os.path.join(self.path, "audit.log"))
 
     def check_format(self) -> None:
         """Refuse a home written by an authsome whose format this one does not know."""
         try:
-            raw = self.version_file.read_text(encoding="ascii").strip()
+            with open(self.version_file, encoding="ascii") as f:
+                raw = f.read().strip()
         except FileNotFoundError:
             return
         except (OSError, UnicodeDecodeError):
@@ -81,8 +91,8 @@ class Home:
         # moment left it empty; such a home has no secrets and is simply created again.
         made_first = {"version", "locks"}
         return all(
-            p.name in made_first or (p.name.startswith(".version.") and p.name.endswith(".tmp"))
-            for p in self.path.iterdir()
+            name in made_first or (name.startswith(".version.") and name.endswith(".tmp"))
+            for name in os.listdir(self.path)
         )
 
     def ensure(self) -> Home:
@@ -96,7 +106,8 @@ class Home:
             self._ready = True
             return self
         try:
-            current = self.version_file.read_bytes()
+            with open(self.version_file, "rb") as f:
+                current = f.read()
         except FileNotFoundError:
             current = b""
         if not current.strip():
@@ -105,16 +116,19 @@ class Home:
         self._ready = True
         return self
 
-    def lock_path(self, name: str) -> Path:
+    def lock_path(self, name: str) -> str:
         """The lock file for `name`; its folder is made when the lock is first taken."""
-        return self.locks_dir / f"{name}.lock"
+        return os.path.join(self.locks_dir, f"{name}.lock")
 
     def permission_problems(self) -> list[PermissionProblem]:
         """Everything in the home whose mode is looser than 0700 (folders) or 0600 (files)."""
-        if os.name != "posix" or not self.path.exists():
+        from pathlib import Path  # doctor only
+
+        root = Path(self.path)
+        if os.name != "posix" or not root.exists():
             return []
         problems = []
-        for path in [self.path, *sorted(self.path.rglob("*"))]:
+        for path in [root, *sorted(root.rglob("*"))]:
             st = path.lstat()
             if stat.S_ISLNK(st.st_mode):
                 continue

@@ -8,11 +8,9 @@ lacks, and `Connections.reconcile` can bring back what the store holds but the i
 
 from __future__ import annotations
 
-from authsome.errors import CorruptData
+import os
 
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
-if TYPE_CHECKING:
-    from pathlib import Path
+from authsome.errors import CorruptData
 
 INDEX_VERSION = 1
 # Only these fields may be written to the index; secrets never are.
@@ -61,7 +59,7 @@ class Index:
     Reading imports neither pathlib nor json's encoder nor the lock: Tab reads the index with
     a str path and no lock (services/complete.py)."""
 
-    def __init__(self, path: Path, lock_path: Path | None = None):
+    def __init__(self, path, lock_path=None):
         self.path = path
         self.lock_path = lock_path
 
@@ -106,7 +104,7 @@ class Index:
         from authsome.util import fsutil
         from authsome.util.locking import file_lock
 
-        fsutil.ensure_private_dir(self.path.parent)
+        fsutil.ensure_private_dir(os.path.dirname(os.fspath(self.path)))
         with file_lock(self.lock_path):
             fsutil.remove_stale_temps(self.path)
             try:
@@ -121,12 +119,12 @@ class Index:
             fsutil.atomic_write(self.path, (body + "\n").encode())
 
 
-def parse(path: Path, raw: bytes) -> dict[str, dict]:
+def parse(path, raw: bytes) -> dict[str, dict]:
     """The entries of an index file, checked field by field."""
-    import json  # here: Tab on a provider name never reads the index
+    from authsome.util import jsonfast  # here: Tab on a provider name never reads the index
 
     try:
-        data = json.loads(raw)
+        data = jsonfast.loads(raw)
         version = data["version"]
     except (ValueError, RecursionError, KeyError, TypeError):
         raise _damaged(path) from None
@@ -155,7 +153,7 @@ def _valid(key, entry) -> bool:
     return f"{entry.get('provider')}:{entry.get('connection')}" == key
 
 
-def _damaged(path: Path) -> IndexDamaged:
+def _damaged(path) -> IndexDamaged:
     return IndexDamaged(
         f"the index {path} is damaged",
         "run: authsome doctor --fix (it rebuilds the index from the store)",

@@ -17,11 +17,9 @@ the next command that loads the connection finishes the save.
 
 from __future__ import annotations
 
-import json
 import os
-from pathlib import Path
 
-from authsome.util import fsutil
+from authsome.util import fsutil, jsonfast
 
 RESERVE_BYTES = 64 * 1024
 
@@ -45,22 +43,26 @@ def _aad(key: str) -> bytes:
 class Journal:
     """One pending file per connection in <home>/journal, each with a reserved spare."""
 
-    def __init__(self, folder: Path):
-        self.folder = folder
+    def __init__(self, folder):
+        self.folder = os.fspath(folder)
 
     def _name(self, key: str) -> str:
         provider, _, connection = key.partition(":")
         return f"{provider}+{connection}"  # '+' is not allowed in names: unambiguous
 
-    def pending(self, key: str) -> Path:
-        return self.folder / f"{self._name(key)}.pending"
+    def pending(self, key: str) -> str:
+        return os.path.join(self.folder, f"{self._name(key)}.pending")
 
-    def spare(self, key: str) -> Path:
-        return self.folder / f".{self._name(key)}.spare"
+    def spare(self, key: str) -> str:
+        return os.path.join(self.folder, f".{self._name(key)}.spare")
 
     def pending_names(self) -> list[str]:
         """The file names of the entries waiting here, sorted."""
-        return sorted(p.name for p in self.folder.glob("*.pending"))
+        try:
+            names = os.listdir(self.folder)
+        except FileNotFoundError:
+            return []
+        return sorted(n for n in names if n.endswith(".pending"))
 
     def waiting(self) -> list[str]:
         """The keys whose newest record waits here."""
@@ -74,7 +76,7 @@ class Journal:
         size = max(size, RESERVE_BYTES)
         spare = self.spare(key)
         try:
-            if spare.stat().st_size >= size:
+            if os.stat(spare).st_size >= size:
                 return
         except FileNotFoundError:
             pass
@@ -86,11 +88,11 @@ class Journal:
             os.fsync(fd)
         except OSError:
             os.close(fd)
-            spare.unlink(missing_ok=True)
+            _unlink(spare)
             raise
         os.close(fd)
 
-    def write(self, key: str, base_refresh_token: str, record_json: str, own: str | None) -> Path:
+    def write(self, key: str, base_refresh_token: str, record_json: str, own: str | None) -> str:
         """Keep `record_json` until the store takes it; written into the reserved spare."""
         from authsome.util import crypto  # here: the keychain's `token` never needs it
 
@@ -101,7 +103,7 @@ class Journal:
             "own": fingerprint(own) if own else None,
             "blob": crypto.b64e(blob),
         }
-        data = (json.dumps(doc) + "\n").encode()
+        data = (jsonfast.dumps(doc) + "\n").encode()
         spare = self.spare(key)
         fsutil.ensure_private_dir(self.folder)
         # In place, over bytes already allocated; a whole line marks a whole entry.
@@ -120,7 +122,7 @@ class Journal:
         try:
             with open(self.pending(key), "rb") as f:
                 line = f.readline(4 << 20)
-            doc = json.loads(line)
+            doc = jsonfast.loads(line)
             if not isinstance(doc, dict) or doc.get("key") != key:
                 return None
             return doc
@@ -141,4 +143,11 @@ class Journal:
             return None
 
     def clear(self, key: str) -> None:
-        self.pending(key).unlink(missing_ok=True)
+        _unlink(self.pending(key))
+
+
+def _unlink(path: str) -> None:
+    import contextlib  # here: token and env load this module, and seldom remove anything
+
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from authsome.errors import AuthsomeError, BadPassphrase, StoreUnavailable
 from authsome.storage.base import split_key
 from authsome.storage.index import IndexDamaged
@@ -32,7 +34,8 @@ class Recovery:
             return self.store if self.store.lists_cheaply else None
         vault = self.vault
         if vault is not None and (
-            vault.path.exists() or any(e.get("backend") == vault.name for e in entries.values())
+            os.path.exists(vault.path)
+            or any(e.get("backend") == vault.name for e in entries.values())
         ):
             return vault
         return None  # no vault: only the keychain could disagree, and listing it is not cheap

@@ -4,7 +4,8 @@ stdout for machines, stderr for people, stdin and the prompter for answers, the 
 from __future__ import annotations
 
 import sys
-from functools import cached_property
+
+from authsome.util.lazy import lazy
 
 
 class IOStreams:
@@ -47,7 +48,7 @@ class IOStreams:
         self.stderr.flush()
         return True
 
-    @cached_property
+    @lazy
     def prompter(self):
         from authsome.ui.prompt import Prompter
 

@@ -5,56 +5,54 @@ from __future__ import annotations
 import errno
 import os
 
-# Paths are pathlib.Path; importing pathlib is left to callers that make them (Tab reads
-# without it: see services/complete.py).
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
-if TYPE_CHECKING:
-    from pathlib import Path
-
+# Paths are str or os.PathLike: the hot paths never import pathlib (see storage/home.py).
 DIR_MODE = 0o700
 FILE_MODE = 0o600
 
 
-def ensure_private_dir(path: Path) -> Path:
+def ensure_private_dir(path) -> str:
     """Create `path` and its missing parents, each 0700; tighten `path` if it already exists.
 
     Every folder authsome makes goes through here. Parents that already exist ($HOME, /tmp)
     are left as they are.
     """
+    path = os.fspath(path)
     _make_private(path)
-    if os.name == "posix" and (path.stat().st_mode & 0o777) != DIR_MODE:
+    if os.name == "posix" and (os.stat(path).st_mode & 0o777) != DIR_MODE:
         os.chmod(path, DIR_MODE)
     return path
 
 
-def _make_private(path: Path) -> None:
-    # Not mkdir(parents=True): that makes the parents with the umask's mode (often 0755).
+def _make_private(path: str) -> None:
+    # Not makedirs: that makes the parents with the umask's mode (often 0755).
     try:
-        path.mkdir(mode=DIR_MODE)
+        os.mkdir(path, DIR_MODE)
     except FileExistsError:
-        if not path.is_dir():
+        if not os.path.isdir(path):
             raise
         return
     except FileNotFoundError:
-        if path.parent == path:
+        parent = os.path.dirname(path.rstrip(os.sep) or os.sep)
+        if parent == path:
             raise
-        _make_private(path.parent)
+        _make_private(parent)
         try:
-            path.mkdir(mode=DIR_MODE)
+            os.mkdir(path, DIR_MODE)
         except FileExistsError:  # made by another process meanwhile
             return
     if os.name == "posix":
         os.chmod(path, DIR_MODE)  # mkdir's mode is filtered by the umask
 
 
-def atomic_write(path: Path, data: bytes) -> None:
+def atomic_write(path, data: bytes) -> None:
     """Replace `path` with `data`: temp file, fsync, rename, fsync the folder.
 
     A crash at any instant leaves either the old file or the new one.
     """
     import tempfile
 
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    folder, name = os.path.split(os.fspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder or None)
     try:
         with os.fdopen(fd, "wb") as f:
             if os.name == "posix":
@@ -69,10 +67,10 @@ def atomic_write(path: Path, data: bytes) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
-    fsync_dir(path.parent)
+    fsync_dir(folder or os.curdir)
 
 
-def fsync_dir(folder: Path) -> None:
+def fsync_dir(folder) -> None:
     """Make a rename in `folder` durable (POSIX; Windows has no directory handles for this)."""
     if os.name == "posix":
         dfd = os.open(folder, os.O_RDONLY)
@@ -82,16 +80,19 @@ def fsync_dir(folder: Path) -> None:
             os.close(dfd)
 
 
-def remove_stale_temps(path: Path) -> None:
+def remove_stale_temps(path) -> None:
     """Delete temp files a killed writer of `path` left behind; call only under the lock."""
     import contextlib
 
-    for tmp in path.parent.glob(f".{path.name}.*.tmp"):
-        with contextlib.suppress(OSError):
-            tmp.unlink()
+    folder, name = os.path.split(os.fspath(path))
+    prefix = f".{name}."  # the names atomic_write's mkstemp gives: .<name>.<random>.tmp
+    for entry in os.listdir(folder or os.curdir):
+        if entry.startswith(prefix) and entry.endswith(".tmp") and len(entry) > len(prefix) + 4:
+            with contextlib.suppress(OSError):
+                os.unlink(os.path.join(folder, entry))
 
 
-def write_private(path: Path, data: bytes) -> None:
+def write_private(path, data: bytes) -> None:
     """Create or truncate `path` with mode 0600 (no atomicity)."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
     with os.fdopen(fd, "wb") as f:

@@ -12,12 +12,8 @@ if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
 else:
     from authsome.util._lock_posix import lock_fd, unlock_fd
 
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
-if TYPE_CHECKING:
-    from pathlib import Path
 
-
-def file_lock(path: Path) -> _FileLock:
+def file_lock(path) -> _FileLock:
     """Block until this process holds the lock file `path` exclusively."""
     return _FileLock(path)
 
@@ -25,12 +21,12 @@ def file_lock(path: Path) -> _FileLock:
 class _FileLock:
     # A class, not contextlib.contextmanager: contextlib's import is about 0.8 ms, and `list`
     # and `token` import this module.
-    def __init__(self, path: Path):
+    def __init__(self, path):
         self.path = path
         self.fd = -1
 
     def __enter__(self) -> None:
-        fsutil.ensure_private_dir(self.path.parent)
+        fsutil.ensure_private_dir(os.path.dirname(os.fspath(self.path)))
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             lock_fd(fd)

@@ -8,15 +8,13 @@ token nor the session file alone opens the vault.
 
 from __future__ import annotations
 
-import json
 import os
 import stat
 import time
-from pathlib import Path
 
 from authsome.errors import AuthsomeError, ConfigError, StoreUnavailable, UsageError
 from authsome.storage.base import Unlocked
-from authsome.util import crypto, fsutil
+from authsome.util import crypto, fsutil, jsonfast
 from authsome.util.record import Frozen
 
 ENV_SESSION = "AUTHSOME_SESSION"
@@ -34,7 +32,7 @@ def _split_token(token: str | None) -> tuple[str, str] | None:
     return (session_id, key_text) if ok and _URLSAFE.issuperset(key_text) else None
 
 
-def _aad(session_id: str, vault: Path, salt: bytes, expires_at: int) -> bytes:
+def _aad(session_id: str, vault: str, salt: bytes, expires_at: int) -> bytes:
     # The session file's clear fields are authenticated with the sealed vault key: editing
     # expires_at does not extend a session; a blob copied to another session id or pointed at
     # another vault does not open; and a vault made anew (a new salt) ends every old session.
@@ -50,17 +48,17 @@ class Sessions:
 
     # The token of the login's unlock is kept in `keyring` (storage/file/userkeyring.py).
 
-    def __init__(self, folder: Path, clock=time.time, keyring=None, no_keyring: str = ""):
-        self.folder = folder
+    def __init__(self, folder, clock=time.time, keyring=None, no_keyring: str = ""):
+        self.folder = os.fspath(folder)
         self.clock = clock
         self.keyring = keyring
         self.no_keyring = no_keyring  # why there is no keyring here
 
     @staticmethod
-    def _description(vault: Path) -> str:
+    def _description(vault: str) -> str:
         return f"authsome:session:{vault}"
 
-    def shared_token(self, vault: Path) -> str | None:
+    def shared_token(self, vault: str) -> str | None:
         """The token of the unlock shared by every shell of this login, if there is one."""
         if self.keyring is None:
             return None
@@ -70,7 +68,7 @@ class Sessions:
             return None
         return raw.decode("ascii", "replace") if raw else None
 
-    def share(self, session: Session, vault: Path, ttl: int) -> str | None:
+    def share(self, session: Session, vault: str, ttl: int) -> str | None:
         """Keep the token where every shell of this login finds it: None, or why it cannot."""
         if self.keyring is None:
             return self.no_keyring
@@ -80,7 +78,7 @@ class Sessions:
             return e.strerror or str(e)
         return None
 
-    def unshare(self, vault: Path) -> str | None:
+    def unshare(self, vault: str) -> str | None:
         """Forget the login's unlock of `vault`; its token, if there was one."""
         token = self.shared_token(vault)
         if self.keyring is not None:
@@ -90,7 +88,7 @@ class Sessions:
                 self.keyring.delete(self._description(vault))
         return token
 
-    def create(self, vault: Path, salt: bytes, vault_key: bytes, ttl: int) -> Session:
+    def create(self, vault: str, salt: bytes, vault_key: bytes, ttl: int) -> Session:
         import base64
 
         fsutil.ensure_private_dir(self.folder)
@@ -99,19 +97,18 @@ class Sessions:
         expires_at = int(self.clock()) + ttl
         blob = crypto.seal(session_key, vault_key, _aad(session_id, vault, salt, expires_at))
         doc = {"vault": str(vault), "expires_at": expires_at, "blob": crypto.b64e(blob)}
-        fsutil.write_private(self.folder / session_id, json.dumps(doc).encode())
+        fsutil.write_private(os.path.join(self.folder, session_id), jsonfast.dumps(doc).encode())
         token = base64.urlsafe_b64encode(session_key).decode().rstrip("=")
         return Session(session_id, f"{session_id}.{token}", expires_at)
 
-    def open(self, token: str, vault: Path, salt: bytes) -> bytes | None:
+    def open(self, token: str, vault: str, salt: bytes) -> bytes | None:
         """The vault key, if `token` names a live session for this vault; else None."""
         parts = _split_token(token)
         if parts is None:
             return None
         session_id, key_text = parts
-        path = self.folder / session_id
         try:
-            doc = json.loads(path.read_text(encoding="utf-8"))
+            doc = jsonfast.loads(_read(os.path.join(self.folder, session_id)))
             expires_at = int(doc["expires_at"])
             blob = crypto.b64d(doc["blob"])
         except (OSError, ValueError, KeyError, TypeError):
@@ -132,7 +129,7 @@ class Sessions:
         if parts is None:
             return False
         try:
-            (self.folder / parts[0]).unlink()
+            os.unlink(os.path.join(self.folder, parts[0]))
             return True
         except FileNotFoundError:
             return False
@@ -144,7 +141,7 @@ class Sessions:
         import contextlib
 
         with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
-            doc = json.loads((self.folder / parts[0]).read_text(encoding="utf-8"))
+            doc = jsonfast.loads(_read(os.path.join(self.folder, parts[0])))
             return int(doc["expires_at"])
         return None
 
@@ -165,7 +162,7 @@ class Unlocker:
             self._prompter = self._prompter()
         return self._prompter
 
-    def session_key(self, vault: Path, salt: bytes) -> bytes | None:
+    def session_key(self, vault: str, salt: bytes) -> bytes | None:
         """The vault key of this shell's unlock, else of the login's (the kernel keyring)."""
         token = self.environ.get(ENV_SESSION)
         key = self.sessions.open(token, vault, salt) if token else None
@@ -174,7 +171,7 @@ class Unlocker:
             key = self.sessions.open(token, vault, salt) if token else None
         return key
 
-    def start_session(self, vault: Path, salt: bytes, vault_key: bytes, ttl: int) -> Unlocked:
+    def start_session(self, vault: str, salt: bytes, vault_key: bytes, ttl: int) -> Unlocked:
         """Seal `vault_key` in a new session, shared by every shell of the login if it can be."""
         sessions = self.sessions
         remove_expired(sessions.folder, sessions.clock())
@@ -187,13 +184,13 @@ class Unlocker:
         token = session.token if why_not is not None else None
         return Unlocked(session.expires_at, token, why_not)
 
-    def end_sessions(self, vault: Path) -> tuple[bool, bool]:
+    def end_sessions(self, vault: str) -> tuple[bool, bool]:
         """End the login's unlock and this shell's: whether each was there."""
         shared = self.sessions.unshare(vault)
         ended_shared = self.sessions.end(shared or "")
         return ended_shared, self.sessions.end(self.environ.get(ENV_SESSION, ""))
 
-    def session_status(self, vault: Path, salt: bytes, verify) -> dict:
+    def session_status(self, vault: str, salt: bytes, verify) -> dict:
         """Which session unlocks `vault` ('none', 'unlocked for ...', 'expired or invalid')."""
         import contextlib
 
@@ -216,13 +213,13 @@ class Unlocker:
             info["session"] = "expired or invalid"
         return info
 
-    def passphrase(self, vault: Path, new: bool) -> str:
+    def passphrase(self, vault: str, new: bool) -> str:
         if self.environ.get(ENV_PASSPHRASE):
             self.passphrase_source = ENV_PASSPHRASE
             return self.environ[ENV_PASSPHRASE]
         if self.environ.get(ENV_PASSPHRASE_FILE):
             self.passphrase_source = ENV_PASSPHRASE_FILE
-            return self._read_file(Path(self.environ[ENV_PASSPHRASE_FILE]).expanduser())
+            return self._read_file(os.path.expanduser(self.environ[ENV_PASSPHRASE_FILE]))
         if not self.prompter.can_prompt():
             raise StoreUnavailable(
                 f"the vault {vault} is locked and there is no terminal to ask for its passphrase",
@@ -244,7 +241,7 @@ class Unlocker:
             raise UsageError("the two passphrases differ", "run the command again")
         return first
 
-    def _read_file(self, path: Path) -> str:
+    def _read_file(self, path: str) -> str:
         try:
             with open(path, "rb") as f:
                 _check_private(os.fstat(f.fileno()), path)
@@ -268,7 +265,7 @@ def unlock_command(environ: dict[str, str]) -> str:
     return shells.get(shells.detect(environ)).source("authsome unlock")
 
 
-def _check_private(st: os.stat_result, path: Path) -> None:
+def _check_private(st: os.stat_result, path: str) -> None:
     """Refuse, as ssh does for keys, a passphrase file that other users may read or change."""
     if os.name == "posix" and stat.S_ISREG(st.st_mode) and st.st_mode & 0o077:
         import shlex
@@ -279,20 +276,24 @@ def _check_private(st: os.stat_result, path: Path) -> None:
         )
 
 
-def sessions_folder(runtime: Path | None, home: Path) -> Path:
+def sessions_folder(runtime: str | None, home: str) -> str:
     """$XDG_RUNTIME_DIR/authsome when there is a runtime dir, else <home>/sessions."""
-    if runtime is not None:
-        return runtime / "authsome"
-    return home / "sessions"
+    return os.path.join(runtime, "authsome") if runtime else os.path.join(home, "sessions")
 
 
-def remove_expired(folder: Path, now: float) -> None:
+def _read(path: str) -> str:
+    with open(path, encoding="utf-8") as f:
+        return f.read()
+
+
+def remove_expired(folder, now: float) -> None:
     """Delete session files past their expiry."""
-    if not folder.is_dir():
+    if not os.path.isdir(folder):
         return
     import contextlib
 
-    for path in folder.iterdir():
+    for name in os.listdir(folder):
+        path = os.path.join(folder, name)
         with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
-            if int(json.loads(path.read_text(encoding="utf-8"))["expires_at"]) <= now:
-                path.unlink()
+            if int(jsonfast.loads(_read(path))["expires_at"]) <= now:
+                os.unlink(path)

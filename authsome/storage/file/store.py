@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import os
-from pathlib import Path
 
 from authsome.errors import AuthsomeError, BadPassphrase, CorruptData
 from authsome.storage.base import Store, Unlocked
-from authsome.util import crypto, fsutil
+from authsome.util import crypto, fsutil, jsonfast
 from authsome.util.record import Record
 
 VAULT_FORMAT = "authsome-vault"
@@ -19,20 +17,20 @@ CHECK_PLAINTEXT = b"authsome vault key check"
 class KeySource:
     """What the file store needs from its caller: keys and sessions (see sessions.Unlocker)."""
 
-    def session_key(self, vault: Path, salt: bytes) -> bytes | None:
+    def session_key(self, vault: str, salt: bytes) -> bytes | None:
         """The vault key of an unlocked session, if there is one."""
         raise NotImplementedError
 
-    def passphrase(self, vault: Path, new: bool) -> str:
+    def passphrase(self, vault: str, new: bool) -> str:
         raise NotImplementedError
 
-    def start_session(self, vault: Path, salt: bytes, vault_key: bytes, ttl: int) -> Unlocked:
+    def start_session(self, vault: str, salt: bytes, vault_key: bytes, ttl: int) -> Unlocked:
         raise NotImplementedError
 
-    def end_sessions(self, vault: Path) -> tuple[bool, bool]:
+    def end_sessions(self, vault: str) -> tuple[bool, bool]:
         raise NotImplementedError
 
-    def session_status(self, vault: Path, salt: bytes, verify) -> dict:
+    def session_status(self, vault: str, salt: bytes, verify) -> dict:
         raise NotImplementedError
 
 
@@ -55,7 +53,7 @@ def header_digest(kdf: dict, salt: bytes, check: bytes) -> str:
     # Without it, damage to the salt or the check blob is indistinguishable from a wrong
     # passphrase: both just fail the check. It guards against accidents, not attackers, who
     # could recompute it; the AEAD tags are what stop tampering.
-    text = json.dumps({"kdf": kdf, "salt": crypto.b64e(salt), "check": crypto.b64e(check)})
+    text = jsonfast.dumps({"kdf": kdf, "salt": crypto.b64e(salt), "check": crypto.b64e(check)})
     return _sha256(text.encode()).hexdigest()
 
 
@@ -85,20 +83,22 @@ class VaultDoc(Record):
             "header_sha256": header_digest(self.kdf, self.salt, self.check),
             "records": {k: crypto.b64e(v) for k, v in sorted(self.records.items())},
         }
+        import json  # here: writes only
+
         return (json.dumps(doc, indent=1) + "\n").encode()
 
 
-def _corrupt(path: Path) -> CorruptData:
+def _corrupt(path: str) -> CorruptData:
     return CorruptData(
         f"the vault {path} is damaged (corrupted or tampered)",
         "restore it from a backup, or move it aside and log in again",
     )
 
 
-def parse_vault(path: Path, raw: bytes) -> VaultDoc:
+def parse_vault(path: str, raw: bytes) -> VaultDoc:
     """Check a vault file's structure (not its cryptography)."""
     try:
-        doc = json.loads(raw)
+        doc = jsonfast.loads(raw)
         if doc.get("format") != VAULT_FORMAT:
             raise ValueError
         version = doc.get("version")
@@ -133,7 +133,7 @@ class FileStore(Store):
     lists_cheaply = True  # record names are in the clear: no key needed to list them
     can_unlock = True
 
-    def __init__(self, path: Path, lock_path: Path, keys):
+    def __init__(self, path: str, lock_path: str, keys):
         # `keys` is a KeySource, or a function that makes one when first needed: `list` reads
         # the record names alone, and skips importing the sessions.
         self.path = path
@@ -207,7 +207,7 @@ class FileStore(Store):
         before = self.read()
         if before is not None:
             self.key_for(before)  # derive (or prompt) before taking the lock
-        fsutil.ensure_private_dir(self.path.parent)
+        fsutil.ensure_private_dir(os.path.dirname(os.fspath(self.path)))
         from authsome.util.locking import file_lock  # writes only: token and list never lock
 
         with file_lock(self.lock_path):
@@ -241,7 +241,7 @@ class FileStore(Store):
 
     def status(self) -> dict:
         """The vault's path, records and key derivation, and whether a session unlocks it."""
-        info: dict = {"path": str(self.path), "exists": self.path.exists()}
+        info: dict = {"path": str(self.path), "exists": os.path.exists(self.path)}
         try:
             doc = self.read()
         except AuthsomeError as e:
@@ -266,7 +266,7 @@ class FileStore(Store):
 
     def create(self) -> VaultDoc:
         """Create an empty vault (asking for a new passphrase) unless one exists."""
-        fsutil.ensure_private_dir(self.path.parent)
+        fsutil.ensure_private_dir(os.path.dirname(os.fspath(self.path)))
         from authsome.util.locking import file_lock
 
         with file_lock(self.lock_path):

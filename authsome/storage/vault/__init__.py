@@ -10,6 +10,8 @@ Names never start with a dot, so they cannot collide with the last two.
 
 from __future__ import annotations
 
+import os
+
 from authsome.util.record import Frozen
 
 
@@ -27,5 +29,6 @@ def open_vault(environ: dict[str, str], config: dict, home, deadline: float) -> 
     from authsome.storage.vault.store import VaultStore
 
     client = VaultClient(resolve(environ, config, home.config_file), deadline)
-    index = VaultIndex(client, home.path / "vault-index.json", home.lock_path("vault-index"))
+    local_copy = os.path.join(home.path, "vault-index.json")
+    index = VaultIndex(client, local_copy, home.lock_path("vault-index"))
     return SharedVault(VaultStore(client), index)

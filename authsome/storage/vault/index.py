@@ -10,6 +10,7 @@ TAB_SECONDS it offers the older copy rather than keep the user waiting.
 from __future__ import annotations
 
 import json
+import os
 import random
 import time
 
@@ -39,7 +40,7 @@ class VaultIndex(Index):
         from authsome.util.deadline import DeadlineExceeded, within
 
         try:
-            fresh = time.time() - self.path.stat().st_mtime < CACHE_SECONDS
+            fresh = time.time() - os.stat(self.path).st_mtime < CACHE_SECONDS
         except OSError:
             fresh = False
         if not fresh:
@@ -92,5 +93,5 @@ class VaultIndex(Index):
 
         doc = {"version": INDEX_VERSION, "connections": entries}
         with contextlib.suppress(OSError):
-            fsutil.ensure_private_dir(self.path.parent)
+            fsutil.ensure_private_dir(os.path.dirname(os.fspath(self.path)))
             fsutil.atomic_write(self.path, json.dumps(doc, sort_keys=True).encode())
