@@ -115,13 +115,19 @@ class Connections(Recovery):
         """After a compare-and-set conflict: whether the record the store holds is ours (an
         earlier try that timed out landed after all), so that writing again will do."""
         try:
-            raw = self.store.get(conn.key)  # also the version the next try compares against
+            # The read is also the version the next try compares against.
+            stored = self.stored_refresh_token(conn.key)
         except (AuthsomeError, OSError):
             return True  # cannot tell yet
-        stored = Connection.from_json(conn.key, raw) if raw is not None else None
-        return stored is not None and stored.secrets.get("refresh_token") == conn.secrets.get(
-            "refresh_token"
-        )
+        return stored is not None and stored == conn.secrets.get("refresh_token")
+
+    def stored_refresh_token(self, key: str) -> str | None:
+        """The refresh token of the record the store holds for `key` now, journal aside; None
+        when there is no record or it has none. Whoever spent a token asks whether it is still
+        there: commit after a conflict, and the pending marker (storage/pending.py)."""
+        raw = self.store.get(key)
+        stored = None if raw is None else Connection.from_json(key, raw)
+        return stored.secrets.get("refresh_token") if stored is not None else None
 
     def _keep_in_journal(self, conn: Connection, base: str, error: BaseException) -> str:
         try:
