@@ -151,11 +151,10 @@ class Connections(Recovery):
         failed with, `fail(doc)` leaves ours, `save_budget()` is how long a save may retry;
         `spend(token)` marks it before a refresh token is sent, and `pending` is the marker of
         another machine that holds newer tokens (storage/pending.py)."""
-        key = make_key(provider, connection)
-        if not self.store.shared:
-            return self.store.refresh_lock(key, settled)
-        from authsome.storage.pending import PendingSave
+        from authsome.storage.pending import PendingSave  # here: only a due refresh needs it
 
+        # Every store is handed the marker; one that no other machine uses ignores it.
+        key = make_key(provider, connection)
         return self.store.refresh_lock(key, settled, PendingSave(self, key))
 
     def find(self, provider: str, connection: str = "default") -> Connection | None:
