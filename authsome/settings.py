@@ -40,6 +40,8 @@ def load_config(path: str) -> dict:
         return {}
     except OSError as e:
         raise ConfigError(f"cannot read {path}: {e.strerror}", "check its permissions") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path} is not UTF-8 text", "fix or remove the file") from None
     try:
         data = jsonfast.loads(raw)
     except ValueError as e:

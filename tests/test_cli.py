@@ -424,3 +424,20 @@ def test_the_process_is_not_dumpable(env):
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
     )
     assert out.stderr.strip() == "0", out.stderr
+
+
+@pytest.mark.parametrize(
+    "content,message",
+    [
+        (b'{"backend": "file"', "is not valid JSON (line 1)"),
+        (b'{"backend": "\xff"}', "is not UTF-8 text"),
+        (b'["file"]', "must hold a JSON object"),
+    ],
+)
+def test_a_bad_config_file_is_a_config_error(env, authsome_home, content, message):
+    authsome_home.mkdir(mode=0o700)
+    (authsome_home / "config.json").write_bytes(content)
+    out = run(["list"], env)
+    assert out.returncode == 9, out.stderr
+    assert out.stderr.startswith(f"authsome: {authsome_home / 'config.json'} {message}")
+    assert len(out.stderr.strip().splitlines()) == 1

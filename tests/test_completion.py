@@ -1,6 +1,7 @@
 """Tab completion through click's protocol, in real bash, fish and zsh, and its speed guard."""
 
 import ast
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -454,3 +455,84 @@ def test_the_home_is_spelled_as_pathlib_spells_it(environ, monkeypatch):
     else:
         expected = (Path(environ["HOME"]) if environ.get("HOME") else Path.home()) / ".authsome"
     assert home_dir(environ) == settings.resolve_home(environ).value == str(expected)
+
+
+_BACKENDS = (None, "", " ", "\t\n", "vault", "VAULT", " Vault\n", "file", "KeyChain", "bogus")
+_CONFIGS = {
+    "absent": None,
+    "vault": b'{"backend": "vault"}',
+    "file": b'{"backend": "file"}',
+    "upper-case": b'{"backend": "VAULT"}',
+    "null": b'{"backend": null}',
+    "no backend": b'{"other": 1}',
+    "a list": b'["vault"]',
+    "a string": b'"vault"',
+    "invalid JSON": b'{"backend": "vault"',
+    "empty": b"",
+    "a UTF-8 BOM": b'\xef\xbb\xbf{"backend": "vault"}',
+    "UTF-16": '{"backend": "vault"}'.encode("utf-16"),
+    "not UTF-8": b'{"backend": "vault", "x": "\xff"}',
+    "a folder": "folder",
+}
+
+
+def _factory_uses_vault(environ) -> bool:
+    """Whether the factory's store is the vault store; a setting it refuses means no store."""
+    from authsome.errors import AuthsomeError
+    from authsome.factory import Context
+
+    try:
+        return Context(environ).backend.value == "vault"
+    except AuthsomeError:
+        return False
+
+
+def _suits_and_factory(tmp_path, backend, config):
+    """(TabContext.suits, whether the factory's store is not the vault store) for one home."""
+    from authsome.services.complete import TabContext
+
+    home = tmp_path / "home"
+    home.mkdir(exist_ok=True)
+    (home / "config.json").unlink(missing_ok=True)  # hypothesis reuses tmp_path
+    if config == "folder":
+        (home / "config.json").mkdir()
+    elif config is not None:
+        (home / "config.json").write_bytes(config)
+    environ = {"AUTHSOME_HOME": str(home), "HOME": str(tmp_path)}
+    if backend is not None:
+        environ["AUTHSOME_BACKEND"] = backend
+    return TabContext.suits(environ), not _factory_uses_vault(environ)
+
+
+@pytest.mark.parametrize("config", _CONFIGS.values(), ids=_CONFIGS.keys())
+@pytest.mark.parametrize("backend", _BACKENDS)
+def test_tab_finds_the_vault_store_where_the_factory_does(tmp_path, backend, config):
+    """Tab reads the backend without settings.py (TabContext.suits); it must leave to the
+    factory exactly the homes whose store settings.resolve_backend makes the vault store."""
+    suits, not_vault = _suits_and_factory(tmp_path, backend, config)
+    assert suits == not_vault
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.sampled_from(("vault", "file", "VAULT", "")),
+    lambda inner: st.lists(inner, max_size=2) | st.dictionaries(st.text(max_size=3), inner),
+    max_leaves=4,
+)
+
+
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    backend=st.none() | st.sampled_from(_BACKENDS[1:]) | st.text(max_size=8),
+    config=st.one_of(
+        st.none(),
+        st.binary(max_size=30),
+        st.builds(lambda value: json.dumps({"backend": value}).encode(), _JSON),
+        st.builds(lambda value: json.dumps(value).encode(), _JSON),
+    ),
+)
+def test_tab_and_the_factory_agree_on_any_backend_setting(tmp_path, backend, config):
+    """The same over any AUTHSOME_BACKEND and any config.json, valid JSON or not."""
+    suits, not_vault = _suits_and_factory(tmp_path, backend, config)
+    assert suits == not_vault

@@ -188,7 +188,7 @@ class SharedMemoryStore(MemoryStore):
         super().__init__()
         self.lock = lock
 
-    def refresh_lock(self, key, settled, marks=None):
+    def refresh_lock(self, key, settled, marks):
         return self.lock
 
 

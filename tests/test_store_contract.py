@@ -65,6 +65,22 @@ class StoreContract:
                 assert f"{p}:{i}" in keys
                 assert store.get(f"{p}:{i}").startswith(f"{p}-{i}-")
 
+    def test_a_store_on_one_machine_ignores_the_pending_marker(self, store):
+        """Every store's refresh lock is handed the marker (storage/pending.py); only one that
+        other machines share has a use for it."""
+        if store.shared:
+            pytest.skip("a shared store writes the marker: tests/test_vault_refresh.py")
+        with store.refresh_lock("p:default", lambda: False, _Untouchable()) as lock:
+            lock.spend("rt-1")
+            lock.keep_marker()
+            lock.fail({"error": "x"})
+            assert lock.held and lock.pending is None and lock.failure is None
+
+
+class _Untouchable:
+    def __getattr__(self, name):
+        raise AssertionError(f"the marker was asked for {name}")
+
 
 class TestMemoryStore(StoreContract):
     @pytest.fixture

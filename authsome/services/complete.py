@@ -28,17 +28,25 @@ class TabContext:
     @staticmethod
     def suits(environ) -> bool:
         """False for the vault store, whose listing is in Vault: the factory's index serves
-        Tab there (from a recent local copy, storage/vault/index.py)."""
-        chosen = environ.get("AUTHSOME_BACKEND", "").strip().lower()
-        if chosen:
-            return chosen != "vault"
+        Tab there (from a recent local copy, storage/vault/index.py). This is
+        settings.resolve_backend's rule without pathlib; tests/test_completion.py holds the two
+        to one answer."""
+        chosen = environ.get("AUTHSOME_BACKEND")
+        if chosen and chosen.strip().lower() != "vault":
+            return True  # another store, or a name the factory refuses
         try:
             with open(os.path.join(home_dir(environ), "config.json"), "rb") as f:
                 import json
 
-                return json.load(f).get("backend") != "vault"
-        except (OSError, ValueError, AttributeError):
-            return True  # no config, or one the factory will report: not Tab's to say
+                # Decoded as settings.load_config does: json.load would also take UTF-16/BOMs.
+                config = json.loads(f.read().decode())
+        except FileNotFoundError:
+            config = {}
+        except (OSError, ValueError):
+            return True  # one the factory refuses, even with the variable set: not Tab's to say
+        if not isinstance(config, dict):
+            return True
+        return not chosen and config.get("backend") != "vault"
 
     def names(self) -> list[str]:
         """As Registry.names: the bundled and the user's provider files."""

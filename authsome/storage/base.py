@@ -54,11 +54,12 @@ class Store:
         """What `authsome doctor` reports about the store itself, as plain data."""
         return {}
 
-    def refresh_lock(self, key: str, settled, marks=None):
+    def refresh_lock(self, key: str, settled, marks):
         """A lock on refreshing `key` that other machines honour too; by default none (the
         per-machine file lock in services/refresh.py is enough for a store on one machine).
         `settled()` says whether waiting can stop because the refresh is no longer needed;
-        `marks` (storage/pending.py) writes and reads the marker of a refresh in flight."""
+        `marks` (storage/pending.py) writes and reads the marker of a refresh in flight, which
+        only a store that other machines share has use for."""
         return NoSharedLock()
 
 

@@ -115,13 +115,19 @@ class Connections(Recovery):
         """After a compare-and-set conflict: whether the record the store holds is ours (an
         earlier try that timed out landed after all), so that writing again will do."""
         try:
-            raw = self.store.get(conn.key)  # also the version the next try compares against
+            # The read is also the version the next try compares against.
+            stored = self.stored_refresh_token(conn.key)
         except (AuthsomeError, OSError):
             return True  # cannot tell yet
-        stored = Connection.from_json(conn.key, raw) if raw is not None else None
-        return stored is not None and stored.secrets.get("refresh_token") == conn.secrets.get(
-            "refresh_token"
-        )
+        return stored is not None and stored == conn.secrets.get("refresh_token")
+
+    def stored_refresh_token(self, key: str) -> str | None:
+        """The refresh token of the record the store holds for `key` now, journal aside; None
+        when there is no record or it has none. Whoever spent a token asks whether it is still
+        there: commit after a conflict, and the pending marker (storage/pending.py)."""
+        raw = self.store.get(key)
+        stored = None if raw is None else Connection.from_json(key, raw)
+        return stored.secrets.get("refresh_token") if stored is not None else None
 
     def _keep_in_journal(self, conn: Connection, base: str, error: BaseException) -> str:
         try:
@@ -145,11 +151,10 @@ class Connections(Recovery):
         failed with, `fail(doc)` leaves ours, `save_budget()` is how long a save may retry;
         `spend(token)` marks it before a refresh token is sent, and `pending` is the marker of
         another machine that holds newer tokens (storage/pending.py)."""
-        key = make_key(provider, connection)
-        if not self.store.shared:
-            return self.store.refresh_lock(key, settled)
-        from authsome.storage.pending import PendingSave
+        from authsome.storage.pending import PendingSave  # here: only a due refresh needs it
 
+        # Every store is handed the marker; one that no other machine uses ignores it.
+        key = make_key(provider, connection)
         return self.store.refresh_lock(key, settled, PendingSave(self, key))
 
     def find(self, provider: str, connection: str = "default") -> Connection | None:

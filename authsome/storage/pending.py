@@ -17,7 +17,7 @@ import time
 
 from authsome.errors import StoreUnavailable
 from authsome.storage.base import split_key
-from authsome.storage.connection import Connection, display_ref
+from authsome.storage.connection import display_ref
 from authsome.storage.journal import fingerprint
 
 
@@ -39,9 +39,7 @@ class PendingSave:
     def stale(self, marker: dict) -> bool:
         """Whether `marker` holds nobody back: the record moved past its token, or this is the
         machine named and its journal has nothing for the connection (its refresh died)."""
-        raw = self.connections.store.get(self.key)
-        stored = None if raw is None else Connection.from_json(self.key, raw)
-        token = stored.secrets.get("refresh_token") if stored is not None else None
+        token = self.connections.stored_refresh_token(self.key)
         if token is None or fingerprint(token) != marker.get("base"):
             return True
         journal = self.connections.journal

@@ -63,7 +63,7 @@ class VaultStore(Store):
         """The version of `key` when this process last read or wrote it."""
         return self._versions.get(key)
 
-    def refresh_lock(self, key: str, settled, marks=None):
+    def refresh_lock(self, key: str, settled, marks):
         """The lock in Vault at .locks/<provider>/<connection> (vault/lock.py)."""
         from authsome.storage.vault.lock import VaultLock
 
