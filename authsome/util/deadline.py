@@ -46,10 +46,15 @@ def interrupted(fn, seconds: float, name: str = "authsome-deadline"):
 
     A thread costs its import and two switches, as much as the keychain's read; the call must
     be one that may be cut anywhere, such as an exchange on a D-Bus connection of its own."""
-    import signal
+    try:
+        # The C half of `signal`, loaded with the interpreter: signal.py would build its enums
+        # (about 1 ms), and its functions are these with enum-typed results.
+        import _signal as signal
+    except ImportError:
+        import signal
 
     alarm = getattr(signal, "SIGALRM", None)  # none on Windows
-    if alarm is None or signal.getsignal(alarm) is not signal.SIG_DFL:
+    if alarm is None or signal.getsignal(alarm) != signal.SIG_DFL:
         return within(fn, seconds, name)
     if signal.getitimer(signal.ITIMER_REAL)[0]:
         return within(fn, seconds, name)  # someone else's timer: leave it be
