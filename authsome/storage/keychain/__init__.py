@@ -34,10 +34,10 @@ def probe(environ: dict[str, str]) -> ProbeResult:
 
 def bounded(fn, timeout: float, what: str):
     """Run `fn`; raise StoreUnavailable if it takes longer than `timeout`."""
-    from authsome.util.deadline import DeadlineExceeded, within
+    from authsome.util.deadline import DeadlineExceeded, interrupted
 
     try:
-        return within(fn, timeout, "authsome-keychain")
+        return interrupted(fn, timeout, "authsome-keychain")
     except DeadlineExceeded:
         raise StoreUnavailable(
             f"{what} did not answer within {timeout:g} s",

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import os
 import stat
-from pathlib import Path
-from urllib.parse import unquote
 
 from authsome.settings import not_own_problem
 
@@ -32,11 +30,12 @@ def session_bus_address(environ: dict[str, str]) -> tuple[str | None, str]:
                 continue
             keys = dict(kv.partition("=")[::2] for kv in rest.split(",") if kv)
             if "path" in keys:
-                path = unquote(keys["path"])
+                path = _unescape(keys["path"])
                 _check_socket(path, "DBUS_SESSION_BUS_ADDRESS")
                 return f"unix:path={path}", "DBUS_SESSION_BUS_ADDRESS"
             if "abstract" in keys:  # no file to check: the daemon's uid is checked instead
-                return f"unix:abstract={unquote(keys['abstract'])}", "DBUS_SESSION_BUS_ADDRESS"
+                name = _unescape(keys["abstract"])
+                return f"unix:abstract={name}", "DBUS_SESSION_BUS_ADDRESS"
         transport = addr.split(":", 1)[0]
         return None, f"DBUS_SESSION_BUS_ADDRESS uses the {transport!r} transport, not followed"
     runtime = environ.get("XDG_RUNTIME_DIR")
@@ -52,12 +51,22 @@ def session_bus_address(environ: dict[str, str]) -> tuple[str | None, str]:
     return None, "no D-Bus session"
 
 
+def _unescape(value: str) -> str:
+    """A D-Bus address value with its %XX escapes decoded."""
+    if "%" not in value:  # the usual case: urllib.parse (and ipaddress) stay unimported
+        return value
+    from urllib.parse import unquote
+
+    return unquote(value)
+
+
 def _check_socket(path: str, where: str) -> None:
     """The socket must be ours, in a folder only we (or root) can change."""
     if not os.path.lexists(path):
         return  # nothing there: connecting fails and says so
-    folder = Path(os.path.realpath(path)).parent
-    problem = not_own_problem(Path(path), 0) or not_own_problem(folder, 0o022)
+    # Plain strings, not pathlib: `token` and `env` from the keychain need pathlib nowhere else.
+    folder = os.path.dirname(os.path.realpath(path))
+    problem = not_own_problem(path, 0) or not_own_problem(folder, 0o022)
     if problem:
         raise Untrusted(f"the D-Bus socket ({where}) is not safe to use: {problem}")
 
