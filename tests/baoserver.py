@@ -384,7 +384,9 @@ def machine(base: dict[str, str], home: Path, server: BaoServer, prefix: str, to
 
 class RaftCluster:
     """Three (or `size`) Raft nodes on loopback, each a persistent BaoServer; the first is
-    initialized and the others join it. Any node answers: standbys forward to the leader."""
+    initialized and the others join it. Any node answers: a standby serves reads from its own
+    copy, which trails the leader's (by a heartbeat, or seconds after a restart), and forwards
+    writes to the leader."""
 
     def __init__(self, root: Path, size: int = 3):
         ports = _distinct_port_pairs(size)

@@ -1,5 +1,9 @@
 """The vault store on OpenBao servers that outlive a restart: a one-node Raft server stopped and
-started again, and a three-node Raft cluster on loopback whose leader is killed."""
+started again, and a three-node Raft cluster on loopback whose leader is killed; and a standby
+that answers from a copy trailing the leader's."""
+
+import time
+from pathlib import Path
 
 import pytest
 from baoserver import BaoServer, RaftCluster, machine
@@ -47,5 +51,43 @@ def test_a_three_node_cluster_keeps_serving_after_its_leader_is_killed(env, tmp_
         assert _token(machine(env, tmp_path / "m0", first, "authsome", cluster.root_token)) == (
             KEY + "\n"
         )
+    finally:
+        cluster.close()
+
+
+class _Marks:
+    """storage.pending.PendingSave's `mark`, without a connection behind it."""
+
+    def mark(self, base_refresh_token: str) -> dict:
+        return {"host": "here", "machine": "m", "base": "fp", "at": time.time()}
+
+
+def test_a_standby_answers_this_process_after_its_own_writes(env, tmp_path):
+    # OpenBao's standbys answer reads, and check a write's cas, from their own copy, which
+    # trails the leader by about a heartbeat: a second write with cas = the version the first
+    # returned failed there every time, until the client sent the index of its last answer.
+    from authsome.storage.vault.client import VaultClient
+    from authsome.storage.vault.config import resolve
+    from authsome.storage.vault.lock import VaultLock
+
+    cluster = RaftCluster(tmp_path / "raft")
+    try:
+        standby = next(n for n in cluster.nodes if n is not cluster.leader())
+        vault = {"vault": {"prefix": "authsome"}}
+        settings = resolve(
+            {**standby.env(cluster.root_token), "HOME": "/nonexistent"}, vault, Path()
+        )
+        client = VaultClient(settings, deadline=5.0)
+        for i in range(10):
+            first = client.write(f"row/{i}", {"n": 1}, cas=0)
+            assert client.write(f"row/{i}", {"n": 2}, cas=first) == first + 1
+            assert client.read(f"row/{i}") == ({"n": 2}, first + 1)
+        # The refresh lock writes three times in a row: taken, marked, released.
+        lock = VaultLock(client, "testsrv/default", marks=_Marks())
+        assert lock.acquire()
+        lock.spend("a refresh token")
+        lock.release()
+        doc, version = client.read(lock.path)
+        assert doc["released"] and version == 3
     finally:
         cluster.close()

@@ -5,6 +5,9 @@ lookup; seal status; mount check; AppRole login). hvac would bring requests and 
 time to every `authsome token`, and the errors below have to be mapped to authsome's exit
 codes either way. The calls go over the standard library's http.client (wire.py says why);
 README, "Many machines", says the same.
+
+On a Raft cluster, OpenBao's standbys serve reads from their own copy, which trails the
+leader's; so every call after the first answer sends that answer's X-Vault-Index (`_send`).
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from urllib.parse import quote
 from authsome.errors import ConfigError, StoreConflict, StoreDenied, StoreUnavailable
 
 CAS_MISMATCH = "check-and-set"  # in Vault's 400 answer to a write whose cas did not match
+BEHIND = (412, 429)  # a standby that has not caught up with the index sent: Vault, OpenBao
+FIRST_PAUSE, MAX_PAUSE = 0.05, 0.5  # asking a standby again; it trails by about a heartbeat
 
 
 class VaultClient:
@@ -25,6 +30,7 @@ class VaultClient:
         self._wire = None
         self._token: str | None = None
         self._kv2_checked = False
+        self._index: str | None = None  # X-Vault-Index of the last answer (read-your-writes)
 
     # -- plumbing ----------------------------------------------------------------------
     @property
@@ -58,15 +64,40 @@ class VaultClient:
 
     def _send(self, method: str, path: str, body=None, token: bool = True):
         """(status, JSON body or {}) of one call, bounded by the deadline."""
+        import time
+
+        headers = {"X-Vault-Token": self.token()} if token else {}
+        if self._index:
+            # OpenBao's Raft standbys serve reads, and check a write's cas, from their own copy,
+            # which trails the active node by up to a heartbeat (~0.1 s): without this, the
+            # lock's second write (cas = the version its first returned) fails on a standby that
+            # has not applied the first yet. Given the index of our last answer, a standby that
+            # has not caught up with it says so (429; Vault Enterprise: 412), and is asked again.
+            # No X-Vault-Inconsistent: OpenBao's values for it are not all Vault's.
+            headers["X-Vault-Index"] = self._index
+        ends, pause = time.monotonic() + self.deadline, FIRST_PAUSE
+        while True:
+            status, data, index = self._exchange(method, path, body, headers, ends)
+            if status not in BEHIND or not self._index or time.monotonic() + pause >= ends:
+                break
+            time.sleep(pause)
+            pause = min(pause * 1.6, MAX_PAUSE)
+        if index and (status < 400 or status == 404):
+            self._index = index  # as new as ours at least: a standby answers once caught up
+        return status, data
+
+    def _exchange(self, method: str, path: str, body, headers: dict, ends: float):
+        """(status, JSON body or {}, index) of one exchange, bounded by `ends` (monotonic)."""
+        import time
+
         from authsome.storage.vault.wire import WireError
         from authsome.util.deadline import DeadlineExceeded, within
 
-        headers = {"X-Vault-Token": self.token()} if token else {}
         wire = self.wire
         try:
             return within(
                 lambda: wire.request(method, f"/v1/{path}", body, headers),
-                self.deadline,
+                max(0.001, ends - time.monotonic()),
                 "authsome-vault",
             )
         except DeadlineExceeded:
@@ -97,6 +128,12 @@ class VaultClient:
             )
         if status in (401, 403):
             return self._denied(method, path)
+        if status in BEHIND and self._index and not errors:
+            return StoreUnavailable(
+                f"{self.where} did not catch up within {self.deadline:g} s with what this"
+                " process had already read or written there",
+                "check the cluster's health (bao operator raft autopilot state)",
+            )
         if status == 400 and CAS_MISMATCH in errors:
             return StoreConflict(
                 f"{path} changed on {self.where} while authsome was writing it",

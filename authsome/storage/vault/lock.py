@@ -23,10 +23,15 @@ compare-and-set against the version just read:
   again, as the waiters on one machine do (services/refresh.py).
 - Before it sends the refresh token, the holder writes into the lock which token it spends and
   from which machine (`spend`; storage/pending.py). A lock released or expired with that
-  marker, while the record still holds that token, is not taken: its rotated tokens are in
-  that machine's journal, or were lost with a holder that died. `pending` then says so, and
-  the caller hands out the current token or an error naming the machine. Two expiries after
-  the token was sent, the marker holds nobody back any more (`_handed_over`).
+  marker, while the record still holds that token, is taken only to judge that, and released
+  again with the marker (`_judged`): its rotated tokens are in that machine's journal, or were
+  lost with a holder that died. `pending` then says so, and the caller hands out the current
+  token or an error naming the machine. Two expiries after the token was sent, the marker holds
+  nobody back any more (`_handed_over`).
+- On a Raft cluster a standby answers reads, and first checks a write's `cas`, from its own
+  copy, which trails the leader (client.py sends the index of its last answer, so a process
+  reads its own writes). A copy can be behind other machines' writes, though: a take against
+  it fails its compare-and-set on the leader, so the marker is judged only once the lock is ours.
 """
 
 from __future__ import annotations
@@ -93,23 +98,23 @@ class VaultLock:
     def acquire(self) -> bool:
         """True once held; False when `settled()` said the refresh is no longer needed."""
         seen: set[str] = set()  # the holders we waited for
+        claimed = None  # the lock we last tried to take over: its marker is judged once ours
         last, pause, checked = -1, FIRST_PAUSE, time.monotonic()
         give_up = time.monotonic() + 2 * self.ttl + 2 * self.client.deadline
         while True:
             polled = self._poll()
             if polled is not None:
                 doc, version = polled
-                if self._free(doc) and self._held_back(doc):
-                    return False
-                if self._free(doc) and self._poll(lambda v=version: self._take(v)):
-                    self.failure = self._failure_of(doc, seen)
-                    return True
+                if self._free(doc):
+                    claimed = doc
+                    if self._poll(lambda v=version: self._take(v)):
+                        return self._judged(claimed, seen)
                 holder = ((doc or {}).get("holder") or {}).get("id")
                 if holder == self.me["id"] and not doc.get("released"):
                     # Our own write, which timed out but landed: the lock is ours.
                     self.version, self.expires_at = version, float(doc["expires_at"])
                     self.taken_at = float(doc.get("taken_at") or 0)
-                    return True
+                    return self._judged(claimed, seen)
                 if holder and not (doc or {}).get("released"):
                     seen.add(str(holder))
                 # The caller read the record just before: it is worth reading again once the
@@ -128,6 +133,24 @@ class VaultLock:
                 )
             self.sleep(pause * random.uniform(0.5, 1.5))
             pause = min(pause * 1.6, MAX_PAUSE)
+
+    def _judged(self, claimed: dict | None, seen: set[str]) -> bool:
+        """Holding the lock: True, or False (released again) when the marker of the lock we
+        took over holds us back."""
+        # Judged only once taken: the take proved our copy of the lock current, and the record
+        # read next includes every write before it. Judged before, on a standby that rejoined
+        # (it answers from a copy that can be seconds behind), a marker the record had long
+        # since moved past would hold us back.
+        try:
+            held_back = self._held_back(claimed)
+        except BaseException:
+            self.release()  # raised from __enter__, so __exit__ would not release it
+            raise
+        if held_back:
+            self._hand_back(claimed["spending"])
+            return False
+        self.failure = self._failure_of(claimed, seen)
+        return True
 
     def _poll(self, call=None):
         """`call()` (by default: read the lock), or None while Vault fails for a passing reason.
@@ -167,6 +190,11 @@ class VaultLock:
                 self.sleep(MAX_PAUSE)
         self.pending = None if stale else marker
         return not stale
+
+    def _hand_back(self, marker: dict) -> None:
+        """Release the lock we took to judge `marker`, leaving the marker for the others."""
+        self._spending, self._keep_marker = marker, True
+        self.release()
 
     def _handed_over(self, marker: dict) -> bool:
         """Whether the marker's grace has run out: two expiries after the token was sent."""

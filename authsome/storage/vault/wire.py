@@ -7,6 +7,8 @@ CPU, against 0.06 s for http.client with the system's CAs. With 32 agents on 2 c
 the difference between a p50 of 14 s and 3 s for one shared refresh (benchmarks/vault.py).
 http.client knows nothing of HTTPS_PROXY and NO_PROXY, so when one of those applies to the
 server, httpx (which honours them) makes the call instead.
+
+Each exchange also returns the answer's X-Vault-Index, if any (client.py says why).
 """
 
 from __future__ import annotations
@@ -17,6 +19,10 @@ from urllib.parse import urlsplit
 
 CONNECT_TIMEOUT = 5.0
 MAX_BODY = 1 << 20  # no Vault answer authsome asks for comes near this
+INDEX = "X-Vault-Index"
+MAX_INDEX = 4096  # OpenBao's is ~90 characters: a longer one is not echoed back
+# Base64 (OpenBao 2.7, Vault) or "<cluster>:<index>" (older OpenBao); two joined headers are not
+INDEX_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=:._-")
 
 
 class WireError(Exception):
@@ -52,6 +58,13 @@ def _decode(raw: bytes) -> dict:
     return data if isinstance(data, dict) else {}
 
 
+def _index(value) -> str | None:
+    """The answer's index, if it can be sent back as a header as it is."""
+    if not isinstance(value, str) or not 0 < len(value) <= MAX_INDEX:
+        return None
+    return value if INDEX_CHARS.issuperset(value) else None
+
+
 class StdlibWire:
     """One kept-alive http.client connection to the server, opened on first use."""
 
@@ -76,7 +89,7 @@ class StdlibWire:
                 self._conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
         return self._conn
 
-    def request(self, method: str, path: str, body, headers: dict) -> tuple[int, dict]:
+    def request(self, method: str, path: str, body, headers: dict) -> tuple[int, dict, str | None]:
         import http.client
         import ssl
 
@@ -91,7 +104,7 @@ class StdlibWire:
                 if len(raw) > MAX_BODY:
                     self.close()  # the rest is still on the wire: this connection is spent
                     raw = b""
-                return response.status, _decode(raw)
+                return response.status, _decode(raw), _index(response.getheader(INDEX))
             except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError) as e:
                 self.close()  # a kept-alive connection the server closed: once more, anew
                 if attempt == 2:
@@ -138,7 +151,7 @@ class HttpxWire:
             follow_redirects=False,
         )
 
-    def request(self, method: str, path: str, body, headers: dict) -> tuple[int, dict]:
+    def request(self, method: str, path: str, body, headers: dict) -> tuple[int, dict, str | None]:
         import httpx
 
         payload = None if body is None else json.dumps(body).encode()
@@ -146,7 +159,8 @@ class HttpxWire:
             response = self._client.request(method, path, content=payload, headers=headers)
         except httpx.HTTPError as e:
             raise WireError(_reason(e)) from None
-        return response.status_code, _decode(response.content[:MAX_BODY])
+        content, index = response.content[:MAX_BODY], _index(response.headers.get(INDEX))
+        return response.status_code, _decode(content), index
 
     def close(self) -> None:
         self._client.close()
