@@ -16,7 +16,7 @@ def ensure_private_dir(path) -> str:
     Every folder authsome makes goes through here. Parents that already exist ($HOME, /tmp)
     are left as they are.
     """
-    path = os.fspath(path)
+    path = os.fspath(path) or os.curdir  # "": the parent of a bare name, as Path(".")
     _make_private(path)
     if os.name == "posix" and (os.stat(path).st_mode & 0o777) != DIR_MODE:
         os.chmod(path, DIR_MODE)
@@ -32,7 +32,7 @@ def _make_private(path: str) -> None:
             raise
         return
     except FileNotFoundError:
-        parent = os.path.dirname(path.rstrip(os.sep) or os.sep)
+        parent = os.path.dirname(path.rstrip(os.sep) or os.sep) or os.curdir
         if parent == path:
             raise
         _make_private(parent)
@@ -52,7 +52,7 @@ def atomic_write(path, data: bytes) -> None:
     import tempfile
 
     folder, name = os.path.split(os.fspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder or None)
+    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder or os.curdir)
     try:
         with os.fdopen(fd, "wb") as f:
             if os.name == "posix":

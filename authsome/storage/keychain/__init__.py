@@ -34,10 +34,13 @@ def probe(environ: dict[str, str]) -> ProbeResult:
 
 def bounded(fn, timeout: float, what: str):
     """Run `fn`; raise StoreUnavailable if it takes longer than `timeout`."""
-    from authsome.util.deadline import DeadlineExceeded, interrupted
+    from authsome.util.deadline import DeadlineExceeded, interrupted, within
 
+    # The alarm stops only Python code: the Secret Service's exchange (jeepney) is that, but
+    # keyring's macOS backend waits inside Security.framework, where only a thread bounds it.
+    bound = within if sys.platform in ("darwin", "win32") else interrupted
     try:
-        return interrupted(fn, timeout, "authsome-keychain")
+        return bound(fn, timeout, "authsome-keychain")
     except DeadlineExceeded:
         raise StoreUnavailable(
             f"{what} did not answer within {timeout:g} s",
