@@ -1,4 +1,4 @@
-"""Regressions found reviewing the Path -> str and SIGALRM changes."""
+"""Bare file names keep their folder ("."); a keychain call that waits in C is bounded."""
 
 import ctypes
 import os
