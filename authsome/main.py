@@ -70,6 +70,7 @@ def _dispatch(args: list[str]):
         code = fastpath.run(args)
         if code is not None:
             return code
+    gc.enable()  # click's commands may run for hours (run --proxy, log --follow, serving)
     from authsome.cli.root import cli
 
     return cli.main(args=args, prog_name="authsome", standalone_mode=False)
@@ -99,6 +100,10 @@ def main(argv: list[str] | None = None) -> None:
     disable_core_dumps()  # before any secret is read
 
     args = sys.argv[1:] if argv is None else argv
+    if argv is None:  # a process of its own (tests call main with argv, and go on)
+        # token, env, list and Tab end within moments: the cycle collections that their
+        # imports would trigger (typing's and jeepney's objects) free nothing worth freeing.
+        gc.disable()
     debug = "--debug" in args or os.environ.get("AUTHSOME_DEBUG") == "1"
     try:
         code = _dispatch(args)

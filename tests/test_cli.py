@@ -443,3 +443,18 @@ def test_a_bad_config_file_is_a_config_error(env, authsome_home, content, messag
     assert out.returncode == 9, out.stderr
     assert out.stderr.startswith(f"authsome: {authsome_home / 'config.json'} {message}")
     assert len(out.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("argv", [["list"], ["--version"]])
+def test_main_called_in_process_leaves_the_collector_alone(env, argv, monkeypatch):
+    """A process of authsome's own runs without cycle collections (main() with no argv); a
+    caller that hands main its arguments keeps its collector, enabled and unfrozen."""
+    import gc
+
+    from authsome.main import main
+
+    monkeypatch.setenv("AUTHSOME_BACKEND", "file")
+    frozen = gc.get_freeze_count()
+    with pytest.raises(SystemExit):
+        main(argv)
+    assert gc.isenabled() and gc.get_freeze_count() == frozen
