@@ -122,6 +122,14 @@ def test_usage_error_is_one_line_exit_2(env):
     assert out.stderr == "authsome: No such option '--nope'. See: authsome doctor --help\n"
 
 
+def test_bare_authsome_shows_the_usage_screen(env):
+    out = run([], env)
+    assert out.returncode == 2 and out.stdout == ""
+    # The screen as --help shows it, line by line, not one 2,000-character error line.
+    assert out.stderr == run(["--help"], env).stdout
+    assert out.stderr.startswith("Usage: authsome") and "\n  login " in out.stderr
+
+
 @pytest.mark.parametrize(
     ("typed", "line"),
     [
