@@ -113,3 +113,25 @@ def test_the_helper_never_imports_click(docker_env):
         [sys.executable, "-c", code], env=docker_env, capture_output=True, text=True
     )
     assert out.returncode == 0, out.stderr
+
+
+def test_doctor_says_when_docker_names_the_helper_but_cannot_find_it(passphrase_env, tmp_path):
+    docker_dir = tmp_path / "docker"
+    docker_dir.mkdir()
+    (docker_dir / "config.json").write_text(json.dumps({"credHelpers": {REGISTRY: "authsome"}}))
+    env = {**passphrase_env, "DOCKER_CONFIG": str(docker_dir), "PATH": "/usr/bin:/bin"}
+    out = run(["doctor"], env)
+    assert out.returncode != 0
+    line = next(x for x in out.stdout.splitlines() if "docker-credential-authsome" in x)
+    assert "is not on PATH" in line and f"ln -sf {DOCKER_HELPER} " in line
+
+    # With the helper on PATH, as the README's install links it, docker finds it: no problem.
+    env["PATH"] = f"{Path(DOCKER_HELPER).parent}:/usr/bin:/bin"
+    out = run(["doctor", "--json"], env)
+    report = json.loads(out.stdout)
+    assert report["docker"] == {
+        "config": str(docker_dir / "config.json"),
+        "names_helper": True,
+        "helper": DOCKER_HELPER,
+    }
+    assert not [p for p in report["problems"] if "docker" in p]

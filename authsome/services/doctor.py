@@ -29,6 +29,9 @@ def diagnose(ctx, fix: bool = False) -> dict:
     if report["store"].get("name"):
         report["index"] = _index(ctx, fix, problems)
     report["sessions"] = _sessions(ctx)
+    from authsome.services import helpercheck
+
+    report["docker"] = helpercheck.docker(problems)
     report["problems"] = problems
     report["ok"] = not problems
     report["seconds"] = round(time.perf_counter() - start, 4)
