@@ -115,6 +115,30 @@ def test_setup_kube_writes_a_user_kubectl_uses(kube_env, apiserver, testsrv):
     assert set(apiserver.seen) == {run(["token", "testsrv"], kube_env).stdout.strip()}
 
 
+def test_setup_kube_in_a_fresh_kubeconfig_makes_its_context_current(kube_env, apiserver, testsrv):
+    _login(testsrv, kube_env, expires_in=3600)
+    # A kubeconfig with only the cluster, as `kubectl config set-cluster` leaves it:
+    # current-context "", so plain kubectl would go to localhost:8080.
+    ca = f"--certificate-authority={apiserver.ca}"
+    assert _kubectl(kube_env, "config", "set-cluster", "test", f"--server={apiserver.url}", ca)
+    out = run(["setup-kube", "testsrv", "--cluster", "test"], kube_env)
+    assert out.returncode == 0, out.stderr
+    assert "It is now the current context (there was none)." in out.stderr
+    out = _kubectl(kube_env, "get", "--raw", "/version")
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["gitVersion"] == "v1.32.0-authsome-stub"
+
+
+def test_setup_kube_leaves_the_users_current_context_and_says_how_to_switch(kube_env, apiserver):
+    _kubeconfig(kube_env, apiserver, _documented_exec())
+    _kubectl(kube_env, "config", "set-context", "mine", "--cluster=test")
+    _kubectl(kube_env, "config", "use-context", "mine")
+    out = run(["setup-kube", "testsrv", "--cluster", "test"], kube_env)
+    assert out.returncode == 0, out.stderr
+    assert "current context is still mine; switch: kubectl config use-context test" in out.stderr
+    assert _kubectl(kube_env, "config", "current-context").stdout.strip() == "mine"
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

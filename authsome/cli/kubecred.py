@@ -22,7 +22,8 @@ def setup_kube(ctx, ref, cluster, user):
     """Write a kubeconfig user that gets its token from authsome, with kubectl config."""
     from authsome.services.kubecred import setup_kube as run
 
-    written = run(ctx, ref, cluster, user)
+    written, current = run(ctx, ref, cluster, user)
     ctx.io.say(
         f"authsome: kubeconfig user {written} gets its token from authsome, context {cluster}."
+        f" {current}"
     )

@@ -95,9 +95,10 @@ def exec_args(ref: str) -> list[str]:
     return [*self_argv(), "kube-credential", ref]
 
 
-def setup_kube(ctx, ref: str, cluster: str, user: str | None) -> str:
+def setup_kube(ctx, ref: str, cluster: str, user: str | None) -> tuple[str, str]:
     """Write a kubeconfig user that runs this plugin, with `kubectl config set-credentials`,
-    and point `cluster`'s context at it. Returns the user's name."""
+    and point `cluster`'s context at it. Returns the user's name and a line about the current
+    context."""
     kubectl = shutil.which("kubectl", path=ctx.environ.get("PATH", os.defpath))
     if kubectl is None:
         raise ConfigError("kubectl is not installed", "install it, or write the kubeconfig by hand")
@@ -111,14 +112,28 @@ def setup_kube(ctx, ref: str, cluster: str, user: str | None) -> str:
     _kubectl(
         ctx, [kubectl, "config", "set-context", cluster, f"--cluster={cluster}", f"--user={user}"]
     )
-    return user
+    return user, _current_context(ctx, kubectl, cluster)
 
 
-def _kubectl(ctx, cmd: list[str]) -> None:
+def _current_context(ctx, kubectl: str, context: str) -> str:
+    """Make `context` current when none is (a fresh kubeconfig's `current-context: ""` sends
+    plain `kubectl` to localhost:8080); never switch away from one the user chose. Returns
+    what to tell them."""
+    current = _kubectl(ctx, [kubectl, "config", "current-context"], check=False)
+    if not current:
+        _kubectl(ctx, [kubectl, "config", "use-context", context])
+        return "It is now the current context (there was none)."
+    if current == context:
+        return "It is the current context."
+    return f"The current context is still {current}; switch: kubectl config use-context {context}"
+
+
+def _kubectl(ctx, cmd: list[str], check: bool = True) -> str:
     from authsome.services.childenv import scrub
 
     environ = scrub(ctx.environ, ctx.registry)  # kubectl needs no key to authsome's store
     out = subprocess.run(cmd, env=environ, capture_output=True, text=True, timeout=30)
-    if out.returncode != 0:
+    if out.returncode != 0 and check:
         why = (out.stderr.strip().splitlines() or ["no message"])[-1]
         raise ConfigError(f"kubectl config failed ({why})", "check your kubeconfig")
+    return out.stdout.strip() if out.returncode == 0 else ""
