@@ -263,6 +263,19 @@ def test_log_skips_a_torn_last_line_and_garbage(ctx, env, authsome_home):
     assert len(run(["log", "--json"], env).stdout.splitlines()) == 2
 
 
+def test_log_of_a_mistyped_provider_says_did_you_mean(ctx, env):
+    _write(ctx, ("openai", "default"), ("gone", "default"))
+    out = run(["log", "opnai"], env)
+    assert out.returncode == 2 and out.stdout == ""
+    assert out.stderr.startswith("authsome: unknown provider 'opnai'. Did you mean 'openai'?")
+    # A provider removed since keeps its lines: they are shown, with no error.
+    out = run(["log", "gone"], env)
+    assert out.returncode == 0 and len(out.stdout.splitlines()) == 1
+    # A known provider with no lines yet is no error either.
+    out = run(["log", "github"], env)
+    assert (out.returncode, out.stdout, out.stderr) == (0, "", "")
+
+
 def test_log_of_an_empty_home_prints_nothing(env):
     out = run(["log"], env)
     assert (out.returncode, out.stdout, out.stderr) == (0, "", "")

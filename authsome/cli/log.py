@@ -20,6 +20,8 @@ def log(ctx, name, lines, as_json, follow):
         ctx.io.emit(text if as_json else audit_log.render(doc))
 
     shown, offset = audit_log.last(ctx, name, lines)
+    if name and not shown:  # a typo shows nothing at all: say so (a removed provider's lines stay)
+        audit_log.check_known(ctx, name)
     for text, doc in shown:
         show(text, doc)
     if not follow:

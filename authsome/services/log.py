@@ -33,6 +33,11 @@ class Filter:
         return self.connection is None or doc.get("connection") == self.connection
 
 
+def check_known(ctx, ref: str) -> None:
+    """Raise the unknown-provider error, with the nearest name, when `ref` names none."""
+    ctx.registry.check_known(parse_ref(ref)[0])
+
+
 def parse(raw: bytes) -> dict | None:
     """The event a line holds, or None for a torn or garbled line."""
     try:
