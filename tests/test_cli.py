@@ -67,12 +67,28 @@ def test_doctor_reports_and_fixes_loose_modes(env, authsome_home):
     os.chmod(authsome_home / "version", 0o644)
     out = run(["doctor"], env)
     assert out.returncode == 11
-    assert "2 path(s)" in out.stdout and "readable by others" in out.stdout
+    assert "2 path(s)" in out.stdout and "open to others" in out.stdout
     assert out.stderr.strip().startswith("authsome: doctor found 1 problem(s)")
     fixed = run(["doctor", "--fix"], env)
     assert fixed.returncode == 0, fixed.stdout
     assert oct(authsome_home.stat().st_mode & 0o777) == oct(0o700)
     assert oct((authsome_home / "version").stat().st_mode & 0o777) == oct(0o600)
+
+
+def test_a_readable_provider_file_is_no_problem_a_writable_one_is(env, authsome_home):
+    run(["doctor"], env)
+    providers = authsome_home / "providers"
+    providers.mkdir(mode=0o755)
+    override = providers / "github.json"
+    override.write_text('{"name": "github", "extends": "github"}')
+    override.chmod(0o644)  # as an editor leaves it: no secret in it, so nothing to report
+    out = run(["doctor"], env)
+    assert "open to others" not in out.stdout, out.stdout
+    override.chmod(0o666)  # noqa: S103 - others could move its endpoints
+    out = run(["doctor"], env)
+    assert out.returncode == 11 and "1 path(s)" in out.stdout, out.stdout
+    assert run(["doctor", "--fix"], env).returncode == 0
+    assert oct(override.stat().st_mode & 0o777) == oct(0o644)
 
 
 def test_doctor_reports_vault_state(env):

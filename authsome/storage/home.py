@@ -128,13 +128,19 @@ class Home:
         if os.name != "posix" or not root.exists():
             return []
         problems = []
+        providers = root / PROVIDERS_DIR
         for path in [root, *sorted(root.rglob("*"))]:
             st = path.lstat()
             if stat.S_ISLNK(st.st_mode):
                 continue
+            mode = st.st_mode & 0o777
             wanted = fsutil.DIR_MODE if stat.S_ISDIR(st.st_mode) else fsutil.FILE_MODE
-            if st.st_mode & 0o777 & ~wanted:
-                problems.append(PermissionProblem(path, st.st_mode & 0o777, wanted))
+            if path.is_relative_to(providers):
+                # Provider files hold no secret (client secrets live in the store): others
+                # may read them, as they may read the bundled ones, but never change them.
+                wanted = mode & ~0o022
+            if mode & ~wanted:
+                problems.append(PermissionProblem(path, mode, wanted))
         return problems
 
     def fix_permissions(self) -> list[PermissionProblem]:
