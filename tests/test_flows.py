@@ -402,3 +402,36 @@ def test_printable(text, one_line, multiline):
 
     assert printable(text) == one_line
     assert printable(text, multiline=True) == (multiline or one_line)
+
+
+def test_with_no_display_a_pkce_provider_logs_in_with_the_device_flow(
+    testsrv, file_env, install_provider
+):
+    install_provider(testsrv.provider(flow="pkce"))
+    url = "https://verify.example/device?user_code=1234-5678"
+    testsrv.state.device_override = {"verification_uri_complete": url}
+    out = run(["login", "testsrv"], file_env)  # no DISPLAY: this is SSH, or a container
+    assert out.returncode == 0, out.stderr
+    assert "no display here, so this login uses the device code flow" in out.stderr
+    assert "authsome login testsrv --flow pkce" in out.stderr
+    assert f"with the code already in it:\n\n  {url}\n" in out.stderr
+    assert testsrv.state.count("/device/code") == 1
+
+
+def test_with_a_display_a_pkce_provider_keeps_its_flow(testsrv, file_env, install_provider):
+    install_provider(testsrv.provider(flow="pkce"))
+    env = {**file_env, "DISPLAY": ":0", "BROWSER": "true"}  # a browser that opens nothing
+    proc = subprocess.Popen(
+        [AUTHSOME_BIN, "login", "testsrv"],
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    for line in proc.stderr:
+        if line.strip().startswith(f"{testsrv.url}/authorize?"):
+            httpx.get(httpx.get(line.strip()).headers["location"])
+            break
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert testsrv.state.count("/device/code") == 0

@@ -34,6 +34,10 @@ def run(ctx, request) -> TokenSet:
     uri = printable(started.get("verification_uri") or started.get("verification_url"))  # Google
     user_code = printable(started.get("user_code", ""))
     ctx.io.say(f"Visit {uri} on any device with a browser\nand enter the user code: {user_code}\n")
+    complete = started.get("verification_uri_complete")
+    if isinstance(complete, str) and complete.startswith("https://"):
+        # RFC 8628 3.3.1: the code is in the URL, so nothing needs typing (a QR code's job).
+        ctx.io.say(f"or open, with the code already in it:\n\n  {printable(complete)}\n")
     if not ctx.io.status("Waiting for authorization..."):  # on a terminal: the countdown line
         ctx.io.say("Waiting for authorization...")
     poll = {"grant_type": DEVICE_GRANT, "device_code": started["device_code"], **form}

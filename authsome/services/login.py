@@ -29,7 +29,7 @@ def login(
     provider_name, conn_name = parse_ref(ref, connection)
     provider = ctx.provider(provider_name)
     hint = display_ref(provider_name, conn_name)
-    flow = flow or provider.flow
+    flow = flow or _default_flow(ctx, provider, hint, open_browser)
     _check_may_log_in(ctx, provider, provider_name, conn_name, flow, force)
     request = LoginRequest(
         provider=provider,
@@ -52,6 +52,30 @@ def login(
     record(ctx, "login", provider_name, conn_name, flow=flow)
     ctx.io.say(f"Successfully logged in to {provider_name} ({conn_name}).")
     return conn
+
+
+def _default_flow(ctx, provider, hint: str, open_browser: bool) -> str:
+    """The provider's flow; but with no display here, PKCE's loopback URL is one that no
+    laptop's browser can reach (over SSH, in a container): the device flow, if there is one.
+    --no-browser says the user will open the URL themselves: PKCE it stays."""
+    from authsome.oauth import DCR_PKCE, DEVICE_CODE, PKCE
+    from authsome.ui.browser import display_available
+
+    flow = provider.flow
+    if flow not in (PKCE, DCR_PKCE) or not open_browser or display_available(ctx.environ):
+        return flow
+    if DEVICE_CODE in provider.flows():
+        ctx.io.say(
+            "authsome: no display here, so this login uses the device code flow: any device"
+            f" with a browser will do. For a browser on this machine: authsome login {hint}"
+            f" --flow {flow}"
+        )
+        return DEVICE_CODE
+    ctx.io.say(
+        "authsome: no display here: open the URL below in a browser on this machine, or on"
+        " your laptop after forwarding its port (ssh -L PORT:127.0.0.1:PORT, with --port PORT)"
+    )
+    return flow
 
 
 def _check_may_log_in(ctx, provider, provider_name, conn_name, flow, force) -> None:
