@@ -15,18 +15,6 @@ import time
 from authsome import settings
 from authsome.util import jsonfast
 
-EVENTS = (
-    "token",
-    "env",
-    "run",
-    "refresh",
-    "login",
-    "logout",
-    "git-credential",
-    "kube-credential",
-    "docker-credential",
-    "proxy",
-)
 MAX_BYTES = 10 * 1024 * 1024  # then audit.log becomes audit.log.1, replacing the one before
 MAX_EXTRA = 512  # characters of one extra value: a line stays one small write
 HIDDEN = "[hidden]"

@@ -16,7 +16,6 @@ from authsome.services.serving import hosts_of, serving
 from authsome.storage.connections import CONNECTED
 
 NOT_FOUND = "credentials not found in native keychain"
-ACTIONS = ("get", "list", "store", "erase", "version")
 
 
 def registry_host(server_url: str) -> str:

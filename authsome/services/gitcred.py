@@ -17,8 +17,6 @@ from authsome.services.serving import hosts_of, serving
 from authsome.shells import posix
 from authsome.storage.connections import display_ref, parse_ref
 
-OPERATIONS = ("get", "store", "erase")
-
 
 def read_attributes(stream) -> dict[str, str]:
     """The attributes git sent: `key=value` lines up to a blank line or the end."""

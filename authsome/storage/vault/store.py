@@ -59,10 +59,6 @@ class VaultStore(Store):
             )
         return sorted(keys)
 
-    def version_of(self, key: str) -> int | None:
-        """The version of `key` when this process last read or wrote it."""
-        return self._versions.get(key)
-
     def refresh_lock(self, key: str, settled, marks):
         """The lock in Vault at .locks/<provider>/<connection> (vault/lock.py)."""
         from authsome.storage.vault.lock import VaultLock
