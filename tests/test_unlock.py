@@ -312,6 +312,20 @@ def test_lock_ends_the_unlock_for_every_shell(keyring_env):
     assert out.returncode == 4 and "is locked" in out.stderr
 
 
+def test_lock_also_locks_a_shell_that_unlocked_on_its_own(keyring_env):
+    _unlock(keyring_env)  # shared through the kernel keyring
+    # A shell where the kernel keyring is off: its unlock is its own, a token in its environment.
+    token = _unlock({**keyring_env, "AUTHSOME_KEYRING": "0"}).stdout.strip().removeprefix("s=")
+    alone = {**keyring_env, "AUTHSOME_KEYRING": "0", "AUTHSOME_SESSION": token}
+    for e in (keyring_env, alone):
+        assert _token_without_terminal(e).stdout.strip() == OPENAI_KEY
+    locked = run(["lock"], keyring_env)  # from a third shell, which holds neither
+    assert locked.returncode == 0 and "Vault locked in every shell." in locked.stderr
+    for where, e in (("the kernel keyring's", keyring_env), ("its own", alone)):
+        out = _token_without_terminal(e)
+        assert out.returncode == 4 and "is locked" in out.stderr, f"{where} unlock outlived lock"
+
+
 def test_doctor_says_where_the_unlock_lives(keyring_env):
     out = run(["doctor"], keyring_env)
     assert "unlock:    for every shell of this login (the kernel user keyring)" in out.stdout

@@ -51,7 +51,7 @@ def unlock_vault(ctx, ttl_text: str, dialect) -> str | None:
 
 
 def lock_vault(ctx) -> bool:
-    """End the login's unlock and this shell's; True when there was one."""
+    """End every unlock of the vault (the login's, each shell's); True when there was one."""
     # The vault's sessions end whichever store is chosen: locking never waits on a keychain.
     ended_shared, ended_here = ctx.vault.lock()
     if ended_shared:

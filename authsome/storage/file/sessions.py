@@ -173,6 +173,8 @@ class Unlocker:
 
     def start_session(self, vault: str, salt: bytes, vault_key: bytes, ttl: int) -> Unlocked:
         """Seal `vault_key` in a new session, shared by every shell of the login if it can be."""
+        from authsome.storage.file.sessionfiles import remove_expired
+
         sessions = self.sessions
         remove_expired(sessions.folder, sessions.clock())
         here, shared = self.environ.get(ENV_SESSION, ""), sessions.shared_token(vault) or ""
@@ -185,10 +187,14 @@ class Unlocker:
         return Unlocked(session.expires_at, token, why_not)
 
     def end_sessions(self, vault: str) -> tuple[bool, bool]:
-        """End the login's unlock and this shell's: whether each was there."""
-        shared = self.sessions.unshare(vault)
-        ended_shared = self.sessions.end(shared or "")
-        return ended_shared, self.sessions.end(self.environ.get(ENV_SESSION, ""))
+        """End every unlock of `vault`: (another shell's or the login's was there, this shell's)."""
+        from authsome.storage.file.sessionfiles import remove_vault
+
+        ended_here = self.sessions.end(self.environ.get(ENV_SESSION, ""))
+        self.sessions.unshare(vault)
+        # Shells that unlocked on their own (no kernel keyring there) hold tokens whose session
+        # files are here too: removing every file of this vault locks them as well.
+        return remove_vault(self.sessions.folder, vault) > 0, ended_here
 
     def session_status(self, vault: str, salt: bytes, verify) -> dict:
         """Which session unlocks `vault` ('none', 'unlocked for ...', 'expired or invalid')."""
@@ -284,16 +290,3 @@ def sessions_folder(runtime: str | None, home: str) -> str:
 def _read(path: str) -> str:
     with open(path, encoding="utf-8") as f:
         return f.read()
-
-
-def remove_expired(folder, now: float) -> None:
-    """Delete session files past their expiry."""
-    if not os.path.isdir(folder):
-        return
-    import contextlib
-
-    for name in os.listdir(folder):
-        path = os.path.join(folder, name)
-        with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
-            if int(jsonfast.loads(_read(path))["expires_at"]) <= now:
-                os.unlink(path)
