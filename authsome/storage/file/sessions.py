@@ -68,15 +68,16 @@ class Sessions:
             return None
         return raw.decode("ascii", "replace") if raw else None
 
-    def share(self, session: Session, vault: str, ttl: int) -> str | None:
-        """Keep the token where every shell of this login finds it: None, or why it cannot."""
+    def share(self, session: Session, vault: str, ttl: int) -> tuple[str | None, int | None]:
+        """Keep the token where every shell of this login finds it: (None, or why it cannot;
+        the uid of another user's key of that name it replaced, if any)."""
         if self.keyring is None:
-            return self.no_keyring
+            return self.no_keyring, None
+        token = session.token.encode("ascii")
         try:
-            self.keyring.put(self._description(vault), session.token.encode("ascii"), ttl)
+            return None, self.keyring.put(self._description(vault), token, ttl)
         except OSError as e:
-            return e.strerror or str(e)
-        return None
+            return e.strerror or str(e), None
 
     def unshare(self, vault: str) -> str | None:
         """Forget the login's unlock of `vault`; its token, if there was one."""
@@ -179,12 +180,12 @@ class Unlocker:
         remove_expired(sessions.folder, sessions.clock())
         here, shared = self.environ.get(ENV_SESSION, ""), sessions.shared_token(vault) or ""
         session = sessions.create(vault, salt, vault_key, ttl)
-        why_not = sessions.share(session, vault, ttl)
+        why_not, displaced = sessions.share(session, vault, ttl)
         # The new session replaces this shell's; and the login's, when it took that one's place.
         for token in (here,) if why_not is not None else (here, shared):
             sessions.end(token)
         token = session.token if why_not is not None else None
-        return Unlocked(session.expires_at, token, why_not)
+        return Unlocked(session.expires_at, token, why_not, displaced)
 
     def end_sessions(self, vault: str) -> tuple[bool, bool]:
         """End every unlock of `vault`: (another shell's or the login's was there, this shell's)."""
