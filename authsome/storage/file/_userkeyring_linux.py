@@ -7,7 +7,6 @@ themselves. Called through ctypes' syscall(), so it needs neither libkeyutils no
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import errno
 import os
@@ -118,6 +117,8 @@ class UserKeyring:
             self._ctl(KEYCTL_SET_TIMEOUT, ctypes.c_long(key), ctypes.c_ulong(ttl))
             self._ctl(KEYCTL_LINK, ctypes.c_long(key), ctypes.c_long(USER_KEYRING))
         finally:
+            import contextlib  # here: `token` imports this module and never needs contextlib
+
             with contextlib.suppress(OSError):
                 self._ctl(KEYCTL_UNLINK, ctypes.c_long(key), ctypes.c_long(PROCESS_KEYRING))
         return owner if owner is not None and owner != os.getuid() else None
