@@ -307,7 +307,9 @@ def test_pkce_times_out_after_five_minutes(testsrv, file_env):
     ctx = Context(file_env, clock=lambda: next(ticks, 400.0), browser=opened.append)
     with pytest.raises(AuthFailed, match="no answer from Test Server within 5 minutes"):
         pkce.run(ctx, _request(ctx, "pkce"))
-    assert len(opened) == 1 and opened[0].startswith(f"{testsrv.url}/authorize?")
+    # The browser gets the one-use loopback URL that redirects to the authorization URL.
+    assert len(opened) == 1 and opened[0].startswith("http://127.0.0.1:")
+    assert "/start/" in opened[0] and "state=" not in opened[0]
 
 
 def test_scope_separator_is_used(testsrv, file_env, authsome_home):

@@ -1,6 +1,7 @@
 """Unlock once per login (the kernel user keyring), else per shell: real shells, real
 terminals, a second uid; nothing secret on disk."""
 
+import json
 import os
 import platform
 import subprocess
@@ -312,6 +313,20 @@ def test_lock_ends_the_unlock_for_every_shell(keyring_env):
     assert out.returncode == 4 and "is locked" in out.stderr
 
 
+def test_lock_also_locks_a_shell_that_unlocked_on_its_own(keyring_env):
+    _unlock(keyring_env)  # shared through the kernel keyring
+    # A shell where the kernel keyring is off: its unlock is its own, a token in its environment.
+    token = _unlock({**keyring_env, "AUTHSOME_KEYRING": "0"}).stdout.strip().removeprefix("s=")
+    alone = {**keyring_env, "AUTHSOME_KEYRING": "0", "AUTHSOME_SESSION": token}
+    for e in (keyring_env, alone):
+        assert _token_without_terminal(e).stdout.strip() == OPENAI_KEY
+    locked = run(["lock"], keyring_env)  # from a third shell, which holds neither
+    assert locked.returncode == 0 and "Vault locked in every shell." in locked.stderr
+    for where, e in (("the kernel keyring's", keyring_env), ("its own", alone)):
+        out = _token_without_terminal(e)
+        assert out.returncode == 4 and "is locked" in out.stderr, f"{where} unlock outlived lock"
+
+
 def test_doctor_says_where_the_unlock_lives(keyring_env):
     out = run(["doctor"], keyring_env)
     assert "unlock:    for every shell of this login (the kernel user keyring)" in out.stdout
@@ -397,6 +412,74 @@ def test_another_uid_cannot_use_the_unlock(keyring_env):
         "nobody finds no",
         "nobody finds no",
     ], out.stdout
+
+
+# Runs as root: a login's session keyring holding the user keyring, as above; a process of
+# another uid that inherited it puts a key of the unlock's name into root's user keyring first,
+# then root unlocks, then that process reads the key it put there.
+PRE_EMPTED = r"""
+import ctypes, json, subprocess, sys
+from authsome.storage.file._userkeyring_linux import UserKeyring
+authsome, python, desc, other = sys.argv[1:]
+kr = UserKeyring()
+kr._ctl(1, None)                                        # KEYCTL_JOIN_SESSION_KEYRING
+kr._ctl(8, ctypes.c_long(-4), ctypes.c_long(-3))        # KEYCTL_LINK: @u into it
+ring = kr._ctl(0, ctypes.c_long(-4), ctypes.c_long(0))  # KEYCTL_GET_KEYRING_ID: @u's serial
+nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", python, "-c", other,
+          str(kr._add_key), str(kr._keyctl), str(ring), desc]
+def as_nobody(*args):
+    return subprocess.run([*nobody, *args], check=True, capture_output=True, text=True).stdout
+planted = as_nobody("plant").strip()
+unlock = subprocess.run([authsome, "unlock"], capture_output=True, text=True)
+read = as_nobody("read", planted)
+print(json.dumps({"unlock": [unlock.returncode, unlock.stderr], "read": read}))
+"""
+OTHER_UID = r"""
+import ctypes, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+libc.syscall.restype = ctypes.c_long
+add_key, keyctl, ring = (int(a) for a in sys.argv[1:4])
+desc, action = sys.argv[4].encode(), sys.argv[5]
+if action == "plant":
+    print(libc.syscall(add_key, b"user", desc, b"planted", ctypes.c_size_t(7), ctypes.c_long(ring)))
+else:
+    buf = ctypes.create_string_buffer(4096)
+    n = libc.syscall(keyctl, 11, ctypes.c_long(int(sys.argv[6])), buf, ctypes.c_long(4096))
+    if n < 0:
+        print(os.strerror(ctypes.get_errno()))
+    else:
+        print("its own key" if buf.raw[:n] == b"planted" else "something else")
+"""
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="starting a process of another uid needs root")
+def test_unlock_says_so_when_another_uid_put_a_key_of_its_name_first(keyring_env):
+    require("setpriv")
+    python = require_file("/usr/bin/python3", "python3")  # one that uid 65534 may run
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            PRE_EMPTED,
+            AUTHSOME_BIN,
+            str(python),
+            _keyring_description(keyring_env),
+            OTHER_UID,
+        ],
+        env={**keyring_env, "AUTHSOME_PASSPHRASE": TEST_PASSPHRASE},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    code, err = result["unlock"]
+    assert code == 0, err
+    said = [line for line in err.splitlines() if "uid 65534" in line]
+    assert len(said) == 1 and said[0].startswith("authsome: uid 65534 had put a key"), err
+    # The unlock went into a key of root's own; what the other uid put there never held it.
+    assert result["read"].strip() != "something else"
+    assert _token_without_terminal(keyring_env).stdout.strip() == OPENAI_KEY
 
 
 def test_without_the_keyring_unlock_is_per_shell_and_says_so(keyring_env):

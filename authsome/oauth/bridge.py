@@ -5,7 +5,7 @@ not that address (DNS rebinding) are refused, and so are POSTs without the page'
 or from a foreign Origin. The page validates the key pattern, and the server checks it again.
 
 The URL is in the browser's argv, which every local user can read, so on Linux connections from
-another uid are closed unread (authsome.util.peeruid), and a second GET of the page ends the login:
+another uid are closed unread (loopback.Server), and a second GET of the page ends the login:
 someone else may have the form.
 """
 
@@ -13,14 +13,12 @@ from __future__ import annotations
 
 import hmac
 import html
-import os
 import re
 import secrets
 from urllib.parse import parse_qs
 
 from authsome.errors import AuthFailed, Cancelled
 from authsome.oauth import loopback
-from authsome.util import peeruid
 
 ENV_BRIDGE = "AUTHSOME_BRIDGE"
 ENV_TIMEOUT = "AUTHSOME_BRIDGE_TIMEOUT"
@@ -191,14 +189,6 @@ class _Server(loopback.Server):
         self.title = title
         self.label = label
         self.docs_url = docs_url
-
-    def verify_request(self, request, client_address) -> bool:
-        """Only the user running authsome may talk to the page (where the OS can tell)."""
-        try:
-            uid = peeruid.peer_uid(request.getsockname(), request.getpeername())
-        except OSError:
-            return False
-        return uid == peeruid.UNKNOWN_PLATFORM or uid == os.getuid()
 
     def form(self, error: str = "", nonce: str = "none") -> str:
         st = self.state

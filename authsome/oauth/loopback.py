@@ -4,11 +4,16 @@ browser bridge's form both run on it.
 Each connection is handled in its own thread, so an idle one (a browser's preconnect, or a
 deliberate stall) cannot hold up the answer that matters. Nothing is ever logged: requests
 carry authorization codes and secrets.
+
+Its URLs sit in a browser's argv, which every local user can read, so on Linux a connection
+from another uid, or from one whose owner cannot be found, is closed unread
+(authsome.util.peeruid).
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -68,6 +73,16 @@ class Server(ThreadingHTTPServer):
     @property
     def authority(self) -> str:
         return f"{HOST}:{self.port}"
+
+    def verify_request(self, request, client_address) -> bool:
+        """Only the user running authsome may talk to the server (where the OS can tell)."""
+        from authsome.util import peeruid
+
+        try:
+            uid = peeruid.peer_uid(request.getsockname(), request.getpeername())
+        except OSError:
+            return False
+        return uid == peeruid.UNKNOWN_PLATFORM or uid == os.getuid()
 
     def handle_error(self, request, client_address) -> None:
         # A broken or timed-out connection must not print a traceback into the terminal.

@@ -2,7 +2,13 @@
 
 The loopback server answers a callback without this login's `state` with 400 and keeps
 waiting: any local process or web page can send one, and it must not end the login. Each
-connection has a socket timeout, so an idle one cannot hold up the real redirect.
+connection has a socket timeout, so an idle one cannot hold up the real redirect. On Linux a
+connection from another uid is closed unread (loopback.Server): otherwise a local user who
+learnt the state could deliver a code for its own account first.
+
+The browser is opened on a one-use loopback URL that redirects to the authorization URL, so
+neither the state nor the challenge is in the browser's argv, which every local user can read.
+A second request for that URL ends the login: someone else may hold the state.
 """
 
 from __future__ import annotations
@@ -52,6 +58,8 @@ class _Callback(loopback.Handler):
 
     def do_GET(self):  # noqa: N802 - the name http.server calls
         parts = urlsplit(self.path)
+        if parts.path == self.server.start_path:
+            return self._start()
         if parts.path != "/callback":
             self.send_error(404)
             return
@@ -70,6 +78,18 @@ class _Callback(loopback.Handler):
             else "authsome did not get an authorization. You can close this tab.",
         )
 
+    def _start(self) -> None:
+        url = self.server.take_start()
+        if url is None:
+            self._page(410, "Link used", "This login link was used already. Nothing was stored.")
+            return
+        self.send_response(302)
+        self.send_header("Location", url)
+        self.send_header("Content-Length", "0")
+        self.send_header("Cache-Control", "no-store")
+        self.send_header("Referrer-Policy", "no-referrer")
+        self.end_headers()
+
     def _page(self, status: int, title: str, text: str) -> None:
         self.send_html(status, DONE_PAGE.format(title=title, text=text))
 
@@ -78,6 +98,27 @@ class _Server(loopback.Server):
     def __init__(self, port: int, state: str):
         super().__init__(_Callback, port)
         self.state = state
+        self.start_path = f"/start/{secrets.token_urlsafe(32)}"
+        self.authorization_url = ""
+        self.start_served = False
+        self.start_reused = False
+
+    @property
+    def start_url(self) -> str:
+        return f"http://{self.authority}{self.start_path}"
+
+    def take_start(self) -> str | None:
+        """The authorization URL the first time; after that the login is over (fail closed)."""
+        outcome = self.outcome
+        with outcome.lock:
+            if outcome.done.is_set():
+                return None
+            if self.start_served:
+                self.start_reused = True
+                outcome.done.set()
+                return None
+            self.start_served = True
+            return self.authorization_url
 
 
 def _listen(port: int, state: str) -> _Server:
@@ -97,12 +138,15 @@ def run(ctx, request) -> TokenSet:
     provider = request.provider
     state = secrets.token_urlsafe(32)
     server = _listen(request.port or provider.oauth.redirect_port or 0, state)
-    redirect_uri = f"http://127.0.0.1:{server.port}/callback"
+    redirect_uri = f"http://{server.authority}/callback"
     verifier, challenge = make_verifier()
     url = _authorization_url(request, redirect_uri, state, challenge)
+    server.authorization_url = url
     with loopback.serving(server):
+        # The terminal shows the URL itself (only this user reads it); the browser's argv,
+        # which anyone can read, gets the one-use start URL.
         ctx.io.say(f"Open this URL in a browser to log in to {provider.display_name}:\n\n  {url}\n")
-        if request.open_browser and ctx.io.open_browser(url):
+        if request.open_browser and ctx.io.open_browser(server.start_url):
             ctx.io.say("Opened your browser. Waiting for the redirect (Ctrl-C to cancel)...")
         else:
             ctx.io.say("Waiting for the redirect (Ctrl-C to cancel)...")
@@ -111,6 +155,12 @@ def run(ctx, request) -> TokenSet:
                 f"no answer from {provider.display_name} within {TIMEOUT_SECONDS // 60} minutes",
                 f"run: authsome login {request.hint} again",
             )
+    if server.start_reused:
+        raise AuthFailed(
+            "the one-time login link was opened twice (a reload, or someone else);"
+            " nothing was stored",
+            f"run: authsome login {request.hint} again",
+        )
     params = server.outcome.value or {}
     _check_redirect(request, params)
     return _exchange(ctx, request, params.get("code", ""), redirect_uri, verifier)

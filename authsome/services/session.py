@@ -35,6 +35,8 @@ def unlock_vault(ctx, ttl_text: str, dialect) -> str | None:
         ctx.io.say(f"authsome: {store.describe()} needs no unlock; nothing to do.")
         return None
     unlocked = store.unlock(ttl, ctx.io.say)
+    if unlocked.displaced_owner is not None:
+        ctx.io.say(_displaced(unlocked.displaced_owner))
     until = time.strftime("%Y-%m-%d %H:%M", time.localtime(unlocked.expires_at))
     if unlocked.not_shared_because is not None:
         ctx.io.say(
@@ -50,8 +52,19 @@ def unlock_vault(ctx, ttl_text: str, dialect) -> str | None:
     return None
 
 
+def _displaced(uid: int) -> str:
+    """One line: another uid had put a key of our unlock's name in the kernel user keyring."""
+    who = f"uid {uid}" if uid >= 0 else "another user"
+    return (
+        f"authsome: {who} had put a key named like this unlock's in your kernel keyring, through"
+        " a session keyring it shares with you (as after sudo -u); it was replaced, but that"
+        " user can remove or replace it again. End that user's processes started from this"
+        " login, or set AUTHSOME_KEYRING=0 to unlock each shell on its own."
+    )
+
+
 def lock_vault(ctx) -> bool:
-    """End the login's unlock and this shell's; True when there was one."""
+    """End every unlock of the vault (the login's, each shell's); True when there was one."""
     # The vault's sessions end whichever store is chosen: locking never waits on a keychain.
     ended_shared, ended_here = ctx.vault.lock()
     if ended_shared:

@@ -6,9 +6,11 @@ from authsome.util.record import Frozen
 
 
 class Unlocked(Frozen):
-    """An unlock: until when, and this shell's token when other shells cannot share it."""
+    """An unlock: until when, and this shell's token when other shells cannot share it; and the
+    uid of another user's key that the shared unlock replaced (it may replace ours again)."""
 
-    __slots__ = ("expires_at", "token", "not_shared_because")
+    __slots__ = ("expires_at", "token", "not_shared_because", "displaced_owner")
+    _defaults = {"displaced_owner": None}
 
 
 class Store:

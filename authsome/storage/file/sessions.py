@@ -68,15 +68,16 @@ class Sessions:
             return None
         return raw.decode("ascii", "replace") if raw else None
 
-    def share(self, session: Session, vault: str, ttl: int) -> str | None:
-        """Keep the token where every shell of this login finds it: None, or why it cannot."""
+    def share(self, session: Session, vault: str, ttl: int) -> tuple[str | None, int | None]:
+        """Keep the token where every shell of this login finds it: (None, or why it cannot;
+        the uid of another user's key of that name it replaced, if any)."""
         if self.keyring is None:
-            return self.no_keyring
+            return self.no_keyring, None
+        token = session.token.encode("ascii")
         try:
-            self.keyring.put(self._description(vault), session.token.encode("ascii"), ttl)
+            return None, self.keyring.put(self._description(vault), token, ttl)
         except OSError as e:
-            return e.strerror or str(e)
-        return None
+            return e.strerror or str(e), None
 
     def unshare(self, vault: str) -> str | None:
         """Forget the login's unlock of `vault`; its token, if there was one."""
@@ -173,22 +174,28 @@ class Unlocker:
 
     def start_session(self, vault: str, salt: bytes, vault_key: bytes, ttl: int) -> Unlocked:
         """Seal `vault_key` in a new session, shared by every shell of the login if it can be."""
+        from authsome.storage.file.sessionfiles import remove_expired
+
         sessions = self.sessions
         remove_expired(sessions.folder, sessions.clock())
         here, shared = self.environ.get(ENV_SESSION, ""), sessions.shared_token(vault) or ""
         session = sessions.create(vault, salt, vault_key, ttl)
-        why_not = sessions.share(session, vault, ttl)
+        why_not, displaced = sessions.share(session, vault, ttl)
         # The new session replaces this shell's; and the login's, when it took that one's place.
         for token in (here,) if why_not is not None else (here, shared):
             sessions.end(token)
         token = session.token if why_not is not None else None
-        return Unlocked(session.expires_at, token, why_not)
+        return Unlocked(session.expires_at, token, why_not, displaced)
 
     def end_sessions(self, vault: str) -> tuple[bool, bool]:
-        """End the login's unlock and this shell's: whether each was there."""
-        shared = self.sessions.unshare(vault)
-        ended_shared = self.sessions.end(shared or "")
-        return ended_shared, self.sessions.end(self.environ.get(ENV_SESSION, ""))
+        """End every unlock of `vault`: (another shell's or the login's was there, this shell's)."""
+        from authsome.storage.file.sessionfiles import remove_vault
+
+        ended_here = self.sessions.end(self.environ.get(ENV_SESSION, ""))
+        self.sessions.unshare(vault)
+        # Shells that unlocked on their own (no kernel keyring there) hold tokens whose session
+        # files are here too: removing every file of this vault locks them as well.
+        return remove_vault(self.sessions.folder, vault) > 0, ended_here
 
     def session_status(self, vault: str, salt: bytes, verify) -> dict:
         """Which session unlocks `vault` ('none', 'unlocked for ...', 'expired or invalid')."""
@@ -284,16 +291,3 @@ def sessions_folder(runtime: str | None, home: str) -> str:
 def _read(path: str) -> str:
     with open(path, encoding="utf-8") as f:
         return f.read()
-
-
-def remove_expired(folder, now: float) -> None:
-    """Delete session files past their expiry."""
-    if not os.path.isdir(folder):
-        return
-    import contextlib
-
-    for name in os.listdir(folder):
-        path = os.path.join(folder, name)
-        with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
-            if int(jsonfast.loads(_read(path))["expires_at"]) <= now:
-                os.unlink(path)
