@@ -177,16 +177,62 @@ def test_a_new_passphrase_is_asked_for_with_the_reason(env, backend, why):
     assert proc.wait(60) == 130
 
 
-def test_mismatched_new_passphrases_create_nothing(env, tmp_path):
+def test_short_and_mismatched_new_passphrases_are_asked_again_then_create_nothing(env):
     e = {**env, "AUTHSOME_BACKEND": "file"}
     proc = PtyProcess([*AUTHSOME, "unlock"], e)
-    proc.expect(b"New passphrase for")
-    proc.send(b"one\n")
-    proc.expect(b"Repeat the passphrase: ")
-    proc.send(b"two\n")
+    proc.expect_next(b"New passphrase for")
+    proc.send(b"short\n")  # 5 characters: refused before the repeat is asked
+    proc.expect_next(b"authsome: at least 8 characters: it is all that guards the file. Try again.")
+    for _ in range(2):
+        proc.expect_next(b"New passphrase for")
+        proc.send(b"long enough one\n")
+        proc.expect_next(b"Repeat the passphrase: ")
+        proc.send(b"long enough two\n")
+        proc.expect_next(b"authsome: the two passphrases differ. Try again.")
     assert proc.wait(60) == 2
-    assert b"the two passphrases differ" in proc.screen
+    assert b"no passphrase chosen in 3 tries" in proc.screen
     assert not (Path(e["AUTHSOME_HOME"]) / "vault").exists()
+
+
+def test_an_api_key_typed_first_survives_a_mistyped_new_passphrase(env):
+    e = {**env, "AUTHSOME_BACKEND": "file"}
+    key = "sk-" + "A1b2" * 12
+    proc = PtyProcess([*AUTHSOME, "login", "openai"], e)
+    proc.expect_next(b"OpenAI API key")
+    proc.send(key.encode() + b"\n")
+    proc.expect_next(b"New passphrase for")
+    proc.send(b"long enough one\n")
+    proc.expect_next(b"Repeat the passphrase: ")
+    proc.send(b"long enough two\n")
+    proc.expect_next(b"Try again.")
+    proc.expect_next(b"New passphrase for")
+    proc.send(TEST_PASSPHRASE.encode() + b"\n")
+    proc.expect_next(b"Repeat the passphrase: ")
+    proc.send(TEST_PASSPHRASE.encode() + b"\n")
+    assert proc.wait(60) == 0, proc.screen
+    out = run(["token", "openai"], {**e, "AUTHSOME_PASSPHRASE": TEST_PASSPHRASE})
+    assert out.stdout == key + "\n"
+
+
+def test_a_wrong_passphrase_at_the_terminal_is_asked_again(vault_env):
+    proc = PtyProcess([*AUTHSOME, "unlock"], vault_env)
+    proc.expect_next(b"Passphrase for")
+    proc.send(b"not the passphrase\n")
+    proc.expect_next(b"authsome: wrong passphrase. Try again.")
+    proc.expect_next(b"Passphrase for")
+    proc.send(TEST_PASSPHRASE.encode() + b"\n")
+    assert proc.wait(60) == 0, proc.screen
+    assert b"AUTHSOME_SESSION" in proc.screen or b"Unlocked" in proc.screen
+
+
+def test_three_wrong_passphrases_end_with_one_line_exit_5(vault_env):
+    proc = PtyProcess([*AUTHSOME, "unlock"], vault_env)
+    for _ in range(3):
+        proc.expect_next(b"Passphrase for")
+        proc.send(b"not the passphrase\n")
+    assert proc.wait(60) == 5
+    assert b"(3 tries). Run the command again; a forgotten passphrase" in proc.screen
+    assert b"AUTHSOME_PASSPHRASE" not in proc.screen  # variables nobody set are not blamed
 
 
 def test_ctrl_c_at_the_prompt_exits_130(vault_env):

@@ -12,7 +12,7 @@ import os
 import stat
 import time
 
-from authsome.errors import AuthsomeError, ConfigError, StoreUnavailable, UsageError
+from authsome.errors import AuthsomeError, ConfigError, StoreUnavailable
 from authsome.storage.base import Unlocked
 from authsome.util import crypto, fsutil, jsonfast
 from authsome.util.record import Frozen
@@ -241,12 +241,15 @@ class Unlocker:
             file=self.prompter.stderr,
             flush=True,
         )
-        first = self.prompter.secret(f"New passphrase for {vault}: ")
-        if not first:
-            raise UsageError("the passphrase is empty", "choose a passphrase and run again")
-        if self.prompter.secret("Repeat the passphrase: ") != first:
-            raise UsageError("the two passphrases differ", "run the command again")
-        return first
+        from authsome.storage.file.passphrase import ask_new
+
+        return ask_new(self.prompter, vault)
+
+    def passphrase_key(self, vault: str, derive, verify) -> bytes:
+        """The vault key from the passphrase, asked again at the terminal when wrong."""
+        from authsome.storage.file.passphrase import key_by_passphrase
+
+        return key_by_passphrase(self, vault, derive, verify)
 
     def _read_file(self, path: str) -> str:
         try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from authsome.errors import AuthsomeError, BadPassphrase, CorruptData
+from authsome.errors import AuthsomeError, CorruptData
 from authsome.storage.base import Store, Unlocked
 from authsome.util import crypto, fsutil, jsonfast
 from authsome.util.record import Record
@@ -22,6 +22,9 @@ class KeySource:
         raise NotImplementedError
 
     def passphrase(self, vault: str, new: bool) -> str:
+        raise NotImplementedError
+
+    def passphrase_key(self, vault: str, derive, verify) -> bytes:  # else BadPassphrase
         raise NotImplementedError
 
     def start_session(self, vault: str, salt: bytes, vault_key: bytes, ttl: int) -> Unlocked:
@@ -289,11 +292,7 @@ class FileStore(Store):
         key = self.keys.session_key(self.path, doc.salt)
         if key is None or not self.verify(doc, key):
             params = {k: doc.kdf[k] for k in "nrp"}
-            key = crypto.derive_key(self.keys.passphrase(self.path, new=False), doc.salt, **params)
-            if not self.verify(doc, key):
-                raise BadPassphrase(
-                    f"wrong passphrase for the vault {self.path}",
-                    "check AUTHSOME_PASSPHRASE or AUTHSOME_PASSPHRASE_FILE, or type it again",
-                )
+            derive = lambda passphrase: crypto.derive_key(passphrase, doc.salt, **params)  # noqa: E731
+            key = self.keys.passphrase_key(self.path, derive, lambda k: self.verify(doc, k))
         self._key, self._key_salt = key, doc.salt
         return key
