@@ -61,7 +61,7 @@ def test_plain_http_to_another_machine_is_a_warning_and_a_doctor_problem(vault_e
     warning = (
         "authsome: warning: the Vault address http://vault.invalid:8200 is plain http to"
         " vault.invalid: the Vault token and every secret cross the network unencrypted."
-        " Use https://."
+        " Use an https:// address."
     )
     out = run(["token", "openai"], far)
     assert out.returncode == 4 and out.stderr.splitlines()[0] == warning, out.stderr

@@ -43,5 +43,5 @@ def open_vault(environ: dict[str, str], config: dict, home, deadline: float, war
 def cleartext_warning(addr: str, host: str) -> str:
     return (
         f"the Vault address {addr} is plain http to {host}: the Vault token and every secret"
-        " cross the network unencrypted. Use https://"
+        " cross the network unencrypted. Use an https:// address"
     )
