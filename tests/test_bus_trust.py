@@ -69,8 +69,9 @@ def test_the_bus_of_dbus_run_session_in_sticky_tmp_holds_the_keychain(env, tmp_s
 
 def test_a_sticky_folder_is_trusted_only_when_ours_or_roots(env, fresh_secret_service):
     """Before: any folder open to others was refused, sticky or not."""
-    from authsome.storage.keychain import probe
     from realparts import OTHER_UID, as_other_user
+
+    from authsome.storage.keychain import probe
 
     folder = fresh_secret_service.bus.root
     e = {**env, **fresh_secret_service.env()}

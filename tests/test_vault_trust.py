@@ -27,7 +27,8 @@ def _credential_files(which, vault_env, bao_server, isolated_home) -> tuple[dict
         path.chmod(0o644)
         return environ, path
     bao_server.put_policy("all-of-secret", ALL_OF_SECRET)
-    ids = dict(zip(("role", "secret"), bao_server.make_approle("trust", ["all-of-secret"])))
+    role_id, secret_id = bao_server.make_approle("trust", ["all-of-secret"])
+    ids = {"role": role_id, "secret": secret_id}
     folder = isolated_home.parent / "run-secrets"
     folder.mkdir()
     for kind in ("role", "secret"):
