@@ -87,6 +87,26 @@ def test_a_sticky_folder_is_trusted_only_when_ours_or_roots(env, fresh_secret_se
         folder.chmod(0o700)
 
 
+def test_a_link_to_our_socket_that_another_user_owns_is_refused(env, secret_service, tmp_path):
+    """In sticky /tmp, whoever owns a link can re-point it at their own socket. Before: the
+    link was followed, and only the socket it pointed to at the time was checked."""
+    from realparts import OTHER_UID, as_other_user
+
+    from authsome.storage.keychain import probe
+
+    as_other_user([])
+    sticky = tmp_path / "sticky"
+    sticky.mkdir(mode=0o1777)
+    sticky.chmod(0o1777)
+    link = sticky / "bus"
+    link.symlink_to(secret_service.bus.socket)
+    e = {**env, "DBUS_SESSION_BUS_ADDRESS": f"unix:path={link}"}
+    assert probe(e).usable, probe(e).detail
+    os.lchown(link, OTHER_UID, OTHER_UID)
+    result = probe(e)
+    assert not result.usable and f"{link} is a link of uid {OTHER_UID}" in result.detail
+
+
 def test_an_escaped_abstract_in_a_path_is_not_followed(env, tmp_path):
     """Before: "%2Cabstract%3D" in a path passed the path check (nothing there), then jeepney
     read the decoded address again and connected to the abstract socket instead."""

@@ -94,6 +94,12 @@ def _check_socket(path: str, where: str) -> None:
     # Plain strings, not pathlib: `token` and `env` from the keychain need pathlib nowhere else.
     folder = os.path.dirname(os.path.realpath(path))
     problem = not_own_problem(path, 0) or _folder_problem(folder)
+    if not problem and os.path.islink(path):
+        # A link to our socket is as safe as where it stands: its owner can re-point it.
+        link = os.lstat(path)
+        if link.st_uid not in (os.getuid(), 0):
+            problem = f"{path} is a link of uid {link.st_uid}, not yours (uid {os.getuid()})"
+        problem = problem or _folder_problem(os.path.dirname(os.path.abspath(path)))
     if problem:
         raise Untrusted(f"the D-Bus socket ({where}) is not safe to use: {problem}")
 
