@@ -72,7 +72,7 @@ def _keys(text: str) -> dict[str, str] | None:
     """The key=value pairs of one unix address, %XX escapes decoded; None when malformed
     (a pair without '=', or a key given twice)."""
     keys: dict[str, str] = {}
-    for pair in text.split(","):
+    for pair in filter(None, text.split(",")):  # a stray comma is no pair
         key, sep, value = pair.partition("=")
         if not sep or not key or key in keys:
             return None
