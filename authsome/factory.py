@@ -119,7 +119,7 @@ class Context:
         """The OpenBao/Vault store and its index, for AUTHSOME_BACKEND=vault."""
         from authsome.storage.vault import open_vault
 
-        return open_vault(self.environ, self.config, self.home, self.http.deadline)
+        return open_vault(self.environ, self.config, self.home, self.http.deadline, self.io.say)
 
     @lazy
     def index(self):

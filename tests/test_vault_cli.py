@@ -70,6 +70,7 @@ def test_the_token_from_the_vault_token_file(vault_env, bao_server, isolated_hom
     """~/.vault-token, as `bao login` or `vault login` leaves it, when VAULT_TOKEN is unset."""
     token = bao_server.make_token(["root"])
     (isolated_home / ".vault-token").write_text(token + "\n")
+    (isolated_home / ".vault-token").chmod(0o600)  # as bao login leaves it
     environ = {k: v for k, v in vault_env.items() if k != "VAULT_TOKEN"}
     _ok(["login", "openai"], environ, input=KEY + "\n")
     assert _ok(["token", "openai"], environ).stdout == KEY + "\n"
@@ -93,6 +94,8 @@ def test_approle_from_the_environment_or_files(vault_env, bao_server, isolated_h
         secrets_dir.mkdir()
         (secrets_dir / "role-id").write_text(role_id + "\n")
         (secrets_dir / "secret-id").write_text(secret_id + "\n")
+        for name in ("role-id", "secret-id"):
+            (secrets_dir / name).chmod(0o600)  # others' access is refused (test_vault_trust.py)
         environ["VAULT_ROLE_ID_FILE"] = str(secrets_dir / "role-id")
         environ["VAULT_SECRET_ID_FILE"] = str(secrets_dir / "secret-id")
     else:

@@ -49,6 +49,11 @@ def check(provider, key: str, source: str = "") -> str:
             f"the {provider.display_name} API key{where} is empty",
             "paste the whole key and try again",
         )
+    if not key.isprintable():  # a stored record with one would not read back (connection.py)
+        raise UsageError(
+            f"the {provider.display_name} API key{where} has a control character in it",
+            "paste the key alone and try again",
+        )
     pattern = provider.api_key.key_pattern if provider.api_key else None
     if pattern and not re.search(pattern, key):
         raise UsageError(

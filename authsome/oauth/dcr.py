@@ -13,6 +13,11 @@ from authsome.util.termtext import printable
 KEPT = ("client_secret", "registration_access_token", "registration_client_uri")  # of the answer
 
 
+def _kept(value) -> bool:
+    # Checked as token answers are: a stored record with anything else would not read back.
+    return isinstance(value, str) and value.isprintable() and bool(value)
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -32,7 +37,7 @@ def client(ctx, provider, login_hint: str, port: int | None = None, device: bool
     registered = Registration(
         client_id=body["client_id"],
         redirect_port=None if device else port,
-        **{k: body[k] for k in KEPT if body.get(k)},
+        **{k: body[k] for k in KEPT if _kept(body.get(k))},
     )
     ctx.registrations.put(provider.name, registered, device)
     ctx.io.say(

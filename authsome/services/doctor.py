@@ -41,10 +41,8 @@ def diagnose(ctx, fix: bool = False) -> dict:
 def _keychain(ctx, problems: list[str]) -> dict:
     probe = ctx.keychain_probe
     if probe.facts.get("trusted") is False:  # someone else's bus or keyring in our environment
-        problems.append(
-            f"{probe.detail}. Check DBUS_SESSION_BUS_ADDRESS and XDG_RUNTIME_DIR point at your"
-            " own session"
-        )
+        fix = probe.fix or "check DBUS_SESSION_BUS_ADDRESS and XDG_RUNTIME_DIR"
+        problems.append(f"{probe.detail}. {fix[0].upper()}{fix[1:]}")
     return {
         "name": probe.keychain,
         "usable": probe.usable,
@@ -72,6 +70,8 @@ def _store(ctx, problems: list[str]) -> dict:
 def _shared(ctx, problems: list[str]) -> dict:
     """The shared store's server, its token and what that token may do there."""
     info = ctx.store_choice.store.status()
+    if "cleartext" in info:
+        problems.append(info["cleartext"])
     if "error" in info:
         problems.append(info["error"])
         return info
@@ -173,9 +173,11 @@ def _render_keychain(kc: dict) -> list[str]:
     lines = []
     dbus = kc.get("dbus")
     if dbus is not None:
-        lines.append(f"d-bus:     {'session bus found' if dbus else 'no session bus'}")
-        present = "Secret Service present" if kc.get("secret_service") else "no Secret Service"
-        lines.append(f"secrets:   {present}")
+        bus = "session bus found" if dbus else "no session bus"
+        lines.append(f"d-bus:     {bus}{', not trusted' if kc.get('trusted') is False else ''}")
+        found = kc.get("secret_service")
+        if found is not None:  # else the bus was not asked, and the next line says why
+            lines.append(f"secrets:   {'Secret Service present' if found else 'no Secret Service'}")
     verdict = "usable" if kc["usable"] else "not usable"
     lines.append(f"keychain:  {kc['name']} {verdict}: {kc['detail']} ({kc['probe_ms']} ms)")
     return lines

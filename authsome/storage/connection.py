@@ -121,6 +121,13 @@ class Connection(Record):
             conn = cls(**data)
             if not isinstance(conn.secrets, dict) or conn.key != key:
                 raise TypeError
+            # `token` and `env` print the secrets: from a store that others write (the vault
+            # store), an escape sequence would reach the terminal as it is. Checked as token
+            # answers are (oauth/tokens.py), and so is the record's other text.
+            if not all(isinstance(v, str) and v.isprintable() for v in conn.secrets.values()):
+                raise ValueError
+            if not all(v.isprintable() for v in data.values() if isinstance(v, str)):
+                raise ValueError
             return conn
         except (ValueError, TypeError, RecursionError):
             raise CorruptData(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 
 from authsome.errors import CorruptData
+from authsome.util.names import is_name
 
 INDEX_VERSION = 1
 # Only these fields may be written to the index; secrets never are.
@@ -144,13 +145,18 @@ def parse(path, raw: bytes) -> dict[str, dict]:
 
 
 def _valid(key, entry) -> bool:
+    # What list and Tab print comes from here, and a shared index (the vault store's) is
+    # written by other machines: names follow the name rule, and no text holds an escape.
     if not isinstance(entry, dict):
         return False
     for name, value in entry.items():
         kind = _TYPES.get(name)
         if kind is not None and not isinstance(value, kind):
             return False
-    return f"{entry.get('provider')}:{entry.get('connection')}" == key
+        if isinstance(value, str) and not value.isprintable():
+            return False
+    provider, connection = entry.get("provider"), entry.get("connection")
+    return is_name(provider) and is_name(connection) and f"{provider}:{connection}" == key
 
 
 def _damaged(path) -> IndexDamaged:

@@ -44,7 +44,7 @@ def choose_store(backend, environ, make_file_store, probe=None, make_vault=None)
         if not result.usable:
             raise StoreUnavailable(
                 f"{_named(backend)} asks for the keychain, but {result.detail}",
-                "start a keyring (Secret Service), or use AUTHSOME_BACKEND=file",
+                result.fix or "start a keyring (Secret Service), or use AUTHSOME_BACKEND=file",
             )
         return StoreChoice(keychain.KeychainStore(environ), backend.source, _named(backend), result)
     result = (probe or keychain.probe)(environ)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import stat
 
 # Paths are str or os.PathLike: the hot paths never import pathlib (see storage/home.py).
 DIR_MODE = 0o700
@@ -113,6 +114,20 @@ _OS_FIXES = {
     errno.ENAMETOOLONG: "use a shorter AUTHSOME_HOME",
     errno.EIO: "the disk reported an I/O error; check it",
 }
+
+
+def refuse_open(st: os.stat_result, path, name: str) -> None:
+    """Refuse, as ssh does for keys, a regular file of secrets that other users may read or
+    change: ConfigError naming it (`name`, such as VAULT_SECRET_ID_FILE) and the chmod."""
+    if os.name == "posix" and stat.S_ISREG(st.st_mode) and st.st_mode & 0o077:
+        import shlex
+
+        from authsome.errors import ConfigError
+
+        raise ConfigError(
+            f"{name} {path} is open to other users (mode {st.st_mode & 0o777:04o})",
+            f"run: chmod 600 {shlex.quote(str(path))}",
+        )
 
 
 def os_fix(e: OSError) -> str | None:

@@ -9,7 +9,6 @@ token nor the session file alone opens the vault.
 from __future__ import annotations
 
 import os
-import stat
 import time
 
 from authsome.errors import AuthsomeError, ConfigError, StoreUnavailable
@@ -254,7 +253,7 @@ class Unlocker:
     def _read_file(self, path: str) -> str:
         try:
             with open(path, "rb") as f:
-                _check_private(os.fstat(f.fileno()), path)
+                fsutil.refuse_open(os.fstat(f.fileno()), path, ENV_PASSPHRASE_FILE)
                 text = f.read().decode("utf-8")
         except (OSError, UnicodeDecodeError) as e:
             reason = getattr(e, "strerror", None) or "not UTF-8 text"
@@ -273,17 +272,6 @@ def unlock_command(environ: dict[str, str]) -> str:
     from authsome import shells
 
     return shells.get(shells.detect(environ)).source("authsome unlock")
-
-
-def _check_private(st: os.stat_result, path: str) -> None:
-    """Refuse, as ssh does for keys, a passphrase file that other users may read or change."""
-    if os.name == "posix" and stat.S_ISREG(st.st_mode) and st.st_mode & 0o077:
-        import shlex
-
-        raise ConfigError(
-            f"{ENV_PASSPHRASE_FILE} {path} is open to other users (mode {st.st_mode & 0o777:04o})",
-            f"run: chmod 600 {shlex.quote(str(path))}",
-        )
 
 
 def sessions_folder(runtime: str | None, home: str) -> str:

@@ -11,5 +11,7 @@ class ProbeResult(Record):
     # keychain names it ("Secret Service", ...); detail says why ("no D-Bus session"); facts
     # holds what was found ({"dbus": True, "secret_service": False}).
 
-    __slots__ = ("usable", "keychain", "detail", "facts", "seconds")
-    _defaults = {"facts": dict, "seconds": 0.0}
+    # fix: how to make it usable, for the error of AUTHSOME_BACKEND=keychain and for doctor.
+
+    __slots__ = ("usable", "keychain", "detail", "facts", "seconds", "fix")
+    _defaults = {"facts": dict, "seconds": 0.0, "fix": None}

@@ -27,6 +27,10 @@ from authsome.storage.keychain.probe import ProbeResult
 APPLICATION = "authsome"
 KEYCHAIN = "Secret Service"
 FIX = "unlock or start your keyring, or use the encrypted file: AUTHSOME_BACKEND=file"
+NO_BUS_FIX = (
+    "start a D-Bus session with a keyring (dbus-run-session, gnome-keyring-daemon --unlock),"
+    " or use the encrypted file: AUTHSOME_BACKEND=file"
+)
 UNTRUSTED_FIX = (
     "check DBUS_SESSION_BUS_ADDRESS and XDG_RUNTIME_DIR point at your own session, or use the"
     " encrypted file: AUTHSOME_BACKEND=file"
@@ -35,30 +39,33 @@ UNTRUSTED_FIX = (
 
 def probe(environ: dict[str, str]) -> ProbeResult:
     """Is a Secret Service reachable on the session bus? Cheap when there is no bus."""
+    # facts["secret_service"] stays None unless the bus was asked: doctor then names the
+    # reason rather than report "no Secret Service" next to a running keyring.
     start = time.perf_counter()
 
-    def result(usable: bool, detail: str, facts: dict) -> ProbeResult:
-        return ProbeResult(usable, KEYCHAIN, detail, facts, time.perf_counter() - start)
+    def result(usable: bool, detail: str, facts: dict, fix: str = FIX) -> ProbeResult:
+        return ProbeResult(usable, KEYCHAIN, detail, facts, time.perf_counter() - start, fix)
 
     try:
         address, where = session_bus_address(environ)
     except Untrusted as e:
-        return result(False, str(e), {"dbus": True, "trusted": False, "secret_service": False})
+        facts = {"dbus": True, "trusted": False, "secret_service": None}
+        return result(False, str(e), facts, UNTRUSTED_FIX)
     if address is None:
-        return result(False, where, {"dbus": False, "secret_service": False})
-    facts = {"dbus": True, "bus_address_from": where, "secret_service": False}
+        return result(False, where, {"dbus": False, "secret_service": None}, NO_BUS_FIX)
+    facts = {"dbus": True, "bus_address_from": where, "secret_service": None}
     try:
         conn = connect(address, where)
     except Untrusted as e:
-        return result(False, str(e), {**facts, "trusted": False})
+        return result(False, str(e), {**facts, "trusted": False}, UNTRUSTED_FIX)
     except Exception as e:  # noqa: BLE001 - any failure to connect means "not usable"
         detail = f"the D-Bus session bus ({where}) cannot be reached: {type(e).__name__}"
-        return result(False, detail, {**facts, "dbus": False})
+        return result(False, detail, {**facts, "dbus": False}, NO_BUS_FIX)
     holder = None
     try:
         holder, activatable = _find_service(conn)
     except Untrusted as e:
-        return result(False, str(e), {**facts, "trusted": False})
+        return result(False, str(e), {**facts, "trusted": False}, UNTRUSTED_FIX)
     except Exception as e:  # noqa: BLE001
         return result(False, f"the D-Bus session bus did not answer: {type(e).__name__}", facts)
     finally:

@@ -21,14 +21,27 @@ class SharedVault(Frozen):
     __slots__ = ("store", "index")
 
 
-def open_vault(environ: dict[str, str], config: dict, home, deadline: float) -> SharedVault:
-    """The vault store as configured; nothing is sent to the server yet."""
+def open_vault(environ: dict[str, str], config: dict, home, deadline: float, warn=None):
+    """The vault store as configured (a SharedVault); nothing is sent to the server yet.
+
+    `warn` is told when the address is plain http to another machine (doctor: a problem)."""
     from authsome.storage.vault.client import VaultClient
-    from authsome.storage.vault.config import resolve
+    from authsome.storage.vault.config import cleartext_host, resolve
     from authsome.storage.vault.index import VaultIndex
     from authsome.storage.vault.store import VaultStore
 
-    client = VaultClient(resolve(environ, config, home.config_file), deadline)
+    settings = resolve(environ, config, home.config_file)
+    host = cleartext_host(settings.addr)
+    if host and warn is not None:
+        warn(f"authsome: warning: {cleartext_warning(settings.addr, host)}.")
+    client = VaultClient(settings, deadline)
     local_copy = os.path.join(home.path, "vault-index.json")
     index = VaultIndex(client, local_copy, home.lock_path("vault-index"))
     return SharedVault(VaultStore(client), index)
+
+
+def cleartext_warning(addr: str, host: str) -> str:
+    return (
+        f"the Vault address {addr} is plain http to {host}: the Vault token and every secret"
+        " cross the network unencrypted. Use an https:// address"
+    )

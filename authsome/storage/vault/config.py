@@ -79,10 +79,26 @@ def _credential(environ: dict[str, str], section: dict, config_path: Path) -> Cr
     home = Path(environ["HOME"]) if environ.get("HOME") else Path.home()
     path = home / ".vault-token"
     try:
-        token = path.read_text(encoding="utf-8").strip()
+        token = _read_private(path, "the Vault token file").strip()
     except OSError:
         return None
     return Credential("token", str(path), token=_one_word(token, str(path))) if token else None
+
+
+def _read_private(path, name: str) -> str:
+    """The text of a file that holds a Vault credential, refused (as the passphrase file is)
+    when other users may read or change it; OSError when it cannot be opened."""
+    import os
+
+    from authsome.util.fsutil import refuse_open
+
+    with open(path, "rb") as f:
+        refuse_open(os.fstat(f.fileno()), path, name)
+        raw = f.read()
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{name} {path} is not UTF-8 text", "check what it holds") from None
 
 
 def _path(value: str, key: str, config_path: Path) -> str:
@@ -130,6 +146,23 @@ def _check_addr(addr: str, source: str) -> None:
         )
 
 
+def cleartext_host(addr: str) -> str | None:
+    """The host `addr` reaches over plain http when it is another machine; else None."""
+    # Over plain http the Vault token and every record cross the network unencrypted. Loopback
+    # is checked by hand: ipaddress would cost every `token` its import.
+    if not addr.startswith("http://"):
+        return None
+    from urllib.parse import urlsplit
+
+    host = urlsplit(addr).hostname or ""
+    quad = host.split(".")
+    if host in ("localhost", "::1") or (
+        len(quad) == 4 and quad[0] == "127" and all(q.isdigit() and int(q) < 256 for q in quad)
+    ):
+        return None
+    return host
+
+
 def _secret(environ: dict[str, str], name: str) -> str | None:
     """`name` from the environment, or read from the file that `name`_FILE points to."""
     if environ.get(name, "").strip():
@@ -138,7 +171,7 @@ def _secret(environ: dict[str, str], name: str) -> str | None:
     if not path:
         return None
     try:
-        return Path(path).read_text(encoding="utf-8").strip() or None
+        return _read_private(path, f"{name}_FILE").strip() or None
     except OSError as e:
         raise ConfigError(
             f"{name}_FILE={path} cannot be read ({e.strerror})", "check the path"

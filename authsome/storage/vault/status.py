@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from authsome.errors import AuthsomeError
+from authsome.storage.vault import cleartext_warning
+from authsome.storage.vault.config import cleartext_host
 
 # What authsome does under the prefix, and the capabilities each needs.
 NEEDED = {"read": ("read",), "write": ("create", "update"), "list": ("list",)}
@@ -18,6 +20,9 @@ def status(store) -> dict:
         "namespace": s.namespace,
         "token_source": s.credential.source if s.credential else None,
     }
+    host = cleartext_host(s.addr)
+    if host:
+        info["cleartext"] = cleartext_warning(s.addr, host)
     try:
         info["sealed"] = client.sealed()
         token = client.lookup_self()

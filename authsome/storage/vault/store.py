@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from authsome.storage.base import Store, split_key
+from authsome.util.names import is_name
 
 RECORD = "record"
 
@@ -11,6 +12,11 @@ def path_of(key: str) -> str:
     """'github:work' -> 'github/work' under the prefix."""
     provider, connection = split_key(key)
     return f"{provider}/{connection}"
+
+
+def _stored_name(name: str) -> bool:
+    """A connection's name, or a registered client's ("@client", storage/registrations.py)."""
+    return is_name(name[1:] if name.startswith("@") else name)
 
 
 class VaultStore(Store):
@@ -49,13 +55,15 @@ class VaultStore(Store):
         return self.client.delete(path_of(key))
 
     def list(self) -> list[str]:
+        # Only names authsome could have written: the index and the locks start with a dot,
+        # and a name that breaks the name rule (an escape sequence, say) is no login of ours.
         keys = []
         for folder in self.client.list(""):
-            if not folder.endswith("/") or folder.startswith("."):
-                continue  # the index and the locks
             provider = folder[:-1]
+            if not folder.endswith("/") or not is_name(provider):
+                continue
             keys.extend(
-                f"{provider}:{name}" for name in self.client.list(folder) if name[-1:] != "/"
+                f"{provider}:{name}" for name in self.client.list(folder) if _stored_name(name)
             )
         return sorted(keys)
 
