@@ -157,12 +157,16 @@ def bundled_owner(bundled: dict, name: str, pattern: str, field: str) -> str | N
     return None
 
 
-def _check_hosts_free(registry, merged: dict, source: str) -> None:
-    """A provider file may not take a host where a bundled provider's credential goes."""
+def _check_hosts_free(registry, merged: dict, original: dict | None, source: str) -> None:
+    """A provider file may not take a host where a bundled provider's credential goes; what an
+    override keeps of its own bundled definition (google's *.googleapis.com) it already has."""
     files = sorted(Path(registry.bundled).glob("*.json"))
     bundled = {path.stem: read_json(path) for path in files}
     for field, kind in OWNED_FIELDS.items():
+        kept = _field(original, field) or []
         for pattern in _field(merged, field) or []:
+            if pattern in kept:
+                continue
             owner = bundled_owner(bundled, merged["name"], pattern, field)
             if owner is not None:
                 raise ConfigError(
@@ -196,7 +200,7 @@ def install(ctx, data, source: str, force: bool) -> Path:
     merged = deep_merge(original, data) if original is not None else data
     parse_provider(merged, source, name)
     if not force:
-        _check_hosts_free(registry, merged, source)
+        _check_hosts_free(registry, merged, original, source)
         if original is not None:
             _check_same_places(original, merged, source)
     target = Path(registry.user, f"{name}.json")
