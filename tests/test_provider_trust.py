@@ -11,6 +11,7 @@ from clitools import run
 from oauth_server import OAuthServer
 
 from authsome.providers import envnames
+from authsome.storage.connection import Connection
 
 ROOT = Path(__file__).resolve().parents[1]
 CLIENT_SECRET = "cs-0123456789abcdef"
@@ -56,6 +57,16 @@ def test_logout_revokes_at_another_origin_named_at_login(
     assert out.returncode == 0, out.stderr
     assert "Revoked at the server and removed locally." in out.stderr
     assert [hint for hint, _ in collector.state.revoked] == ["refresh_token", "access_token"]
+
+
+def test_a_record_names_the_revocation_origin_only_when_it_is_another():
+    """Left out when it is the token endpoint's, so older versions (say, on another machine
+    that shares a Vault store) still read the record."""
+    conn = Connection("testsrv", "default", "oauth2", token_origin="https://a.example")
+    assert "revocation_origin" not in json.loads(conn.to_json())
+    conn.revocation_origin = "https://b.example"
+    again = Connection.from_json(conn.key, conn.to_json())
+    assert again.revocation_origin == "https://b.example"
 
 
 @pytest.mark.parametrize(

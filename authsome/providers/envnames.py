@@ -13,6 +13,7 @@ from __future__ import annotations
 # Every bundled provider's export names end in one of these (tests/test_provider_trust.py).
 CREDENTIAL_SUFFIXES = ("_TOKEN", "_KEY", "_SECRET", "_PAT", "_PASSWORD", "_CREDENTIALS")
 CREDENTIAL_RULE = "an export name must end in " + ", ".join(CREDENTIAL_SUFFIXES)
+_SUFFIX_WORDS = frozenset(suffix[1:] for suffix in CREDENTIAL_SUFFIXES)
 
 # Names that change how shells, loaders, interpreters and common tools behave, compared in upper
 # case (zsh ties `path`, `fpath` and `cdpath` to PATH, FPATH and CDPATH).
@@ -81,11 +82,8 @@ RESERVED_PREFIXES = (
 
 def credential_like(name: str) -> bool:
     """Whether `name` ends in a credential suffix after something more than underscores."""
-    upper = name.upper()
-    return any(
-        upper.endswith(suffix) and upper[: -len(suffix)].strip("_")
-        for suffix in CREDENTIAL_SUFFIXES
-    )
+    head, _, last = name.upper().rpartition("_")
+    return last in _SUFFIX_WORDS and bool(head.strip("_"))
 
 
 def reserved(name: str) -> bool:
