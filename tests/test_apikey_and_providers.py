@@ -303,7 +303,8 @@ REFUSED_NAMES = [
 def test_export_env_refuses_names_that_change_how_programs_behave(var):
     data = json.loads((ROOT / "providers" / "github.json").read_text())
     data["export"]["env"]["access_token"] = var
-    with pytest.raises(ConfigError, match=f"names {var}, which changes how shells"):
+    # Refused by the credential-name rule or by the deny list behind it (test_provider_trust.py)
+    with pytest.raises(ConfigError, match=f"names {var}, which "):
         parse_provider(data, "github.json", "github")
 
 

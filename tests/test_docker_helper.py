@@ -135,3 +135,16 @@ def test_doctor_says_when_docker_names_the_helper_but_cannot_find_it(passphrase_
         "helper": DOCKER_HELPER,
     }
     assert not [p for p in report["problems"] if "docker" in p]
+
+
+@pytest.mark.parametrize(
+    "server_url", [f"http://{REGISTRY}", f"HTTP://{REGISTRY}/v2/", f"ftp://{REGISTRY}"]
+)
+def test_get_gives_nothing_for_a_registry_reached_without_tls(docker_env, testsrv, server_url):
+    """docker would send the credential for http:// in the clear; only https (or a bare host
+    name, which docker reaches over https) gets one."""
+    _login(testsrv, docker_env)
+    token = run(["token", "testsrv"], docker_env).stdout.strip()
+    out = _helper(docker_env, "get", server_url + "\n")
+    assert (out.returncode, out.stdout) == (1, NOT_FOUND)
+    assert "https://" in out.stderr and token not in out.stderr

@@ -4,8 +4,10 @@ a stub API server that checks the bearer token (tests/tlsservers.py), and `setup
 import json
 import socket
 import subprocess
+import threading
 import time
 import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from clitools import AUTHSOME_BIN, run
@@ -63,11 +65,12 @@ def _kubectl_minor() -> int:
 
 def _documented_exec(command=AUTHSOME_BIN, args=("kube-credential", "testsrv")):
     """The exec section as README.md and docs/helpers.md give it for the installed kubectl:
-    v1 from kubectl 1.22; v1beta1, without interactiveMode, before (Debian 12 ships 1.20)."""
+    v1 from kubectl 1.22; v1beta1, without interactiveMode, before (Debian 12 ships 1.20).
+    provideClusterInfo shows the plugin the server, so that it can refuse plain http."""
     section = {"command": command, "args": list(args)}
     if _kubectl_minor() < 22:
         return {"apiVersion": V1BETA1, **section}
-    return {"apiVersion": V1, **section, "interactiveMode": "Never"}
+    return {"apiVersion": V1, **section, "interactiveMode": "Never", "provideClusterInfo": True}
 
 
 def _kubectl(env, *args):
@@ -235,3 +238,64 @@ def test_an_id_token_cluster_without_an_id_token_says_how_to_get_one(
     out = _plugin(kube_env)
     assert out.returncode == 7 and out.stdout == ""
     assert "no ID token" in out.stderr and "openid" in out.stderr
+
+
+class _PlainApiServer(ThreadingHTTPServer):
+    """An API server on plain http: it records every Authorization header it is sent."""
+
+    def __init__(self):
+        seen = self.seen = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 - http.server's name
+                seen.append(self.headers.get("Authorization"))
+                body = json.dumps({"gitVersion": "v1.32.0-plain"}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        super().__init__(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server_address[1]}"
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+
+def test_kubectl_itself_sends_no_credential_over_plain_http(kube_env, testsrv):
+    """The rule the plugin follows: client-go applies a kubeconfig user's credentials only over
+    TLS, loopback included (kubernetes/kubectl#744), so kubectl never runs the plugin for an
+    http:// server. Not a regression test: it shows that refusing loopback http too breaks
+    nothing kubectl does."""
+    _login(testsrv, kube_env, expires_in=3600)
+    server = _PlainApiServer()
+    try:
+        config = {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [{"name": "test", "cluster": {"server": server.url}}],
+            "users": [{"name": "authsome-testsrv", "user": {"exec": _documented_exec()}}],
+            "contexts": [
+                {"name": "test", "context": {"cluster": "test", "user": "authsome-testsrv"}}
+            ],
+            "current-context": "test",
+        }
+        with open(kube_env["KUBECONFIG"], "w") as f:
+            json.dump(config, f)
+        _kubectl(kube_env, "get", "--raw", "/version")
+        assert server.seen and not any(server.seen)  # asked, without an Authorization header
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize("server", ["http://127.0.0.1:8080", "HTTP://api.example.com"])
+def test_the_plugin_refuses_a_plain_http_server_kubectl_names(kube_env, testsrv, server):
+    """What a client that runs the plugin for an http:// server would get: no token."""
+    _login(testsrv, kube_env, expires_in=3600)
+    spec = {"interactive": False, "cluster": {"server": server}}
+    out = _plugin(kube_env, {"apiVersion": V1, "kind": "ExecCredential", "spec": spec})
+    assert out.returncode == 9 and out.stdout == ""
+    assert "https://" in out.stderr and out.stderr.count("\n") == 1

@@ -206,11 +206,18 @@ def test_register_refuses_a_bundled_providers_host_unless_forced(
     assert shown["hosts"] == hosts
 
 
-def test_an_override_may_keep_and_add_its_own_hosts(file_env, tmp_path):
+def test_an_override_may_keep_its_hosts_and_add_some_with_force(file_env, tmp_path):
     path = tmp_path / "github.json"
+    path.write_text(
+        json.dumps({"name": "github", "hosts": ["uploads.github.com", "api.github.com"]})
+    )
+    out = run(["register", str(path)], file_env)  # the same hosts: nothing moves
+    assert out.returncode == 0, out.stderr
     hosts = ["api.github.com", "uploads.github.com", "api.ghe.example.com"]
     path.write_text(json.dumps({"name": "github", "hosts": hosts}))
     out = run(["register", str(path)], file_env)
+    assert out.returncode == 9 and "changes hosts of the bundled provider github" in out.stderr
+    out = run(["register", "--force", str(path)], file_env)
     assert out.returncode == 0, out.stderr
     assert json.loads(run(["inspect", "github", "--json"], file_env).stdout)["hosts"] == hosts
 

@@ -83,5 +83,9 @@ def connection(request, tokens):
         tokens.scopes,
         request.client_id,
     )
-    conn.token_origin = origin(request.provider.oauth.token_url)  # refresh goes back there only
+    oauth = request.provider.oauth
+    conn.token_origin = origin(oauth.token_url)  # refresh goes back there only
+    revocation = origin(oauth.revocation_url) if oauth.revocation_url else None
+    if revocation not in (None, conn.token_origin):  # logout revokes there only
+        conn.revocation_origin = revocation
     return conn

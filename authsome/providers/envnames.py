@@ -1,11 +1,19 @@
-"""Variable names a provider's export.env may not use.
+"""Variable names a provider's export.env may use.
 
 `authsome env` output is eval'd by shells and inherited by every program they start, so a
 provider file (with a hostile token as the value) must not pick a name that changes what a shell,
-loader, interpreter or tool runs, where it connects, or what authsome itself does.
+loader, interpreter or tool runs, where it connects, or what authsome itself does. Programs read
+far more such names than any list holds (VIMINIT, LUA_INIT, JAVA_OPTS, DOTNET_STARTUP_HOOKS...),
+so the rule is an allow rule: a name must look like a credential (CREDENTIAL_SUFFIXES). The deny
+list stays as a second guard, for credential-looking names that still steer a program.
 """
 
 from __future__ import annotations
+
+# Every bundled provider's export names end in one of these (tests/test_provider_trust.py).
+CREDENTIAL_SUFFIXES = ("_TOKEN", "_KEY", "_SECRET", "_PAT", "_PASSWORD", "_CREDENTIALS")
+CREDENTIAL_RULE = "an export name must end in " + ", ".join(CREDENTIAL_SUFFIXES)
+_SUFFIX_WORDS = frozenset(suffix[1:] for suffix in CREDENTIAL_SUFFIXES)
 
 # Names that change how shells, loaders, interpreters and common tools behave, compared in upper
 # case (zsh ties `path`, `fpath` and `cdpath` to PATH, FPATH and CDPATH).
@@ -35,7 +43,14 @@ RESERVED_NAMES = frozenset(
         "HTTP_PROXY HTTPS_PROXY ALL_PROXY NO_PROXY FTP_PROXY SSL_CERT_FILE SSL_CERT_DIR "
         "SSLKEYLOGFILE REQUESTS_CA_BUNDLE CURL_CA_BUNDLE SSH_AUTH_SOCK DBUS_SESSION_BUS_ADDRESS "
         "DISPLAY WAYLAND_DISPLAY XAUTHORITY DOCKER_HOST DOCKER_CONFIG KUBECONFIG AWS_CONFIG_FILE "
-        "AWS_SHARED_CREDENTIALS_FILE GNUPGHOME KRB5CCNAME"
+        "AWS_SHARED_CREDENTIALS_FILE GNUPGHOME KRB5CCNAME "
+        # editors, interpreters and tools that run or load what a variable says (already refused
+        # by the credential rule; listed so the second guard knows them too)
+        "VIMINIT EXINIT MYVIMRC GVIMINIT LUA_INIT LUA_PATH LUA_CPATH JAVA_OPTS MAVEN_OPTS "
+        "GRADLE_OPTS SBT_OPTS ANT_OPTS DOTNET_STARTUP_HOOKS DOTNET_ADDITIONAL_DEPS PSMODULEPATH "
+        "FCEDIT CURL_HOME WGETRC SCREENRC TMUX_TMPDIR "
+        # a path that names a file of credentials, which may say what program to run
+        "GOOGLE_APPLICATION_CREDENTIALS"
     ).split()
 )
 # Whole families: the loader, bash, locale, interpreters, package managers, git (GIT_SSH,
@@ -57,7 +72,18 @@ RESERVED_PREFIXES = (
     "__FISH",
     "XDG_",
     "AUTHSOME_",
+    # authsome's Vault store reads VAULT_TOKEN / BAO_TOKEN: a token here decides where it writes
+    "VAULT_",
+    "BAO_",
+    # pass encrypts to PASSWORD_STORE_KEY: a hostile key ID would get every new password
+    "PASSWORD_STORE_",
 )
+
+
+def credential_like(name: str) -> bool:
+    """Whether `name` ends in a credential suffix after something more than underscores."""
+    head, _, last = name.upper().rpartition("_")
+    return last in _SUFFIX_WORDS and bool(head.strip("_"))
 
 
 def reserved(name: str) -> bool:

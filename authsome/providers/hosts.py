@@ -11,6 +11,29 @@ from __future__ import annotations
 from authsome.providers.tools import is_host
 
 DEFAULT_PORT = 443
+# Suffixes under which anyone can get a name, so `*.<suffix>` would send the credential to
+# strangers, as `*.com` would. A subset of the Public Suffix List (publicsuffix.org,
+# public_suffix_list.dat): common two-label ICANN suffixes, and PRIVATE-section domains that hand
+# out subdomains to anyone who signs up. Not the whole list: it is 10,000 lines, for a check
+# that only has to stop the wildcards a careless or hostile file is likely to write.
+PUBLIC_SUFFIXES = frozenset(
+    (  # noqa: SIM905 - words in a string read as a table
+        # ICANN: second-level suffixes of country domains
+        "co.uk org.uk me.uk ltd.uk plc.uk net.uk ac.uk gov.uk sch.uk nhs.uk police.uk "
+        "com.au net.au org.au edu.au gov.au id.au co.nz net.nz org.nz govt.nz ac.nz "
+        "co.jp ne.jp or.jp ac.jp go.jp co.kr or.kr ne.kr com.cn net.cn org.cn gov.cn "
+        "com.hk com.tw com.sg com.my com.ph com.vn co.id co.th in.th co.in net.in org.in "
+        "firm.in gen.in ind.in co.za org.za com.br net.br org.br com.mx com.ar com.co "
+        "com.tr com.pl com.es co.il org.il co.at or.at com.ua com.eg com.sa com.pk com.ng "
+        # PRIVATE: hosting that gives anyone a subdomain
+        "github.io githubusercontent.com gitlab.io codeberg.page workers.dev pages.dev r2.dev "
+        "trycloudflare.com netlify.app vercel.app herokuapp.com appspot.com web.app "
+        "firebaseapp.com cloudfunctions.net azurewebsites.net azurestaticapps.net "
+        "cloudfront.net s3.amazonaws.com elasticbeanstalk.com blogspot.com fly.dev "
+        "onrender.com ngrok.io ngrok-free.app glitch.me readthedocs.io surge.sh deno.dev "
+        "duckdns.org"
+    ).split()
+)
 _RULE = "which is not a lower-case host name, with an optional leading '*.' and ':port'"
 
 
@@ -32,8 +55,11 @@ def host_problem(pattern: str) -> str | None:
     host, port = split(pattern)
     if port is not None and not 1 <= port <= 65535:
         return "whose port is not between 1 and 65535"
-    if pattern.startswith("*.") and "." not in host.removeprefix("*."):
+    suffix = host.removeprefix("*.")
+    if pattern.startswith("*.") and "." not in suffix:
         return "a wildcard over a whole top-level domain"
+    if pattern.startswith("*.") and suffix in PUBLIC_SUFFIXES:
+        return f"a wildcard over {suffix}, where anyone can get a name (a public suffix)"
     return None
 
 

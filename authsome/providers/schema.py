@@ -117,7 +117,7 @@ def parse_provider(
         oauth = _oauth_for_flow(c, data, flow)
     else:
         api_key = _api_key_for_flow(c, data, flow)
-    env = _export_env(c, data)
+    env = _export_env(c, data, name)
     return Provider(
         name=name,
         display_name=c.take(data, "display_name", str, "", default=name),
@@ -186,7 +186,7 @@ def _api_key_for_flow(c: _Checker, data: dict, flow: str) -> ApiKeySpec:
     return _api_key(c, raw)
 
 
-def _export_env(c: _Checker, data: dict) -> dict:
+def _export_env(c: _Checker, data: dict, name: str) -> dict:
     export = data.get("export") or {}
     if not isinstance(export, dict):
         raise c.fail("export", "must be an object")
@@ -198,11 +198,18 @@ def _export_env(c: _Checker, data: dict) -> dict:
             raise c.fail(where, f"must name one of {', '.join(CREDENTIAL_FIELDS)}")
         if not _is_env_name(var):
             raise c.fail(where, "must be an environment variable name")
-        if envnames.reserved(var):
-            raise c.fail(
-                where,
-                f"names {var}, which changes how shells or other programs behave; use another name",
+        if not envnames.credential_like(var):
+            problem = (
+                f"names {var}, which does not look like a credential ({envnames.CREDENTIAL_RULE})"
             )
+        elif envnames.reserved(var):
+            problem = f"names {var}, which changes how shells or other programs behave"
+        else:
+            continue
+        raise ConfigError(
+            f"{c.source}: field {where!r} {problem}",
+            f'pick another name, or export it yourself: export {var}="$(authsome token {name})"',
+        )
     return env
 
 

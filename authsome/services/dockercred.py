@@ -18,10 +18,13 @@ from authsome.storage.connections import CONNECTED
 NOT_FOUND = "credentials not found in native keychain"
 
 
-def registry_host(server_url: str) -> str:
-    """`https://ghcr.io/v2/` -> `ghcr.io`: the host docker names, as providers list it."""
+def registry_host(server_url: str) -> str | None:
+    """`https://ghcr.io/v2/` -> `ghcr.io`: the host docker names, as providers list it. None
+    for another scheme: docker sends a credential it gets for `http://` in the clear."""
     text = server_url.strip().lower()
-    _, sep, rest = text.partition("://")
+    scheme, sep, rest = text.partition("://")
+    if sep and scheme != "https":
+        return None
     return (rest if sep else text).split("/", 1)[0]
 
 
@@ -30,8 +33,15 @@ def get(ctx, server_url: str) -> str | None:
     from authsome.services.audit import record
     from authsome.services.refresh import credential, fresh
 
+    host = registry_host(server_url)
+    if host is None:
+        ctx.io.say(
+            "authsome: a registry credential goes only to an https:// server (or a bare host"
+            " name, which docker reaches over https). Use the registry's https:// address"
+        )
+        return None
     try:
-        found = serving(ctx, "docker", registry_host(server_url), setup="login")
+        found = serving(ctx, "docker", host, setup="login")
     except NotLoggedIn as e:
         ctx.io.say(f"authsome: {e}")  # docker reads stdout only; this is for a person running it
         return None
@@ -39,7 +49,7 @@ def get(ctx, server_url: str) -> str | None:
         return None
     provider, conn_name = found
     secret = credential(fresh(ctx, provider.name, conn_name))
-    record(ctx, "docker-credential", provider.name, conn_name, host=registry_host(server_url))
+    record(ctx, "docker-credential", provider.name, conn_name, host=host)
     doc = {"ServerURL": server_url, "Username": provider.docker.username, "Secret": secret}
     return json.dumps(doc)
 

@@ -24,15 +24,25 @@ V1BETA1 = "client.authentication.k8s.io/v1beta1"
 API_VERSIONS = (V1, V1BETA1)
 
 
-def api_version(environ: dict[str, str]) -> str:
-    """The apiVersion kubectl asked for; v1beta1, which every kubectl since 1.11 reads, if none."""
+def exec_info(environ: dict[str, str]) -> dict:
+    """The ExecCredential kubectl passes in KUBERNETES_EXEC_INFO; {} when there is none."""
     raw = environ.get("KUBERNETES_EXEC_INFO", "").strip()
     if not raw:
-        return V1BETA1
+        return {}
     try:
-        asked = json.loads(raw).get("apiVersion")
-    except (ValueError, AttributeError):
-        raise UsageError("KUBERNETES_EXEC_INFO is not an ExecCredential") from None
+        info = json.loads(raw)
+    except ValueError:
+        info = None
+    if not isinstance(info, dict):
+        raise UsageError("KUBERNETES_EXEC_INFO is not an ExecCredential")
+    return info
+
+
+def api_version(info: dict) -> str:
+    """The apiVersion kubectl asked for; v1beta1, which every kubectl since 1.11 reads, if none."""
+    if not info:
+        return V1BETA1
+    asked = info.get("apiVersion")
     if asked not in API_VERSIONS:
         raise UsageError(
             f"kubectl asked for {asked!r}; authsome answers {V1} and {V1BETA1}",
@@ -46,8 +56,10 @@ def exec_credential(ctx, ref: str) -> str:
     from authsome.services.audit import record
     from authsome.services.refresh import credential, fresh
 
-    version = api_version(ctx.environ)
+    info = exec_info(ctx.environ)
+    version = api_version(info)
     name, conn_name = parse_ref(ref)
+    check_server(info)
     conn = fresh(ctx, name, conn_name)
     spec = ctx.registry.get(name).kubernetes
     kind = spec.token if spec is not None else "access_token"
@@ -65,6 +77,24 @@ def exec_credential(ctx, ref: str) -> str:
         status["expirationTimestamp"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(until))
     doc = {"apiVersion": version, "kind": "ExecCredential", "status": status}
     return json.dumps(doc, indent=2)
+
+
+def check_server(info: dict) -> None:
+    """Refuse a cluster reached over plain http, as kubectl names it with provideClusterInfo.
+
+    Loopback too: unlike a one-time OAuth code on a loopback redirect, the token is a bearer
+    credential for the whole cluster, and without TLS nothing shows that the process listening
+    on 127.0.0.1:PORT is the API server (any local user may bind a free port). kubectl without
+    provideClusterInfo names no server, and then there is nothing to check."""
+    spec = info.get("spec")
+    cluster = spec.get("cluster") if isinstance(spec, dict) else None
+    server = cluster.get("server") if isinstance(cluster, dict) else None
+    if isinstance(server, str) and not server.lower().startswith("https://"):
+        raise ConfigError(
+            "the cluster's server is not an https:// URL, and a token sent there could be read"
+            " on the way",
+            "point the kubeconfig's cluster at the API server's https:// address",
+        )
 
 
 def _ask_again_at(ctx, conn, jwt_exp: float | None) -> float | None:

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 from authsome.errors import AlreadyLoggedIn, ConfigError, NetworkError, NotLoggedIn, UsageError
 from authsome.oauth import FLOWS
 from authsome.oauth.request import LoginRequest
-from authsome.oauth.tokens import OAuthError, client_credentials
+from authsome.oauth.tokens import OAuthError, client_credentials, origin
 from authsome.services.audit import record
 from authsome.storage.connections import CONNECTED, Connection, display_ref, parse_ref
 from authsome.util.termtext import printable
@@ -138,6 +138,18 @@ def _revoke_one(ctx, url: str, host: str | None, form: dict, auth) -> str | None
     return f"{host} answered HTTP {status}, {err.text()}"
 
 
+def _moved(conn, url: str) -> str | None:
+    """Why the tokens may not go to `url`, or None: they go back only to the origin the login
+    recorded, as refresh does, so an override file written since cannot collect them."""
+    # Kept only when it differs from the token endpoint's (oauth.client.connection).
+    expected = conn.revocation_origin or conn.token_origin
+    if expected is None:
+        return "this login does not record where its tokens came from"
+    if origin(url) != expected:
+        return f"the revocation endpoint moved since login (from {expected} to {origin(url)})"
+    return None
+
+
 def _revoke(ctx, provider, conn) -> str:
     """Revoke at the server (RFC 7009); the sentence that says what happened there."""
     # The refresh token first: revoking it revokes the whole family, access tokens included.
@@ -147,6 +159,9 @@ def _revoke(ctx, provider, conn) -> str:
             f"Not revoked at the server: {provider.display_name} has no revocation endpoint;"
             " removed locally."
         )
+    moved = _moved(conn, url)
+    if moved:
+        return f"Not revoked at the server: {moved}; removed locally."
     host = urlsplit(url).hostname
     secret = conn.secrets.get("client_secret")
     form, auth = client_credentials(conn.client_id, secret, provider.oauth.client_auth)

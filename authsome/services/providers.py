@@ -118,27 +118,74 @@ def register(ctx, file: str, force: bool) -> Path:
     return install(ctx, read_json(Path(file)), file, force)
 
 
-def bundled_owner(registry, name: str, pattern: str) -> str | None:
-    """The bundled provider other than `name` whose hosts overlap `pattern`, if any."""
+# The fields that say where a credential goes. A file that claims one of a bundled provider's
+# (another name's), or an override that changes its own provider's, is installed only with
+# --force: after that, the credential goes where the file says.
+OWNED_FIELDS = {"hosts": "host", "git.hosts": "git host", "docker.registries": "docker registry"}
+ENDPOINT_FIELDS = tuple(
+    f"oauth.{key}"
+    for key in (
+        "authorization_url",
+        "token_url",
+        "device_authorization_url",
+        "revocation_url",
+        "registration_url",
+        "issuer",
+        "resource",
+    )
+)
+
+
+def _field(data, path: str):
+    """The value at a dotted `path` of a definition, or None."""
+    for key in path.split("."):
+        data = data.get(key) if isinstance(data, dict) else None
+    return data
+
+
+def bundled_owner(bundled: dict, name: str, pattern: str, field: str) -> str | None:
+    """The provider in `bundled` ({name: definition}) other than `name` whose `field` overlaps
+    `pattern`, if any."""
     from authsome.providers.hosts import overlap
 
-    for path in sorted(Path(registry.bundled).glob("*.json")):
-        if path.stem == name:
+    for other, data in bundled.items():
+        if other == name:
             continue
-        hosts = read_json(path).get("hosts") or []
-        if any(overlap(pattern, host) for host in hosts):
-            return path.stem
+        taken = _field(data, field) or []
+        if any(overlap(pattern, host) for host in taken):
+            return other
     return None
 
 
-def _check_hosts_free(registry, provider, source: str) -> None:
-    """A provider file may not take a host where a bundled provider's credential goes."""
-    for pattern in provider.hosts:
-        owner = bundled_owner(registry, provider.name, pattern)
-        if owner is not None:
+def _check_hosts_free(registry, merged: dict, original: dict | None, source: str) -> None:
+    """A provider file may not take a host where a bundled provider's credential goes; what an
+    override keeps of its own bundled definition (google's *.googleapis.com) it already has."""
+    files = sorted(Path(registry.bundled).glob("*.json"))
+    bundled = {path.stem: read_json(path) for path in files}
+    for field, kind in OWNED_FIELDS.items():
+        kept = _field(original, field) or []
+        for pattern in _field(merged, field) or []:
+            if pattern in kept:
+                continue
+            owner = bundled_owner(bundled, merged["name"], pattern, field)
+            if owner is not None:
+                raise ConfigError(
+                    f"{source}: {kind} {pattern!r} belongs to the bundled provider {owner}",
+                    "if this provider's credential should go there instead, register it with"
+                    " --force",
+                )
+
+
+def _check_same_places(bundled: dict, merged: dict, source: str) -> None:
+    """An override may not move a bundled provider's endpoints or hosts without --force."""
+    for field in (*ENDPOINT_FIELDS, *OWNED_FIELDS):
+        before, after = _field(bundled, field), _field(merged, field)
+        if isinstance(before, list) and isinstance(after, list):
+            before, after = sorted(before), sorted(after)
+        if before != after:
             raise ConfigError(
-                f"{source}: host {pattern!r} belongs to the bundled provider {owner}",
-                "if this provider's credential should go there instead, register it with --force",
+                f"{source}: changes {field} of the bundled provider {merged['name']}",
+                "if its credentials should go there, register it with --force",
             )
 
 
@@ -149,10 +196,13 @@ def install(ctx, data, source: str, force: bool) -> Path:
         raise ConfigError(f"{source}: field 'name' is required", "add the provider's name")
     registry = ctx.registry
     bundled = Path(registry.bundled, f"{name}.json")
-    merged = deep_merge(read_json(bundled), data) if bundled.is_file() else data
-    provider = parse_provider(merged, source, name)
+    original = read_json(bundled) if bundled.is_file() else None
+    merged = deep_merge(original, data) if original is not None else data
+    parse_provider(merged, source, name)
     if not force:
-        _check_hosts_free(registry, provider, source)
+        _check_hosts_free(registry, merged, original, source)
+        if original is not None:
+            _check_same_places(original, merged, source)
     target = Path(registry.user, f"{name}.json")
     if target.exists() and not force:
         raise AlreadyLoggedIn(

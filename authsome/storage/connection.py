@@ -83,6 +83,7 @@ class Connection(Record):
         "created_at",
         "updated_at",
         "token_origin",
+        "revocation_origin",
     )
     _defaults = {
         "connection": "default",
@@ -96,7 +97,17 @@ class Connection(Record):
         "created_at": 0,
         "updated_at": 0,
         "token_origin": None,  # scheme://host[:port] of the token endpoint that issued the login
+        # ... and of the revocation endpoint, kept only when it is another origin (see to_dict)
+        "revocation_origin": None,
     }
+
+    def to_dict(self) -> dict:
+        out = self.fields()
+        if out["revocation_origin"] is None:
+            # Left out when empty, so a record stays readable by versions that lack the field
+            # (a shared Vault store may be read by older ones).
+            del out["revocation_origin"]
+        return out
 
     @property
     def key(self) -> str:
