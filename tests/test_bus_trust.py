@@ -6,9 +6,10 @@ dbus-daemon and gnome-keyring."""
 import os
 import stat
 import subprocess
+from pathlib import Path
 
 import pytest
-from clitools import run
+from clitools import AUTHSOME_BIN, run
 from realparts import KnownBus, PrivateBus, SecretService, require
 
 API_KEY = "sk-0123456789abcdefghijklmnopqrstuv"
@@ -172,3 +173,37 @@ def test_no_bus_is_named_as_the_cause(env, tmp_path):
     assert f"cannot be reached: {gone} does not exist" in doctor.stdout
     out = run(["token", "openai"], {**e, "AUTHSOME_BACKEND": "keychain"})
     assert out.returncode == 4 and "dbus-run-session" in out.stderr, out.stderr
+
+
+def test_the_readmes_headless_keychain_recipe_works_as_written(env, tmp_path):
+    """README, "A keychain on a headless machine": its lines, run in the bus they start, with
+    the password typed on stdin, give a doctor that names the keychain and a login stored in it.
+    """
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme.split("**A keychain on a headless machine.**", 1)[1]
+    lines = section.split("```bash\n", 1)[1].split("```", 1)[0].splitlines()
+    assert lines[0].startswith("dbus-run-session -- bash")
+    # The first line starts the shell the rest runs in; `read -s` takes the password from stdin.
+    rest = "\n".join(line.split("  #")[0] for line in lines[1:])
+    script = rest + f"\nprintf '%s\\n' {API_KEY} | authsome login openai\nauthsome token openai\n"
+    run_dir = tmp_path / "xdg"
+    run_dir.mkdir(mode=0o700)
+    e = {
+        **env,
+        "XDG_RUNTIME_DIR": str(run_dir),
+        "PATH": f"{Path(AUTHSOME_BIN).parent}:/usr/bin:/bin",
+    }
+    e.pop("DBUS_SESSION_BUS_ADDRESS", None)
+    out = subprocess.run(
+        [require("dbus-run-session"), "--", "bash", "-c", script],
+        input="a keyring password\n",
+        env=e,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "secrets:   Secret Service present" in out.stdout, out.stdout
+    assert "store:     keychain, the Secret Service keychain" in out.stdout
+    assert "Stored in the Secret Service keychain" in out.stderr
+    assert out.stdout.endswith(API_KEY + "\n")
