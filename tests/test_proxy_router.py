@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from authsome.proxy.relay import with_credential
+from authsome.proxy.headers import with_credential
 from authsome.proxy.router import Ambiguous, claims_host, route
 
 ROOT = Path(__file__).resolve().parents[1]
