@@ -185,7 +185,11 @@ class Relay:
 
     def _one(self, request) -> bool:
         """Forward one request and its answer; False when the connection is over."""
-        request = request or next_event(self.conn, self.client)
+        try:
+            request = request or next_event(self.conn, self.client)
+        except h11.RemoteProtocolError as e:  # two Hosts, a bad length: said, then closed
+            answer(self.conn, self.client, e.error_status_hint, f"authsome proxy: {e}", CLOSE)
+            return False
         if not isinstance(request, h11.Request):
             return False
         refused = headers.refusal(request, self.authority)

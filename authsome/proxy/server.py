@@ -138,7 +138,8 @@ class Proxy:
             return  # the child did not trust the leaf, or left
         authority = (host.rstrip("."), port or 443)
         opener = lambda: self._open(host, port or 443, True)  # noqa: E731
-        Relay(tls, opener, self.targets[name], authority=authority).serve()
+        with tls:  # `sock`, closed by the caller, no longer holds the connection
+            Relay(tls, opener, self.targets[name], authority=authority).serve()
 
     def _tunnel(self, sock, conn, host: str, port: int) -> None:
         try:
