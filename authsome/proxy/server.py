@@ -46,7 +46,7 @@ def upstream_context(ca_files=()) -> ssl.SSLContext:
 
 
 class Proxy:
-    """`targets`: provider name -> object with .hosts, .placeholder and .header()."""
+    """`targets`: provider name -> object with .hosts, .placeholder, .header() and .done()."""
 
     def __init__(self, targets: dict, authority, tls: ssl.SSLContext):
         self.targets, self.authority, self.tls = targets, authority, tls
