@@ -200,7 +200,7 @@ class Relay:
         try:
             out = self._outgoing(request)
             up = self._upstream()
-        except AuthsomeError as e:
+        except (AuthsomeError, OSError) as e:
             self._report(failed=e)
             answer(self.conn, self.client, 502, f"authsome proxy: {e}", CLOSE)
             return False
