@@ -1,15 +1,22 @@
-"""An HTTPS API on 127.0.0.1 with its own test CA, for `run --proxy`: it records each
-Authorization header and serves an echo, an upload counter, server-sent events and a WebSocket
-stand-in (101, then an echo of raw bytes)."""
+"""HTTPS servers on 127.0.0.1 with their own test CA, for `run --proxy`.
+
+- ApiServer records each Authorization header and serves an echo, an upload counter,
+  server-sent events and a WebSocket stand-in (101, then an echo of raw bytes).
+- RawServer keeps the exact bytes it received, for what the proxy lets through.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import re
+import socket
+import ssl
 import threading
 import time
 from http.server import BaseHTTPRequestHandler
 
-from tlsservers import _TLSServer
+from tlsservers import _TLSServer, make_ca
 
 
 class _ApiHandler(BaseHTTPRequestHandler):
@@ -120,3 +127,94 @@ class ApiServer(_TLSServer):
         self.first_arrived_in_time = None
         self.last_sent_at = None
         super().__init__(_ApiHandler, folder, accept=lambda _t: True)
+
+
+class RawServer:
+    """An HTTPS upstream that frames requests by Content-Length alone, as a server that knows
+    no Transfer-Encoding does, and keeps exactly the bytes it received.
+
+    `received`: every byte read, in order; `requests`: (head, body) of each request it framed,
+    each answered 200 with a short JSON body."""
+
+    def __init__(self, folder):
+        folder.mkdir(parents=True, exist_ok=True)
+        self.ca, cert, key = make_ca(folder)
+        self.tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.tls.load_cert_chain(cert, key)
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        port = self.listener.getsockname()[1]
+        self.host, self.url = f"127.0.0.1:{port}", f"https://127.0.0.1:{port}"
+        self.received = bytearray()
+        self.requests: list[tuple[bytes, bytes]] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def heads(self) -> list[tuple[bytes, dict[bytes, bytes]]]:
+        """(request line, {lower-cased name: value}) of each request, as it arrived."""
+        found = []
+        for head, _ in self.requests:
+            line, *fields = head.split(b"\r\n")
+            pairs = (f.split(b":", 1) for f in fields)
+            found.append((line, {k.strip().lower(): v.strip() for k, v in pairs}))
+        return found
+
+    def _accept(self):
+        while True:
+            try:
+                sock, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(sock,), daemon=True).start()
+
+    def _serve(self, sock):
+        with contextlib.suppress(OSError), self.tls.wrap_socket(sock, server_side=True) as tls:
+            pending = b""
+            while True:
+                while b"\r\n\r\n" not in pending:
+                    pending += self._read(tls)
+                head, _, pending = pending.partition(b"\r\n\r\n")
+                match = re.search(rb"(?im)^content-length:\s*(\d+)", head)
+                length = int(match.group(1)) if match else 0
+                while len(pending) < length:
+                    pending += self._read(tls)
+                self.requests.append((head, pending[:length]))
+                pending = pending[length:]
+                body = json.dumps({"request": len(self.requests)}).encode()
+                tls.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                            b"Content-Length: %d\r\n\r\n%s" % (len(body), body))  # fmt: skip
+
+    def _read(self, tls) -> bytes:
+        data = tls.recv(65536)
+        if not data:
+            raise OSError("closed")
+        self.received += data
+        return data
+
+    def stop(self):
+        self.listener.close()
+
+
+# A child of `run --proxy` that speaks raw bytes: for each file named in argv, one CONNECT to
+# argv[1] through $HTTPS_PROXY, TLS with the run's CA, the file's bytes, then everything the
+# proxy sends back until it closes (or 5 s pass). Prints the answers as one JSON list.
+RAW_CLIENT = """
+import base64, json, os, socket, ssl, sys, urllib.parse
+proxy = urllib.parse.urlsplit(os.environ["HTTPS_PROXY"])
+auth = base64.b64encode(f"{proxy.username}:{proxy.password}".encode()).decode()
+tls = ssl.create_default_context(cafile=os.environ["SSL_CERT_FILE"])
+answers = []
+for path in sys.argv[2:]:
+    sock = socket.create_connection((proxy.hostname, proxy.port), timeout=5)
+    sock.sendall(f"CONNECT {sys.argv[1]} HTTP/1.1\\r\\nHost: {sys.argv[1]}\\r\\n"
+                 f"Proxy-Authorization: Basic {auth}\\r\\n\\r\\n".encode())
+    assert sock.recv(4096).startswith(b"HTTP/1.1 200"), "CONNECT"
+    conn = tls.wrap_socket(sock, server_hostname=sys.argv[1].rsplit(":", 1)[0])
+    conn.sendall(open(path, "rb").read())
+    got = b""
+    try:
+        while data := conn.recv(65536):
+            got += data
+    except (TimeoutError, OSError):
+        got += b"<no close>"
+    answers.append(got.decode("latin-1"))
+print(json.dumps(answers))
+"""

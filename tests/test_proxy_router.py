@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from authsome.proxy.relay import with_credential
+from authsome.proxy.headers import end_to_end, refusal, with_credential
 from authsome.proxy.router import Ambiguous, claims_host, route
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -81,6 +81,66 @@ def test_an_api_key_header_is_added_or_swapped():
     cred = ("x-api-key", "sk-real", "sk-real")
     assert with_credential([], P, cred) == [(b"x-api-key", b"sk-real")]
     assert with_credential([(b"x-api-key", P.encode())], P, cred) == [(b"x-api-key", b"sk-real")]
+
+
+class _Request:
+    def __init__(self, target: bytes, headers):
+        self.target, self.headers = target, headers
+
+
+TUNNEL = ("api.x.com", 443)
+
+
+@pytest.mark.parametrize(
+    "target,headers,status",
+    [
+        (b"/v1", [(b"host", b"api.x.com")], None),
+        (b"/v1", [(b"host", b"API.X.com:443")], None),
+        (b"/v1", [(b"host", b"api.x.com.")], None),
+        (b"https://api.x.com/v1", [(b"host", b"api.x.com")], None),
+        (
+            b"/v1",
+            [
+                (b"host", b"api.x.com"),
+                (b"content-length", b"3"),
+                (b"transfer-encoding", b"chunked"),
+            ],
+            400,
+        ),  # fmt: skip
+        (b"/v1", [(b"host", b"a"), (b"host", b"api.x.com")], 400),
+        (b"/v1", [(b"host", b"evil.example")], 421),
+        (b"/v1", [(b"host", b"api.x.com:8443")], 421),
+        (b"/v1", [(b"host", b"api.x.com:junk")], 421),
+        (b"https://evil.example/v1", [(b"host", b"api.x.com")], 421),
+        (b"http://api.x.com/v1", [(b"host", b"api.x.com")], 421),  # port 80, not 443
+        (b"evil.example:443", [(b"host", b"api.x.com")], 421),  # a CONNECT in the tunnel
+    ],
+)
+def test_what_a_tunnel_refuses(target, headers, status):
+    found = refusal(_Request(target, headers), TUNNEL)
+    assert (found[0] if found else None) == status
+
+
+@pytest.mark.parametrize(
+    "headers,expected",
+    [
+        ([(b"connection", b"close, x-a"), (b"x-a", b"1"), (b"x-b", b"2")], [(b"x-b", b"2")]),
+        (
+            [(b"keep-alive", b"5"), (b"te", b"trailers"), (b"trailer", b"x"), (b"proxy-x", b"1")],
+            [],
+        ),  # fmt: skip
+        (
+            [(b"connection", b"content-length, host"), (b"host", b"h"), (b"content-length", b"1")],
+            [(b"host", b"h"), (b"content-length", b"1")],
+        ),  # fmt: skip
+        (
+            [(b"connection", b"Upgrade"), (b"upgrade", b"websocket")],
+            [(b"upgrade", b"websocket"), (b"connection", b"upgrade")],
+        ),  # fmt: skip
+    ],
+)
+def test_hop_by_hop_headers_stay_behind(headers, expected):
+    assert end_to_end(headers) == expected
 
 
 def test_the_run_ca_may_sign_only_the_intercepted_hosts():

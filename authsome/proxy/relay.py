@@ -7,7 +7,6 @@ answer turns the pair into a byte splice (WebSocket).
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import selectors
 import socket
@@ -15,10 +14,11 @@ import ssl
 
 import h11
 
-from authsome.errors import AuthsomeError
+from authsome.errors import AuthsomeError, NetworkError
+from authsome.proxy import headers
 
 BUFSIZE = 65536
-HOP = (b"proxy-authorization", b"proxy-connection")
+CLOSE = [("Connection", "close")]
 
 
 def next_event(conn: h11.Connection, sock):
@@ -48,41 +48,6 @@ def answer(conn: h11.Connection, sock, status: int, text: str, headers=()) -> No
         send(conn, sock, h11.Response(status_code=status, headers=[*head, *headers]))
         send(conn, sock, h11.Data(data=body))
         send(conn, sock, h11.EndOfMessage())
-
-
-def _swap(value: bytes, placeholder: str, full: str, raw: str) -> bytes | None:
-    """`value` with the placeholder put right; None when it carries no placeholder."""
-    text = value.decode("latin-1")
-    if text == placeholder:
-        return full.encode("latin-1")
-    if placeholder in text:
-        return text.replace(placeholder, raw).encode("latin-1")
-    scheme, _, blob = text.partition(" ")
-    if scheme.lower() == "basic" and blob:
-        with contextlib.suppress(ValueError):
-            decoded = base64.b64decode(blob, validate=True).decode("utf-8")
-            if placeholder in decoded:
-                swapped = decoded.replace(placeholder, raw).encode()
-                return b"Basic " + base64.b64encode(swapped)
-    return None
-
-
-def with_credential(headers, placeholder: str, credential) -> list:
-    """`headers` for upstream: the placeholder replaced by the credential, which is added when
-    the request has no header of its name; the proxy's own headers dropped."""
-    name, full, raw = credential
-    wanted = {name.lower().encode(), b"authorization"}
-    out, present = [], False
-    for key, value in headers:
-        if key in HOP:
-            continue
-        if key in wanted:
-            present = present or key == name.lower().encode()
-            value = _swap(value, placeholder, full, raw) or value
-        out.append((key, value))
-    if not present:
-        out.append((name.encode(), full.encode("latin-1")))
-    return out
 
 
 def _shut(sock) -> None:
@@ -143,13 +108,14 @@ def _as_http11(response: h11.Response, close: bool) -> h11.Response:
     return h11.Response(status_code=response.status_code, headers=headers, reason=response.reason)
 
 
-def _seen(request) -> dict[str, str]:
-    """What the audit log keeps of a request: method, host and path, never the query."""
-    host = next((v for k, v in request.headers if k == b"host"), b"")
-    path = request.target.split(b"?", 1)[0].split(b"#", 1)[0]
+def _seen(method: bytes, target: bytes, authority: tuple[str, int]) -> dict[str, str]:
+    """What the audit log keeps of a request: method, the host:port the tunnel opened (not
+    what the child wrote) and path, never the query."""
+    host, port = authority
+    path = target.split(b"?", 1)[0].split(b"#", 1)[0]
     return {
-        "method": request.method.decode("ascii", "replace"),
-        "host": host.decode("ascii", "replace"),
+        "method": method.decode("ascii", "replace"),
+        "host": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
         "path": path.decode("ascii", "replace"),
     }
 
@@ -157,14 +123,18 @@ def _seen(request) -> dict[str, str]:
 class Relay:
     """Requests from `client` (h11 server side) forwarded to upstreams `opener()` makes.
 
-    `target`: the intercepted provider whose credential goes on each request (None: none).
-    `single`: one exchange, then close (plain http forwarding, where hosts may change).
+    `target`: the intercepted provider whose credential goes on each request (None: none);
+    it hears how each signed request ended, once. `authority`: the (host, port) the CONNECT
+    named, which each request must name too. `single`: one exchange, then close (plain http
+    forwarding, where hosts may change).
     """
 
-    def __init__(self, client, opener, target=None, single=False):
+    def __init__(self, client, opener, target=None, single=False, authority=None):
         self.client, self.conn = client, h11.Connection(h11.SERVER)
         self.opener, self.target, self.single = opener, target, single
+        self.authority = authority
         self.up = self.upconn = None
+        self.signed = None  # the signed request on its way, until its answer (or failure)
 
     def serve(self, first=None) -> None:
         try:
@@ -178,7 +148,15 @@ class Relay:
                 else:
                     self._drop_upstream()
         finally:
+            self._report(failed="the connection closed before the server answered")
             self._drop_upstream()
+
+    def _report(self, status: int | None = None, failed=None) -> None:
+        """Tell the target how its signed request ended: `failed` is why it never got an
+        answer (an AuthsomeError when the child got 502 for it)."""
+        if self.signed is not None:
+            seen, self.signed = self.signed, None
+            self.target.done(seen, status=status, failed=failed)
 
     def _drop_upstream(self) -> None:
         if self.up is not None:
@@ -193,26 +171,41 @@ class Relay:
             self.up, self.upconn = self.opener(), h11.Connection(h11.CLIENT)
         return self.up
 
-    def _headers(self, request) -> list:
-        headers = [(k, v) for k, v in request.headers if k != b"expect"]
+    def _outgoing(self, request) -> h11.Request:
+        """The request as it goes upstream; a signed one is remembered for the audit log."""
+        kept = [(k, v) for k, v in request.headers if k != b"expect"]
+        target = headers.origin_form(request.target)
         if self.target is None:
-            return [(k, v) for k, v in headers if k not in HOP]
-        return with_credential(headers, self.target.placeholder, self.target.header(_seen(request)))
+            kept = headers.end_to_end(kept)
+        else:
+            credential = self.target.header()
+            kept = headers.with_credential(kept, self.target.placeholder, credential)
+            self.signed = _seen(request.method, target, self.authority)
+        return h11.Request(method=request.method, target=target, headers=kept)
 
     def _one(self, request) -> bool:
         """Forward one request and its answer; False when the connection is over."""
-        request = request or next_event(self.conn, self.client)
+        try:
+            request = request or next_event(self.conn, self.client)
+        except h11.RemoteProtocolError as e:  # two Hosts, a bad length: said, then closed
+            answer(self.conn, self.client, e.error_status_hint, f"authsome proxy: {e}", CLOSE)
+            return False
         if not isinstance(request, h11.Request):
             return False
+        refused = headers.refusal(request, self.authority)
+        if refused is not None:
+            answer(self.conn, self.client, refused[0], f"authsome proxy: refused {refused[1]}",
+                   CLOSE)  # fmt: skip
+            return False
         try:
-            headers = self._headers(request)
+            out = self._outgoing(request)
             up = self._upstream()
         except (AuthsomeError, OSError) as e:
-            answer(self.conn, self.client, 502, f"authsome proxy: {e}", [("Connection", "close")])
+            self._report(failed=e)
+            answer(self.conn, self.client, 502, f"authsome proxy: {e}", CLOSE)
             return False
-        if request.headers and any(k == b"expect" for k, _ in request.headers):
+        if any(k == b"expect" for k, _ in request.headers):
             send(self.conn, self.client, h11.InformationalResponse(status_code=100, headers=[]))
-        out = h11.Request(method=request.method, target=request.target, headers=headers)
         send(self.upconn, up, out)
         if not self._body(self.conn, self.client, self.upconn, up):
             return False
@@ -236,12 +229,16 @@ class Relay:
             if isinstance(event, h11.InformationalResponse):
                 send(self.conn, self.client, event)
                 if event.status_code == 101:
+                    self._report(status=101)
                     self._switch()
                     return False
                 continue
             if not isinstance(event, h11.Response):
-                answer(self.conn, self.client, 502, "authsome proxy: the server closed early")
+                closed = NetworkError("the server closed the connection before answering")
+                self._report(failed=closed)
+                answer(self.conn, self.client, 502, f"authsome proxy: {closed}")
                 return False
+            self._report(status=event.status_code)
             event = _as_http11(event, close=self.single)
             send(self.conn, self.client, event)
             return self._body(self.upconn, self.up, self.conn, self.client)

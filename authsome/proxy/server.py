@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 import h11
 
+from authsome.errors import NetworkError
 from authsome.proxy.authority import ALPN
 from authsome.proxy.relay import Relay, answer, next_event, send, splice
 from authsome.proxy.router import Ambiguous, claims_host, route, split_host
@@ -45,7 +46,7 @@ def upstream_context(ca_files=()) -> ssl.SSLContext:
 
 
 class Proxy:
-    """`targets`: provider name -> object with .hosts, .placeholder and .header()."""
+    """`targets`: provider name -> object with .hosts, .placeholder, .header() and .done()."""
 
     def __init__(self, targets: dict, authority, tls: ssl.SSLContext):
         self.targets, self.authority, self.tls = targets, authority, tls
@@ -135,7 +136,10 @@ class Proxy:
             tls = self.authority.context_for(host).wrap_socket(sock, server_side=True)
         except (ssl.SSLError, OSError):
             return  # the child did not trust the leaf, or left
-        Relay(tls, lambda: self._open(host, port or 443, True), self.targets[name]).serve()
+        authority = (host.rstrip("."), port or 443)
+        opener = lambda: self._open(host, port or 443, True)  # noqa: E731
+        with tls:  # `sock`, closed by the caller, no longer holds the connection
+            Relay(tls, opener, self.targets[name], authority=authority).serve()
 
     def _tunnel(self, sock, conn, host: str, port: int) -> None:
         try:
@@ -169,14 +173,30 @@ class Proxy:
         relay.serve(first)
 
     def _open(self, host: str, port: int, tls: bool):
-        raw = _no_delay(socket.create_connection((host, port), timeout=CONNECT_TIMEOUT))
+        """A connection to the upstream; NetworkError, saying why, when there is none."""
+        try:
+            raw = _no_delay(socket.create_connection((host, port), timeout=CONNECT_TIMEOUT))
+        except OSError as e:
+            raise NetworkError(
+                f"cannot reach {host}:{port} ({e.strerror or e})", "check the address and network"
+            ) from None
         try:
             sock = self.tls.wrap_socket(raw, server_hostname=host) if tls else raw
-        except ssl.SSLError as e:
+        except (ssl.SSLError, OSError) as e:
             raw.close()
-            raise OSError(f"{host}:{port} failed TLS verification ({e.reason or e})") from None
+            raise _tls_failed(f"{host}:{port}", e) from None
         sock.settimeout(None)
         return sock
+
+
+def _tls_failed(where: str, e: OSError) -> NetworkError:
+    if isinstance(e, ssl.SSLCertVerificationError):
+        return NetworkError(
+            f"{where} failed TLS verification ({e.verify_message or e.reason})",
+            "if it uses a private CA, add that CA to SSL_CERT_FILE before authsome run",
+        )
+    why = getattr(e, "reason", None) or e.strerror or e
+    return NetworkError(f"the TLS handshake with {where} failed ({why})", "check it serves HTTPS")
 
 
 def _no_delay(sock):

@@ -14,7 +14,7 @@ import subprocess
 import tempfile
 import threading
 
-from authsome.errors import UsageError
+from authsome.errors import AuthsomeError, UsageError
 from authsome.storage.connections import display_ref, parse_ref
 
 FORWARDED = (signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2)
@@ -34,12 +34,11 @@ class Credential:
         self.hosts = hosts_of(provider)
         self.placeholder = placeholder(provider.name)
         self._conn = None
+        self._told: set[tuple[str, str]] = set()  # failures already said on stderr
 
-    def header(self, request: dict[str, str] | None = None) -> tuple[str, str, str]:
-        """(header name, header value, bare credential), for the proxy's threads; `request`
-        (method, host, path) is recorded in the audit log when given, with the child's argv0."""
+    def header(self) -> tuple[str, str, str]:
+        """(header name, header value, bare credential), for the proxy's threads."""
         from authsome.proxy.router import credential_header
-        from authsome.services import audit
         from authsome.services.refresh import credential, fresh, needs_refresh
 
         with self._lock:  # one context, many threads: its store and client are not shared
@@ -47,10 +46,27 @@ class Credential:
             if conn is None or needs_refresh(conn, self.ctx.clock(), self.ctx.refresh_margin):
                 conn = self._conn = fresh(self.ctx, self.ref)
             name, value = credential_header(self.provider, conn.secrets)
-            if request is not None:
-                line = {**request, "argv0": self.argv0}
-                audit.record(self.ctx, "proxy", conn.provider, conn.connection, **line)
             return name, value, credential(conn)
+
+    def done(self, request: dict[str, str], status: int | None = None, failed=None) -> None:
+        """Log a signed request (method, host:port, path) once its answer came (`status`) or
+        it never will (`failed`: why; an AuthsomeError, the child got 502, is also said on
+        stderr, once for each host and reason)."""
+        from authsome.services import audit
+
+        why = getattr(failed, "what", failed)
+        outcome = {"status": status} if failed is None else {"failed": why}
+        with self._lock:
+            conn = self._conn
+            line = {**request, **outcome, "argv0": self.argv0}
+            audit.record(self.ctx, "proxy", conn.provider, conn.connection, **line)
+            if isinstance(failed, AuthsomeError) and (request["host"], why) not in self._told:
+                self._told.add((request["host"], why))
+                fix = f" {failed.fix[0].upper()}{failed.fix[1:]}." if failed.fix else ""
+                self.ctx.io.say(
+                    f"authsome: {self.argv0}'s {request['method']} to {request['host']} got 502"
+                    f" from the proxy: {why}.{fix}"
+                )
 
     def variables(self) -> list[str]:
         found = list(self.provider.export_env.values())

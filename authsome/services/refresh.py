@@ -11,8 +11,8 @@ The guarantees, in the order a refresh meets them:
 - A save that fails is retried for a few seconds, then kept encrypted in the journal, which
   the next command finishes.
 - A transient failure (network, 5xx, 429, garbage) leaves the login as it was and is recorded
-  beside the lock, so that the processes that waited on it do not each try again. A token
-  that has not yet expired is then still handed out, with a warning.
+  beside the lock, so that the processes that waited on it do not each try again, and in
+  memory, where run --proxy backs off. A token not yet expired is still handed out, warned once.
 - Only invalid_grant, invalid_client and unauthorized_client mean the login is dead.
 """
 
@@ -56,22 +56,26 @@ def fresh(ctx, ref: str, connection=None) -> Connection:
         return conn
     if "refresh_token" not in conn.secrets:
         return _unrefreshable(ctx, conn, hint)
-    return _single_flight(ctx, provider_name, conn_name, hint)
+    return _single_flight(ctx, conn, hint)
 
 
-def _single_flight(ctx, provider_name: str, conn_name: str, hint: str) -> Connection:
+def _single_flight(ctx, due: Connection, hint: str) -> Connection:
     """Refresh once across processes and machines; the others read what the one stored."""
     # Imported here, not at the top: `token` and `env` with a fresh token never get this far.
     from authsome.services import refreshfail as failures
     from authsome.storage.pending import pending_error
     from authsome.util.locking import file_lock
 
+    provider_name, conn_name = due.provider, due.connection
     # Single flight: with rotating refresh tokens, two processes refreshing at once would each
     # spend the same token, and reuse detection would kill the login. So one refreshes under a
     # per-connection lock while the others wait, then read again; a store that other machines
     # share (vault) adds its own lock inside this one: one process per machine, one machine.
     lock = ctx.home.lock_path(f"refresh.{provider_name}.{conn_name}")
     waited_since = ctx.clock()
+    held = failures.backing_off(lock, waited_since, due.expires_at)
+    if held is not None:  # this process failed to refresh it a moment ago: not again yet
+        return _fall_back(ctx, due, hint, held, warn=False)
     shared = ctx.connections.refresh_lock(
         provider_name, conn_name, lambda: _settled(ctx, provider_name, conn_name)
     )
@@ -88,14 +92,14 @@ def _single_flight(ctx, provider_name: str, conn_name: str, hint: str) -> Connec
         if failed is not None:
             if shared.failure:
                 shared.fail(shared.failure)  # pass it on to whoever else waited for it
-            return _fall_back(ctx, conn, hint, failed)
+            return _failed(ctx, lock, conn, hint, failed)
         try:
             conn = _refresh(ctx, conn, hint, shared)
         except (NetworkError, FilesystemError) as e:
             doc = failures.doc_of(ctx.clock(), e)
             failures.keep(lock, doc)
             shared.fail(doc)
-            return _fall_back(ctx, conn, hint, e)
+            return _failed(ctx, lock, conn, hint, e)
         failures.clear(lock)
         record(ctx, "refresh", provider_name, conn_name)
         return conn
@@ -126,15 +130,24 @@ def _check_usable(conn: Connection, hint: str) -> None:
         )
 
 
-def _fall_back(ctx, conn: Connection, hint: str, error: AuthsomeError) -> Connection:
+def _failed(ctx, lock, conn: Connection, hint: str, error: AuthsomeError) -> Connection:
+    """Fall back after a failed refresh and back off; only a token's first failure warns."""
+    from authsome.services import refreshfail as failures
+
+    first = failures.note(lock, ctx.clock(), error, conn.expires_at)
+    return _fall_back(ctx, conn, hint, error, warn=first)
+
+
+def _fall_back(ctx, conn: Connection, hint: str, error: AuthsomeError, warn=True) -> Connection:
     """A token that is due but not yet expired still works: hand it out, and say why."""
     left = int(conn.expires_at - ctx.clock())
     if left <= 0:
         raise error
-    ctx.io.say(
-        f"authsome: warning: could not refresh {hint} ({error.what}); using the current token,"
-        f" which expires in {left} s."
-    )
+    if warn:
+        ctx.io.say(
+            f"authsome: warning: could not refresh {hint} ({error.what}); using the current"
+            f" token, which expires in {left} s."
+        )
     return conn
 
 

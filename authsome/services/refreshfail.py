@@ -3,7 +3,8 @@
 A failure is recorded beside the per-connection lock file (for the waiters on this machine) and
 in the released marker of a shared store's lock (for the waiters on other machines), so that a
 crowd waiting for one refresh does not retry it one by one. Only the waiters see it: whoever
-asks afterwards tries again, so that "try again in a moment" is true.
+asks afterwards tries again, so that "try again in a moment" is true. The process that met it
+also keeps it in memory and backs off, for one that asks again and again (run --proxy).
 """
 
 from __future__ import annotations
@@ -56,5 +57,32 @@ def recent(lock, waited_since: float) -> AuthsomeError | None:
 
 
 def clear(lock) -> None:
+    _here.pop(os.fspath(lock), None)
     with contextlib.suppress(OSError):
         os.unlink(failure_path(lock))
+
+
+# This process's failures to refresh one token, by lock: (the token's expiry, failures, when to
+# try again, the error). A proxy asks on every request; while the token endpoint is down it
+# must not send one refresh per request, nor warn each time.
+_here: dict[str, tuple[float, int, float, AuthsomeError]] = {}
+FIRST_DELAY, MAX_DELAY, MIN_DELAY = 2.0, 30.0, 1.0
+
+
+def backing_off(lock, now: float, expires_at: float) -> AuthsomeError | None:
+    """The failure this process met refreshing the token of `expires_at`, while it backs off."""
+    episode = _here.get(os.fspath(lock))
+    if episode is None or episode[0] != expires_at or now >= episode[2]:
+        return None
+    return episode[3]
+
+
+def note(lock, now: float, error: AuthsomeError, expires_at: float) -> bool:
+    """Back off from a failed refresh; True for a token's first failure (the one to tell)."""
+    episode = _here.get(os.fspath(lock))
+    count = episode[1] + 1 if episode and episode[0] == expires_at else 1
+    delay = min(MAX_DELAY, FIRST_DELAY * 2 ** (count - 1))
+    if expires_at > now:  # retries grow denser towards expiry, so one comes before it
+        delay = min(delay, max(MIN_DELAY, (expires_at - now) / 2))
+    _here[os.fspath(lock)] = (expires_at, count, now + delay, error)
+    return count == 1
