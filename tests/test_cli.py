@@ -482,3 +482,12 @@ def test_main_called_in_process_leaves_the_collector_alone(env, argv, monkeypatc
     with pytest.raises(SystemExit):
         main(argv)
     assert gc.isenabled() and gc.get_freeze_count() == frozen
+
+
+def test_help_summaries_are_whole_and_commands_show_examples(env):
+    out = run(["--help"], {**env, "COLUMNS": "80"})
+    commands = out.stdout.split("Commands:\n", 1)[1]
+    assert "..." not in commands, commands  # click cuts a summary too long for 80 columns
+    for name in ("doctor", "token", "log", "setup-git", "setup-kube", "kube-credential"):
+        page = run([name, "--help"], env).stdout
+        assert "  Examples:\n    authsome " in page, page

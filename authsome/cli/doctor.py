@@ -10,7 +10,16 @@ from authsome.errors import ChecksFailed
 @click.option("--fix", is_flag=True, help="Tighten loose file modes in the home.")
 @click.pass_obj
 def doctor(ctx, as_json: bool, fix: bool) -> None:
-    """Show which store authsome uses and why, and check the home and vault."""
+    """Show the store in use and why, and check the setup.
+
+    Checks the home and its file modes, the keychain, the vault and the helpers' configs.
+
+    \b
+    Examples:
+      authsome doctor
+      authsome doctor --fix        # tighten loose file modes
+      authsome doctor --json | jq .store
+    """
     from authsome.services.doctor import diagnose, render
 
     report = diagnose(ctx, fix=fix)

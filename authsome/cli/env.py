@@ -9,7 +9,14 @@ from authsome.cli.declared import parameters
 @parameters(options.COMMANDS["env"], connected_refs)
 @click.pass_obj
 def env(ctx, **given):
-    """Print code exporting fresh credentials: eval "$(authsome env github)"."""
+    """Print shell code that exports fresh credentials.
+
+    \b
+    Examples:
+      eval "$(authsome env github openai)"
+      authsome env --format dotenv openai > .env.local
+      authsome env --unset github
+    """
     from authsome.cli.fastpath import run_env
 
     return run_env(ctx, **given)

@@ -8,7 +8,15 @@ from authsome.cli.complete import connected_refs
 @click.option("--connection", "ref", metavar="NAME[:C]", help="Answer with this connection only.")
 @click.pass_obj
 def git_credential(ctx, operation, ref):
-    """Answer git's credential-helper protocol (set it up with: authsome setup-git)."""
+    """Answer git's credential-helper protocol.
+
+    git runs it; set it up with: authsome setup-git.
+
+    \b
+    Examples:
+      authsome setup-git github
+      git clone https://github.com/acme/private.git
+    """
     from authsome.services.gitcred import answer, read_attributes
 
     # Any other operation is ignored, as git asks of helpers.
@@ -20,7 +28,15 @@ def git_credential(ctx, operation, ref):
 @click.option("--unset", is_flag=True, help="Remove authsome as the helper for those hosts.")
 @click.pass_obj
 def setup_git(ctx, refs, unset):
-    """Make git ask authsome for the HTTPS hosts of these providers (default: all connected)."""
+    """Make git ask authsome for these providers' hosts.
+
+    The HTTPS hosts of the named providers (default: every connected one).
+
+    \b
+    Examples:
+      authsome setup-git github
+      authsome setup-git --unset github
+    """
     from authsome.services.gitcred import setup_git as run
 
     for line in run(ctx, list(refs), unset):

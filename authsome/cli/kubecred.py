@@ -7,7 +7,15 @@ from authsome.cli.complete import connected_refs
 @click.argument("ref", metavar="NAME[:C]", shell_complete=connected_refs)
 @click.pass_obj
 def kube_credential(ctx, ref):
-    """Print an ExecCredential for kubectl (a client-go exec credential plugin)."""
+    """Print an ExecCredential for kubectl.
+
+    kubectl runs it as a client-go exec credential plugin; set it up with: authsome setup-kube.
+
+    \b
+    Examples:
+      authsome setup-kube google --cluster my-gke-cluster
+      kubectl get pods
+    """
     from authsome.services.kubecred import exec_credential
 
     ctx.io.emit(exec_credential(ctx, ref))
@@ -19,7 +27,14 @@ def kube_credential(ctx, ref):
 @click.option("--user", help="The kubeconfig user to write (default: authsome-NAME).")
 @click.pass_obj
 def setup_kube(ctx, ref, cluster, user):
-    """Write a kubeconfig user that gets its token from authsome, with kubectl config."""
+    """Write a kubeconfig user that asks authsome for tokens.
+
+    With kubectl config; the cluster's context uses that user.
+
+    \b
+    Examples:
+      authsome setup-kube google --cluster my-gke-cluster
+    """
     from authsome.services.kubecred import setup_kube as run
 
     written, current = run(ctx, ref, cluster, user)

@@ -12,7 +12,16 @@ from authsome.cli.complete import connected_refs
 @click.option("-f", "--follow", is_flag=True, help="Keep printing new lines until Ctrl-C.")
 @click.pass_obj
 def log(ctx, name, lines, as_json, follow):
-    """Show the audit log of credentials handed out, newest last (NAME or NAME:CONNECTION)."""
+    """Show the audit log of credentials handed out.
+
+    Newest last; NAME or NAME:CONNECTION shows one provider's or connection's lines.
+
+    \b
+    Examples:
+      authsome log
+      authsome log github -n 50
+      authsome log -f        # follow until Ctrl-C
+    """
     from authsome.errors import ExitCode
     from authsome.services import log as audit_log
 

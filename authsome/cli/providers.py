@@ -22,7 +22,15 @@ def providers(ctx, as_json):
 @parameters(options.COMMANDS["inspect"], provider_names)
 @click.pass_obj
 def inspect(ctx, name, as_json, refresh):
-    """Show a provider's resolved definition (with endpoints discovered from its issuer)."""
+    """Show a provider's resolved definition.
+
+    With endpoints discovered from its issuer, and where each field came from.
+
+    \b
+    Examples:
+      authsome inspect github
+      authsome inspect myidp --refresh --json
+    """
     from authsome.services.providers import render_definition, resolved
 
     provider = resolved(ctx, name, refresh)
@@ -41,7 +49,15 @@ def inspect(ctx, name, as_json, refresh):
 )
 @click.pass_obj
 def register(ctx, file, issuer, name, force):
-    """Validate a provider definition and install it (or discover one with --issuer)."""
+    """Check a provider definition and install it.
+
+    Or make one from an OpenID/OAuth issuer's metadata with --issuer.
+
+    \b
+    Examples:
+      authsome register ./myidp.json
+      authsome register --issuer https://id.example.com --name myidp
+    """
     from authsome.services.providers import register as from_file
     from authsome.services.providers import register_issuer
 

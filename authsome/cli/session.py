@@ -10,7 +10,14 @@ from authsome import shells
 )
 @click.pass_obj
 def unlock(ctx, shell: str | None, ttl: str) -> None:
-    """Unlock the vault for every shell of this login: eval "$(authsome unlock)"."""
+    """Unlock the vault for every shell of this login.
+
+    \b
+    Examples:
+      eval "$(authsome unlock)"
+      eval "$(authsome unlock --ttl 1h)"
+      authsome unlock | source        # fish
+    """
     from authsome.services.session import ENV_SESSION, unlock_vault
 
     dialect = shells.get(shell or shells.detect(ctx.environ))
@@ -25,7 +32,12 @@ def unlock(ctx, shell: str | None, ttl: str) -> None:
 @click.option("--shell", "shell", type=click.Choice(shells.DIALECTS), help="Shell dialect.")
 @click.pass_obj
 def lock(ctx, shell: str | None) -> None:
-    """Lock the vault again in every shell: authsome lock."""
+    """Lock the vault again in every shell.
+
+    \b
+    Examples:
+      authsome lock
+    """
     from authsome.services.session import ENV_SESSION, lock_vault
 
     dialect = shells.get(shell or shells.detect(ctx.environ))

@@ -10,7 +10,13 @@ from authsome.cli.declared import parameters
 @click.argument("shell", type=click.Choice(shells.supporting("HOOK_FILE")))
 @click.pass_obj
 def hook(ctx, shell):
-    """Print the prompt hook (eval "$(authsome hook bash)" in ~/.bashrc), or direnv's library."""
+    """Print the prompt hook for a shell, or direnv's library.
+
+    \b
+    Examples:
+      eval "$(authsome hook bash)"      # in ~/.bashrc
+      authsome hook fish | source       # in ~/.config/fish/config.fish
+    """
     from authsome.services.shell import hook_script
 
     ctx.io.emit(hook_script(shell))
@@ -44,7 +50,16 @@ class RunCommand(click.Command):
 @parameters(options.COMMANDS["run"], connected_refs)
 @click.pass_context
 def run(click_ctx, names, proxy):
-    """Run a command with fresh credentials: authsome run github -- gh repo list."""
+    """Run a command with fresh credentials.
+
+    --proxy gives the command placeholders, and a local proxy adds the credential to its
+    requests on their way out.
+
+    \b
+    Examples:
+      authsome run github -- gh repo list
+      authsome run --proxy github openai -- my-agent
+    """
     from authsome.services.shell import run_command
 
     command = click_ctx.meta.get("authsome.command")

@@ -9,7 +9,16 @@ from authsome.cli.declared import parameters
 @parameters(options.COMMANDS["token"], connected_refs)
 @click.pass_obj
 def token(ctx, **given):
-    """Print a fresh access token or API key, refreshing it first if needed."""
+    """Print a fresh access token or API key.
+
+    Refreshed first when it is due; NAME:CONNECTION picks a connection.
+
+    \b
+    Examples:
+      authsome token github
+      curl -H "Authorization: Bearer $(authsome token github)" https://api.github.com/user
+      authsome token github:work
+    """
     from authsome.cli.fastpath import run_token
 
     return run_token(ctx, **given)
