@@ -92,3 +92,39 @@ def test_installed_man_page_is_found_by_man(installed, env, tmp_path):
         timeout=60,
     )
     assert out.stdout.strip() == str(page), out.stderr
+
+
+def test_the_pages_errors_point_at_are_installed(installed, env, tmp_path):
+    """A bad provider file's error names the schema's page by a path that exists once installed,
+    not docs/providers.md of a source tree the user does not have."""
+    import json
+    import re
+
+    providers = Path(env["AUTHSOME_HOME"]) / "providers"
+    providers.mkdir(parents=True)
+    (providers / "bad.json").write_text(json.dumps({"name": "bad", "auth_type": "nope"}))
+    out = subprocess.run(
+        [installed[0] / "bin" / "authsome", "inspect", "bad"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=60,
+    )
+    assert out.returncode == 9, out.stderr
+    page = re.search(r"schema: (\S+\.md)\)", out.stderr)
+    assert page, out.stderr
+    page = page.group(1)
+    assert (
+        "site-packages" in page
+        and Path(page).read_text() == (ROOT / "docs" / "providers.md").read_text()
+    )
+    helper = subprocess.run(
+        [installed[0] / "bin" / "docker-credential-authsome", "frob"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    page = re.search(r"lines in (\S+\.md)", helper.stdout)  # docker reads errors there
+    assert page and Path(page.group(1)).is_file(), helper.stdout

@@ -19,7 +19,14 @@ from authsome.util.names import is_name
 
 AUTH_TYPES = ("oauth2", "api_key")
 CREDENTIAL_FIELDS = ("access_token", "id_token", "api_key")
-_FIX = "fix the provider file (schema: docs/providers.md)"
+
+
+def _fix() -> str:
+    from authsome.util.resources import doc_path
+
+    return f"fix the provider file (schema: {doc_path('providers.md')})"
+
+
 _TOP_LEVEL = frozenset(
     (
         "$schema",
@@ -46,7 +53,7 @@ def _is_env_name(text) -> bool:
 
 def not_an_object(source: str) -> ConfigError:
     """The error for a definition that is not a JSON object."""
-    return ConfigError(f"{source}: a provider definition must be a JSON object", _FIX)
+    return ConfigError(f"{source}: a provider definition must be a JSON object", _fix())
 
 
 # kind -> (does the value have it, what the error says when not); bool is not an int here.
@@ -73,7 +80,7 @@ class _Checker:
         self.bundled = bundled
 
     def fail(self, field_name: str, problem: str) -> ConfigError:
-        return ConfigError(f"{self.source}: field {field_name!r} {problem}", _FIX)
+        return ConfigError(f"{self.source}: field {field_name!r} {problem}", _fix())
 
     def take(self, data: dict, key: str, kind, where: str, default=None, required=False):
         path = f"{where}{key}"

@@ -99,7 +99,9 @@ def serve(ctx, action: str) -> int:
     if action in ("store", "erase"):
         ctx.io.stdin.read()  # the credentials docker sends: read, never kept
         raise refuse(action)
+    from authsome.util.resources import doc_path
+
     raise UsageError(
         "usage: docker-credential-authsome get|list|store|erase|version",
-        "docker runs it; see the credHelpers lines in docs/helpers.md",
+        f"docker runs it; see the credHelpers lines in {doc_path('helpers.md')}",
     )

@@ -3,7 +3,7 @@
 kubectl runs the plugin with KUBERNETES_EXEC_INFO (an ExecCredential naming the apiVersion it
 wants) and reads an ExecCredential back from stdout. It keeps the token until
 `expirationTimestamp`, which is set to when authsome would refresh it, so the next call gets a
-fresh one. See docs/helpers.md for the kubeconfig.
+fresh one. docs/helpers.md shows the kubeconfig.
 """
 
 from __future__ import annotations

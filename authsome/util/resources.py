@@ -16,6 +16,11 @@ def data_path(name: str) -> str:
     return os.path.join(os.path.dirname(_PACKAGE), name)
 
 
+def doc_path(page: str) -> str:
+    """Where an installed page of the docs is, for messages that send the reader to it."""
+    return os.path.join(data_path("docs"), page)
+
+
 def data_dir(name: str):
     """data_path(name) as a pathlib.Path."""
     from pathlib import Path
