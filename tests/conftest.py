@@ -94,14 +94,14 @@ def unlock(environ: dict[str, str], template: tuple[bytes, bytes, bytes]) -> dic
     The vault is a copy of the template, whose key is known, so no KDF runs here or later.
     """
     from authsome.factory import Context
-    from authsome.storage.file.sessions import DEFAULT_TTL
+    from authsome.services.session import DEFAULT_TTL, parse_ttl
     from authsome.util import fsutil
 
     raw, salt, key = template
     ctx = Context(environ)
     vault = ctx.home.ensure().vault_file
     fsutil.write_private(vault, raw)
-    session = ctx.sessions.create(vault, salt, key, DEFAULT_TTL)
+    session = ctx.sessions.create(vault, salt, key, parse_ttl(DEFAULT_TTL))
     unlocked = {**environ, "AUTHSOME_SESSION": session.token}
     del unlocked["AUTHSOME_PASSPHRASE"]
     return unlocked

@@ -1,12 +1,13 @@
 import click
 
 from authsome import shells
+from authsome.services.session import DEFAULT_TTL
 
 
 @click.command()
 @click.option("--shell", "shell", type=click.Choice(shells.DIALECTS), help="Shell dialect.")
 @click.option(
-    "--ttl", default="8h", show_default=True, help="How long the session lasts (at most 7d)."
+    "--ttl", default=DEFAULT_TTL, show_default=True, help="How long the session lasts (at most 7d)."
 )
 @click.pass_obj
 def unlock(ctx, shell: str | None, ttl: str) -> None:

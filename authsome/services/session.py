@@ -8,8 +8,9 @@ import time
 from authsome.errors import UsageError
 from authsome.storage.file.sessions import ENV_SESSION
 
-__all__ = ["ENV_SESSION", "lock_vault", "parse_ttl", "unlock_vault"]
+__all__ = ["DEFAULT_TTL", "ENV_SESSION", "lock_vault", "parse_ttl", "unlock_vault"]
 
+DEFAULT_TTL = "8h"  # `unlock --ttl`'s default, as typed; parse_ttl gives its seconds
 MAX_TTL = 7 * 86400  # a session file is a key to the vault for as long as it lives
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
