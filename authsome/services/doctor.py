@@ -93,8 +93,7 @@ def _home(home, fix: bool, problems: list[str]) -> dict:
     info["fixed"] = bool(fix and loose)
     if loose and not fix:
         problems.append(
-            f"{len(loose)} path(s) in {home.path} are open to others. "
-            "Run: authsome doctor --fix"
+            f"{len(loose)} path(s) in {home.path} are open to others. Run: authsome doctor --fix"
         )
     return info
 

@@ -9,6 +9,8 @@ import sys
 class Prompter:
     """Reads secrets from the terminal without echo; never from argv."""
 
+    never_asks = False  # True: can_prompt() is False even at a terminal
+
     def __init__(self, stdin: object | None = None, stderr: object | None = None):
         self.stdin = stdin or sys.stdin
         self.stderr = stderr or sys.stderr
@@ -38,3 +40,12 @@ class Prompter:
         """One line from stdin (for piped secrets), without its line ending."""
         line = self.stdin.readline()
         return line.rstrip("\r\n")
+
+
+class NeverAsks(Prompter):
+    """For a command that must not ask even at a terminal (env: start-up files, the hook)."""
+
+    never_asks = True
+
+    def can_prompt(self) -> bool:
+        return False

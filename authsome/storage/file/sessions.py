@@ -220,6 +220,10 @@ class Unlocker:
         if self.environ.get(ENV_PASSPHRASE_FILE):
             self.passphrase_source = ENV_PASSPHRASE_FILE
             return self._read_file(os.path.expanduser(self.environ[ENV_PASSPHRASE_FILE]))
+        if self.prompter.never_asks:
+            raise StoreUnavailable(
+                f"the vault {vault} is locked", f"run: {unlock_command(self.environ)}"
+            )
         if not self.prompter.can_prompt():
             raise StoreUnavailable(
                 f"the vault {vault} is locked and there is no terminal to ask for its passphrase",
