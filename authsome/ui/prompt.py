@@ -9,8 +9,6 @@ import sys
 class Prompter:
     """Reads secrets from the terminal without echo; never from argv."""
 
-    never_asks = False  # True: can_prompt() is False even at a terminal
-
     def __init__(self, stdin: object | None = None, stderr: object | None = None):
         self.stdin = stdin or sys.stdin
         self.stderr = stderr or sys.stderr
@@ -23,6 +21,15 @@ class Prompter:
             return False
         os.close(fd)
         return True
+
+    def locked(self, what: str, unlock: str):
+        """The error for `what`, locked, when can_prompt() is False; `unlock` unlocks it."""
+        from authsome.errors import StoreUnavailable
+
+        return StoreUnavailable(
+            f"{what} is locked and there is no terminal to ask for its passphrase",
+            f"run {unlock} first, or set AUTHSOME_PASSPHRASE_FILE",
+        )
 
     def stdin_is_tty(self) -> bool:
         try:
@@ -45,7 +52,10 @@ class Prompter:
 class NeverAsks(Prompter):
     """For a command that must not ask even at a terminal (env: start-up files, the hook)."""
 
-    never_asks = True
-
     def can_prompt(self) -> bool:
         return False
+
+    def locked(self, what: str, unlock: str):
+        from authsome.errors import StoreUnavailable
+
+        return StoreUnavailable(f"{what} is locked", f"run: {unlock}")

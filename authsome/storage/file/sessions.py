@@ -12,7 +12,7 @@ import os
 import stat
 import time
 
-from authsome.errors import AuthsomeError, ConfigError, StoreUnavailable, UsageError
+from authsome.errors import AuthsomeError, ConfigError, UsageError
 from authsome.storage.base import Unlocked
 from authsome.util import crypto, fsutil, jsonfast
 from authsome.util.record import Frozen
@@ -220,15 +220,8 @@ class Unlocker:
         if self.environ.get(ENV_PASSPHRASE_FILE):
             self.passphrase_source = ENV_PASSPHRASE_FILE
             return self._read_file(os.path.expanduser(self.environ[ENV_PASSPHRASE_FILE]))
-        if self.prompter.never_asks:
-            raise StoreUnavailable(
-                f"the vault {vault} is locked", f"run: {unlock_command(self.environ)}"
-            )
         if not self.prompter.can_prompt():
-            raise StoreUnavailable(
-                f"the vault {vault} is locked and there is no terminal to ask for its passphrase",
-                f"run {unlock_command(self.environ)} first, or set {ENV_PASSPHRASE_FILE}",
-            )
+            raise self.prompter.locked(f"the vault {vault}", unlock_command(self.environ))
         self.passphrase_source = "prompt"
         if not new:
             return self.prompter.secret(f"Passphrase for {vault}: ")
