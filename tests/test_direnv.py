@@ -17,7 +17,7 @@ pytestmark = pytest.mark.real
 
 HOSTILE = "a'b\"c $HOME `id` $(id) \\ ! % \t ünï 🔑\nsecond line; rm -rf ~"
 OPENAI_KEY = "sk-0123456789abcdefghijklmn"
-LOCKED = "is locked. Run: eval \"$(authsome unlock)\""
+LOCKED = 'is locked. Run: eval "$(authsome unlock)"'
 
 
 @pytest.fixture
