@@ -82,12 +82,19 @@ class Held(Record):
         at = environ.get(REFRESH_AT, "")
         return cls(
             variables=safe_names(environ.get(EXPORTED, "")),
-            refs=environ.get(REFS, "").split(),
+            refs=_refs(environ.get(REFS, "")),
             expiry=expiry,
-            failing=environ.get(FAILING, "").split(),
+            failing=_refs(environ.get(FAILING, "")),
             refresh_at=int(at) if at.isascii() and at.isdigit() else None,
         )
 
     def usable(self, var: str, now: float) -> bool:
         """Whether `var`'s credential has not expired, as far as the shell knows."""
         return self.expiry.get(var, now + 1) > now
+
+
+def _refs(text: str) -> list[str]:
+    """The words of `text` that are refs (NAME or NAME:CONNECTION), the rest dropped."""
+    from authsome.util.names import is_name
+
+    return [ref for ref in text.split() if all(map(is_name, ref.split(":", 1)))]
