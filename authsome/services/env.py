@@ -4,7 +4,7 @@ A start-up line must never break, so by default `env` exports what it can and na
 line each, what it skipped and how to fix it; `--strict` keeps all-or-nothing for scripts.
 It never asks for a passphrase: it runs in start-up files and at prompts, where a question
 would stall the shell, so a locked vault is one line that says how to unlock it.
-In the shell format it adds to what the shell holds (services/envmerge.py): `env NAMES`
+In the shell format it adds to what the shell holds (services/envbook.py): `env NAMES`
 exports those names and unsets nothing else; `env --unset [NAMES]` removes.
 The prompt hook re-runs it for what was exported: a name that fails there is retried every
 minute, its variables are unset only once its credential is unusable, and each failure is
@@ -13,16 +13,7 @@ reported once (AUTHSOME_FAILING remembers which were).
 
 from __future__ import annotations
 
-from authsome.errors import (
-    AuthsomeError,
-    BadPassphrase,
-    Cancelled,
-    CorruptData,
-    FilesystemError,
-    NotLoggedIn,
-    StoreUnavailable,
-    UsageError,
-)
+from authsome.errors import AuthsomeError, Cancelled, NotLoggedIn, UsageError
 from authsome.services.envbook import (
     BOOKKEEPING,
     EXPIRES_AT,
@@ -31,8 +22,13 @@ from authsome.services.envbook import (
     FAILING,
     REFRESH_AT,
     REFS,
+    RETRY,
+    STORE_WIDE,
     Export,
     Held,
+    merge,
+    remove,
+    report,
 )
 from authsome.storage.connections import CONNECTED, display_ref, effective_margin, parse_ref
 
@@ -52,9 +48,6 @@ __all__ = [
     "run",
 ]
 NEVER_EXPORTED = ("refresh_token", "client_secret", "registration_access_token")
-RETRY = 60  # seconds before the hook tries a failing refresh again
-# Errors of the whole store: every later name would fail the same way, so none is tried.
-STORE_WIDE = (StoreUnavailable, BadPassphrase, CorruptData, FilesystemError)
 
 
 def default_refs(ctx) -> list[str]:
@@ -206,18 +199,17 @@ def render(
     """The whole output of `authsome env`, built before anything is printed, what it exports,
     and the error of the first name it skipped, if any."""
     from authsome import formats, shells
-    from authsome.services import envmerge
 
     dialect = shells.get(shell or shells.detect(ctx.environ))
     # Only the shell's own code adds to what it holds: a .env file or JSON has just the names.
     held = Held.read(ctx.environ) if fmt == formats.SHELL or unset else Held()
     if unset:
-        return envmerge.unset(ctx, dialect, held, [_normal(n) for n in names]), Export(), None
+        return remove(ctx, dialect, held, [_normal(n) for n in names]), Export(), None
     refs = list(names) or default_refs(ctx)
     named = [_normal(r) for r in refs]
     export = collect(ctx, refs, strict, held.failing)
-    gone = envmerge.merge(ctx, export, held, named, int(ctx.clock()))
-    envmerge.report(ctx, export, held, gone, names)
+    gone = merge(ctx, export, held, named, int(ctx.clock()))
+    report(ctx, export, held, gone, names)
     error = next(iter(export.failed.values()), None)
     output = formats.get(fmt)
     for line in output.warnings(export.values):
@@ -225,11 +217,3 @@ def render(
     kept = export.bookkeeping()
     cleared = [b for b in BOOKKEEPING if b in ctx.environ and b not in kept]
     return output.render(export, gone + cleared, dialect), export, error
-
-
-def variables(ctx, ref: str) -> set[str]:
-    """The variables `ref`'s provider exports (none when it cannot be loaded)."""
-    try:
-        return set(ctx.registry.get(parse_ref(ref)[0]).export_env.values())
-    except AuthsomeError:
-        return set()
