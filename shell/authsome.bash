@@ -13,7 +13,7 @@ _authsome_hook() {
       # sets the next AUTHSOME_REFRESH_AT. No code at all: authsome itself failed (and said
       # why), so try again in a minute rather than at every prompt.
       # shellcheck disable=SC2086 # AUTHSOME_REFS is a list of words on purpose
-      code="$(@AUTHSOME@ env --shell bash ${AUTHSOME_REFS-})"
+      code="$(@AUTHSOME@ env --shell bash ${AUTHSOME_REFS-} </dev/null)"
       if [[ -n "$code" ]]; then
         eval "$code"
       else

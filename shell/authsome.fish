@@ -12,7 +12,7 @@ function __authsome_hook --on-event fish_prompt
             # env exports what it can, unsets only what failed and says so once per failure,
             # and sets the next AUTHSOME_REFRESH_AT. No code at all: authsome itself failed
             # (and said why), so try again in a minute rather than at every prompt.
-            set -l code (@AUTHSOME@ env --shell fish $refs | string collect)
+            set -l code (@AUTHSOME@ env --shell fish $refs </dev/null | string collect)
             if test -n "$code"
                 printf '%s\n' $code | source
             else

@@ -12,7 +12,7 @@ _authsome_hook() {
     # env exports what it can, unsets only what failed and says so once per failure, and
     # sets the next AUTHSOME_REFRESH_AT. No code at all: authsome itself failed (and said
     # why), so try again in a minute rather than at every prompt.
-    code="$(@AUTHSOME@ env --shell zsh ${=AUTHSOME_REFS-})"
+    code="$(@AUTHSOME@ env --shell zsh ${=AUTHSOME_REFS-} </dev/null)"
     if [[ -n "$code" ]]; then
       eval "$code"
     else

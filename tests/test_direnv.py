@@ -17,7 +17,7 @@ pytestmark = pytest.mark.real
 
 HOSTILE = "a'b\"c $HOME `id` $(id) \\ ! % \t ünï 🔑\nsecond line; rm -rf ~"
 OPENAI_KEY = "sk-0123456789abcdefghijklmn"
-LOCKED = "is locked and there is no terminal to ask for its passphrase"
+LOCKED = 'is locked. Run: eval "$(authsome unlock)"'
 
 
 @pytest.fixture

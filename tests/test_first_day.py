@@ -3,33 +3,17 @@ fish started from bash, each a pane of a real tmux, in a home where github is no
 after one unlock in another terminal."""
 
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 from clitools import AUTHSOME_BIN, run
 from conftest import TEST_PASSPHRASE
 from realparts import require
+from tmuxrun import Tmux, readme_shell_lines
 
 OPENAI_KEY = "sk-first-day-0123456789abcdef"
-# The README's lines, word for word (README "Shell setup").
-README = {
-    "bash": [
-        'eval "$(authsome completion bash)"',
-        'eval "$(authsome env github openai)"',
-        'eval "$(authsome hook bash)"',
-    ],
-    "zsh": [
-        'eval "$(authsome completion zsh)"',
-        'eval "$(authsome env github openai)"',
-        'eval "$(authsome hook zsh)"',
-    ],
-    "fish": [
-        "authsome completion fish | source",
-        "authsome env --shell fish github openai | source",
-        "authsome hook fish | source",
-    ],
-}
+# The README's lines, read from its "Shell setup" section: the docs and this test cannot drift.
+README = readme_shell_lines()
 UNSET = {
     "bash": 'eval "$(authsome env --unset)"',
     "zsh": 'eval "$(authsome env --unset)"',
@@ -41,40 +25,6 @@ SHOW = {
     "fish": 'if set -q OPENAI_API_KEY; echo "O=$OPENAI_API_KEY" | cut -c1-8; else; echo O=none;'
     " end",
 }
-
-
-class Tmux:
-    def __init__(self, tmp: Path, env: dict[str, str]):
-        self.binary = require("tmux")
-        self.socket = str(tmp / "tmux.sock")
-        self.env = env
-
-    def __call__(self, *args: str) -> str:
-        out = subprocess.run(
-            [self.binary, "-S", self.socket, "-f", "/dev/null", *args],
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=30,
-        )
-        assert out.returncode == 0, out.stderr
-        return out.stdout
-
-    def screen(self, window: str) -> str:
-        return self("capture-pane", "-p", "-J", "-t", window, "-S", "-200")
-
-    def wait_for(self, window: str, text: str, count: int = 1, timeout: float = 60) -> str:
-        deadline = time.monotonic() + timeout
-        while True:
-            screen = self.screen(window)
-            if screen.count(text) >= count:
-                return screen
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{text!r} not shown in {window}; screen:\n{screen}")
-            time.sleep(0.2)
-
-    def type(self, window: str, *keys: str) -> None:
-        self("send-keys", "-t", window, *keys)
 
 
 @pytest.fixture
@@ -117,6 +67,7 @@ def _rc_files(tmp: Path) -> dict[str, str]:
 
 
 def test_readme_shell_setup_in_tmux_after_one_unlock(first_day, tmp_path):
+    assert set(README) == {"bash", "zsh", "fish"} and all(len(v) == 3 for v in README.values())
     unlocked = subprocess.run(
         [require("bash"), "-c", 'eval "$(authsome unlock)"'],
         env={**first_day, "AUTHSOME_PASSPHRASE": TEST_PASSPHRASE},
@@ -128,12 +79,10 @@ def test_readme_shell_setup_in_tmux_after_one_unlock(first_day, tmp_path):
     assert unlocked.returncode == 0, unlocked.stderr
     commands = _rc_files(tmp_path)
     tmux = Tmux(tmp_path, first_day)
-    tmux("new-session", "-d", "-s", "day", "-x", "200", "-y", "50", "-n", "bash", commands["bash"])
+    tmux.start(commands)
     try:
-        for shell in ("zsh", "fish"):
-            tmux("new-window", "-t", "day", "-n", shell, commands[shell])
         for shell in ("bash", "zsh", "fish"):
-            w = f"day:{shell}"
+            w = f"t:{shell}"
             screen = tmux.wait_for(w, "READY> ")
             # Start-up: openai exported, github named once with its fix, nothing broke.
             assert screen.count("authsome: skipped github: not logged in to github") == 1, screen
@@ -150,4 +99,4 @@ def test_readme_shell_setup_in_tmux_after_one_unlock(first_day, tmp_path):
             for bad in ("command not found", "Unknown command", "assphrase"):
                 assert bad not in screen, (shell, screen)
     finally:
-        subprocess.run([tmux.binary, "-S", tmux.socket, "kill-server"], capture_output=True)
+        tmux.kill()

@@ -486,3 +486,24 @@ def test_hook_warns_once_per_failure_and_unsets_only_what_failed(
     assert len(lines) == 2, lines
     assert lines[0].startswith("authsome: warning: could not refresh testsrv")
     assert lines[1].startswith("authsome: unset TESTSRV_TOKEN: could not refresh testsrv")
+
+
+def test_env_keeps_only_plain_bookkeeping_from_the_shell(hostile_login, tmp_path):
+    """What the shell holds is read back from its environment, which anyone may set: words
+    that are not refs, names or digits are dropped, never carried into the code it prints."""
+    mark = tmp_path / "ran"
+    e = {
+        **hostile_login,
+        "AUTHSOME_REFS": f"$(touch {mark}) openai a;b",
+        "AUTHSOME_EXPORTED": f"OPENAI_API_KEY $(touch {mark}) X=1",
+        "AUTHSOME_EXPIRY": f"OPENAI_API_KEY=1$(touch {mark}) HOSTILE_KEY=12",
+        "AUTHSOME_FAILING": "`id` openai",
+        "OPENAI_API_KEY": "kept",
+    }
+    code = f"{_eval_env('bash', ['hostile'])}\n" + 'printf "%s|" "$AUTHSOME_REFS" "$OPENAI_API_KEY"'
+    out = _run_shell(
+        "bash", code + ' "$AUTHSOME_EXPORTED" "${AUTHSOME_EXPIRY-none}"\n', tmp_path, e
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == "openai hostile|kept|HOSTILE_KEY OPENAI_API_KEY|none|", out.stdout
+    assert not mark.exists()

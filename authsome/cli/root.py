@@ -29,6 +29,7 @@ COMMANDS = {
     "run": "authsome.cli.shellcmds:run",
     "setup-git": "authsome.cli.gitcred:setup_git",
     "setup-kube": "authsome.cli.kubecred:setup_kube",
+    "setup-shell": "authsome.cli.shellcmds:setup_shell",
     "token": "authsome.cli.token:token",
     "unlock": "authsome.cli.session:unlock",
 }

@@ -32,6 +32,28 @@ def completion(ctx, shell):
     ctx.io.emit(completion_script(shell))
 
 
+@click.command("setup-shell")
+@click.argument("names", nargs=-1, metavar="[NAME[:C]]...", shell_complete=connected_refs)
+@click.option(
+    "--shell",
+    type=click.Choice(shells.supporting("STARTUP")),
+    help="The shell whose start-up file to write (default: the one this runs in).",
+)
+@click.option("--print", "show", is_flag=True, help="Print the lines; write nothing.")
+@click.option("--unset", is_flag=True, help="Remove the lines.")
+@click.pass_obj
+def setup_shell(ctx, names, shell, show, unset):
+    """Add completion, env NAMES and the prompt hook to your shell's start-up file."""
+    from authsome.services import startup
+
+    dialect = startup.dialect_for(ctx, shell)
+    if show:
+        ctx.io.emit("\n".join(startup.startup_lines(dialect, list(names))))
+        return
+    for line in startup.setup_shell(ctx, dialect, list(names), unset):
+        ctx.io.say(f"authsome: {line}.")
+
+
 class RunCommand(click.Command):
     """Splits its arguments at the first '--': names before it, the command after."""
 

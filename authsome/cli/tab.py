@@ -26,6 +26,7 @@ NAME_ARGUMENTS = {
     "run": (CONNECTIONS, None),  # names before `--`; a `--` sends the question to click
     "setup-git": (CONNECTIONS, None),
     "setup-kube": (CONNECTIONS, 1),
+    "setup-shell": (CONNECTIONS, None),
     "token": (CONNECTIONS, 1),
 }
 

@@ -2,6 +2,10 @@
 
 A start-up line must never break, so by default `env` exports what it can and names, in one
 line each, what it skipped and how to fix it; `--strict` keeps all-or-nothing for scripts.
+It never asks for a passphrase: it runs in start-up files and at prompts, where a question
+would stall the shell, so a locked vault is one line that says how to unlock it.
+In the shell format it adds to what the shell holds (services/envbook.py): `env NAMES`
+exports those names and unsets nothing else; `env --unset [NAMES]` removes.
 The prompt hook re-runs it for what was exported: a name that fails there is retried every
 minute, its variables are unset only once its credential is unusable, and each failure is
 reported once (AUTHSOME_FAILING remembers which were).
@@ -9,62 +13,41 @@ reported once (AUTHSOME_FAILING remembers which were).
 
 from __future__ import annotations
 
-from authsome.errors import (
-    AuthsomeError,
-    BadPassphrase,
-    Cancelled,
-    CorruptData,
-    FilesystemError,
-    NotLoggedIn,
-    StoreUnavailable,
-    UsageError,
+from authsome.errors import AuthsomeError, Cancelled, NotLoggedIn, UsageError
+from authsome.services.envbook import (
+    BOOKKEEPING,
+    EXPIRES_AT,
+    EXPIRY,
+    EXPORTED,
+    FAILING,
+    REFRESH_AT,
+    REFS,
+    RETRY,
+    STORE_WIDE,
+    Export,
+    Held,
+    merge,
+    remove,
+    report,
 )
 from authsome.storage.connections import CONNECTED, display_ref, effective_margin, parse_ref
-from authsome.util.record import SECRET_FIELDS, Record
 
-# Bookkeeping variables exported beside the credentials.
-EXPORTED = "AUTHSOME_EXPORTED"  # the credential variables, space-separated
-REFS = "AUTHSOME_REFS"  # what to re-export: "github openai:work"
-EXPIRES_AT = "AUTHSOME_EXPIRES_AT"  # the earliest expiry, epoch seconds (absent: none expire)
-REFRESH_AT = "AUTHSOME_REFRESH_AT"  # when the prompt hook should re-run `authsome env`
-FAILING = "AUTHSOME_FAILING"  # refs whose refresh is failing and was already reported
-BOOKKEEPING = (EXPORTED, REFS, EXPIRES_AT, REFRESH_AT, FAILING)
+__all__ = [
+    "BOOKKEEPING",
+    "EXPIRES_AT",
+    "EXPIRY",
+    "EXPORTED",
+    "FAILING",
+    "REFRESH_AT",
+    "REFS",
+    "Export",
+    "Held",
+    "collect",
+    "default_refs",
+    "render",
+    "run",
+]
 NEVER_EXPORTED = ("refresh_token", "client_secret", "registration_access_token")
-RETRY = 60  # seconds before the hook tries a failing refresh again
-# Errors of the whole store: every later name would fail the same way, so none is tried.
-STORE_WIDE = (StoreUnavailable, BadPassphrase, CorruptData, FilesystemError)
-
-
-class Export(Record):
-    """values: variable -> value; refs: what was exported; expires: variable -> expiry;
-    failed: ref -> the error that stopped it; failing: refs to report no more."""
-
-    __slots__ = ("values", "refs", "expires", "refresh_at", "failed", "failing")
-    _defaults = {
-        "values": dict,
-        "refs": list,
-        "expires": dict,
-        "refresh_at": None,
-        "failed": dict,
-        "failing": list,
-    }
-    _secret_fields = SECRET_FIELDS | {"values"}
-
-    @property
-    def expires_at(self) -> int | None:
-        return min(self.expires.values()) if self.expires else None
-
-    def bookkeeping(self) -> dict[str, str]:
-        if not self.refs:
-            return {}
-        out = {EXPORTED: " ".join(self.values), REFS: " ".join(self.refs)}
-        if self.expires_at is not None:
-            out[EXPIRES_AT] = str(self.expires_at)
-        if self.refresh_at is not None:
-            out[REFRESH_AT] = str(self.refresh_at)
-        if self.failing:
-            out[FAILING] = " ".join(self.failing)
-        return out
 
 
 def default_refs(ctx) -> list[str]:
@@ -184,23 +167,12 @@ def _fields(ctx, conn, name: str, owner: dict[str, str]) -> dict[str, str]:
     return fields
 
 
-def skip_line(ref: str, error: AuthsomeError, refreshing: bool, unset: list[str]) -> str:
-    """The one line that says what was left out, why, and how to fix it."""
-    fix = f". {error.fix[0].upper()}{error.fix[1:]}" if error.fix else ""
-    if unset:
-        head = f"unset {' '.join(unset)}: could not refresh {ref}"
-    elif refreshing:
-        head = f"could not refresh {ref} (retrying every minute)"
-    else:
-        head = f"skipped {ref}"
-    return f"authsome: {head}: {error.what}{fix}"
-
-
 def run(ctx, names, shell=None, fmt="shell", unset=False, strict=False) -> AuthsomeError | None:
     """`authsome env`: prints its output (and writes a format's file, after the text), and
     returns the error of the first name it skipped (which sets the exit status), if any."""
     from authsome import formats
 
+    ctx.io.asks = False  # never a passphrase prompt: see the module's docstring
     output = formats.get(fmt)
     target = output.target(ctx.environ) if hasattr(output, "target") and not unset else None
     text, export, error = render(ctx, names, shell, fmt, unset, strict)
@@ -216,7 +188,7 @@ def audit_export(ctx, event: str, export: Export, **extra) -> None:
     from authsome.services.audit import record
 
     for ref in export.refs:
-        if ref not in export.failed:
+        if ref not in export.failed and ref not in export.carried:
             provider, connection = parse_ref(ref)
             record(ctx, event, provider, connection, **extra)
 
@@ -229,51 +201,19 @@ def render(
     from authsome import formats, shells
 
     dialect = shells.get(shell or shells.detect(ctx.environ))
-    previous = shells.safe_names(ctx.environ.get(EXPORTED, ""))
+    # Only the shell's own code adds to what it holds: a .env file or JSON has just the names.
+    held = Held.read(ctx.environ) if fmt == formats.SHELL or unset else Held()
     if unset:
-        bookkeeping = [b for b in BOOKKEEPING if b in ctx.environ]
-        return shells.script(dialect, {}, [*previous, *bookkeeping]), Export(), None
-    previous_refs = ctx.environ.get(REFS, "").split()
-    reported = set(ctx.environ.get(FAILING, "").split())
-    export = collect(ctx, names, strict, reported)
-    _keep_trying(export, previous_refs, int(ctx.clock()) + RETRY)
-    stale = [n for n in previous if n not in export.values]
-    _report(ctx, export, previous_refs, reported, stale, names)
+        return remove(ctx, dialect, held, [_normal(n) for n in names]), Export(), None
+    refs = list(names) or default_refs(ctx)
+    named = [_normal(r) for r in refs]
+    export = collect(ctx, refs, strict, held.failing)
+    gone = merge(ctx, export, held, named, int(ctx.clock()))
+    report(ctx, export, held, gone, names)
     error = next(iter(export.failed.values()), None)
     output = formats.get(fmt)
     for line in output.warnings(export.values):
         ctx.io.say(line)
     kept = export.bookkeeping()
     cleared = [b for b in BOOKKEEPING if b in ctx.environ and b not in kept]
-    return output.render(export, stale + cleared, dialect), export, error
-
-
-def _keep_trying(export: Export, previous_refs: list[str], retry: int) -> None:
-    """A ref exported before that failed now stays in the bookkeeping, so the hook tries it
-    again: it may work again by itself."""
-    for ref in export.failed:
-        if ref in previous_refs and ref not in export.refs:
-            export.refs.append(ref)
-            export.failing.append(ref)
-            export.refresh_at = min(export.refresh_at or retry, retry)
-
-
-def _report(ctx, export: Export, previous_refs, reported, stale: list[str], args) -> None:
-    """One line per failed ref, unless it was reported already and nothing changed since."""
-    if not export.failed:
-        return  # the common case: spares importing secretlike and compiling its patterns
-    from authsome.util.secretlike import hide
-
-    for ref, error in export.failed.items():
-        unset = [v for v in stale if v in _variables(ctx, ref)]
-        if ref in reported and not unset:
-            continue
-        ctx.io.say(hide(skip_line(ref, error, ref in previous_refs, unset), args))
-
-
-def _variables(ctx, ref: str) -> set[str]:
-    """The variables `ref`'s provider exports (none when it cannot be loaded)."""
-    try:
-        return set(ctx.registry.get(parse_ref(ref)[0]).export_env.values())
-    except AuthsomeError:
-        return set()
+    return output.render(export, gone + cleared, dialect), export, error

@@ -6,4 +6,5 @@ from authsome.shells.posix import export, quote, source, unset
 NAME = "direnv"
 HOOK_FILE = "authsome.direnv"
 COMPLETION_FILE = None
-__all__ = ["COMPLETION_FILE", "HOOK_FILE", "NAME", "export", "quote", "source", "unset"]
+STARTUP = None  # no start-up lines for `authsome setup-shell`
+__all__ = ["COMPLETION_FILE", "HOOK_FILE", "NAME", "STARTUP", "export", "quote", "source", "unset"]

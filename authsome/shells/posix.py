@@ -17,3 +17,10 @@ def unset(name: str) -> str:
 def source(command: str) -> str:
     """How a user runs `command`'s shell code in this shell (for hints)."""
     return f'eval "$({command})"'
+
+
+def home(environ: dict[str, str]) -> str:
+    """The user's home folder, for the start-up files."""
+    import os
+
+    return environ.get("HOME") or os.path.expanduser("~")

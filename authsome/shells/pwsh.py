@@ -5,6 +5,7 @@ import re
 NAME = "pwsh"
 HOOK_FILE = None
 COMPLETION_FILE = None
+STARTUP = None  # no start-up lines for `authsome setup-shell`
 # PowerShell treats the typographic single quotes as quote characters too.
 _QUOTES = re.compile("(['\u2018\u2019\u201a\u201b])")
 

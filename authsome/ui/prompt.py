@@ -22,6 +22,15 @@ class Prompter:
         os.close(fd)
         return True
 
+    def locked(self, what: str, unlock: str):
+        """The error for `what`, locked, when can_prompt() is False; `unlock` unlocks it."""
+        from authsome.errors import StoreUnavailable
+
+        return StoreUnavailable(
+            f"{what} is locked and there is no terminal to ask for its passphrase",
+            f"run {unlock} first, or set AUTHSOME_PASSPHRASE_FILE",
+        )
+
     def stdin_is_tty(self) -> bool:
         try:
             return self.stdin.isatty()
@@ -38,3 +47,15 @@ class Prompter:
         """One line from stdin (for piped secrets), without its line ending."""
         line = self.stdin.readline()
         return line.rstrip("\r\n")
+
+
+class NeverAsks(Prompter):
+    """For a command that must not ask even at a terminal (env: start-up files, the hook)."""
+
+    def can_prompt(self) -> bool:
+        return False
+
+    def locked(self, what: str, unlock: str):
+        from authsome.errors import StoreUnavailable
+
+        return StoreUnavailable(f"{what} is locked", f"run: {unlock}")

@@ -24,6 +24,9 @@ class IOStreams:
         self.stderr = stderr or sys.stderr
         self._prompter = prompter
         self._browser = browser
+        # False: this command never asks (env, in start-up files and at prompts, where a
+        # question would stall the shell); a store that would ask says how to unlock instead.
+        self.asks = True
 
     def say(self, message: str) -> None:
         """A line for people: always stderr, flushed at once (it may be piped to tee)."""
@@ -50,9 +53,11 @@ class IOStreams:
 
     @lazy
     def prompter(self):
-        from authsome.ui.prompt import Prompter
+        from authsome.ui.prompt import NeverAsks, Prompter
 
-        return self._prompter or Prompter(self.stdin, self.stderr)
+        if self._prompter is not None:
+            return self._prompter
+        return (Prompter if self.asks else NeverAsks)(self.stdin, self.stderr)
 
     def open_browser(self, url: str) -> bool:
         """Open `url` in a graphical browser when there is one; False otherwise."""

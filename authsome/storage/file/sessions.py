@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import time
 
-from authsome.errors import AuthsomeError, ConfigError, StoreUnavailable
+from authsome.errors import AuthsomeError, ConfigError
 from authsome.storage.base import Unlocked
 from authsome.util import crypto, fsutil, jsonfast
 from authsome.util.record import Frozen
@@ -226,10 +226,7 @@ class Unlocker:
             self.passphrase_source = ENV_PASSPHRASE_FILE
             return self._read_file(os.path.expanduser(self.environ[ENV_PASSPHRASE_FILE]))
         if not self.prompter.can_prompt():
-            raise StoreUnavailable(
-                f"the vault {vault} is locked and there is no terminal to ask for its passphrase",
-                f"run {unlock_command(self.environ)} first, or set {ENV_PASSPHRASE_FILE}",
-            )
+            raise self.prompter.locked(f"the vault {vault}", unlock_command(self.environ))
         self.passphrase_source = "prompt"
         if not new:
             return self.prompter.secret(f"Passphrase for {vault}: ")
