@@ -57,6 +57,12 @@ def _shown(message: str, args: list[str]) -> str:
 
 
 def _dispatch(args: list[str]):
+    code = _answer(args)
+    # `env` prints what it can and returns the first error, already said, for the status.
+    return exit_code_for(code) if isinstance(code, errors.AuthsomeError) else code
+
+
+def _answer(args: list[str]):
     if "_AUTHSOME_COMPLETE" in os.environ:
         from authsome.cli import tab as completion
 

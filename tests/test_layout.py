@@ -30,8 +30,8 @@ ALLOWED = {
     # run --proxy's I/O and its pure router; fresh() reaches it as a callable, never imported
     "proxy": {"providers", "util", "storage.connections"},
     "oauth": {"providers", "ui", "util", "storage.connections", "storage.registrations"},
-    "storage": {"providers", "shells", "ui", "util", "settings"},
-    "providers": {"oauth.__init__", "util"},
+    "storage": {"providers", "shells", "ui", "util"},
+    "providers": {"util"},
     "formats": {"shells", "util"},
     "shells": {"util"},
     "ui": {"util"},
@@ -151,5 +151,76 @@ def test_the_rules_see_a_wrong_edge():
     assert not _allowed("storage", "services.login")
     assert not _allowed("cli", "storage.connections")
     assert _allowed("cli", "services.login")
-    assert _allowed("providers", "oauth")
-    assert not _allowed("providers", "oauth.pkce")
+    assert not _allowed("providers", "oauth")
+    assert not _allowed("storage", "settings")
+
+
+def _graph() -> dict[str, set[str]]:
+    """Module -> the authsome modules it imports, at any depth (function-level too), with
+    `from authsome.a import b` read as the module a.b when b is one."""
+    names = {".".join(m.split(".")[:-1]) if m.endswith(".__init__") else m for _, m in _modules()}
+
+    def resolve(target: str) -> str:
+        while target and target not in names:
+            target = target.rpartition(".")[0]
+        return target
+
+    graph = {}
+    for path, module in _modules():
+        module = module.removesuffix(".__init__")
+        edges = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("authsome"):
+                base = node.module.removeprefix("authsome").lstrip(".")
+                edges |= {resolve(f"{base}.{a.name}".lstrip(".")) for a in node.names}
+            elif isinstance(node, ast.Import):
+                edges |= {
+                    resolve(a.name.removeprefix("authsome."))
+                    for a in node.names
+                    if a.name.startswith("authsome.")
+                }
+        graph[module] = edges - {module, ""}
+    return graph
+
+
+def _circles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Each strongly connected group of more than one module (Tarjan's algorithm, iterative)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found = []
+    for root in graph:
+        if root in index:
+            continue
+        work = [(root, iter(sorted(graph[root])))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        while work:
+            node, edges = work[-1]
+            child = next((e for e in edges if e in graph), None)
+            if child is not None:
+                if child not in index:
+                    index[child] = low[child] = len(index)
+                    stack.append(child)
+                    work.append((child, iter(sorted(graph[child]))))
+                elif child in stack:
+                    low[node] = min(low[node], index[child])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index[node]:
+                group = stack[stack.index(node) :]
+                del stack[stack.index(node) :]
+                if len(group) > 1:
+                    found.append(sorted(group))
+    return found
+
+
+def test_no_import_circles_function_level_imports_included():
+    assert _circles(_graph()) == []
+
+
+def test_the_circle_finder_sees_a_circle():
+    assert _circles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert _circles({"a": {"b"}, "b": set()}) == []

@@ -21,16 +21,13 @@ def run_token(ctx, name: str, connection: str | None) -> int:
     return 0
 
 
-def run_env(ctx, names, shell, fmt, unset, strict) -> int:
+def run_env(ctx, names, shell, fmt, unset, strict):
+    """0, or the error that sets the exit status (main maps it: its table is the one place)."""
     from authsome.services import env
 
     # What it can: each name it skips gets a line on stderr, the first sets the exit status.
     error = env.run(ctx, list(names), shell, fmt, unset, strict)
-    if error is None:
-        return 0
-    from authsome.main import exit_code_for
-
-    return exit_code_for(error)
+    return 0 if error is None else error
 
 
 def run_list(ctx, as_json) -> int:

@@ -43,7 +43,17 @@ def completion(ctx, shell):
 @click.option("--unset", is_flag=True, help="Remove the lines.")
 @click.pass_obj
 def setup_shell(ctx, names, shell, show, unset):
-    """Add completion, env NAMES and the prompt hook to your shell's start-up file."""
+    """Write authsome's lines into your shell's start-up file.
+
+    Completion, env NAMES and the prompt hook, with authsome's absolute path, so they work in
+    login shells too.
+
+    \b
+    Examples:
+      authsome setup-shell github openai
+      authsome setup-shell --print
+      authsome setup-shell --unset
+    """
     from authsome.services import startup
 
     dialect = startup.dialect_for(ctx, shell)

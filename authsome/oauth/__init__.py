@@ -4,10 +4,8 @@ Imported on hot paths (providers/schema.py), so a flow's module is imported only
 A new flow is one module with `obtain(ctx, request)` and one entry in FLOWS.
 """
 
-PKCE = "pkce"
-DEVICE_CODE = "device_code"
-API_KEY = "api_key"
-DCR_PKCE = "dcr_pkce"
+from authsome.providers.flownames import API_KEY, DCR_PKCE, DEVICE_CODE, PKCE
+
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"  # RFC 8628's grant_type
 
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 from types import MappingProxyType
 
 from authsome.errors import ConfigError
-from authsome.oauth import FLOWS
 from authsome.providers import envnames
+from authsome.providers.flownames import NAMES as FLOWS
 from authsome.providers.hosts import parse_hosts
 from authsome.providers.model import ApiKeySpec, OAuthSpec, Provider
 from authsome.providers.tools import TOOL_FIELDS, parse_tools

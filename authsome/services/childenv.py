@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 
-from authsome.errors import AuthsomeError
+from authsome.errors import AuthsomeError, CommandNotFound
 from authsome.storage.file.sessions import ENV_PASSPHRASE, ENV_PASSPHRASE_FILE, ENV_SESSION
 
 # The vault store's credentials unlock every connection under its prefix, as the passphrase
@@ -48,3 +48,12 @@ def scrub(environ: dict[str, str], registry) -> dict[str, str]:
     drop = {*UNLOCKING, *BOOKKEEPING, *credential_names(registry)}
     drop.update(environ.get(EXPORTED, "").split())
     return {k: v for k, v in environ.items() if k not in drop and not k.endswith(SECRET_SUFFIXES)}
+
+
+def not_runnable(command: list[str], e: OSError) -> CommandNotFound:
+    """The one-line error for a command that cannot be started (exit 127)."""
+    if isinstance(e, PermissionError):
+        return CommandNotFound(
+            f"cannot execute {command[0]}: permission denied", "check that it is an executable file"
+        )
+    return CommandNotFound(f"command not found: {command[0]}", "check its name and your PATH")

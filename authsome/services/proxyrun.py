@@ -133,7 +133,7 @@ def _wait(command: list[str], environ: dict[str, str]) -> int:
     try:
         child = subprocess.Popen(command, env=environ)  # noqa: S603 - argv, no shell
     except (FileNotFoundError, PermissionError) as e:
-        from authsome.services.shell import not_runnable
+        from authsome.services.childenv import not_runnable
 
         raise not_runnable(command, e) from None
     saved = {}

@@ -6,7 +6,6 @@ import os
 import sys
 
 from authsome import shells
-from authsome.errors import CommandNotFound
 from authsome.util.resources import data_dir
 
 PLACEHOLDER = "@AUTHSOME@"
@@ -42,7 +41,7 @@ def run_command(ctx, names: list[str], command: list[str], proxy: bool = False) 
         from authsome.services.proxyrun import run_proxied  # the only way to authsome.proxy
 
         return run_proxied(ctx, names, command)
-    from authsome.services.childenv import scrub
+    from authsome.services.childenv import not_runnable, scrub
     from authsome.services.env import audit_export, collect
 
     export = collect(ctx, names)
@@ -52,12 +51,3 @@ def run_command(ctx, names: list[str], command: list[str], proxy: bool = False) 
         os.execvpe(command[0], command, environ)  # noqa: S606 - argv, no shell
     except (FileNotFoundError, PermissionError) as e:
         raise not_runnable(command, e) from None
-
-
-def not_runnable(command: list[str], e: OSError) -> CommandNotFound:
-    """The one-line error for a command that cannot be started (exit 127)."""
-    if isinstance(e, PermissionError):
-        return CommandNotFound(
-            f"cannot execute {command[0]}: permission denied", "check that it is an executable file"
-        )
-    return CommandNotFound(f"command not found: {command[0]}", "check its name and your PATH")

@@ -144,3 +144,22 @@ def filesystem_error(e: OSError):
         return None
     reason = e.strerror or os.strerror(e.errno)
     return FilesystemError(f"cannot use {e.filename}: {reason}", fix)
+
+
+def not_own_problem(path, forbidden: int) -> str | None:
+    """Why `path` cannot be trusted as this user's own: unreadable, another uid's, or with a
+    mode bit of `forbidden` (0o077: private; 0o022: nobody else may write); None when it can.
+
+    Session folders and the D-Bus socket are checked with it. Off POSIX there are no such modes.
+    """
+    try:
+        st = os.stat(path)
+    except OSError as e:
+        return f"{path} cannot be read ({e.strerror})"
+    if os.name != "posix":
+        return None
+    if st.st_uid != os.getuid():
+        return f"{path} belongs to uid {st.st_uid}, not to you (uid {os.getuid()})"
+    if st.st_mode & forbidden:
+        return f"{path} is open to other users (mode {st.st_mode & 0o777:04o})"
+    return None

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import stat
 
-from authsome.settings import not_own_problem
+from authsome.util.fsutil import not_own_problem
 
 BUS_NAME = "org.freedesktop.secrets"
 # A unix address names its socket with exactly one of these (the D-Bus specification).

@@ -26,7 +26,7 @@ def open_vault(environ: dict[str, str], config: dict, home, deadline: float, war
 
     `warn` is told when the address is plain http to another machine (doctor: a problem)."""
     from authsome.storage.vault.client import VaultClient
-    from authsome.storage.vault.config import cleartext_host, resolve
+    from authsome.storage.vault.config import cleartext_host, cleartext_warning, resolve
     from authsome.storage.vault.index import VaultIndex
     from authsome.storage.vault.store import VaultStore
 
@@ -38,10 +38,3 @@ def open_vault(environ: dict[str, str], config: dict, home, deadline: float, war
     local_copy = os.path.join(home.path, "vault-index.json")
     index = VaultIndex(client, local_copy, home.lock_path("vault-index"))
     return SharedVault(VaultStore(client), index)
-
-
-def cleartext_warning(addr: str, host: str) -> str:
-    return (
-        f"the Vault address {addr} is plain http to {host}: the Vault token and every secret"
-        " cross the network unencrypted. Use an https:// address"
-    )

@@ -190,3 +190,10 @@ def _text(section: dict, key: str, config_path: Path) -> str | None:
     if value is not None and not isinstance(value, str):
         raise ConfigError(f"{config_path}: vault.{key} must be a string", "fix the file")
     return value or None
+
+
+def cleartext_warning(addr: str, host: str) -> str:
+    return (
+        f"the Vault address {addr} is plain http to {host}: the Vault token and every secret"
+        " cross the network unencrypted. Use an https:// address"
+    )

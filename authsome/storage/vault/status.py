@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from authsome.errors import AuthsomeError
-from authsome.storage.vault import cleartext_warning
-from authsome.storage.vault.config import cleartext_host
+from authsome.storage.vault.config import cleartext_host, cleartext_warning
 
 # What authsome does under the prefix, and the capabilities each needs.
 NEEDED = {"read": ("read",), "write": ("create", "update"), "list": ("list",)}
