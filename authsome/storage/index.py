@@ -150,6 +150,8 @@ def _valid(key, entry) -> bool:
         kind = _TYPES.get(name)
         if kind is not None and not isinstance(value, kind):
             return False
+        if isinstance(value, int | float) and not -1e15 < value < 1e15:  # NaN, inf, 2**70
+            return False
     return f"{entry.get('provider')}:{entry.get('connection')}" == key
 
 
