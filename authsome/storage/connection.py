@@ -156,9 +156,8 @@ def _well_typed(conn: Connection) -> bool:
         if isinstance(value, _NUMBER) and not -1e15 < value < 1e15:  # NaN, inf, 2**70
             return False
     # The secret that is handed out: every login saves one.
-    needed = "api_key" if conn.auth_type == "api_key" else "access_token"
     return (
-        needed in conn.secrets
+        ("api_key" in conn.secrets or "access_token" in conn.secrets)
         and all(isinstance(v, str) for v in conn.secrets.values())
         and all(isinstance(s, str) for s in conn.scopes)
     )
