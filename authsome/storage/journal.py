@@ -30,6 +30,7 @@ from authsome.util import fsutil, jsonfast
 
 RESERVE_BYTES = 64 * 1024
 LINE_MAX = 4 << 20  # an entry is a few KiB; nothing longer is read
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
 
 
 def fingerprint(refresh_token: str) -> str:
@@ -228,8 +229,8 @@ def _entry_at(path: str, key: str) -> dict | None:
 
 def _holds_entry(spare: str) -> bool:
     """Whether the spare holds an entry rather than the zeros it is reserved with."""
-    try:
-        fd = fsutil.open_own(spare, os.O_RDONLY)
+    try:  # on every `token` of an OAuth login: one open and one read, not fsutil.open_own
+        fd = os.open(spare, os.O_RDONLY | _NOFOLLOW)
     except OSError:
         return False
     try:
