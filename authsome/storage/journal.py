@@ -23,7 +23,6 @@ the next command that loads the connection finishes the save.
 
 from __future__ import annotations
 
-import errno
 import os
 
 from authsome.util import fsutil, jsonfast
@@ -85,12 +84,16 @@ class Journal:
         """The file names of the entries waiting here (spares and $XDG_RUNTIME_DIR too), sorted."""
         here = _listdir(self.folder)
         names = [n for n in here if n.endswith(".pending")]
-        names += [
-            n for n in here if n.endswith(".spare") and _holds_entry(os.path.join(self.folder, n))
-        ]
+        names += [n for n in here if n.endswith(".spare") and self._kept_in(n)]
         spill = self.spill_folder()
         names += [n for n in _listdir(spill) if n.endswith(".pending")] if spill else []
         return sorted(names)
+
+    def _kept_in(self, spare_name: str) -> bool:
+        """Whether the spare of that name holds a whole entry (not zeros, nor a torn one)."""
+        key = spare_name[1:].removesuffix(".spare").replace("+", ":", 1)
+        path = os.path.join(self.folder, spare_name)
+        return _holds_entry(path) and _entry_at(path, key) is not None
 
     def waiting(self) -> list[str]:
         """The keys whose newest record waits here."""
@@ -110,23 +113,32 @@ class Journal:
         size = max(size, RESERVE_BYTES)
         spare = self.spare(key)
         try:
-            if os.lstat(spare).st_size >= size:  # lstat: a link planted here is refused below
+            # lstat: a link planted here is refused below. A torn entry (a writer killed while
+            # writing it) is zeroed: this runs under the refresh lock, so nobody is writing.
+            if os.lstat(spare).st_size >= size and not self._torn(key):
                 return
         except FileNotFoundError:
             pass
+        from authsome.storage.journalfiles import write_all
+
         fsutil.ensure_private_dir(self.folder)
         fd = fsutil.open_own(spare, os.O_WRONLY | os.O_CREAT)
         try:
             # Written, not just sized: a sparse file would need its blocks later, on a full disk.
-            _write_all(fd, bytes(size), spare)
+            write_all(fd, bytes(size), spare)
         except OSError:
             os.close(fd)
             _quietly(os.unlink, spare)
             raise
         os.close(fd)
 
+    def _torn(self, key: str) -> bool:
+        spare = self.spare(key)
+        return _holds_entry(spare) and _entry_at(spare, key) is None
+
     def write(self, key: str, base_refresh_token: str, record_json: str, own: str | None) -> str:
         """Keep `record_json` until the store takes it; returns where (see `note`)."""
+        from authsome.storage.journalfiles import keep_in_runtime, write_all
         from authsome.util import crypto  # here: the keychain's `token` never needs it
 
         blob = crypto.seal(_key(base_refresh_token), record_json.encode(), _aad(key))
@@ -143,31 +155,17 @@ class Journal:
             # In place, over bytes already allocated; a whole line marks a whole entry.
             fd = fsutil.open_own(spare, os.O_WRONLY | os.O_CREAT)
             try:
-                _write_all(fd, data, spare)
+                write_all(fd, data, spare)
             finally:
                 os.close(fd)
         except OSError as e:
-            return self._spill(key, data, e)
+            return keep_in_runtime(self.spill(key), self.runtime, data, e)
         try:
             os.replace(spare, self.pending(key))
         except OSError:
             return spare  # a folder that takes no rename: the entry is read from the spare
         fsutil.fsync_dir(self.folder)
         return self.pending(key)
-
-    def _spill(self, key: str, data: bytes, error: OSError) -> str:
-        """Keep the entry in $XDG_RUNTIME_DIR, as the home could not take it; else raise `error`."""
-        from authsome.settings import not_own_problem
-
-        path = self.spill(key)
-        if path is None or not_own_problem(self.runtime, 0o077):
-            raise error
-        try:
-            fsutil.ensure_private_dir(os.path.dirname(path))
-            fsutil.atomic_write(path, data)
-        except OSError:
-            raise error from None
-        return path
 
     def note(self, path: str) -> str:
         """What to say of a place `write` returned that is not the usual one; else ""."""
@@ -208,7 +206,10 @@ class Journal:
         for path in (self.pending(key), self.spill(key)):
             if path:
                 _quietly(os.unlink, path)
-        _quietly(_blank, self.spare(key))
+        if _holds_entry(self.spare(key)):
+            from authsome.storage.journalfiles import blank
+
+            _quietly(lambda spare: blank(spare, LINE_MAX), self.spare(key))
 
 
 def _entry_at(path: str, key: str) -> dict | None:
@@ -239,29 +240,6 @@ def _holds_entry(spare: str) -> bool:
         return False
     finally:
         os.close(fd)
-
-
-def _blank(spare: str) -> None:
-    """Zero the entry at the start of the spare, in place: its space stays reserved."""
-    if not _holds_entry(spare):
-        return
-    fd = fsutil.open_own(spare, os.O_RDWR)
-    with os.fdopen(fd, "r+b") as f:
-        length = len(f.readline(LINE_MAX))
-        f.seek(0)
-        f.write(bytes(length))
-        f.flush()
-        os.fsync(f.fileno())
-
-
-def _write_all(fd: int, data: bytes, path: str) -> None:
-    """Write `data` and fsync; a short write (a full disk) is an error, not a torn entry."""
-    try:
-        if os.write(fd, data) != len(data):
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), path)
-        os.fsync(fd)
-    except OSError as e:
-        raise fsutil.named(e, path) from None
 
 
 def _listdir(folder: str) -> list[str]:
