@@ -136,7 +136,7 @@ class Context:
         from authsome.storage.journal import Journal
 
         self.home.ensure()
-        journal = Journal(self.home.journal_dir)
+        journal = Journal(self.home.journal_dir, self.environ.get("XDG_RUNTIME_DIR"))
         # The store is chosen on first use (list reads the index alone); a given one at once.
         choice = self.store_choice if self._store is not None else lambda: self.store_choice
         return Connections(choice, self.index, self.clock, journal, self.io.say, lambda: self.vault)

@@ -47,6 +47,8 @@ def load_config(path: str) -> dict:
         raise ConfigError(
             f"{path} is not valid JSON (line {e.lineno})", "fix or remove the file"
         ) from None
+    except RecursionError:
+        raise ConfigError(f"{path} is nested too deeply", "fix or remove the file") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path} must hold a JSON object", "fix or remove the file")
     return data

@@ -1,5 +1,6 @@
 """Running the installed `authsome` console script in tests."""
 
+import signal
 import subprocess
 import sys
 import time
@@ -22,8 +23,19 @@ def run(args, env, input=None, timeout=60, **kw):  # noqa: A002
     )
 
 
-def start_token(env, name: str = "testsrv") -> subprocess.Popen:
-    """`authsome token NAME` started in its own session, for tests that race or kill it."""
+def default_sigint() -> None:
+    """A preexec_fn for children that are sent SIGINT: a suite started in the background (`&`
+    from a script) ignores SIGINT, and its children would inherit that."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def ignore_sigint() -> None:
+    """A preexec_fn for a child started as a background job of a script is: SIGINT ignored."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def start_token(env, name: str = "testsrv", preexec_fn=default_sigint) -> subprocess.Popen:
+    """`authsome token NAME` started in its own session, for tests that race, signal or kill it."""
     return subprocess.Popen(
         [AUTHSOME_BIN, "token", name],
         env=env,
@@ -31,6 +43,7 @@ def start_token(env, name: str = "testsrv") -> subprocess.Popen:
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        preexec_fn=preexec_fn,  # noqa: PLW1509 - it only sets a signal disposition
     )
 
 

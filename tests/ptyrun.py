@@ -13,6 +13,9 @@ class PtyProcess:
     def __init__(self, argv: list[str], env: dict[str, str]):
         self.pid, self.fd = pty.fork()
         if self.pid == 0:  # child: the pty is its controlling terminal
+            # Ctrl-C (`interrupt`) must reach it even when the suite runs as a background job,
+            # which ignores SIGINT.
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
             os.execvpe(argv[0], argv, env)  # noqa: S606
         self.screen = b""
         self._seen = 0  # where expect_next starts looking

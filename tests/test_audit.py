@@ -11,7 +11,7 @@ import sys
 import time
 
 import pytest
-from clitools import AUTHSOME_BIN, run
+from clitools import AUTHSOME_BIN, default_sigint, run
 from conftest import TEST_PASSPHRASE
 from realparts import require
 
@@ -289,6 +289,7 @@ def test_log_follow_prints_lines_written_later_and_ends_with_130_on_ctrl_c(ctx, 
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=default_sigint,  # noqa: PLW1509 - it is sent SIGINT
     )
     try:
         time.sleep(1.0)  # started and following

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from clitools import AUTHSOME_BIN, run
+from clitools import AUTHSOME_BIN, default_sigint, run
 from conftest import TEST_PASSPHRASE
 from ptyrun import PtyProcess
 
@@ -56,6 +56,7 @@ def test_device_code_message_is_flushed_when_piped(testsrv, file_env):
         stdout=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        preexec_fn=default_sigint,  # noqa: PLW1509 - it is sent SIGINT
     )
     start = time.monotonic()
     assert proc.stdout.readline().startswith("Visit ")

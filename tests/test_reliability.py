@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from clitools import AUTHSOME_BIN, run, start_token, wait_for
+from clitools import AUTHSOME_BIN, ignore_sigint, run, start_token, wait_for
 from realparts import IN_CI
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -57,6 +57,22 @@ def test_a_signal_during_the_refresh_waits_for_the_save(testsrv, unlocked_env, s
     # ...but only after the rotated refresh token was stored. Wait until the server has spent
     # the old one, or the next call could slip in first and hide a lost token.
     wait_for(lambda: any(info["used"] for info in testsrv.state.refresh.values()))
+    testsrv.state.refresh_delay = 0
+    _assert_login_alive(testsrv, unlocked_env)
+
+
+def test_an_ignored_sigint_stays_ignored_during_the_refresh(testsrv, unlocked_env):
+    """#24 item 21: a job started with `&` from a script ignores SIGINT; authsome must neither
+    promise to stop nor take the signal over."""
+    _due(testsrv, unlocked_env)
+    testsrv.state.refresh_delay = 1.0
+    proc = start_token(unlocked_env, preexec_fn=ignore_sigint)
+    wait_for(lambda: testsrv.state.count("/token", "refresh_token") == 1, timeout=20.0)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert "stopping right after" not in err
+    assert out.strip() in testsrv.state.access
     testsrv.state.refresh_delay = 0
     _assert_login_alive(testsrv, unlocked_env)
 

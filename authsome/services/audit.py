@@ -18,7 +18,7 @@ from authsome.util import jsonfast
 MAX_BYTES = 10 * 1024 * 1024  # then audit.log becomes audit.log.1, replacing the one before
 MAX_EXTRA = 512  # characters of one extra value: a line stays one small write
 HIDDEN = "[hidden]"
-_FLAGS = os.O_CREAT | os.O_APPEND | os.O_WRONLY | getattr(os, "O_CLOEXEC", 0)
+_FLAGS = os.O_CREAT | os.O_APPEND | os.O_WRONLY
 _PARTS = r"[^/?&=:;,@\s]+"  # compiled on first use (re caches it): most lines need none
 _warned: list[bool] = []  # at most one warning per process
 
@@ -81,15 +81,18 @@ def clean(key: str, value):
 
 def append(ctx, data: bytes) -> None:
     """Write `data` with one O_APPEND write, rotating the log first when it is full."""
+    from authsome.util.fsutil import open_own
+
+    # Not a link planted in the home: its target would be chmod'ed and appended to.
     path = ctx.home.audit_file
-    fd = os.open(path, _FLAGS, 0o600)
+    fd = open_own(path, _FLAGS)
     try:
         st = os.fstat(fd)
         if st.st_size and st.st_size + len(data) > MAX_BYTES:
             os.close(fd)
             fd = -1
             _rotate(ctx, path, len(data))
-            fd = os.open(path, _FLAGS, 0o600)
+            fd = open_own(path, _FLAGS)
         elif st.st_mode & 0o077 and hasattr(os, "fchmod"):
             os.fchmod(fd, 0o600)  # made by hand or by an older copy: keep it private
         os.write(fd, data)

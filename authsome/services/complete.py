@@ -42,7 +42,7 @@ class TabContext:
                 config = json.loads(f.read().decode())
         except FileNotFoundError:
             config = {}
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):
             return True  # one the factory refuses, even with the variable set: not Tab's to say
         if not isinstance(config, dict):
             return True

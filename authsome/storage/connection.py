@@ -130,7 +130,7 @@ class Connection(Record):
         try:
             data = jsonfast.loads(raw)
             conn = cls(**data)
-            if not isinstance(conn.secrets, dict) or conn.key != key:
+            if not _well_typed(conn) or conn.key != key:
                 raise TypeError
             # `token` and `env` print the secrets: from a store that others write (the vault
             # store), an escape sequence would reach the terminal as it is. Checked as token
@@ -145,3 +145,37 @@ class Connection(Record):
                 f"the stored record {key} is corrupt",
                 f"remove it with: authsome logout {key.replace(':default', '')}",
             ) from None
+
+
+_NUMBER = (int, float)
+_TYPES = {
+    "provider": str,
+    "connection": str,
+    "auth_type": str,
+    "flow": (str, type(None)),
+    "secrets": dict,
+    "expires_at": (*_NUMBER, type(None)),
+    "scopes": list,
+    "client_id": (str, type(None)),
+    "status": str,
+    "created_at": _NUMBER,
+    "updated_at": _NUMBER,
+    "token_origin": (str, type(None)),
+}
+
+
+def _well_typed(conn: Connection) -> bool:
+    """Whether every field has the type authsome writes: a record that was damaged or
+    tampered with is corrupt, not a crash later on."""
+    for name, kind in _TYPES.items():
+        value = getattr(conn, name)
+        if not isinstance(value, kind):
+            return False
+        if isinstance(value, _NUMBER) and not -1e15 < value < 1e15:  # NaN, inf, 2**70
+            return False
+    # The secret that is handed out: every login saves one.
+    return (
+        ("api_key" in conn.secrets or "access_token" in conn.secrets)
+        and all(isinstance(v, str) for v in conn.secrets.values())
+        and all(isinstance(s, str) for s in conn.scopes)
+    )

@@ -142,7 +142,8 @@ class Connections(Recovery):
                 f" {conn.key.replace(':default', '')} --force",
             ) from None
         self.unsaved.add(conn.key)
-        return f"{path} ({why(error)})"
+        note = self.journal.note(path)
+        return f"{path} ({why(error)}{'; in ' + note if note else ''})"
 
     def refresh_lock(self, provider: str, connection: str, settled=None):
         """A context manager around a refresh that other machines honour too, when the store is
@@ -169,14 +170,15 @@ class Connections(Recovery):
         """Finish a save that the journal holds, if it still belongs on top of the store."""
         from authsome.storage.journal import fingerprint
 
-        entry = self.journal.read(key)
         base = stored.secrets.get("refresh_token") if stored is not None else None
-        if entry is None or base is None or entry.get("own") == fingerprint(base):
-            self.journal.clear(key)  # torn, logged out, or the store already has it
-            return stored
-        raw = self.journal.open(entry, base)
+        raw = None
+        for entry in self.journal.entries(key) if base is not None else []:
+            # One whose own token the store holds is done; one made on top of another record
+            # does not open. At most one entry opens: no token is spent twice.
+            if entry.get("own") != fingerprint(base):
+                raw = raw or self.journal.open(entry, base)
         if raw is None:
-            self.journal.clear(key)  # made on top of another login: stale
+            self.journal.clear(key)  # torn, logged out, done, or made on another login: stale
             return stored
         newer = Connection.from_json(key, raw)
         try:

@@ -155,6 +155,8 @@ def _valid(key, entry) -> bool:
             return False
         if isinstance(value, str) and not value.isprintable():
             return False
+        if isinstance(value, int | float) and not -1e15 < value < 1e15:  # NaN, inf, 2**70
+            return False
     provider, connection = entry.get("provider"), entry.get("connection")
     return is_name(provider) and is_name(connection) and f"{provider}:{connection}" == key
 

@@ -62,13 +62,35 @@ def atomic_write(path, data: bytes) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         import contextlib  # here: Tab imports this module and never writes
 
         with contextlib.suppress(OSError):
             os.unlink(tmp)
-        raise
+        raise named(e, path) from None
     fsync_dir(folder or os.curdir)
+
+
+def named(e: BaseException, path) -> BaseException:
+    """`e`, naming `path` if it is an OSError that names no file: a write or fsync on a full
+    disk says only "No space left on device", and the person needs to know where."""
+    if isinstance(e, OSError) and e.filename is None and e.errno is not None:
+        return OSError(e.errno, e.strerror or os.strerror(e.errno), os.fspath(path))
+    return e
+
+
+def open_own(path, flags: int, mode: int = FILE_MODE) -> int:
+    """os.open for a file of authsome's own in the home: a symbolic link planted there is not
+    followed, and anything but a regular file of this user is refused (PermissionError)."""
+    import stat
+
+    nofollow = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)  # a FIFO: no wait
+    fd = os.open(path, flags | nofollow | getattr(os, "O_CLOEXEC", 0), mode)
+    st = os.fstat(fd)
+    if stat.S_ISREG(st.st_mode) and (os.name != "posix" or st.st_uid == os.geteuid()):
+        return fd
+    os.close(fd)
+    raise PermissionError(errno.EPERM, "not a regular file of yours", os.fspath(path))
 
 
 def fsync_dir(folder) -> None:
@@ -96,8 +118,11 @@ def remove_stale_temps(path) -> None:
 def write_private(path, data: bytes) -> None:
     """Create or truncate `path` with mode 0600 (no atomicity)."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+    except OSError as e:
+        raise named(e, path) from None
 
 
 # Environment failures on a file, and what the person can do about each.
@@ -110,7 +135,8 @@ _OS_FIXES = {
     errno.ENOTDIR: "a file stands where a folder should be; move it aside",
     errno.EEXIST: "a file stands where a folder should be; move it aside",
     errno.EISDIR: "a folder stands where a file should be; move it aside",
-    errno.ELOOP: "a symbolic link loop is in the way; remove it",
+    errno.ELOOP: "a symbolic link is in the way (authsome does not follow it); remove it",
+    errno.ENXIO: "a special file stands where a file should be; move it aside",
     errno.ENAMETOOLONG: "use a shorter AUTHSOME_HOME",
     errno.EIO: "the disk reported an I/O error; check it",
 }

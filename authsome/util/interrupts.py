@@ -30,7 +30,9 @@ def deferred(notice=None):
     previous = {}
     for name in DEFERRED:
         number = getattr(signal, name, None)
-        if number is not None:
+        # One that is ignored stays ignored (a job started with `&` from a script ignores
+        # SIGINT): it would not stop the command afterwards either.
+        if number is not None and signal.getsignal(number) != signal.SIG_IGN:
             previous[number] = signal.signal(number, hold)
     try:
         yield
