@@ -357,6 +357,12 @@ class Handler(BaseHTTPRequestHandler):
 class OAuthServer(ThreadingHTTPServer):
     daemon_threads = True
 
+    def handle_error(self, request, client_address):
+        import sys
+
+        if not isinstance(sys.exc_info()[1], ConnectionError):  # a client killed mid-answer
+            super().handle_error(request, client_address)
+
     def __init__(self):
         super().__init__(("127.0.0.1", 0), Handler)
         self.state = State()

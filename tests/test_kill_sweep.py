@@ -19,7 +19,7 @@ import threading
 import time
 
 import pytest
-from clitools import AUTHSOME_BIN, start_token
+from clitools import AUTHSOME_BIN
 
 SIGNALS = {"int": signal.SIGINT, "term": signal.SIGTERM, "hup": signal.SIGHUP}
 SIGNALS["kill"] = signal.SIGKILL
@@ -37,8 +37,10 @@ POINTS = (
     ("answered", 0.04),
 )
 REQUEST_HOLD = 0.1
-LIFETIME = 2  # of a refreshed token: due again at half its life, 1.5 s at most (whole seconds)
-DUE_AFTER = 1.7
+# Tokens live 4 s: due at half their life, within 2.5 s of being issued (expiry is counted in
+# whole seconds), and still valid for a moment while 36 commands crowd one keychain.
+LIFETIME = 4
+DUE_AFTER = 2.7
 
 
 def _kill(proc, sig) -> None:
@@ -47,20 +49,21 @@ def _kill(proc, sig) -> None:
 
 
 class Sweep:
-    """Kills armed per provider, fired by the test server's refresh stages."""
+    """One provider per (signal, point), each with its own client id, by which the test server's
+    refresh stages fire the kill planned for it."""
 
-    def __init__(self, server, env):
+    def __init__(self, server, env, install_provider):
         self.server, self.env = server, env
+        self.plans = [(n, sig, *point) for point in POINTS for n, sig in SIGNALS.items()]
         self.armed: dict[str, tuple] = {}  # client_id -> (stage, delay, proc, signal)
-        self.last_answer = 0.0
         self.lock = threading.Lock()
+        for i in range(len(self.plans)):
+            install_provider(server.provider(f"kt{i}", oauth={"client_id": f"client-kt{i}"}))
         server.state.on_refresh_stage = self.stage
         server.state.refresh_delay = REQUEST_HOLD
-        server.state.refreshed_expires_in = LIFETIME
+        server.state.access_expires_in = server.state.refreshed_expires_in = LIFETIME
 
     def stage(self, stage: str, form: dict) -> None:
-        if stage == "answered":
-            self.last_answer = time.time()
         with self.lock:
             plan = self.armed.get(form.get("client_id"))
             if plan is None or plan[0] != stage:
@@ -72,70 +75,54 @@ class Sweep:
         else:
             _kill(proc, sig)
 
-    def login(self, names) -> None:
-        procs = [
-            subprocess.Popen(
-                [AUTHSOME_BIN, "login", f"kt-{name}", "--force"],
-                env=self.env,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-            for name in names
-        ]
-        for proc in procs:
-            _, err = proc.communicate(timeout=90)
-            assert proc.returncode == 0, err
+    def _start(self, i: int, *argv: str) -> subprocess.Popen:
+        """`authsome ARGV kt<i>` in its own session, as a terminal or a runner starts it."""
+        return subprocess.Popen(
+            [AUTHSOME_BIN, *argv, f"kt{i}"],
+            env=self.env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
 
-    def trial(self, stage: str, delay: float) -> dict[str, bool]:
-        """One kill per signal at (stage, delay); which commands died by their signal."""
-        time.sleep(max(0.0, self.last_answer + DUE_AFTER - time.time()))  # every token due
-        procs = {}
-        for name, sig in SIGNALS.items():
-            procs[name] = proc = start_token(self.env, f"kt-{name}")
+    def _all(self, *argv: str) -> list[subprocess.Popen]:
+        return [self._start(i, *argv) for i in range(len(self.plans))]
+
+    def run(self) -> dict[str, list[int]]:
+        """Log in everywhere, let the tokens fall due, kill one `token` each as planned, and
+        count per signal the commands that died by it and the logins that do not work after."""
+        for proc in self._all("login", "--force"):
+            _, err = proc.communicate(timeout=120)
+            assert proc.returncode == 0, err
+        time.sleep(DUE_AFTER)  # every token due
+        procs = []
+        for i, (_, sig, stage, delay) in enumerate(self.plans):
+            procs.append(proc := self._start(i, "token"))
             if stage == "start":
                 threading.Timer(delay, _kill, (proc, sig)).start()
             else:
                 with self.lock:
-                    self.armed[f"client-kt-{name}"] = (stage, delay, proc, sig)
-        died = {}
-        for name, proc in procs.items():
-            proc.communicate(timeout=90)
-            died[name] = proc.returncode != 0
-        with self.lock:
-            self.armed.clear()
-        return died
-
-    def alive(self) -> dict[str, bool]:
-        """Whether each login still works (the next `token` waits for any helper still saving)."""
-        procs = {name: start_token(self.env, f"kt-{name}") for name in SIGNALS}
-        result = {}
-        for name, proc in procs.items():
-            out, err = proc.communicate(timeout=90)
-            result[name] = proc.returncode == 0 and out.strip() in self.server.state.access
-            assert result[name] or proc.returncode == 7, (name, proc.returncode, err)
-        return result
+                    self.armed[f"client-kt{i}"] = (stage, delay, proc, sig)
+        died = []
+        for proc in procs:
+            proc.communicate(timeout=120)
+            died.append(proc.returncode != 0)
+        # The next `token` waits for any helper still saving, and says whether the login works.
+        figures = {name: [0, 0] for name in SIGNALS}  # trials, lost
+        checks = self._all("token")
+        for (name, *_), killed, proc in zip(self.plans, died, checks, strict=True):
+            out, err = proc.communicate(timeout=120)
+            alive = proc.returncode == 0 and out.strip() in self.server.state.access
+            assert alive or proc.returncode == 7, (name, proc.returncode, err)
+            figures[name][0] += killed
+            figures[name][1] += not alive
+        return figures
 
 
 def _sweep(server, env, install_provider, store: str) -> dict[str, list[int]]:
-    for name in SIGNALS:
-        install_provider(server.provider(f"kt-{name}", oauth={"client_id": f"client-kt-{name}"}))
-    server.state.access_expires_in = LIFETIME
-    sweep = Sweep(server, env)
-    sweep.login(SIGNALS)
-    sweep.last_answer = time.time()  # the logins' tokens: due like refreshed ones
-    figures = {name: [0, 0] for name in SIGNALS}  # trials, lost
-    for stage, delay in POINTS:
-        died = sweep.trial(stage, delay)
-        alive = sweep.alive()
-        for name in SIGNALS:
-            figures[name][0] += died[name]
-            figures[name][1] += not alive[name]
-        lost = [name for name in SIGNALS if not alive[name]]
-        if lost:
-            sweep.login(lost)
-            sweep.last_answer = time.time()
+    figures = Sweep(server, env, install_provider).run()
     report = ", ".join(f"SIG{n.upper()} {t} trials {lost} lost" for n, (t, lost) in figures.items())
     print(f"kill sweep over the refresh window, {store}: {report}")
     return figures

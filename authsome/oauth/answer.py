@@ -62,4 +62,5 @@ def recover(stored: Connection, kept: dict) -> Connection | None:
         return None
     origin = kept.get("origin")
     apply(newer, tokens, origin if isinstance(origin, str) else stored.token_origin)
+    newer.updated_at = int(at)  # as a save at that moment: the lifetime sets the margin
     return newer
