@@ -5,6 +5,7 @@ The OAuth server here rotates refresh tokens and revokes the whole login when a 
 back, as node-oidc-provider, Auth0 and Okta do, so a lost rotated token shows up as exit 7.
 """
 
+import fcntl
 import json
 import os
 import signal
@@ -13,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from clitools import AUTHSOME_BIN, run, start_token, wait_for
+from clitools import AUTHSOME_BIN, kill_with_helpers, run, start_token, wait_for
 from realparts import IN_CI
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -573,3 +574,31 @@ def test_a_loopback_port_in_use_is_a_usage_error(testsrv, passphrase_env):
     _no_internal_error(out)
     assert out.returncode == 2, out.stderr
     assert f"port {port} on 127.0.0.1 is in use" in out.stderr
+
+
+def _waits_for_flock(path: Path) -> bool:
+    """Whether a process is blocked on an flock of `path` (a "->" line of /proc/locks)."""
+    inode = os.stat(path).st_ino
+    lines = Path("/proc/locks").read_text().splitlines()
+    return any("->" in line and f":{inode} " in line for line in lines)
+
+
+def test_a_refresh_killed_at_its_save_is_finished_from_the_raw_answer(testsrv, unlocked_env):
+    """#24 item 17: the answer goes into the journal before it is parsed. The store's write
+    waits for its lock (held here), and the command and its helper are killed there (SIGKILL:
+    the OOM killer, the machine going down); the next command makes the new record from the
+    journalled answer, and the rotated refresh token lives on."""
+    _due(testsrv, unlocked_env)
+    lock = Path(unlocked_env["AUTHSOME_HOME"]) / "locks" / "vault.lock"
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # the save of the refreshed record cannot finish
+        proc = start_token(unlocked_env)
+        wait_for(lambda: testsrv.state.count("/token", "refresh_token") == 1)
+        wait_for(lambda: _waits_for_flock(lock))  # the answer is in; the save waits
+        kill_with_helpers(proc.pid)
+        proc.communicate(timeout=30)
+    finally:
+        os.close(fd)
+    _assert_login_alive(testsrv, unlocked_env)
+    assert testsrv.state.count("/token", "refresh_token") == 1  # finished, not refreshed again

@@ -26,7 +26,10 @@ def run(ctx, provider_name: str, conn_name: str, hint: str, single_flight) -> Co
     from authsome.util import detach
 
     got: dict = {}
-    detach.run(lambda send: _work(ctx, send, single_flight), lambda doc: _receive(ctx, doc, got))
+    if not detach.run(
+        lambda send: _work(ctx, send, single_flight), lambda d: _receive(ctx, d, got)
+    ):
+        return single_flight()
     if "conn" in got:
         return Connection.from_json(make_key(provider_name, conn_name), got["conn"])
     if "error" in got:

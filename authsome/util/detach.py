@@ -21,7 +21,10 @@ FORWARDED = ("SIGINT", "SIGTERM", "SIGHUP")
 def possible() -> bool:
     """Whether a helper can be forked: POSIX, and this the only thread (fork copies the calling
     thread alone, and a lock another thread held would never be released in the helper)."""
-    if not hasattr(os, "fork"):
+    import sys
+
+    # macOS: the keychain's frameworks are not safe to use in a child forked after they were.
+    if not hasattr(os, "fork") or sys.platform == "darwin":
         return False
     import threading
 
@@ -44,22 +47,26 @@ class _Forward:
                 os.kill(self.pid, signum)
 
 
-def run(work, receive) -> None:
+def run(work, receive) -> bool:
     """Run `work(send)` in a helper, `receive(doc)` getting each document it sends; then raise
-    the first signal the command got meanwhile."""
+    the first signal the command got meanwhile. False when no helper could be started."""
     numbers = [getattr(signal, name) for name in FORWARDED if hasattr(signal, name)]
     forward = _Forward()
     # Blocked across the fork: a signal now is handled by the command, after the helper is known.
     mask = signal.pthread_sigmask(signal.SIG_BLOCK, numbers)
     previous = {number: signal.signal(number, forward) for number in numbers}
-    r, w = os.pipe()
+    try:
+        r, w = os.pipe()
+    except OSError:
+        _restore(previous, mask)
+        return False
     try:
         pid = os.fork()
-    except OSError:
+    except OSError:  # no memory or processes to spare: the caller does the work itself
         _restore(previous, mask)
         os.close(r)
         os.close(w)
-        raise
+        return False
     if pid == 0:
         _helper(work, r, w, previous, mask)
     os.close(w)
@@ -73,6 +80,7 @@ def run(work, receive) -> None:
         _restore(previous, None)
     if forward.caught:
         signal.raise_signal(forward.caught[0])  # SIGINT: KeyboardInterrupt; others: death
+    return True
 
 
 def _restore(previous: dict, mask) -> None:
