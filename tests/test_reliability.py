@@ -602,3 +602,41 @@ def test_a_refresh_killed_at_its_save_is_finished_from_the_raw_answer(testsrv, u
         os.close(fd)
     _assert_login_alive(testsrv, unlocked_env)
     assert testsrv.state.count("/token", "refresh_token") == 1  # finished, not refreshed again
+
+
+def _child_running(pid: int, arg: str) -> int | None:
+    """The pid of a child of `pid` that has `arg` among its arguments, if any."""
+    for entry in os.listdir("/proc"):
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == pid and arg.encode() in cmdline.split(b"\0"):
+            return int(entry)
+    return None
+
+
+def test_a_killed_token_command_does_not_hold_up_its_command_substitution(testsrv, unlocked_env):
+    """#24 item 17: the helper that finishes the refresh keeps no stdout or stderr of the
+    command's open, so `$(authsome token x)` returns as soon as the command is killed, while
+    the helper goes on and saves the rotated tokens."""
+    _due(testsrv, unlocked_env)
+    answered = []
+    testsrv.state.on_refresh_stage = lambda stage, form: answered.append(stage == "answered")
+    testsrv.state.refresh_delay = 8.0  # the helper waits this long for the answer
+    shell = subprocess.Popen(
+        ["sh", "-c", f'x=$("{AUTHSOME_BIN}" token testsrv 2>&1); echo "got:$x"'],
+        env=unlocked_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    wait_for(lambda: testsrv.state.count("/token", "refresh_token") == 1)
+    os.kill(_child_running(shell.pid, "token"), signal.SIGKILL)  # authsome, not the shell
+    out, _ = shell.communicate(timeout=30)
+    assert out == "got:\n" and not any(answered), "the shell waited for the helper"
+    testsrv.state.refresh_delay = 0
+    _assert_login_alive(testsrv, unlocked_env)  # waits for the helper's save
+    assert testsrv.state.count("/token", "refresh_token") == 1
