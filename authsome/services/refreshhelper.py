@@ -9,6 +9,8 @@ on: killed, the command leaves it to finish the save and release the locks it to
 
 from __future__ import annotations
 
+import os
+
 from authsome import errors
 from authsome.storage.base import make_key
 from authsome.storage.connections import Connection
@@ -26,9 +28,12 @@ def run(ctx, provider_name: str, conn_name: str, hint: str, single_flight) -> Co
     from authsome.util import detach
 
     got: dict = {}
-    if not detach.run(
-        lambda send: _work(ctx, send, single_flight), lambda d: _receive(ctx, d, got)
-    ):
+    asker = (os.getpid(), os.getppid())  # whom the helper's audit lines name
+
+    def work(send):
+        _work(ctx, send, single_flight, asker)
+
+    if not detach.run(work, lambda doc: _receive(ctx, doc, got)):
         return single_flight()
     if "conn" in got:
         return Connection.from_json(make_key(provider_name, conn_name), got["conn"])
@@ -46,8 +51,11 @@ def run(ctx, provider_name: str, conn_name: str, hint: str, single_flight) -> Co
     )
 
 
-def _work(ctx, send, single_flight) -> None:
+def _work(ctx, send, single_flight, asker: tuple[int, int]) -> None:
     """The helper's part: what people are told, and the outcome, go back over the pipe."""
+    from authsome.services import audit
+
+    audit.on_behalf_of(*asker)
     ctx.leave_connections()
     ctx.io.say = lambda text: send({"say": text})
     ctx.connections.warn = lambda text: send({"warn": text})
