@@ -139,7 +139,9 @@ class Context:
         journal = Journal(self.home.journal_dir, self.environ.get("XDG_RUNTIME_DIR"))
         # The store is chosen on first use (list reads the index alone); a given one at once.
         choice = self.store_choice if self._store is not None else lambda: self.store_choice
-        return Connections(choice, self.index, self.clock, journal, self.io.say, lambda: self.vault)
+        return Connections(
+            choice, self.index, self.clock, journal, self.io.say, lambda: self.vault, _answer
+        )
 
     @lazy
     def registrations(self):
@@ -173,3 +175,18 @@ class Context:
     @lazy
     def refresh_margin(self) -> int:
         return settings.resolve_refresh_margin(self.environ).value
+
+    def leave_connections(self) -> None:
+        """In a forked helper: leave the open connections (HTTP, Vault) to the parent and open
+        new ones when needed; two processes cannot share one TLS session."""
+        if "http" in self.__dict__:
+            self.http.leave()
+        if "shared_vault" in self.__dict__:
+            self.shared_vault.store.client.leave()
+
+
+def _answer(stored, kept: dict):
+    """A refresh's raw answer that the journal holds, made into the record (oauth/answer.py)."""
+    from authsome.oauth.answer import recover
+
+    return recover(stored, kept)

@@ -47,6 +47,27 @@ def start_token(env, name: str = "testsrv", preexec_fn=default_sigint) -> subpro
     )
 
 
+def kill_with_helpers(pid: int) -> None:
+    """SIGKILL a command and the helpers it forked into sessions of their own (a refresh runs
+    in one, which outlives the command): the machine dying, not the command alone."""
+    import contextlib
+    import os
+    import signal
+
+    children = [pid]
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == pid:
+            children.append(int(entry))
+    for child in children:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(child, signal.SIGKILL)
+
+
 def wait_for(predicate, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():

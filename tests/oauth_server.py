@@ -26,6 +26,7 @@ class State:
         self.refresh: dict[str, dict] = {}  # refresh token -> {"family", "used"}
         self.revoked_families: set[str] = set()
         self.access: set[str] = set()
+        self.expiry: dict[str, float] = {}  # access token -> when it expires (time.time())
         self.revoked: list[tuple[str, str]] = []
         # Behaviour knobs, set by tests.
         self.interval = 1
@@ -58,6 +59,9 @@ class State:
         # Called when a refresh request arrives, before it is answered; returning "drop" loses
         # the request (no answer, no rotation).
         self.on_refresh = None
+        # Called with ("request", form) as a refresh request arrives and ("answered", form) once
+        # its answer is sent: a kill sweep times its signals by them.
+        self.on_refresh_stage = None
         self.refresh_failure: tuple[int, str, str] | None = None  # (status, content type, body)
         self.refresh_raw: str | None = None  # a raw JSON text answered to good refresh requests
         self.drip_seconds: float | None = None  # send refresh answers one byte at a time
@@ -278,6 +282,7 @@ class Handler(BaseHTTPRequestHandler):
         omit = refresh_call and st.refresh_expires_in_omitted
         if lifetime is not None and not omit:
             body["expires_in"] = lifetime
+            st.expiry[access] = time.time() + lifetime
         return body
 
     def _token(self, form):
@@ -317,6 +322,8 @@ class Handler(BaseHTTPRequestHandler):
             with st.lock:
                 return self._send(200, self._issue(scope=c["scope"]))
         if grant == "refresh_token":
+            if st.on_refresh_stage is not None:
+                st.on_refresh_stage("request", form)
             if st.on_refresh is not None and st.on_refresh() == "drop":
                 self.close_connection = True
                 return  # no answer, nothing changed: the request was lost on its way in
@@ -340,12 +347,21 @@ class Handler(BaseHTTPRequestHandler):
                 if st.refresh_raw is not None:
                     text = st.refresh_raw.replace("@RT@", issued["refresh_token"])
                     return self._send(200, text.replace("@AT@", issued["access_token"]))
-                return self._send(200, issued)
+                self._send(200, issued)
+            if st.on_refresh_stage is not None:
+                st.on_refresh_stage("answered", form)
+            return
         self._error("unsupported_grant_type")
 
 
 class OAuthServer(ThreadingHTTPServer):
     daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        import sys
+
+        if not isinstance(sys.exc_info()[1], ConnectionError):  # a client killed mid-answer
+            super().handle_error(request, client_address)
 
     def __init__(self):
         super().__init__(("127.0.0.1", 0), Handler)

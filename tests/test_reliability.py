@@ -5,6 +5,7 @@ The OAuth server here rotates refresh tokens and revokes the whole login when a 
 back, as node-oidc-provider, Auth0 and Okta do, so a lost rotated token shows up as exit 7.
 """
 
+import fcntl
 import json
 import os
 import signal
@@ -13,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from clitools import AUTHSOME_BIN, ignore_sigint, run, start_token, wait_for
+from clitools import AUTHSOME_BIN, ignore_sigint, kill_with_helpers, run, start_token, wait_for
 from realparts import IN_CI
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -589,3 +590,69 @@ def test_a_loopback_port_in_use_is_a_usage_error(testsrv, passphrase_env):
     _no_internal_error(out)
     assert out.returncode == 2, out.stderr
     assert f"port {port} on 127.0.0.1 is in use" in out.stderr
+
+
+def _waits_for_flock(path: Path) -> bool:
+    """Whether a process is blocked on an flock of `path` (a "->" line of /proc/locks)."""
+    inode = os.stat(path).st_ino
+    lines = Path("/proc/locks").read_text().splitlines()
+    return any("->" in line and f":{inode} " in line for line in lines)
+
+
+def test_a_refresh_killed_at_its_save_is_finished_from_the_raw_answer(testsrv, unlocked_env):
+    """#24 item 17: the answer goes into the journal before it is parsed. The store's write
+    waits for its lock (held here), and the command and its helper are killed there (SIGKILL:
+    the OOM killer, the machine going down); the next command makes the new record from the
+    journalled answer, and the rotated refresh token lives on."""
+    _due(testsrv, unlocked_env)
+    lock = Path(unlocked_env["AUTHSOME_HOME"]) / "locks" / "vault.lock"
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # the save of the refreshed record cannot finish
+        proc = start_token(unlocked_env)
+        wait_for(lambda: testsrv.state.count("/token", "refresh_token") == 1)
+        wait_for(lambda: _waits_for_flock(lock))  # the answer is in; the save waits
+        kill_with_helpers(proc.pid)
+        proc.communicate(timeout=30)
+    finally:
+        os.close(fd)
+    _assert_login_alive(testsrv, unlocked_env)
+    assert testsrv.state.count("/token", "refresh_token") == 1  # finished, not refreshed again
+
+
+def _child_running(pid: int, arg: str) -> int | None:
+    """The pid of a child of `pid` that has `arg` among its arguments, if any."""
+    for entry in os.listdir("/proc"):
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == pid and arg.encode() in cmdline.split(b"\0"):
+            return int(entry)
+    return None
+
+
+def test_a_killed_token_command_does_not_hold_up_its_command_substitution(testsrv, unlocked_env):
+    """#24 item 17: the helper that finishes the refresh keeps no stdout or stderr of the
+    command's open, so `$(authsome token x)` returns as soon as the command is killed, while
+    the helper goes on and saves the rotated tokens."""
+    _due(testsrv, unlocked_env)
+    answered = []
+    testsrv.state.on_refresh_stage = lambda stage, form: answered.append(stage == "answered")
+    testsrv.state.refresh_delay = 8.0  # the helper waits this long for the answer
+    shell = subprocess.Popen(
+        ["sh", "-c", f'x=$("{AUTHSOME_BIN}" token testsrv 2>&1); echo "got:$x"'],
+        env=unlocked_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    wait_for(lambda: testsrv.state.count("/token", "refresh_token") == 1)
+    os.kill(_child_running(shell.pid, "token"), signal.SIGKILL)  # authsome, not the shell
+    out, _ = shell.communicate(timeout=30)
+    assert out == "got:\n" and not any(answered), "the shell waited for the helper"
+    testsrv.state.refresh_delay = 0
+    _assert_login_alive(testsrv, unlocked_env)  # waits for the helper's save
+    assert testsrv.state.count("/token", "refresh_token") == 1

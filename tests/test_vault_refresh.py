@@ -9,12 +9,13 @@ as a revoked family or exit 7. Under CI=true a missing `bao` fails these tests.
 import json
 import os
 import signal
+import threading
 import time
 from pathlib import Path
 
 import pytest
 from baoserver import BaoServer, machine
-from clitools import run, start_token, wait_for
+from clitools import kill_with_helpers, run, start_token, wait_for
 
 SCALE = 32
 
@@ -97,7 +98,7 @@ def _killed_mid_refresh(oauth_server, envs, spent: bool):
         oauth_server.state.on_refresh = drop_the_first
     holder = start_token(envs[0])
     wait_for(lambda: _grants(oauth_server) == 1)
-    os.killpg(holder.pid, signal.SIGKILL)
+    kill_with_helpers(holder.pid)
     holder.wait(10)
     oauth_server.state.refresh_answer_delay = 0
 
@@ -359,3 +360,32 @@ def test_the_save_budget_ends_one_deadline_before_the_lock_expires(bao_server, v
     now[0] += 10.0  # past the lock's expiry: one try, no retries
     assert lock.save_budget() == 0.0
     lock.release()
+
+
+def test_a_token_that_expired_during_a_stalled_save_is_not_handed_out(
+    own_bao, vault_prefix, oauth_server, env, tmp_path
+):
+    """#24 item 20: the save, retried against a stopped Vault, outlasts the new token's life.
+    The holder checks the expiry again after the wait and, Vault being back, refreshes once
+    more, instead of printing a token that has already expired."""
+    (a,) = _machines(
+        env, tmp_path, own_bao, vault_prefix, oauth_server, 1, AUTHSOME_HTTP_TIMEOUT="2"
+    )
+    _login_due(oauth_server, a)
+    oauth_server.state.refreshed_expires_in = 4
+    stop, resume = _outage(own_bao, "stopped")
+    first = {"stall": True}
+
+    def stall_the_first_save():
+        if first.pop("stall", False):
+            stop()  # Vault stops as the answer is on its way; back 5.5 s later
+            threading.Timer(5.5, resume).start()
+
+    oauth_server.state.on_refresh = stall_the_first_save
+    out = run(["token", "testsrv"], a)
+    printed_at = time.time()
+    assert out.returncode == 0, out.stderr
+    token = out.stdout.strip()
+    assert oauth_server.state.expiry[token] > printed_at, "handed out an expired token"
+    assert _grants(oauth_server) == 2 and not oauth_server.state.revoked_families
+    assert _record(own_bao, vault_prefix)["secrets"]["access_token"] == token

@@ -21,6 +21,13 @@ HIDDEN = "[hidden]"
 _FLAGS = os.O_CREAT | os.O_APPEND | os.O_WRONLY
 _PARTS = r"[^/?&=:;,@\s]+"  # compiled on first use (re caches it): most lines need none
 _warned: list[bool] = []  # at most one warning per process
+_asker: list[tuple[int, int]] = []  # (pid, ppid) of the command a refresh helper works for
+
+
+def on_behalf_of(pid: int, ppid: int) -> None:
+    """Name the command `pid` (child of `ppid`) as the asker in this process's lines: a refresh
+    helper (services/refreshhelper.py) records for the command that forked it."""
+    _asker[:] = [(pid, ppid)]
 
 
 def record(ctx, event: str, provider: str | None = None, connection: str | None = None, **extra):
@@ -36,14 +43,14 @@ def record(ctx, event: str, provider: str | None = None, connection: str | None 
 def line(event: str, provider, connection, extra: dict) -> bytes:
     """The JSON line for one event, with its newline."""
     ms = int(time.time() * 1000)
-    ppid = os.getppid()
+    pid, ppid = _asker[0] if _asker else (os.getpid(), os.getppid())
     doc = {
         "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms // 1000)) + f".{ms % 1000:03d}Z",
         "epoch": ms / 1000,
         "event": event,
         "provider": provider,
         "connection": connection,
-        "pid": os.getpid(),
+        "pid": pid,
         "ppid": ppid,
         "parent": parent_command(ppid),
     }

@@ -7,7 +7,9 @@ The guarantees, in the order a refresh meets them:
   (storage/vault/lock.py); it then writes with compare-and-set against the version it read.
 - Space for the answer is reserved in the journal before the request is sent, so a full disk
   stops the refresh while the old refresh token is still good.
-- From the request until the new tokens are stored, SIGINT, SIGTERM and SIGHUP are deferred.
+- From the request until the new tokens are stored, SIGINT, SIGTERM and SIGHUP are deferred;
+  and the refresh runs in a helper process that a SIGKILL of the command leaves to finish
+  (services/refreshhelper.py). The raw answer is journalled before it is parsed.
 - A save that fails is retried for a few seconds, then kept encrypted in the journal, which
   the next command finishes.
 - A transient failure (network, 5xx, 429, garbage) leaves the login as it was and is recorded
@@ -18,7 +20,14 @@ The guarantees, in the order a refresh meets them:
 
 from __future__ import annotations
 
-from authsome.errors import AuthFailed, AuthsomeError, FilesystemError, NetworkError, NotLoggedIn
+from authsome.errors import (
+    AuthFailed,
+    AuthsomeError,
+    FilesystemError,
+    NetworkError,
+    NotLoggedIn,
+    StoreUnavailable,
+)
 from authsome.services.audit import record
 from authsome.storage.connections import (
     CONNECTED,
@@ -27,9 +36,6 @@ from authsome.storage.connections import (
     effective_margin,
     parse_ref,
 )
-
-DEAD_LOGIN = ("invalid_grant", "invalid_client", "unauthorized_client")
-TRANSIENT = ("invalid_response", "server_error", "temporarily_unavailable", "slow_down")
 
 
 def needs_refresh(conn: Connection, now: float, margin: int) -> bool:
@@ -56,7 +62,29 @@ def fresh(ctx, ref: str, connection=None) -> Connection:
         return conn
     if "refresh_token" not in conn.secrets:
         return _unrefreshable(ctx, conn, hint)
-    return _single_flight(ctx, conn, hint)
+    # After a wait (the lock, a save retried against a stalled store) the new token may have
+    # expired already: never hand that out; refresh once more, now that the wait is over.
+    for _ in range(2):
+        conn = _refreshed(ctx, conn, hint)
+        if conn.expires_at is None or conn.expires_at > ctx.clock():
+            return conn
+    raise StoreUnavailable(
+        f"the new token for {hint} expired while it was being saved",
+        "run the command again; if it happens again, check the store (authsome doctor)",
+    )
+
+
+def _refreshed(ctx, due: Connection, hint: str) -> Connection:
+    """The single flight, in a helper process when one can be forked (a SIGKILL of this one
+    then loses nothing), else here (an in-process store, or a process with threads: the proxy)."""
+    from authsome.services import refreshhelper as helper
+
+    def single_flight():
+        return _single_flight(ctx, due, hint)
+
+    if helper.usable(ctx):
+        return helper.run(ctx, due.provider, due.connection, hint, single_flight)
+    return single_flight()
 
 
 def _single_flight(ctx, due: Connection, hint: str) -> Connection:
@@ -153,7 +181,9 @@ def _fall_back(ctx, conn: Connection, hint: str, error: AuthsomeError, warn=True
 
 def _refresh(ctx, conn: Connection, hint: str, shared) -> Connection:
     """Trade the refresh token for new tokens and store them; a rotated one is never lost."""
+    from authsome.oauth import answer
     from authsome.oauth.tokens import OAuthError, client_credentials, origin, resource_param
+    from authsome.services import refreshfail as failures
     from authsome.util.interrupts import deferred
 
     provider = ctx.provider(conn.provider)
@@ -175,17 +205,23 @@ def _refresh(ctx, conn: Connection, hint: str, shared) -> Connection:
     #    would leave the new tokens nowhere and the old ones spent.
     with deferred(ctx.io.say):
         status, body = ctx.http.post_form(oauth.token_url, data, auth=auth)
+        # 3. The raw answer goes into the reserved journal before it is parsed: should this
+        #    process die now, the next command makes the new record from it (oauth/answer.py).
+        at = ctx.clock()
+        journaled = answer.keep(
+            ctx.connections.journal, conn, base, (status, body), at, token_origin
+        )
         try:
-            tokens = _parse(ctx, status, body, conn.scopes)
+            tokens = _parse(status, body, at, conn.scopes)
         except OAuthError as e:
-            _refused(ctx, provider, conn, hint, (status, e), base, shared)
-        _apply(conn, tokens, token_origin)
-        # 3. The commit names `base`, the token just spent, so that a journal entry kept when
+            failures.refused(ctx, provider, conn, hint, (status, e), (base, journaled), shared)
+        answer.apply(conn, tokens, token_origin)
+        # 4. The commit names `base`, the token just spent, so that a journal entry kept when
         #    the store cannot be written is recognised and finished by the next command. While
         #    a shared lock is held nobody else can refresh, so the save is retried as long as
         #    the lock stands, counted from now, after the request: a Vault back within that
         #    time loses nobody the login. Kept in the journal, the lock keeps its marker.
-        kept = ctx.connections.commit(conn, base, shared.save_budget())
+        kept = ctx.connections.commit(conn, base, shared.save_budget(), journaled)
         if kept:
             shared.keep_marker()
     _warn_after(ctx, provider, hint, tokens, kept)
@@ -226,18 +262,6 @@ def _reserve(ctx, conn: Connection, hint: str) -> None:
         ) from None
 
 
-def _apply(conn: Connection, tokens, token_origin: str) -> None:
-    """Put the answer's tokens into `conn`; what the answer lacks is kept."""
-    conn.secrets["access_token"] = tokens.access_token
-    if tokens.refresh_token:  # rotation: the old one is now spent
-        conn.secrets["refresh_token"] = tokens.refresh_token
-    if tokens.id_token:
-        conn.secrets["id_token"] = tokens.id_token
-    conn.expires_at = tokens.expires_at
-    conn.scopes = tokens.scopes or conn.scopes
-    conn.token_origin = token_origin
-
-
 def _warn_after(ctx, provider, hint: str, tokens, kept: str | None) -> None:
     """Say what the refresh could not do cleanly: fields dropped, tokens only in the journal."""
     if tokens.dropped:
@@ -258,40 +282,10 @@ def _fix_for(e: OSError) -> str:
     return os_fix(e) or "check the authsome home (authsome doctor)"
 
 
-def _parse(ctx, status, body, scopes):
+def _parse(status, body, at: float, scopes):
     from authsome.oauth.tokens import parse_token_response
 
-    return parse_token_response(status, body, ctx.clock(), scopes)
-
-
-def _refused(ctx, provider, conn: Connection, hint: str, answer, base: str, shared):
-    """Turn a refused refresh into the right error; keep whatever the answer had that is valid."""
-    (status, e), name = answer, provider.display_name
-    if e.code in DEAD_LOGIN:
-        conn.status = "expired"
-        ctx.connections.save(conn)
-        raise AuthFailed(
-            f"{name} refused to refresh the token for {hint} ({e.text()})",
-            f"run: authsome login {hint} --force",
-        ) from None
-    if e.refresh_token:
-        # A rotated refresh token with no usable access token: the old one is spent, so keep it.
-        conn.secrets["refresh_token"] = e.refresh_token
-        if ctx.connections.commit(conn, base, shared.save_budget()):
-            shared.keep_marker()
-    if status >= 500 or status == 429 or e.code in TRANSIENT:
-        raise NetworkError(
-            f"{name} could not refresh the token for {hint} right now ({_http(status, e)})",
-            "your login is unchanged; try again in a moment",
-        ) from None
-    raise AuthFailed(
-        f"{name} refused to refresh the token for {hint} ({e.text()})",
-        f"check the provider's settings, or run: authsome login {hint} --force",
-    ) from None
-
-
-def _http(status: int, e) -> str:
-    return e.text() if e.code != "invalid_response" else f"HTTP {status}, no usable token"
+    return parse_token_response(status, body, at, scopes)
 
 
 def credential(conn: Connection) -> str:

@@ -13,7 +13,11 @@ import contextlib
 import json
 import os
 
-from authsome.errors import AuthsomeError, FilesystemError, NetworkError
+from authsome.errors import AuthFailed, AuthsomeError, FilesystemError, NetworkError
+
+# Only these refusals mean the login is dead; the transient ones leave it as it was.
+DEAD_LOGIN = ("invalid_grant", "invalid_client", "unauthorized_client")
+TRANSIENT = ("invalid_response", "server_error", "temporarily_unavailable", "slow_down")
 
 
 def failure_path(lock) -> str:
@@ -86,3 +90,33 @@ def note(lock, now: float, error: AuthsomeError, expires_at: float) -> bool:
         delay = min(delay, max(MIN_DELAY, (expires_at - now) / 2))
     _here[os.fspath(lock)] = (expires_at, count, now + delay, error)
     return count == 1
+
+
+def refused(ctx, provider, conn, hint: str, answer, spent: tuple, shared):
+    """Turn a refused refresh into the right error; keep whatever the answer had that is valid."""
+    (status, e), name, (base, journaled) = answer, provider.display_name, spent
+    if e.code in DEAD_LOGIN:
+        conn.status = "expired"
+        ctx.connections.save(conn)
+        raise AuthFailed(
+            f"{name} refused to refresh the token for {hint} ({e.text()})",
+            f"run: authsome login {hint} --force",
+        ) from None
+    if e.refresh_token:
+        # A rotated refresh token with no usable access token: the old one is spent, so keep it.
+        conn.secrets["refresh_token"] = e.refresh_token
+        if ctx.connections.commit(conn, base, shared.save_budget(), journaled):
+            shared.keep_marker()
+    if status >= 500 or status == 429 or e.code in TRANSIENT:
+        raise NetworkError(
+            f"{name} could not refresh the token for {hint} right now ({_http(status, e)})",
+            "your login is unchanged; try again in a moment",
+        ) from None
+    raise AuthFailed(
+        f"{name} refused to refresh the token for {hint} ({e.text()})",
+        f"check the provider's settings, or run: authsome login {hint} --force",
+    ) from None
+
+
+def _http(status: int, e) -> str:
+    return e.text() if e.code != "invalid_response" else f"HTTP {status}, no usable token"

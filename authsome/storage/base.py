@@ -23,6 +23,7 @@ class Store:
     lists_cheaply = False  # list() needs no key, no prompt and no keychain call
     can_unlock = False  # `authsome unlock` opens it for a while (unlock/lock below)
     shared = False  # other machines use the same records (refresh_lock below)
+    in_process = False  # kept in this process's memory: a helper process could not write it
 
     def describe(self) -> str:
         """Where secrets go, for people: 'the Secret Service keychain', ..."""

@@ -43,10 +43,22 @@ __all__ = [
 class Connections(Recovery):
     """The typed layer: save/load/delete/list connection records, store and index in step."""
 
-    def __init__(self, choice, index: Index, clock=time.time, journal=None, warn=None, vault=None):
+    def __init__(
+        self,
+        choice,
+        index: Index,
+        clock=time.time,
+        journal=None,
+        warn=None,
+        vault=None,
+        answers=None,
+    ):
         # `choice` is a StoreChoice, or a function that makes one on first use: reading the
         # index needs no store, and choosing one may probe the keychain.
         self._choice = choice
+        # (stored record, kept answer) -> the refreshed record: a refresh's raw answer that the
+        # journal holds is parsed by the OAuth layer (oauth/answer.py), which storage never imports.
+        self.answers = answers
         self.index = index
         self.clock = clock
         self.journal = journal
@@ -88,9 +100,16 @@ class Connections(Recovery):
             # The secret is safe; only the listing lags, and reconcile() brings it back.
             self.warn(f"authsome: warning: the index was not updated ({why(e)}).")
 
-    def commit(self, conn: Connection, base_refresh_token: str, budget: float = 5.0) -> str | None:
+    def commit(
+        self,
+        conn: Connection,
+        base_refresh_token: str,
+        budget: float = 5.0,
+        kept: str | None = None,
+    ) -> str | None:
         """Save a refreshed `conn` whose old refresh token is spent, retrying, else journal it."""
         # Retried for `budget` seconds; returns where it went when that was not the store.
+        # `kept`: the journal entry that already holds the answer `conn` was made from.
         conn.updated_at = int(self.clock())
         start, delay, error = time.monotonic(), 0.2, None
         while True:
@@ -109,6 +128,9 @@ class Connections(Recovery):
             delay = min(delay * 2, 2.0)  # a long budget (a held Vault lock) still tries often
         if self.journal is None:
             raise error
+        if kept is not None:  # the raw answer is there already: no second write to a full disk
+            self.unsaved.add(conn.key)
+            return f"{kept} ({why(error)})"
         return self._keep_in_journal(conn, base_refresh_token, error)
 
     def _worth_retrying(self, conn: Connection) -> bool:
@@ -177,10 +199,11 @@ class Connections(Recovery):
             # does not open. At most one entry opens: no token is spent twice.
             if entry.get("own") != fingerprint(base):
                 raw = raw or self.journal.open(entry, base)
-        if raw is None:
-            self.journal.clear(key)  # torn, logged out, done, or made on another login: stale
+        newer = None if raw is None else self._kept(key, stored, raw)
+        if newer is None:
+            # Torn, logged out, done, made on another login (stale), or holding no token.
+            self.journal.clear(key)
             return stored
-        newer = Connection.from_json(key, raw)
         try:
             self._write(newer)
         except (AuthsomeError, OSError) as e:
@@ -192,6 +215,18 @@ class Connections(Recovery):
             return newer
         self.journal.clear(key)
         return newer
+
+    def _kept(self, key: str, stored: Connection, raw: str) -> Connection | None:
+        """The record a journal entry holds, or makes from the raw answer of a refresh."""
+        from authsome.util import jsonfast
+
+        try:
+            doc = jsonfast.loads(raw)
+        except ValueError:
+            doc = None
+        if isinstance(doc, dict) and isinstance(doc.get("answer"), dict):
+            return self.answers(stored, doc["answer"]) if self.answers is not None else None
+        return Connection.from_json(key, raw)
 
     def load(self, provider: str, connection: str = "default") -> Connection:
         conn = self.find(provider, connection)

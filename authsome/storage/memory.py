@@ -10,6 +10,7 @@ from authsome.storage.base import Store
 class MemoryStore(Store):
     name = "memory"
     lists_cheaply = True
+    in_process = True
 
     def __init__(self) -> None:
         self._items: dict[str, str] = {}

@@ -95,6 +95,10 @@ class Http:
         except httpx.HTTPError as e:
             raise _network_error(url, e) from None
 
+    def leave(self) -> None:
+        """Forget the client without closing it: its connections are another process's."""
+        self._client = None
+
     def close(self) -> None:
         if self._client is not None:
             self._client.close()

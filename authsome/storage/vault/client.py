@@ -291,6 +291,10 @@ class VaultClient:
         status, body = self._send("GET", "sys/seal-status", token=False)
         return body.get("sealed") if status == 200 else None
 
+    def leave(self) -> None:
+        """Forget the connection without closing it: it is another process's (a forked one)."""
+        self._wire = None
+
     def close(self) -> None:
         if self._wire is not None:
             self._wire.close()
