@@ -35,7 +35,7 @@ def blank(spare: str, line_max: int) -> None:
 def keep_in_runtime(path: str | None, runtime: str | None, data: bytes, error: OSError) -> str:
     """Write the entry `data` to `path` in $XDG_RUNTIME_DIR, a private folder of this user's
     elsewhere than the home; else raise `error`, why the journal could not take it."""
-    from authsome.settings import not_own_problem
+    from authsome.util.fsutil import not_own_problem
 
     if path is None or runtime is None or not_own_problem(runtime, 0o077):
         raise error
