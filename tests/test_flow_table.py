@@ -5,6 +5,7 @@ import sys
 from importlib import import_module
 
 import pytest
+from memorystore import MemoryStore
 
 from authsome import oauth
 from authsome.factory import Context
@@ -13,7 +14,6 @@ from authsome.oauth.request import LoginRequest
 from authsome.providers import schema
 from authsome.services.login import login
 from authsome.storage.connections import Connection
-from authsome.storage.memory import MemoryStore
 
 
 def test_the_flow_names_are_written_once():

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 from conftest import TEST_PASSPHRASE
+from memorystore import MemoryStore
 
 from authsome.errors import StoreUnavailable
 from authsome.factory import Context
 from authsome.settings import Resolved
 from authsome.storage.keychain import KeychainStore, probe
-from authsome.storage.memory import MemoryStore
 from authsome.storage.select import choose_store
 
 SECRET = "xoxb-keychain-secret-0123456789"

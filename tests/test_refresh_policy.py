@@ -5,6 +5,7 @@ tests/test_tokens.py and tests/test_reliability.py.
 """
 
 import pytest
+from memorystore import MemoryStore
 
 from authsome import settings
 from authsome.errors import AuthFailed, NetworkError
@@ -12,7 +13,6 @@ from authsome.factory import Context
 from authsome.services import login, refresh
 from authsome.storage.base import NoSharedLock
 from authsome.storage.connections import Connection, effective_margin
-from authsome.storage.memory import MemoryStore
 
 T0 = 1_000_000.0
 MARGIN = settings.DEFAULT_REFRESH_MARGIN  # 300 s

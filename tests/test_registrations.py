@@ -3,10 +3,10 @@
 import json
 
 import pytest
+from memorystore import MemoryStore
 
 from authsome.factory import Context
 from authsome.oauth import dcr
-from authsome.storage.memory import MemoryStore
 from authsome.storage.registrations import Registration
 
 # What authsome wrote before the repository existed: its readers must still find it.

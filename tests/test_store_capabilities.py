@@ -5,6 +5,7 @@ import json
 
 import pytest
 from conftest import TEST_PASSPHRASE
+from memorystore import MemoryStore
 
 from authsome.errors import CorruptData
 from authsome.factory import Context
@@ -20,7 +21,6 @@ from authsome.storage.connection import (
     Connection,
     state_of,
 )
-from authsome.storage.memory import MemoryStore
 
 NOW = 1_000_000
 

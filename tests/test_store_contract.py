@@ -11,10 +11,10 @@ import keyring.backend
 import keyring.errors
 import pytest
 from conftest import TEST_PASSPHRASE
+from memorystore import MemoryStore
 
 from authsome.factory import Context
 from authsome.storage.keychain import KeychainStore, oskeyring
-from authsome.storage.memory import MemoryStore
 
 WRITER = Path(__file__).with_name("writer.py")
 

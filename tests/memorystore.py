@@ -1,4 +1,4 @@
-"""An in-process store, for tests."""
+"""An in-process store for tests: it ships nowhere, and the store contract suite holds it too."""
 
 from __future__ import annotations
 
