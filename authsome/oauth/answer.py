@@ -31,8 +31,8 @@ def keep(journal, conn: Connection, base: str, answer: tuple, at: float, origin:
         return None  # a failed save is journalled as a whole record instead, as before
 
 
-def apply(conn: Connection, tokens, token_origin: str) -> None:
-    """Put the answer's tokens into `conn`; what the answer lacks is kept."""
+def apply(conn: Connection, tokens, token_origin: str, at: float) -> None:
+    """Put the answer's tokens into `conn`, as issued at `at`; what the answer lacks is kept."""
     conn.secrets["access_token"] = tokens.access_token
     if tokens.refresh_token:  # rotation: the old one is now spent
         conn.secrets["refresh_token"] = tokens.refresh_token
@@ -41,6 +41,7 @@ def apply(conn: Connection, tokens, token_origin: str) -> None:
     conn.expires_at = tokens.expires_at
     conn.scopes = tokens.scopes or conn.scopes
     conn.token_origin = token_origin
+    conn.updated_at = int(at)  # when they were issued: the lifetime sets the margin
 
 
 def recover(stored: Connection, kept: dict) -> Connection | None:
@@ -61,6 +62,5 @@ def recover(stored: Connection, kept: dict) -> Connection | None:
     except (KeyError, TypeError, ValueError, OverflowError):
         return None
     origin = kept.get("origin")
-    apply(newer, tokens, origin if isinstance(origin, str) else stored.token_origin)
-    newer.updated_at = int(at)  # as a save at that moment: the lifetime sets the margin
+    apply(newer, tokens, origin if isinstance(origin, str) else stored.token_origin, at)
     return newer

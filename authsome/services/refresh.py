@@ -63,10 +63,13 @@ def fresh(ctx, ref: str, connection=None) -> Connection:
     if "refresh_token" not in conn.secrets:
         return _unrefreshable(ctx, conn, hint)
     # After a wait (the lock, a save retried against a stalled store) the new token may have
-    # expired already: never hand that out; refresh once more, now that the wait is over.
+    # expired already: never hand that out; refresh once more, now that the wait is over. One
+    # the server issued with no life at all (expires_in 0) is all there is: a retry gets the same.
     for _ in range(2):
         conn = _refreshed(ctx, conn, hint)
         if conn.expires_at is None or conn.expires_at > ctx.clock():
+            return conn
+        if conn.expires_at - (conn.updated_at or 0) < 1:  # updated_at: when it was issued
             return conn
     raise StoreUnavailable(
         f"the new token for {hint} expired while it was being saved",
@@ -215,7 +218,7 @@ def _refresh(ctx, conn: Connection, hint: str, shared) -> Connection:
             tokens = _parse(status, body, at, conn.scopes)
         except OAuthError as e:
             failures.refused(ctx, provider, conn, hint, (status, e), (base, journaled), shared)
-        answer.apply(conn, tokens, token_origin)
+        answer.apply(conn, tokens, token_origin, at)
         # 4. The commit names `base`, the token just spent, so that a journal entry kept when
         #    the store cannot be written is recognised and finished by the next command. While
         #    a shared lock is held nobody else can refresh, so the save is retried as long as

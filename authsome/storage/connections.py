@@ -110,7 +110,6 @@ class Connections(Recovery):
         """Save a refreshed `conn` whose old refresh token is spent, retrying, else journal it."""
         # Retried for `budget` seconds; returns where it went when that was not the store.
         # `kept`: the journal entry that already holds the answer `conn` was made from.
-        conn.updated_at = int(self.clock())
         start, delay, error = time.monotonic(), 0.2, None
         while True:
             try:
@@ -130,7 +129,8 @@ class Connections(Recovery):
             raise error
         if kept is not None:  # the raw answer is there already: no second write to a full disk
             self.unsaved.add(conn.key)
-            return f"{kept} ({why(error)})"
+            note = self.journal.note(kept)
+            return f"{kept} ({why(error)}{'; in ' + note if note else ''})"
         return self._keep_in_journal(conn, base_refresh_token, error)
 
     def _worth_retrying(self, conn: Connection) -> bool:

@@ -203,12 +203,19 @@ class Journal:
         """Remove `key`'s entries. Never fails: an entry left over (a read-only folder) names
         the record it was made from and the one it holds, so it is recognised as stale later;
         a missing one needs no removing, whatever a read-only file system says."""
-        for path in (self.pending(key), self.spill(key)):
-            if path:
-                _quietly(os.unlink, path)
-        if _holds_entry(self.spare(key)):
-            from authsome.storage.journalfiles import blank
+        from authsome.storage.journalfiles import blank
 
+        pending = self.pending(key)
+        try:
+            # The entry was written into the spare: blanked and renamed back, its space is the
+            # next refresh's reservation, so a folder that is read-only by then still has one.
+            blank(pending, LINE_MAX)
+            os.replace(pending, self.spare(key))
+        except OSError:
+            _quietly(os.unlink, pending)
+        if self.spill(key):
+            _quietly(os.unlink, self.spill(key))
+        if _holds_entry(self.spare(key)):
             _quietly(lambda spare: blank(spare, LINE_MAX), self.spare(key))
 
 
