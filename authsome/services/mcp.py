@@ -18,6 +18,7 @@ ACCEPT = "application/json, text/event-stream"
 # JSON-RPC error codes of the bridge's own answers (the implementation-defined range).
 NO_LOGIN = -32001
 UPSTREAM = -32002
+READ_TIMEOUT = 300.0  # between two bytes of an answer: a long tool call may stream slowly
 
 
 def server_url(ctx, name: str) -> str:
@@ -86,7 +87,9 @@ class Bridge:
         return f"run: authsome login {self.name} --flow device_code"
 
     def headers(self, token: str) -> dict:
-        headers = {"Accept": ACCEPT, "Authorization": f"Bearer {token}"}
+        from authsome.util.http import USER_AGENT
+
+        headers = {"Accept": ACCEPT, "Authorization": f"Bearer {token}", "User-Agent": USER_AGENT}
         headers["Content-Type"] = "application/json"
         if self.session:
             headers["Mcp-Session-Id"] = self.session
@@ -116,10 +119,7 @@ class Bridge:
         """POST `line`; on a 401 with invalid_token, refresh once and send it once more."""
         token = self.token()
         for attempt in (1, 2):
-            request = self.http.build_request(
-                "POST", self.url, content=line.encode(), headers=self.headers(token)
-            )
-            response = self.http.send(request, stream=True)
+            response = self.http.exchange("POST", self.headers(token), line.encode())
             try:
                 if response.status_code == 401 and attempt == 1 and _invalid_token(response):
                     token = self.token(rejected=token)
@@ -144,7 +144,7 @@ class Bridge:
         if kind.startswith("text/event-stream"):
             return self.stream(response)
         if kind.startswith("application/json"):
-            return self.answer(response.read().decode())
+            return self.answer(response.read().decode("utf-8", "replace"))
         return self.fail(message, f"{self.url} answered {kind or 'no content type'}, not JSON")
 
     def stream(self, response) -> None:
@@ -169,11 +169,11 @@ class Bridge:
         """End the session at the server (DELETE), as the transport asks of a client leaving."""
         if self.session is None:
             return
-        try:
-            headers = self.headers(self.token())
-            self.http.request("DELETE", self.url, headers=headers)
-        except Exception:  # noqa: BLE001,S110 - leaving: the server times the session out anyway
-            pass
+        import contextlib
+
+        # Leaving: if this fails, the server times the session out anyway.
+        with contextlib.suppress(Exception):
+            self.http.exchange("DELETE", self.headers(self.token())).close()
 
 
 def _invalid_token(response) -> bool:
@@ -184,12 +184,12 @@ def _invalid_token(response) -> bool:
 
 def serve(ctx, name: str, stdin, stdout, stderr) -> None:
     """Relay `stdin`'s JSON-RPC lines to the MCP server of `name` until `stdin` ends."""
-    import httpx
+    from authsome.util.httplines import Pool
 
     url = server_url(ctx, name)
-    timeout = httpx.Timeout(30.0, read=300.0)
-    with httpx.Client(timeout=timeout, follow_redirects=False) as client:
-        bridge = Bridge(ctx, name, url, stdout, stderr, client)
+    pool = Pool(url, timeout=READ_TIMEOUT)
+    try:
+        bridge = Bridge(ctx, name, url, stdout, stderr, pool)
         running: list[threading.Thread] = []
         for line in stdin:
             if not line.strip():
@@ -201,3 +201,5 @@ def serve(ctx, name: str, stdin, stdout, stderr) -> None:
         for worker in running:
             worker.join(timeout=30)
         bridge.close()
+    finally:
+        pool.close()

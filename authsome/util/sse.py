@@ -15,7 +15,7 @@ def events(lines: Iterable[str]) -> Iterator[dict]:
     event, last_id = "message", None
     for line in lines:
         if not line:
-            if data:
+            if data and data != [""]:  # empty data is no event (the spec's dispatch rule)
                 yield {"event": event, "data": "\n".join(data), "id": last_id}
             data, event = [], "message"
             continue
