@@ -92,3 +92,14 @@ def test_no_login_answers_with_the_fix_and_never_prompts(mcp_server, file_env):
             await asyncio.wait_for(session.initialize(), 20)
 
     asyncio.run(_session(file_env, steps))
+
+
+def test_a_locked_store_answers_with_how_to_unlock_and_never_prompts(mcp_server, file_env):
+    _login(file_env)
+    locked = {k: v for k, v in file_env.items() if k != "AUTHSOME_SESSION"}  # no passphrase
+
+    async def steps(session):
+        with pytest.raises(Exception, match="locked"):
+            await asyncio.wait_for(session.initialize(), 20)
+
+    asyncio.run(_session(locked, steps))

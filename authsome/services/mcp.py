@@ -186,6 +186,9 @@ def serve(ctx, name: str, stdin, stdout, stderr) -> None:
     """Relay `stdin`'s JSON-RPC lines to the MCP server of `name` until `stdin` ends."""
     from authsome.util.httplines import Pool
 
+    # stdin is the client's channel, and a passphrase prompt on the terminal the client runs
+    # in would take the person's keystrokes: a locked store answers with how to unlock it.
+    ctx.io.asks = False
     url = server_url(ctx, name)
     pool = Pool(url, timeout=READ_TIMEOUT)
     try:
