@@ -61,7 +61,16 @@ class MCPTestServer:
         port = sock.getsockname()[1]
         self.url = f"http://127.0.0.1:{port}/mcp"
         self.verifier = Verifier(oauth)
-        config = uvicorn.Config(_app(oauth, self.url, self.verifier), log_level="warning")
+        self.requests: list[tuple[str, dict]] = []  # (method, headers) of every HTTP request
+        app = _app(oauth, self.url, self.verifier)
+
+        async def recorded(scope, receive, send):
+            if scope["type"] == "http":
+                headers = {k.decode(): v.decode() for k, v in scope["headers"]}
+                self.requests.append((scope["method"], headers))
+            await app(scope, receive, send)
+
+        config = uvicorn.Config(recorded, log_level="warning")
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, args=([sock],), daemon=True)
         self.thread.start()

@@ -58,6 +58,14 @@ def test_a_whole_session_through_the_bridge(mcp_server, oauth_server, file_env):
     assert asyncio.run(_session(file_env, steps)) == "2"
     assert len(arrived) == 3 and arrived[-1] - arrived[0] > 0.4  # spread in time, not at the end
     assert oauth_server.state.count("/token", "refresh_token") >= 1  # due, refreshed, same session
+    posts = [h for m, h in mcp_server.requests if m == "POST"]
+    assert "mcp-session-id" not in posts[0] and all("mcp-session-id" in h for h in posts[1:])
+    assert all("mcp-protocol-version" in h for h in posts[1:])
+    assert all(h["accept"] == "application/json, text/event-stream" for h in posts)
+    deadline = time.monotonic() + 10
+    while "DELETE" not in [m for m, _ in mcp_server.requests] and time.monotonic() < deadline:
+        time.sleep(0.05)  # the bridge ends the session once its stdin closes
+    assert [m for m, _ in mcp_server.requests][-1] == "DELETE"
 
 
 def test_a_refused_token_is_refreshed_once_and_the_request_sent_once_more(
