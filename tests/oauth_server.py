@@ -28,6 +28,11 @@ class State:
         self.access: set[str] = set()
         self.expiry: dict[str, float] = {}  # access token -> when it expires (time.time())
         self.revoked: list[tuple[str, str]] = []
+        self.audience: dict[str, str | None] = {}  # access token -> the resource it is for
+        self.family_resource: dict[str, str | None] = {}  # the resource a login was granted for
+        # RFC 8707 as node-oidc-provider enforces it: a refresh may name only the resource its
+        # grant named, so a grant without one cannot be refreshed for one (invalid_target).
+        self.resource_indicators = False
         # Behaviour knobs, set by tests.
         self.interval = 1
         self.device_expires_in = 60
@@ -151,6 +156,7 @@ class Handler(BaseHTTPRequestHandler):
                     "redirect_uri": q["redirect_uri"],
                     "client_id": q.get("client_id"),
                     "scope": q.get("scope", ""),
+                    "resource": q.get("resource"),
                 }
             params["code"] = code
         self._send(302, "", "text/plain", {"Location": f"{q['redirect_uri']}?{urlencode(params)}"})
@@ -251,6 +257,7 @@ class Handler(BaseHTTPRequestHandler):
                 "denied": False,
                 "expires": time.time() + st.device_expires_in,
                 "scope": form.get("scope", ""),
+                "resource": form.get("resource"),
             }
         self._send(
             200,
@@ -264,12 +271,18 @@ class Handler(BaseHTTPRequestHandler):
             },
         )
 
-    def _issue(self, family: str | None = None, scope: str = "", refresh_call=False) -> dict:
+    def _issue(
+        self, family: str | None = None, scope: str = "", refresh_call=False, resource=None
+    ) -> dict:
         st = self.server.state
         access = "at-" + secrets.token_urlsafe(12)
         refresh = "rt-" + secrets.token_urlsafe(12)
         st.access.add(access)
-        st.refresh[refresh] = {"family": family or secrets.token_hex(4), "used": False}
+        family = family or secrets.token_hex(4)
+        st.refresh[refresh] = {"family": family, "used": False}
+        if not refresh_call:
+            st.family_resource[family] = resource
+        st.audience[access] = st.family_resource.get(family)
         body = {
             "access_token": access,
             "token_type": "Bearer",
@@ -310,7 +323,8 @@ class Handler(BaseHTTPRequestHandler):
                     d["approved"] = True
                 if not d["approved"]:
                     return self._error("authorization_pending", "Waiting for the user")
-                return self._send(200, self._issue(scope=d["scope"]))
+                resource = form.get("resource") or d["resource"]
+                return self._send(200, self._issue(scope=d["scope"], resource=resource))
         if grant == "authorization_code":
             with st.lock:
                 c = st.codes.pop(form.get("code", ""), None)
@@ -320,7 +334,8 @@ class Handler(BaseHTTPRequestHandler):
             if base64.urlsafe_b64encode(digest).decode().rstrip("=") != c["challenge"]:
                 return self._error("invalid_grant", "PKCE verification failed")
             with st.lock:
-                return self._send(200, self._issue(scope=c["scope"]))
+                resource = form.get("resource") or c.get("resource")
+                return self._send(200, self._issue(scope=c["scope"], resource=resource))
         if grant == "refresh_token":
             if st.on_refresh_stage is not None:
                 st.on_refresh_stage("request", form)
@@ -340,6 +355,10 @@ class Handler(BaseHTTPRequestHandler):
                 if info["used"]:  # reuse: revoke the whole family, as real servers do
                     st.revoked_families.add(info["family"])
                     return self._error("invalid_grant", "Refresh token reuse detected")
+                asked = form.get("resource")
+                granted = st.family_resource.get(info["family"])
+                if st.resource_indicators and asked and asked != granted:
+                    return self._error("invalid_target", "resource not granted to this login")
                 info["used"] = True
                 issued = self._issue(info["family"], refresh_call=True)
             time.sleep(st.refresh_answer_delay)

@@ -24,6 +24,7 @@ COMMANDS = {
     "log": "authsome.cli.log:log",
     "login": "authsome.cli.login:login",
     "logout": "authsome.cli.login:logout",
+    "mcp": "authsome.cli.mcp:mcp",
     "providers": "authsome.cli.providers:providers",
     "register": "authsome.cli.providers:register",
     "run": "authsome.cli.shellcmds:run",

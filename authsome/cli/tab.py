@@ -23,6 +23,7 @@ NAME_ARGUMENTS = {
     "login": (PROVIDERS, 1),
     "log": (CONNECTIONS, 1),
     "logout": (CONNECTIONS, 1),
+    "mcp": (CONNECTIONS, 1),
     "run": (CONNECTIONS, None),  # names before `--`; a `--` sends the question to click
     "setup-git": (CONNECTIONS, None),
     "setup-kube": (CONNECTIONS, 1),

@@ -10,6 +10,7 @@ from authsome.oauth.tokens import (
     client_credentials,
     parse_token_response,
     refused,
+    resource_param,
 )
 from authsome.util.termtext import printable
 
@@ -41,6 +42,7 @@ def run(ctx, request) -> TokenSet:
     if not ctx.io.status("Waiting for authorization..."):  # on a terminal: the countdown line
         ctx.io.say("Waiting for authorization...")
     poll = {"grant_type": DEVICE_GRANT, "device_code": started["device_code"], **form}
+    poll.update(resource_param(oauth))
     tokens = _poll(ctx, request, poll, auth, started)
     if tokens is None:
         raise AuthFailed(
@@ -53,7 +55,7 @@ def run(ctx, request) -> TokenSet:
 def _start(ctx, request, form: dict, auth) -> dict:
     """The device authorization answer (RFC 8628 section 3.2), or the refusal as AuthFailed."""
     oauth = request.provider.oauth
-    data = dict(form)
+    data = {**form, **resource_param(oauth)}  # RFC 8707: as refresh sends it, or refresh fails
     if request.scopes:
         data["scope"] = oauth.scope_separator.join(request.scopes)
     status, body = ctx.http.post_form(oauth.device_authorization_url, data, auth=auth)

@@ -66,7 +66,7 @@ def fresh(ctx, ref: str, connection=None) -> Connection:
     # expired already: never hand that out; refresh once more, now that the wait is over. One
     # the server issued with no life at all (expires_in 0) is all there is: a retry gets the same.
     for _ in range(2):
-        conn = _refreshed(ctx, conn, hint)
+        conn = refreshed(ctx, conn, hint)
         if conn.expires_at is None or conn.expires_at > ctx.clock():
             return conn
         if conn.expires_at - (conn.updated_at or 0) < 1:  # updated_at: when it was issued
@@ -77,20 +77,20 @@ def fresh(ctx, ref: str, connection=None) -> Connection:
     )
 
 
-def _refreshed(ctx, due: Connection, hint: str) -> Connection:
+def refreshed(ctx, due: Connection, hint: str, rejected: str | None = None) -> Connection:
     """The single flight, in a helper process when one can be forked (a SIGKILL of this one
-    then loses nothing), else here (an in-process store, or a process with threads: the proxy)."""
+    then loses nothing), else here; `rejected`: a token the server refused, refreshed if kept."""
     from authsome.services import refreshhelper as helper
 
     def single_flight():
-        return _single_flight(ctx, due, hint)
+        return _single_flight(ctx, due, hint, rejected)
 
     if helper.usable(ctx):
         return helper.run(ctx, due.provider, due.connection, hint, single_flight)
     return single_flight()
 
 
-def _single_flight(ctx, due: Connection, hint: str) -> Connection:
+def _single_flight(ctx, due: Connection, hint: str, rejected=None) -> Connection:
     """Refresh once across processes and machines; the others read what the one stored."""
     # Imported here, not at the top: `token` and `env` with a fresh token never get this far.
     from authsome.services import refreshfail as failures
@@ -113,7 +113,9 @@ def _single_flight(ctx, due: Connection, hint: str) -> Connection:
     with file_lock(lock), shared:
         conn = ctx.connections.load(provider_name, conn_name)
         _check_usable(conn, hint)
-        if not needs_refresh(conn, ctx.clock(), ctx.refresh_margin):
+        if not needs_refresh(conn, ctx.clock(), ctx.refresh_margin) and rejected != credential(
+            conn
+        ):
             return conn  # another process, here or on another machine, refreshed it
         if shared.pending is not None:  # another machine holds newer tokens: never spend ours
             return _fall_back(ctx, conn, hint, pending_error(shared.pending, conn.key))

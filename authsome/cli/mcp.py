@@ -1,0 +1,28 @@
+import click
+
+from authsome.cli.complete import connected_refs
+
+
+@click.command()
+@click.argument("name", shell_complete=connected_refs)
+@click.pass_obj
+def mcp(ctx, name):
+    """Serve a remote MCP server on stdio, with NAME's fresh token on every request.
+
+    Its server is the provider's oauth.resource (Streamable HTTP). stdout carries only
+    JSON-RPC; messages go to stderr. It never prompts: log in first.
+
+    \b
+    Examples:
+      authsome login linear-mcp --flow device_code
+      {"command": "authsome", "args": ["mcp", "linear-mcp"]}   # an MCP client's config
+    """
+    import gc
+    import sys
+
+    gc.enable()  # main() turns it off for the short commands; a bridge lives as long as a session
+
+    from authsome.services.mcp import serve
+
+    serve(ctx, name, sys.stdin, sys.stdout, sys.stderr)
+    return 0

@@ -1,0 +1,208 @@
+"""`authsome mcp NAME`: a stdio MCP server that relays to a remote one over Streamable HTTP.
+
+The bridge passes JSON-RPC through and knows only the transport (MCP 2025-11-25, "Streamable
+HTTP"): each line the client writes is POSTed to the server; the answer, JSON or an SSE stream,
+goes back to stdout message by message. Every request carries a fresh token from the same
+refresh path as `authsome token`, so all bridges, shells and agents share one refresh. stdout
+is the client's JSON-RPC channel: every other word goes to stderr, and nothing ever prompts.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+
+from authsome.errors import AuthsomeError, ConfigError, NotLoggedIn, UsageError
+
+ACCEPT = "application/json, text/event-stream"
+# JSON-RPC error codes of the bridge's own answers (the implementation-defined range).
+NO_LOGIN = -32001
+UPSTREAM = -32002
+READ_TIMEOUT = 300.0  # between two bytes of an answer: a long tool call may stream slowly
+
+
+def server_url(ctx, name: str) -> str:
+    """The MCP server of provider `name`: its RFC 8707 resource, https or loopback http."""
+    from authsome.providers.urls import url_allowed
+
+    provider = ctx.registry.get(name)
+    url = provider.oauth.resource if provider.oauth is not None else None
+    if not url:
+        raise ConfigError(
+            f"{name} names no MCP server (oauth.resource)",
+            f"register a provider with oauth.resource set; see: authsome inspect {name}",
+        )
+    if not url_allowed(url):
+        raise UsageError(f"the MCP server of {name} is not https", "fix its oauth.resource")
+    return url
+
+
+class Bridge:
+    """One client's session: its stdout, the server's session id and protocol version."""
+
+    def __init__(self, ctx, name: str, url: str, out, err, client):
+        self.ctx, self.name, self.url = ctx, name, url
+        self.out, self.err, self.http = out, err, client
+        self.session: str | None = None
+        self.version: str | None = None
+        self.write_lock = threading.Lock()
+        self.token_lock = threading.Lock()  # one refresh at a time in this process too
+        self.told: set[str] = set()  # the stderr lines already said, said once
+
+    def emit(self, message) -> None:
+        """One JSON-RPC message on stdout, whole, as one line."""
+        line = message if isinstance(message, str) else json.dumps(message)
+        with self.write_lock:
+            self.out.write(line.replace("\n", " ") + "\n")
+            self.out.flush()
+
+    def say(self, line: str) -> None:
+        if line not in self.told:
+            self.told.add(line)
+            self.err.write(line + "\n")
+            self.err.flush()
+
+    def fail(self, message: dict, text: str) -> None:
+        """Answer a request with a JSON-RPC error (a notification gets none) and say why."""
+        self.say(f"authsome: {text}")
+        if "id" in message and "method" in message:
+            error = {"code": NO_LOGIN if "login" in text else UPSTREAM, "message": text}
+            self.emit({"jsonrpc": "2.0", "id": message["id"], "error": error})
+
+    def token(self, rejected: str | None = None) -> str:
+        """A fresh token; with `rejected` (refused by the server), a refreshed one."""
+        from authsome.services.audit import record
+        from authsome.services.refresh import credential, fresh, refreshed
+
+        with self.token_lock:
+            conn = fresh(self.ctx, self.name)
+            if rejected is not None and credential(conn) == rejected:
+                if "refresh_token" not in conn.secrets:
+                    raise NotLoggedIn(f"{self.name} refused its token", self.login_fix())
+                conn = refreshed(self.ctx, conn, self.name, rejected)
+            record(self.ctx, "mcp", conn.provider, conn.connection)
+            return credential(conn)
+
+    def login_fix(self) -> str:
+        return f"run: authsome login {self.name} --flow device_code"
+
+    def headers(self, token: str) -> dict:
+        from authsome.util.http import USER_AGENT
+
+        headers = {"Accept": ACCEPT, "Authorization": f"Bearer {token}", "User-Agent": USER_AGENT}
+        headers["Content-Type"] = "application/json"
+        if self.session:
+            headers["Mcp-Session-Id"] = self.session
+        if self.version:
+            headers["MCP-Protocol-Version"] = self.version
+        return headers
+
+    def handle(self, line: str) -> None:
+        """Relay one client message; every failure is an answer, never an exception."""
+        try:
+            message = json.loads(line)
+        except ValueError:
+            return self.say("authsome: the MCP client wrote a line that is not JSON; skipped")
+        if not isinstance(message, dict):
+            message = {}  # a batch (2025-03-26 only): relayed, answered as a whole
+        try:
+            self.post(line, message)
+        except NotLoggedIn as e:
+            self.fail(message, f"not logged in to {self.name}. {self.login_fix()}")
+            del e
+        except AuthsomeError as e:
+            self.fail(message, str(e))
+        except Exception as e:  # noqa: BLE001 - the network, a bad peer: the client hears why
+            self.fail(message, f"the MCP server {self.url} failed: {type(e).__name__}")
+
+    def post(self, line: str, message: dict) -> None:
+        """POST `line`; on a 401 with invalid_token, refresh once and send it once more."""
+        token = self.token()
+        for attempt in (1, 2):
+            response = self.http.exchange("POST", self.headers(token), line.encode())
+            try:
+                if response.status_code == 401 and attempt == 1 and _invalid_token(response):
+                    token = self.token(rejected=token)
+                    continue
+                return self.relay(response, message)
+            finally:
+                response.close()
+
+    def relay(self, response, message: dict) -> None:
+        """The server's answer to `message`, onto stdout message by message."""
+        if response.headers.get("mcp-session-id") and self.session is None:
+            self.session = response.headers["mcp-session-id"]
+        status, kind = response.status_code, response.headers.get("content-type", "")
+        if status == 202:
+            return None
+        if status == 401:
+            return self.fail(message, f"{self.name} refused its token. {self.login_fix()}")
+        if status == 404 and self.session:
+            return self.fail(message, f"{self.url} ended the session; restart the MCP client")
+        if status >= 400:
+            return self.fail(message, f"{self.url} answered HTTP {status}")
+        if kind.startswith("text/event-stream"):
+            return self.stream(response)
+        if kind.startswith("application/json"):
+            return self.answer(response.read().decode("utf-8", "replace"))
+        return self.fail(message, f"{self.url} answered {kind or 'no content type'}, not JSON")
+
+    def stream(self, response) -> None:
+        from authsome.util.sse import events
+
+        for event in events(response.iter_lines()):
+            if event["event"] == "message":
+                self.answer(event["data"])
+
+    def answer(self, text: str) -> None:
+        """Relay one message from the server; an initialize result sets the protocol version."""
+        try:
+            message = json.loads(text)
+        except ValueError:
+            return self.say(f"authsome: {self.url} sent a message that is not JSON; skipped")
+        result = message.get("result") if isinstance(message, dict) else None
+        if isinstance(result, dict) and isinstance(result.get("protocolVersion"), str):
+            self.version = result["protocolVersion"]
+        self.emit(text)
+
+    def close(self) -> None:
+        """End the session at the server (DELETE), as the transport asks of a client leaving."""
+        if self.session is None:
+            return
+        import contextlib
+
+        # Leaving: if this fails, the server times the session out anyway.
+        with contextlib.suppress(Exception):
+            self.http.exchange("DELETE", self.headers(self.token())).close()
+
+
+def _invalid_token(response) -> bool:
+    """A 401 whose challenge says the token itself is bad (RFC 6750), or gives no reason."""
+    challenge = response.headers.get("www-authenticate", "")
+    return "invalid_token" in challenge or "error=" not in challenge
+
+
+def serve(ctx, name: str, stdin, stdout, stderr) -> None:
+    """Relay `stdin`'s JSON-RPC lines to the MCP server of `name` until `stdin` ends."""
+    from authsome.util.httplines import Pool
+
+    # stdin is the client's channel, and a passphrase prompt on the terminal the client runs
+    # in would take the person's keystrokes: a locked store answers with how to unlock it.
+    ctx.io.asks = False
+    url = server_url(ctx, name)
+    pool = Pool(url, timeout=READ_TIMEOUT)
+    try:
+        bridge = Bridge(ctx, name, url, stdout, stderr, pool)
+        running: list[threading.Thread] = []
+        for line in stdin:
+            if not line.strip():
+                continue
+            # A thread per message: a long streamed call must not hold up a cancellation.
+            worker = threading.Thread(target=bridge.handle, args=(line.strip(),), daemon=True)
+            worker.start()
+            running = [t for t in running if t.is_alive()] + [worker]
+        for worker in running:
+            worker.join(timeout=30)
+        bridge.close()
+    finally:
+        pool.close()
