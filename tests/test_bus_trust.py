@@ -176,11 +176,12 @@ def test_no_bus_is_named_as_the_cause(env, tmp_path):
 
 
 def test_the_readmes_headless_keychain_recipe_works_as_written(env, tmp_path):
-    """README, "A keychain on a headless machine": its lines, run in the bus they start, with
-    the password typed on stdin, give a doctor that names the keychain and a login stored in it.
+    """docs/security.md, "A keychain on a headless machine": its lines, run in the bus they
+    start, with the password typed on stdin, give a doctor that names the keychain and a login
+    stored in it.
     """
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    section = readme.split("**A keychain on a headless machine.**", 1)[1]
+    page = (Path(__file__).resolve().parents[1] / "docs" / "security.md").read_text()
+    section = page.split("**A keychain on a headless machine.**", 1)[1]
     lines = section.split("```bash\n", 1)[1].split("```", 1)[0].splitlines()
     assert lines[0].startswith("dbus-run-session -- bash")
     # The first line starts the shell the rest runs in; `read -s` takes the password from stdin.

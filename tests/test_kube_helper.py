@@ -64,7 +64,7 @@ def _kubectl_minor() -> int:
 
 
 def _documented_exec(command=AUTHSOME_BIN, args=("kube-credential", "testsrv")):
-    """The exec section as README.md and docs/helpers.md give it for the installed kubectl:
+    """The exec section as docs/helpers.md gives it for the installed kubectl:
     v1 from kubectl 1.22; v1beta1, without interactiveMode, before (Debian 12 ships 1.20).
     provideClusterInfo shows the plugin the server, so that it can refuse plain http."""
     section = {"command": command, "args": list(args)}

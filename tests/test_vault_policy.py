@@ -1,6 +1,6 @@
-"""README's "Many machines" recipes, run against a real OpenBao: the policy per team prefix
-(enough for every command, nothing of another team's), and the CI recipe with AppRole, run
-with the `bao` CLI exactly as README writes it."""
+"""The recipes of docs/many-machines.md, run against a real OpenBao: the policy per team
+prefix (enough for every command, nothing of another team's), and the CI recipe with AppRole,
+run with the `bao` CLI exactly as the page writes it."""
 
 import hashlib
 import json
@@ -16,7 +16,7 @@ pytestmark = pytest.mark.real
 
 KEY = "sk-proj-AbCdEfGhIjKlMnOpQrStUvWx0123"
 
-# README, "A policy per team": keep the two copies the same.
+# docs/many-machines.md, "A policy per team": keep the two copies the same.
 TEAM_POLICY = """\
 # authsome for team-a: its connections, their listing (.index) and refresh locks (.locks/)
 path "secret/data/authsome/team-a/*" {
@@ -34,7 +34,7 @@ path "sys/capabilities-self" {
 }
 """
 
-# README, "CI with AppRole": the job's set-up step.
+# docs/many-machines.md, "CI with AppRole": the job's set-up step.
 CI_SETUP = """umask 077 && mkdir -p ~/.authsome && echo '{"backend": "vault", "vault": {"prefix": \
 "authsome/team-a"}}' > ~/.authsome/config.json"""
 
@@ -106,8 +106,8 @@ def _bao_ok(bao_server, *args, **kw) -> str:
 
 
 def test_the_ci_recipe_with_approle(bao_server, env, tmp_path):
-    """README's CI recipe, step by step: the operator's commands, then the CI job's."""
-    # Once, by an operator (README, "CI with AppRole").
+    """The CI recipe of docs/many-machines.md, step by step: the operator's, then the job's."""
+    # Once, by an operator (docs/many-machines.md, "CI with AppRole").
     (tmp_path / "team-a.hcl").write_text(TEAM_POLICY)
     _bao_ok(bao_server, "auth", "enable", "approle")
     _bao_ok(bao_server, "policy", "write", "authsome-team-a", str(tmp_path / "team-a.hcl"))
@@ -195,7 +195,8 @@ def test_a_read_only_token_never_spends_a_refresh_token(
 
 
 def test_the_readme_shows_the_policy_and_the_ci_line_that_these_tests_run():
-    """The README's policy and CI set-up line are the ones tested here, not a drifted copy."""
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
-    assert TEAM_POLICY in readme
-    assert CI_SETUP in readme
+    """docs/many-machines.md's policy and CI set-up line are the ones tested here, not a
+    drifted copy."""
+    page = (Path(__file__).resolve().parent.parent / "docs" / "many-machines.md").read_text()
+    assert TEAM_POLICY in page
+    assert CI_SETUP in page

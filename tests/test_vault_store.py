@@ -1,5 +1,5 @@
 """The vault store against a real OpenBao (bao server -dev): the store contract, and the KV
-layout that README's "Many machines" section documents."""
+layout that docs/many-machines.md documents."""
 
 import json
 import subprocess
@@ -36,7 +36,7 @@ class TestVaultStore(StoreContract):
 
 def test_the_kv_layout(vault_env, bao_server, vault_prefix):
     """Records at <prefix>/<provider>/<connection> as {"record": JSON}, the listing at
-    <prefix>/.index: what README documents and what a policy is written against."""
+    <prefix>/.index: what docs/many-machines.md documents and what a policy is written against."""
     from clitools import run
 
     out = run(["login", "openai", "--connection", "work"], vault_env, input=KEY + "\n")
