@@ -121,10 +121,11 @@ class Sweep:
         return figures
 
 
-def _sweep(server, env, install_provider, store: str) -> dict[str, list[int]]:
+def _sweep(server, env, install_provider, store: str, record_property) -> dict[str, list[int]]:
     figures = Sweep(server, env, install_provider).run()
     report = ", ".join(f"SIG{n.upper()} {t} trials {lost} lost" for n, (t, lost) in figures.items())
-    print(f"kill sweep over the refresh window, {store}: {report}")
+    # Shown in the run's summary (conftest.py), so CI's log carries the figures.
+    record_property("fault figures", f"kill sweep over the refresh window, {store}: {report}")
     return figures
 
 
@@ -136,17 +137,17 @@ def _check(figures: dict[str, list[int]], store: str) -> None:
 
 
 def test_signals_across_the_refresh_window_lose_no_login_file_store(
-    testsrv, unlocked_env, install_provider
+    testsrv, unlocked_env, install_provider, record_property
 ):
-    figures = _sweep(testsrv, unlocked_env, install_provider, "file store")
+    figures = _sweep(testsrv, unlocked_env, install_provider, "file store", record_property)
     _check(figures, "file store")
 
 
 def test_signals_across_the_refresh_window_lose_no_login_secret_service(
-    testsrv, fresh_secret_service, env, install_provider
+    testsrv, fresh_secret_service, env, install_provider, record_property
 ):
     env = {**env, **fresh_secret_service.env(), "AUTHSOME_BACKEND": "keychain"}
-    figures = _sweep(testsrv, env, install_provider, "Secret Service")
+    figures = _sweep(testsrv, env, install_provider, "Secret Service", record_property)
     _check(figures, "Secret Service")
 
 
