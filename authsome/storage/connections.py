@@ -222,7 +222,7 @@ class Connections(Recovery):
 
         try:
             doc = jsonfast.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):
             doc = None
         if isinstance(doc, dict) and isinstance(doc.get("answer"), dict):
             return self.answers(stored, doc["answer"]) if self.answers is not None else None
