@@ -16,6 +16,10 @@ class Context:
 
     Nothing is opened at import time."""
 
+    # A due token is refreshed in a helper process (services/refreshhelper.py) unless the
+    # command keeps refreshing for long (run --proxy): its back-off must live in its memory.
+    refresh_in_helper = True
+
     def __init__(
         self,
         environ: dict[str, str] | None = None,

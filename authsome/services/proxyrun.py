@@ -106,6 +106,9 @@ def run_proxied(ctx, names: list[str], command: list[str]) -> int:
     from authsome.proxy.server import Proxy, upstream_context
     from authsome.services.childenv import scrub
 
+    # The proxy refreshes for as long as the child lives, from threads; the first refresh, made
+    # here before they start, keeps its failure in this process's memory too (refreshfail).
+    ctx.refresh_in_helper = False
     targets = _targets(ctx, names, command[0])
     hosts = [h for t in targets.values() for h in t.hosts]
     placeholders = {v: t.placeholder for t in targets.values() for v in t.variables()}

@@ -20,7 +20,9 @@ def usable(ctx) -> bool:
     """Whether to refresh in a helper: a store outside this process, and a fork is possible."""
     from authsome.util import detach
 
-    return not ctx.connections.store.in_process and detach.possible()
+    if not ctx.refresh_in_helper or ctx.connections.store.in_process:
+        return False
+    return detach.possible()
 
 
 def run(ctx, provider_name: str, conn_name: str, hint: str, single_flight) -> Connection:
