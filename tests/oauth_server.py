@@ -30,7 +30,9 @@ class State:
         # Behaviour knobs, set by tests.
         self.interval = 1
         self.device_expires_in = 60
-        self.approve_after_polls: int | None = 1
+        # Approved at the first poll, so a login waits one interval, not two; tests of
+        # polling set it (None: nobody approves).
+        self.approve_after_polls: int | None = 0
         self.deny = False
         self.slow_down_polls = 0
         self.github_style = False  # errors with HTTP 200, as GitHub does

@@ -11,7 +11,7 @@ import sys
 import time
 
 import pytest
-from clitools import AUTHSOME_BIN, run
+from clitools import AUTHSOME_BIN, age, run
 from conftest import TEST_PASSPHRASE
 from realparts import require
 
@@ -53,13 +53,11 @@ def ctx(env, authsome_home):
 def test_every_credential_handed_out_is_a_line_naming_the_asking_shell(
     file_env, testsrv, install_provider, authsome_home
 ):
-    testsrv.state.access_expires_in = 2
-    testsrv.state.refreshed_expires_in = 3600
     install_provider(testsrv.provider(git={"hosts": [GIT_HOST], "username": "x-access-token"}))
     env = {**file_env, "OPENAI_API_KEY": OPENAI_KEY}
     _in_bash(env, "login testsrv", "login openai", "token openai", "env openai")
     _in_bash(env, "run openai -- true")
-    time.sleep(1.2)  # past half the two-second life: the next use refreshes
+    age(env)  # due: the next use refreshes
     _in_bash(env, "git-credential get", stdin=f"protocol=https\nhost={GIT_HOST}\n\n")
     _in_bash(env, "logout openai")
 

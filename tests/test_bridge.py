@@ -16,6 +16,7 @@ import httpx
 import pytest
 from clitools import AUTHSOME_BIN, run
 from conftest import TEST_PASSPHRASE
+from ports import reserve
 from ptyrun import PtyProcess
 from realparts import VirtualDisplay, as_other_user, require
 
@@ -126,9 +127,7 @@ def test_key_entered_in_chromium_is_stored(bridge_env, chromium):
 def desktop(env, tmp_path):
     """A real X display (Xvfb), and $BROWSER starting a real Chromium window on it."""
     display = VirtualDisplay()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = reserve()  # Chromium listens on it with SO_REUSEADDR (tests/ports.py)
     flags = [
         "--no-sandbox",
         "--disable-gpu",

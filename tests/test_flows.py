@@ -34,6 +34,7 @@ def store_env(request, env):
 
 
 def test_device_code_login_end_to_end(testsrv, store_env):
+    testsrv.state.approve_after_polls = 1  # the person approves after the first poll
     out = run(["login", "testsrv"], store_env)
     assert out.returncode == 0, out.stderr
     assert out.stdout == ""

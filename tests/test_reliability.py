@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from clitools import AUTHSOME_BIN, run, start_token, wait_for
+from clitools import AUTHSOME_BIN, age, login_due, run, start_token, wait_for
 from realparts import IN_CI
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -22,14 +22,6 @@ ROOT = Path(__file__).resolve().parents[1]
 def _login(env, name="testsrv"):
     out = run(["login", name], env)
     assert out.returncode == 0, out.stderr
-
-
-def _due(server, env, expires_in=2, wait=1.2):
-    """Log in with a token that is due for refresh (past half its life) but not expired."""
-    server.state.access_expires_in = expires_in
-    server.state.refreshed_expires_in = 3600
-    _login(env)
-    time.sleep(wait)
 
 
 def _assert_login_alive(server, env):
@@ -45,7 +37,7 @@ def _assert_login_alive(server, env):
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
 def test_a_signal_during_the_refresh_waits_for_the_save(testsrv, unlocked_env, sig):
-    _due(testsrv, unlocked_env)
+    login_due(testsrv, unlocked_env)
     testsrv.state.refresh_delay = 1.0  # the answer is in flight when the signal comes
     proc = start_token(unlocked_env)
     wait_for(lambda: testsrv.state.count("/token", "refresh_token") == 1, timeout=20.0)
@@ -112,7 +104,7 @@ def test_a_full_disk_at_the_save_keeps_the_new_tokens_in_the_journal(
     testsrv, passphrase_env, small_disk
 ):
     env = _home_on(small_disk, testsrv, passphrase_env)
-    _due(testsrv, env, expires_in=4, wait=2.2)
+    login_due(testsrv, env)
     testsrv.state.on_refresh = small_disk.fill  # the disk fills while the answer is on its way
     out = run(["token", "testsrv"], env)
     assert out.returncode == 0, out.stderr
@@ -134,7 +126,7 @@ def test_a_full_disk_before_the_refresh_sends_nothing_and_names_the_cause(
     testsrv, passphrase_env, small_disk
 ):
     env = _home_on(small_disk, testsrv, passphrase_env)
-    _due(testsrv, env, expires_in=1, wait=1.2)  # expired: no current token to fall back on
+    login_due(testsrv, env, expired=True)  # no current token to fall back on
     small_disk.fill()
     out = run(["token", "testsrv"], env)
     assert out.returncode == 12, out.stderr
@@ -148,7 +140,7 @@ def test_a_full_disk_before_the_refresh_sends_nothing_and_names_the_cause(
 
 def test_a_keychain_that_stalls_at_the_save_loses_nothing(testsrv, fresh_secret_service, env):
     env = {**env, **fresh_secret_service.env(), "AUTHSOME_BACKEND": "keychain"}
-    _due(testsrv, env, expires_in=6, wait=3.2)
+    login_due(testsrv, env)
     daemon = fresh_secret_service.proc.pid
     testsrv.state.on_refresh = lambda: os.kill(daemon, signal.SIGSTOP)
     try:
@@ -345,7 +337,7 @@ def test_an_index_from_a_newer_authsome_is_refused_and_left_alone(unlocked_env, 
 
 def test_a_server_that_drips_bytes_hits_the_overall_deadline(testsrv, unlocked_env):
     env = {**unlocked_env, "AUTHSOME_HTTP_TIMEOUT": "2"}
-    _due(testsrv, env, expires_in=1, wait=1.2)
+    login_due(testsrv, env, expired=True)
     testsrv.state.drip_seconds = 1.0  # each read is fast; the whole answer takes 80 s
     start = time.monotonic()
     out = run(["token", "testsrv"], env)
@@ -358,7 +350,7 @@ def test_a_server_that_drips_bytes_hits_the_overall_deadline(testsrv, unlocked_e
 @pytest.mark.parametrize("fault", ["hang", "500"])
 def test_waiters_see_a_failed_refresh_instead_of_each_retrying(testsrv, unlocked_env, fault):
     env = {**unlocked_env, "AUTHSOME_HTTP_TIMEOUT": "3"}
-    _due(testsrv, env, expires_in=1, wait=1.2)
+    login_due(testsrv, env, expired=True)
     if fault == "hang":
         testsrv.state.refresh_delay = 30
     else:
@@ -389,7 +381,7 @@ def test_waiters_see_a_failed_refresh_instead_of_each_retrying(testsrv, unlocked
     ],
 )
 def test_transient_refresh_failures_exit_8_and_keep_the_login(testsrv, unlocked_env, failure):
-    _due(testsrv, unlocked_env, expires_in=1, wait=1.2)
+    login_due(testsrv, unlocked_env, expired=True)
     testsrv.state.refresh_failure = failure
     out = run(["token", "testsrv"], unlocked_env)
     assert out.returncode == 8, out.stderr
@@ -401,12 +393,9 @@ def test_transient_refresh_failures_exit_8_and_keep_the_login(testsrv, unlocked_
 
 
 def test_a_due_token_is_still_handed_out_when_the_refresh_fails(testsrv, unlocked_env):
-    # Ten seconds of life: past half of it the token is due, and the 4.8 s left before it
-    # expires absorb a slow machine (six seconds flaked under load).
-    testsrv.state.access_expires_in = 10
     _login(unlocked_env)
     before = run(["token", "testsrv"], unlocked_env).stdout
-    time.sleep(5.2)  # past half its life: due, but not expired
+    age(unlocked_env)  # due, with a minute left
     testsrv.state.refresh_failure = (503, "text/html", "<html>down</html>")
     out = run(["token", "testsrv"], unlocked_env)
     assert out.returncode == 0, out.stderr
@@ -417,7 +406,7 @@ def test_a_due_token_is_still_handed_out_when_the_refresh_fails(testsrv, unlocke
 
 @pytest.mark.parametrize("code", ["invalid_client", "unauthorized_client"])
 def test_dead_client_errors_mark_the_login(testsrv, unlocked_env, code):
-    _due(testsrv, unlocked_env, expires_in=1, wait=1.2)
+    login_due(testsrv, unlocked_env, expired=True)
     testsrv.state.refresh_failure = (401, "application/json", json.dumps({"error": code}))
     assert run(["token", "testsrv"], unlocked_env).returncode == 7
     rows = json.loads(run(["list", "--json"], unlocked_env).stdout)
@@ -523,7 +512,7 @@ def test_a_partly_invalid_token_answer_keeps_what_is_valid(
 ):
     exports = {"access_token": "TESTSRV_TOKEN", "id_token": "TESTSRV_ID_TOKEN"}
     install_provider(testsrv.provider(export={"env": exports}))
-    _due(testsrv, unlocked_env)
+    login_due(testsrv, unlocked_env)
     testsrv.state.refresh_raw = raw
     out = run(["token", "testsrv"], unlocked_env)
     assert out.returncode == 0, out.stderr
@@ -535,7 +524,7 @@ def test_a_partly_invalid_token_answer_keeps_what_is_valid(
 
 
 def test_deeply_nested_and_huge_answers_are_network_errors(testsrv, unlocked_env):
-    _due(testsrv, unlocked_env, expires_in=1, wait=1.2)
+    login_due(testsrv, unlocked_env, expired=True)
     testsrv.state.refresh_failure = (200, "application/json", "[" * 100_000 + "]" * 100_000)
     out = run(["token", "testsrv"], unlocked_env)
     assert out.returncode == 8, out.stderr
@@ -549,7 +538,7 @@ def test_deeply_nested_and_huge_answers_are_network_errors(testsrv, unlocked_env
 def test_refresh_tokens_go_only_to_the_endpoint_that_issued_them(
     testsrv, unlocked_env, install_provider
 ):
-    _due(testsrv, unlocked_env, expires_in=1, wait=1.2)
+    login_due(testsrv, unlocked_env, expired=True)
     moved = testsrv.provider()
     moved["oauth"]["token_url"] = moved["oauth"]["token_url"].replace("127.0.0.1", "localhost")
     install_provider(moved)

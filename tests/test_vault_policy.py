@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from baoserver import machine
-from clitools import run
+from clitools import login_due, run
 
 pytestmark = pytest.mark.real
 
@@ -67,10 +67,7 @@ def team_a(env, isolated_home, bao_server, testsrv, teams):
 
 def test_the_team_policy_is_enough_for_every_command(team_a, testsrv):
     _ok(["login", "openai"], team_a, input=KEY + "\n")
-    testsrv.state.access_expires_in = 2
-    testsrv.state.refreshed_expires_in = 3600
-    _ok(["login", "testsrv"], team_a)
-    time.sleep(1.2)
+    login_due(testsrv, team_a)
     refreshed = _ok(["token", "testsrv"], team_a).stdout.strip()  # a refresh, through Vault
     assert testsrv.state.count("/token", "refresh_token") == 1
     assert refreshed in testsrv.state.access
