@@ -240,14 +240,14 @@ class BaoServer:
             raise BaoError(f"{method} {path}: HTTP {answer.status_code} {answer.text[:300]}")
         return answer.json() if answer.content else {}
 
-    def wait_refused(self, path: str, body=None, token: str | None = None) -> None:
-        """Until POST `path` is refused: a short TTL has run out (the server checks it at use,
-        so this takes the TTL, not the 2.5 s a sleep would)."""
+    def wait_refused(self, method: str, path: str, body=None, token: str | None = None) -> None:
+        """Until `method path` is refused: a short TTL has run out (the server checks it at
+        use, so this takes the TTL, not the 2.5 s a sleep would)."""
         deadline = time.monotonic() + START_TIMEOUT
         headers = {"X-Vault-Token": token} if token else {}
-        while self.http.post(f"/v1/{path}", json=body, headers=headers).status_code < 400:
+        while self.http.request(method, f"/v1/{path}", json=body, headers=headers).is_success:
             if time.monotonic() > deadline:
-                raise BaoError(f"POST {path} is still accepted")
+                raise BaoError(f"{method} {path} is still accepted")
             time.sleep(0.05)
 
     def bao(self, *args: str, token: str | None = None, **kw) -> subprocess.CompletedProcess:

@@ -94,3 +94,16 @@ def age(env, ref: str = "testsrv", left: int = 60, lived: int = 3600) -> None:
     conn = ctx.connections.load(provider, connection or "default")
     conn.expires_at = int(now + left)
     ctx.connections.save(conn)
+
+
+def age_command(ref: str = "testsrv", left: int = 60) -> str:
+    """A shell command running age() on `ref` in its own environment, for a test's script."""
+    import shlex
+
+    return shlex.join([sys.executable, __file__, "age", ref, str(left)])
+
+
+if __name__ == "__main__" and sys.argv[1:2] == ["age"]:
+    import os
+
+    age(dict(os.environ), sys.argv[2], int(sys.argv[3]))

@@ -8,6 +8,16 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from realparts import HungSecretService, PrivateBus, SecretService  # noqa: E402
 
+
+def pytest_collection_modifyitems(items):
+    """Mark the cheap tests `unit` (tests/costs.py): `pytest -m unit` is the inner loop."""
+    from costs import is_unit
+
+    for item in items:
+        if is_unit(item):
+            item.add_marker(pytest.mark.unit)
+
+
 ISOLATED_VARS = (
     "DBUS_SESSION_BUS_ADDRESS",
     "XDG_RUNTIME_DIR",

@@ -23,7 +23,10 @@ LOOPBACK = "127.0.0.1"
 def reserve(port: int = 0) -> int:
     """Reserve `port` (0: one the kernel picks) and return it; OSError if anything holds it."""
     with socket.socket() as server:
-        server.bind((LOOPBACK, port))
+        server.bind((LOOPBACK, port))  # without SO_REUSEADDR: fails if anything holds it
+        # Set after the bind, for the TIME_WAIT socket to inherit: a server's SO_REUSEADDR
+        # bind passes a TIME_WAIT socket only if that one has it too.
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         server.listen(1)
         port = server.getsockname()[1]
         with socket.create_connection((LOOPBACK, port)) as client:

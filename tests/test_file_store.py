@@ -229,6 +229,7 @@ def test_fast_and_public_aesgcm_are_the_same_cipher():
     assert crypto.unseal(key, nonce + theirs, b"aad") == b"other"
 
 
+@pytest.mark.slow
 def test_bit_flips_in_the_header_say_damaged_never_wrong_passphrase(env, authsome_home):
     """A flipped bit in the kdf settings, salt or key check was read as a wrong passphrase,
     which sends people hunting for a passphrase that was right all along."""

@@ -117,6 +117,7 @@ def test_slow_down_adds_five_seconds(testsrv, file_env):
 
 
 def test_interval_defaults_to_five_seconds(testsrv, file_env, monkeypatch):
+    testsrv.state.approve_after_polls = 1
     fake = FakeTime()
     ctx = _ctx(file_env, fake)
     original = ctx.http.post_form
