@@ -120,6 +120,7 @@ def test_openid_configuration_is_the_fallback(oauth_server, file_env):
         discovery.fetch(ctx.http, oauth_server.url)
 
 
+@pytest.mark.slow
 def test_metadata_is_cached_and_refreshable(dyn, file_env):
     def fetches():
         return sum(1 for p, _ in dyn.state.requests if p.startswith("/.well-known/"))
@@ -308,6 +309,7 @@ def elsewhere():
     listener.close()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("field", list(discovery.ENDPOINTS))
 def test_discovered_endpoints_must_be_https(dyn, file_env, field):
     bad = f"http://127.0.0.2:{dyn.server_address[1]}/x"

@@ -430,6 +430,7 @@ def _no_internal_error(out):
     assert out.stderr.count("\n") <= 2, out.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "damage,code",
     [

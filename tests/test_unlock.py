@@ -222,6 +222,7 @@ def test_unlock_ttl_is_at_most_seven_days(vault_env):
     assert run(["unlock", "--ttl", "7d"], e).returncode == 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", [0o644, 0o640, 0o604, 0o620], ids=oct)
 def test_a_passphrase_file_others_can_open_is_refused(vault_env, tmp_path, mode):
     pfile = tmp_path / "pass"
