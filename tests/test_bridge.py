@@ -408,7 +408,7 @@ def test_a_browser_command_neither_holds_up_authsome_nor_shares_its_session(monk
     monkeypatch.setattr(webbrowser, "_tryorder", None)
     started = time.monotonic()
     assert browser.open_url("http://127.0.0.1:1/x", {"DISPLAY": ":0"}) is True
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 30  # not the browser's 60 s
     deadline = time.monotonic() + 10
     while not record.exists():
         assert time.monotonic() < deadline, "the browser command never ran"

@@ -26,7 +26,7 @@ WITHOUT_UNIT_TESTS = {
 def test_the_unit_loop_reaches_every_test_module_but_the_listed_ones():
     out = subprocess.run(
         [sys.executable, "-m", "pytest", "--collect-only", "-q", "-m", "unit"]
-        + ["-p", "no:cacheprovider", "-p", "no:xdist", str(TESTS)],
+        + ["-p", "no:cacheprovider", str(TESTS)],
         capture_output=True,
         text=True,
         timeout=120,

@@ -318,7 +318,7 @@ def test_a_conflicting_save_retries_only_over_its_own_record(
         # Never over another machine's newer record: kept in the journal at once, not after
         # retrying for the whole budget.
         assert kept is not None and stored == "rt-3"
-        assert time.monotonic() - start < 5
+        assert time.monotonic() - start < 15  # of a budget of 20
 
 
 def test_rotated_tokens_in_one_journal_survive_another_machine_going_first(
