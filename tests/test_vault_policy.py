@@ -5,7 +5,6 @@ with the `bao` CLI exactly as README writes it."""
 import hashlib
 import json
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -179,10 +178,7 @@ def test_a_read_only_token_never_spends_a_refresh_token(
         folder = Path(environ["AUTHSOME_HOME"]) / "providers"
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "testsrv.json").write_text(json.dumps(testsrv.provider()))
-    testsrv.state.access_expires_in = 2
-    testsrv.state.refreshed_expires_in = 3600
-    _ok(["login", "testsrv"], writer)
-    time.sleep(1.2)
+    login_due(testsrv, writer)
     # Due: the refresh lock in Vault is a write, refused before any refresh token is spent.
     out = run(["token", "testsrv"], reader)
     assert out.returncode == 13 and "denied permission to write" in out.stderr, out.stderr
