@@ -12,7 +12,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import ssl
 import subprocess
 import sys
@@ -21,6 +20,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from ports import reserve_run
 from realparts import IN_CI
 
 START_TIMEOUT = 30.0
@@ -54,23 +54,8 @@ def bao_binary() -> str:
 
 
 def free_ports(count: int = 2) -> int:
-    """The first of `count` consecutive loopback ports that are free now."""
-    for _ in range(100):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            first = s.getsockname()[1]
-        if first + count < 65536 and all(_free(first + i) for i in range(count)):
-            return first
-    raise RuntimeError("no free loopback ports")
-
-
-def _free(port: int) -> bool:
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
+    """The first of `count` consecutive loopback ports, reserved for a server (tests/ports.py)."""
+    return reserve_run(count)
 
 
 class BaoError(AssertionError):
@@ -107,20 +92,9 @@ class BaoServer:
         self.proc: subprocess.Popen | None = None
         self.http: httpx.Client | None = None
         self.tls = tls
-        self._start_on(port)
-
-    def _start_on(self, port: int | None) -> None:
-        """Start on `port`, or on free ports: another process may take them first, so try again."""
-        for attempt in range(3):
-            self.port = port or free_ports(2)  # the API port, and the cluster port after it
-            self.addr = f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
-            try:
-                self.start()
-                return
-            except pytest.fail.Exception:
-                log = self.log_path.read_text(errors="replace")[self._log_start :]
-                if port or attempt == 2 or "address already in use" not in log:
-                    raise
+        self.port = port or free_ports(2)  # the API port, and the cluster port after it
+        self.addr = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
+        self.start()
 
     # -- the process ---------------------------------------------------------------------
     def _argv(self) -> list[str]:
@@ -265,6 +239,16 @@ class BaoServer:
         if answer.status_code >= 400:
             raise BaoError(f"{method} {path}: HTTP {answer.status_code} {answer.text[:300]}")
         return answer.json() if answer.content else {}
+
+    def wait_refused(self, method: str, path: str, body=None, token: str | None = None) -> None:
+        """Until `method path` is refused: a short TTL has run out (the server checks it at
+        use, so this takes the TTL, not the 2.5 s a sleep would)."""
+        deadline = time.monotonic() + START_TIMEOUT
+        headers = {"X-Vault-Token": token} if token else {}
+        while self.http.request(method, f"/v1/{path}", json=body, headers=headers).is_success:
+            if time.monotonic() > deadline:
+                raise BaoError(f"{method} {path} is still accepted")
+            time.sleep(0.05)
 
     def bao(self, *args: str, token: str | None = None, **kw) -> subprocess.CompletedProcess:
         """Run the `bao` CLI against this server, the token in BAO_TOKEN (never in argv)."""

@@ -100,3 +100,44 @@ def check_generated(script: str) -> subprocess.CompletedProcess:
         text=True,
         timeout=60,
     )
+
+
+def login_due(server, env, name: str = "testsrv", expired: bool = False, refreshed=3600):
+    """`authsome login NAME` at the test OAuth server, leaving a token due for refresh at once.
+
+    expired: the server says expires_in 0. Otherwise the stored login is aged through the real
+    store, as if made an hour ago with a minute left: due (past the refresh margin) but still
+    good. A token can be neither on its own, since the margin is at most half its life. Tokens
+    that a refresh brings live `refreshed` seconds (None: as long as the first)."""
+    server.state.access_expires_in = 0 if expired else 3600
+    server.state.refreshed_expires_in = refreshed
+    out = run(["login", name], env)
+    assert out.returncode == 0, out.stderr
+    if not expired:
+        age(env, name)
+
+
+def age(env, ref: str = "testsrv", left: int = 60, lived: int = 3600) -> None:
+    """Make the stored login `ref` (NAME[:CONNECTION]) look `lived` seconds old, with `left`
+    seconds to live: the clock moved on, for every store, without waiting."""
+    from authsome.factory import Context
+
+    now = time.time()
+    ctx = Context(env, clock=lambda: now - lived)  # the save stamps the login that old
+    provider, _, connection = ref.partition(":")
+    conn = ctx.connections.load(provider, connection or "default")
+    conn.expires_at = int(now + left)
+    ctx.connections.save(conn)
+
+
+def age_command(ref: str = "testsrv", left: int = 60) -> str:
+    """A shell command running age() on `ref` in its own environment, for a test's script."""
+    import shlex
+
+    return shlex.join([sys.executable, __file__, "age", ref, str(left)])
+
+
+if __name__ == "__main__" and sys.argv[1:2] == ["age"]:
+    import os
+
+    age(dict(os.environ), sys.argv[2], int(sys.argv[3]))

@@ -8,6 +8,24 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from realparts import HungSecretService, PrivateBus, SecretService  # noqa: E402
 
+
+def pytest_xdist_auto_num_workers(config):
+    """`-n auto`: a worker per core, and at least four, since most tests wait on real servers,
+    shells and processes (on 2 cores, 4 workers beat 2). PYTEST_XDIST_AUTO_NUM_WORKERS wins."""
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
+        return None
+    return max(4, len(os.sched_getaffinity(0)))
+
+
+def pytest_collection_modifyitems(items):
+    """Mark the cheap tests `unit` (tests/costs.py): `pytest -m unit` is the inner loop."""
+    from costs import is_unit
+
+    for item in items:
+        if is_unit(item):
+            item.add_marker(pytest.mark.unit)
+
+
 ISOLATED_VARS = (
     "DBUS_SESSION_BUS_ADDRESS",
     "XDG_RUNTIME_DIR",

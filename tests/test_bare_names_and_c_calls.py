@@ -4,7 +4,7 @@ import ctypes
 import os
 import sys
 import tempfile
-import time
+import threading
 
 import pytest
 
@@ -44,7 +44,14 @@ def test_keychain_bound_holds_for_a_call_that_stays_in_c(monkeypatch):
 
     monkeypatch.setattr(sys, "platform", "darwin")
     libc = ctypes.CDLL(None)
-    start = time.monotonic()
-    with pytest.raises(StoreUnavailable):
-        bounded(lambda: libc.system(b"sleep 3"), 0.2, "the OS keychain")
-    assert time.monotonic() - start < 1.5
+    held, release = os.pipe()
+    # A C read of a pipe that nothing is written to until the bound has answered: it can only
+    # answer while the call is still blocked. A bound that failed gets the byte after 30 s.
+    guard = threading.Timer(30, os.write, (release, b"x"))
+    guard.start()
+    try:
+        with pytest.raises(StoreUnavailable):
+            bounded(lambda: libc.read(held, ctypes.create_string_buffer(1), 1), 0.2, "it")
+    finally:
+        guard.cancel()
+        os.write(release, b"x")  # the read returns and its thread ends

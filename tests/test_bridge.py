@@ -16,6 +16,7 @@ import httpx
 import pytest
 from clitools import AUTHSOME_BIN, run
 from conftest import TEST_PASSPHRASE
+from ports import reserve
 from ptyrun import PtyProcess
 from realparts import VirtualDisplay, as_other_user, require
 
@@ -126,9 +127,7 @@ def test_key_entered_in_chromium_is_stored(bridge_env, chromium):
 def desktop(env, tmp_path):
     """A real X display (Xvfb), and $BROWSER starting a real Chromium window on it."""
     display = VirtualDisplay()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = reserve()  # Chromium listens on it with SO_REUSEADDR (tests/ports.py)
     flags = [
         "--no-sandbox",
         "--disable-gpu",
@@ -409,7 +408,7 @@ def test_a_browser_command_neither_holds_up_authsome_nor_shares_its_session(monk
     monkeypatch.setattr(webbrowser, "_tryorder", None)
     started = time.monotonic()
     assert browser.open_url("http://127.0.0.1:1/x", {"DISPLAY": ":0"}) is True
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 30  # not the browser's 60 s
     deadline = time.monotonic() + 10
     while not record.exists():
         assert time.monotonic() < deadline, "the browser command never ran"

@@ -2,6 +2,7 @@
 
 import json
 
+import pytest
 from clitools import run
 
 
@@ -53,6 +54,7 @@ def _device_column(file_env, name):
     return row["supports_device_code"], line.split()[3]
 
 
+@pytest.mark.slow
 def test_providers_and_inspect_agree_on_the_device_flow(oauth_server, file_env, install_provider):
     out = run(["register", "--issuer", oauth_server.url, "--name", "peer"], file_env)
     assert out.returncode == 0, out.stderr

@@ -239,6 +239,7 @@ def two_connections(shell_env):
     assert run(["login", "gizmo:work"], {**shell_env, "GIZMO_KEY": "k2"}).returncode == 0
 
 
+@pytest.mark.slow
 def test_fast_answer_is_clicks_answer(two_connections, monkeypatch, capsys):
     answered = 0
     for shell in SHELLS:
@@ -520,6 +521,7 @@ _JSON = st.recursive(
 )
 
 
+@pytest.mark.slow
 @settings(
     max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )

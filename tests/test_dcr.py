@@ -2,11 +2,10 @@
 
 import json
 import subprocess
-import time
 
 import httpx
 import pytest
-from clitools import AUTHSOME_BIN, run
+from clitools import AUTHSOME_BIN, age, run
 
 from authsome.errors import AuthFailed, ConfigError
 from authsome.factory import Context
@@ -90,9 +89,8 @@ def test_the_stored_registration_is_not_a_login(dyn, file_env):
 
 
 def test_refresh_uses_the_discovered_token_endpoint(dyn, file_env):
-    dyn.state.access_expires_in = 2
     assert _login_pkce(dyn, file_env)[0] == 0
-    time.sleep(1.2)  # past half of the token's life: due for refresh
+    age(file_env, "dyn")  # due for refresh
     out = run(["token", "dyn"], file_env)
     assert out.returncode == 0, out.stderr
     assert dyn.state.count("/token", "refresh_token") == 1
@@ -122,6 +120,7 @@ def test_openid_configuration_is_the_fallback(oauth_server, file_env):
         discovery.fetch(ctx.http, oauth_server.url)
 
 
+@pytest.mark.slow
 def test_metadata_is_cached_and_refreshable(dyn, file_env):
     def fetches():
         return sum(1 for p, _ in dyn.state.requests if p.startswith("/.well-known/"))
@@ -310,6 +309,7 @@ def elsewhere():
     listener.close()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("field", list(discovery.ENDPOINTS))
 def test_discovered_endpoints_must_be_https(dyn, file_env, field):
     bad = f"http://127.0.0.2:{dyn.server_address[1]}/x"

@@ -4,11 +4,10 @@ through the installed console script."""
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
-from clitools import run
+from clitools import login_due, run
 
 DOCKER_HELPER = str(Path(sys.executable).parent / "docker-credential-authsome")
 NOT_FOUND = "credentials not found in native keychain\n"
@@ -46,8 +45,7 @@ def test_get_prints_the_credential_for_a_served_registry(docker_env, testsrv, se
 
 
 def test_get_refreshes_a_due_token_first(docker_env, testsrv):
-    _login(testsrv, docker_env, expires_in=2)
-    time.sleep(1.2)
+    login_due(testsrv, docker_env)
     before = set(testsrv.state.access)
     out = _helper(docker_env, "get", REGISTRY)
     assert out.returncode == 0, out.stdout

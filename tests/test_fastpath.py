@@ -127,6 +127,7 @@ PLAIN = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("argv", PLAIN, ids=" ".join)
 def test_fast_path_answers_the_plain_forms(connected, monkeypatch, capsys, argv):
     """Not vacuous: these never reach click, and still print what click would."""

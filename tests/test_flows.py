@@ -34,6 +34,7 @@ def store_env(request, env):
 
 
 def test_device_code_login_end_to_end(testsrv, store_env):
+    testsrv.state.approve_after_polls = 1  # the person approves after the first poll
     out = run(["login", "testsrv"], store_env)
     assert out.returncode == 0, out.stderr
     assert out.stdout == ""
@@ -117,6 +118,7 @@ def test_slow_down_adds_five_seconds(testsrv, file_env):
 
 
 def test_interval_defaults_to_five_seconds(testsrv, file_env, monkeypatch):
+    testsrv.state.approve_after_polls = 1
     fake = FakeTime()
     ctx = _ctx(file_env, fake)
     original = ctx.http.post_form

@@ -5,7 +5,7 @@ import subprocess
 import time
 
 import pytest
-from clitools import run
+from clitools import login_due, run
 from realparts import require, require_file
 from tlsservers import GIT_HTTP_BACKEND, GitServer
 
@@ -53,17 +53,8 @@ def git_env(file_env, forge, testsrv, install_provider):
     }
 
 
-def _login_due(testsrv, env):
-    """A login whose token is due for refresh (past half its two-second life)."""
-    testsrv.state.access_expires_in = 2
-    testsrv.state.refreshed_expires_in = 3600
-    out = run(["login", "testsrv"], env)
-    assert out.returncode == 0, out.stderr
-    time.sleep(1.2)
-
-
 def test_git_clones_with_a_token_refreshed_by_the_helper(git_env, forge, testsrv, tmp_path):
-    _login_due(testsrv, git_env)
+    login_due(testsrv, git_env)
     before = set(testsrv.state.access)
     # A helper configured before, which would answer first: setup-git's empty line silences it.
     wrong = "!f() { echo username=someone; echo password=stale; }; f"

@@ -2,7 +2,6 @@
 a stub API server that checks the bearer token (tests/tlsservers.py), and `setup-kube`."""
 
 import json
-import socket
 import subprocess
 import threading
 import time
@@ -10,7 +9,7 @@ import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from clitools import AUTHSOME_BIN, run
+from clitools import AUTHSOME_BIN, login_due, run
 from realparts import require
 from tlsservers import KubeApiServer
 
@@ -89,8 +88,7 @@ def _login(testsrv, env, expires_in, refreshed=3600):
 def test_kubectl_gets_a_refreshed_token_from_the_documented_exec_section(
     kube_env, apiserver, testsrv
 ):
-    _login(testsrv, kube_env, expires_in=2)
-    time.sleep(1.2)  # past half its life: due
+    login_due(testsrv, kube_env)
     before = set(testsrv.state.access)
     _kubeconfig(kube_env, apiserver, _documented_exec())
     out = _kubectl(kube_env, "get", "--raw", "/version")
@@ -142,12 +140,6 @@ def test_setup_kube_leaves_the_users_current_context_and_says_how_to_switch(kube
     assert _kubectl(kube_env, "config", "current-context").stdout.strip() == "mine"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _get(url: str) -> int:
     with urllib.request.urlopen(url, timeout=30) as answer:  # noqa: S310 - our own proxy
         return answer.status
@@ -163,16 +155,17 @@ def test_kubectl_keeps_the_token_until_its_expiration_timestamp(
     # The documented section, with the command wrapped to count its calls.
     counted = ["-c", f'echo call >> {log}; exec "$0" "$@"', AUTHSOME_BIN, "kube-credential"]
     _kubeconfig(kube_env, apiserver, _documented_exec("/bin/sh", [*counted, "testsrv"]))
-    port = _free_port()
     proxy = subprocess.Popen(
-        [require("kubectl"), "proxy", f"--port={port}"],
+        [require("kubectl"), "proxy", "--port=0"],  # it says which port it took
         env=kube_env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
     try:
-        assert "Starting to serve" in proxy.stdout.readline()
+        serving = proxy.stdout.readline()
+        assert "Starting to serve on 127.0.0.1:" in serving, serving
+        port = int(serving.rsplit(":", 1)[1])
         started = time.time()
         assert [_get(f"http://127.0.0.1:{port}/version") for _ in range(3)] == [200] * 3
         assert time.time() - started < 9, "too slow to test the cache"

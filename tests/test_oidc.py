@@ -4,12 +4,11 @@ rotation, and logout with revocation."""
 
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
-from clitools import AUTHSOME_BIN, run
+from clitools import AUTHSOME_BIN, age, run
 from oidc_server import Lines, Person
 
 from authsome.factory import Context
@@ -105,11 +104,11 @@ def test_register_then_pkce_login_needs_no_client_id_and_no_scopes(oidc_server, 
 
 
 def test_refresh_rotates_and_the_server_detects_reuse(make_oidc_server, file_env):
-    server = make_oidc_server(access_token_ttl=4)
+    server = make_oidc_server()
     _register(server, file_env)
     assert _device_login(server, file_env)[0] == 0
     first = _stored(file_env)
-    time.sleep(2.5)  # past half of the token's life: due for refresh
+    age(file_env, "peer")  # due for refresh
     out = run(["token", "peer"], file_env)
     assert out.returncode == 0, out.stderr
     second = _stored(file_env)
@@ -126,7 +125,7 @@ def test_refresh_rotates_and_the_server_detects_reuse(make_oidc_server, file_env
         },
     )
     assert replay.json()["error"] == "invalid_grant"
-    time.sleep(2.5)
+    age(file_env, "peer")
     out = run(["token", "peer"], file_env)
     assert out.returncode == 7, out.stderr
     assert "invalid_grant: grant request is invalid" in out.stderr

@@ -157,6 +157,7 @@ def test_the_run_ca_may_sign_only_the_intercepted_hosts():
     assert permitted == {"api.github.com", "corp.example", "127.0.0.1/32"}
 
 
+@pytest.mark.slow
 def test_only_run_proxy_imports_the_proxy_package():
     importers = set()
     for path in (ROOT / "authsome").rglob("*.py"):

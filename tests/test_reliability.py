@@ -14,7 +14,16 @@ import time
 from pathlib import Path
 
 import pytest
-from clitools import AUTHSOME_BIN, ignore_sigint, kill_with_helpers, run, start_token, wait_for
+from clitools import (
+    AUTHSOME_BIN,
+    age,
+    ignore_sigint,
+    kill_with_helpers,
+    login_due,
+    run,
+    start_token,
+    wait_for,
+)
 from realparts import IN_CI
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -23,14 +32,6 @@ ROOT = Path(__file__).resolve().parents[1]
 def _login(env, name="testsrv"):
     out = run(["login", name], env)
     assert out.returncode == 0, out.stderr
-
-
-def _due(server, env, expires_in=2, wait=1.2):
-    """Log in with a token that is due for refresh (past half its life) but not expired."""
-    server.state.access_expires_in = expires_in
-    server.state.refreshed_expires_in = 3600
-    _login(env)
-    time.sleep(wait)
 
 
 def _assert_login_alive(server, env):
@@ -46,7 +47,7 @@ def _assert_login_alive(server, env):
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
 def test_a_signal_during_the_refresh_waits_for_the_save(testsrv, unlocked_env, sig):
-    _due(testsrv, unlocked_env)
+    login_due(testsrv, unlocked_env)
     testsrv.state.refresh_delay = 1.0  # the answer is in flight when the signal comes
     proc = start_token(unlocked_env)
     wait_for(lambda: testsrv.state.count("/token", "refresh_token") == 1, timeout=20.0)
@@ -65,7 +66,7 @@ def test_a_signal_during_the_refresh_waits_for_the_save(testsrv, unlocked_env, s
 def test_an_ignored_sigint_stays_ignored_during_the_refresh(testsrv, unlocked_env):
     """#24 item 21: a job started with `&` from a script ignores SIGINT; authsome must neither
     promise to stop nor take the signal over."""
-    _due(testsrv, unlocked_env)
+    login_due(testsrv, unlocked_env)
     testsrv.state.refresh_delay = 1.0
     proc = start_token(unlocked_env, preexec_fn=ignore_sigint)
     wait_for(lambda: testsrv.state.count("/token", "refresh_token") == 1, timeout=20.0)
@@ -129,7 +130,7 @@ def test_a_full_disk_at_the_save_keeps_the_new_tokens_in_the_journal(
     testsrv, passphrase_env, small_disk
 ):
     env = _home_on(small_disk, testsrv, passphrase_env)
-    _due(testsrv, env, expires_in=4, wait=2.2)
+    login_due(testsrv, env)
     testsrv.state.on_refresh = small_disk.fill  # the disk fills while the answer is on its way
     out = run(["token", "testsrv"], env)
     assert out.returncode == 0, out.stderr
@@ -151,7 +152,7 @@ def test_a_full_disk_before_the_refresh_sends_nothing_and_names_the_cause(
     testsrv, passphrase_env, small_disk
 ):
     env = _home_on(small_disk, testsrv, passphrase_env)
-    _due(testsrv, env, expires_in=1, wait=1.2)  # expired: no current token to fall back on
+    login_due(testsrv, env, expired=True)  # no current token to fall back on
     small_disk.fill()
     out = run(["token", "testsrv"], env)
     assert out.returncode == 12, out.stderr
@@ -165,7 +166,7 @@ def test_a_full_disk_before_the_refresh_sends_nothing_and_names_the_cause(
 
 def test_a_keychain_that_stalls_at_the_save_loses_nothing(testsrv, fresh_secret_service, env):
     env = {**env, **fresh_secret_service.env(), "AUTHSOME_BACKEND": "keychain"}
-    _due(testsrv, env, expires_in=6, wait=3.2)
+    login_due(testsrv, env)
     daemon = fresh_secret_service.proc.pid
     testsrv.state.on_refresh = lambda: os.kill(daemon, signal.SIGSTOP)
     try:
@@ -362,7 +363,7 @@ def test_an_index_from_a_newer_authsome_is_refused_and_left_alone(unlocked_env, 
 
 def test_a_server_that_drips_bytes_hits_the_overall_deadline(testsrv, unlocked_env):
     env = {**unlocked_env, "AUTHSOME_HTTP_TIMEOUT": "2"}
-    _due(testsrv, env, expires_in=1, wait=1.2)
+    login_due(testsrv, env, expired=True)
     testsrv.state.drip_seconds = 1.0  # each read is fast; the whole answer takes 80 s
     start = time.monotonic()
     out = run(["token", "testsrv"], env)
@@ -375,7 +376,7 @@ def test_a_server_that_drips_bytes_hits_the_overall_deadline(testsrv, unlocked_e
 @pytest.mark.parametrize("fault", ["hang", "500"])
 def test_waiters_see_a_failed_refresh_instead_of_each_retrying(testsrv, unlocked_env, fault):
     env = {**unlocked_env, "AUTHSOME_HTTP_TIMEOUT": "3"}
-    _due(testsrv, env, expires_in=1, wait=1.2)
+    login_due(testsrv, env, expired=True)
     if fault == "hang":
         testsrv.state.refresh_delay = 30
     else:
@@ -406,7 +407,7 @@ def test_waiters_see_a_failed_refresh_instead_of_each_retrying(testsrv, unlocked
     ],
 )
 def test_transient_refresh_failures_exit_8_and_keep_the_login(testsrv, unlocked_env, failure):
-    _due(testsrv, unlocked_env, expires_in=1, wait=1.2)
+    login_due(testsrv, unlocked_env, expired=True)
     testsrv.state.refresh_failure = failure
     out = run(["token", "testsrv"], unlocked_env)
     assert out.returncode == 8, out.stderr
@@ -418,12 +419,9 @@ def test_transient_refresh_failures_exit_8_and_keep_the_login(testsrv, unlocked_
 
 
 def test_a_due_token_is_still_handed_out_when_the_refresh_fails(testsrv, unlocked_env):
-    # Ten seconds of life: past half of it the token is due, and the 4.8 s left before it
-    # expires absorb a slow machine (six seconds flaked under load).
-    testsrv.state.access_expires_in = 10
     _login(unlocked_env)
     before = run(["token", "testsrv"], unlocked_env).stdout
-    time.sleep(5.2)  # past half its life: due, but not expired
+    age(unlocked_env)  # due, with a minute left
     testsrv.state.refresh_failure = (503, "text/html", "<html>down</html>")
     out = run(["token", "testsrv"], unlocked_env)
     assert out.returncode == 0, out.stderr
@@ -434,7 +432,7 @@ def test_a_due_token_is_still_handed_out_when_the_refresh_fails(testsrv, unlocke
 
 @pytest.mark.parametrize("code", ["invalid_client", "unauthorized_client"])
 def test_dead_client_errors_mark_the_login(testsrv, unlocked_env, code):
-    _due(testsrv, unlocked_env, expires_in=1, wait=1.2)
+    login_due(testsrv, unlocked_env, expired=True)
     testsrv.state.refresh_failure = (401, "application/json", json.dumps({"error": code}))
     assert run(["token", "testsrv"], unlocked_env).returncode == 7
     rows = json.loads(run(["list", "--json"], unlocked_env).stdout)
@@ -458,6 +456,7 @@ def _no_internal_error(out):
     assert out.stderr.count("\n") <= 2, out.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "damage,code",
     [
@@ -540,7 +539,7 @@ def test_a_partly_invalid_token_answer_keeps_what_is_valid(
 ):
     exports = {"access_token": "TESTSRV_TOKEN", "id_token": "TESTSRV_ID_TOKEN"}
     install_provider(testsrv.provider(export={"env": exports}))
-    _due(testsrv, unlocked_env)
+    login_due(testsrv, unlocked_env)
     testsrv.state.refresh_raw = raw
     out = run(["token", "testsrv"], unlocked_env)
     assert out.returncode == 0, out.stderr
@@ -552,7 +551,7 @@ def test_a_partly_invalid_token_answer_keeps_what_is_valid(
 
 
 def test_deeply_nested_and_huge_answers_are_network_errors(testsrv, unlocked_env):
-    _due(testsrv, unlocked_env, expires_in=1, wait=1.2)
+    login_due(testsrv, unlocked_env, expired=True)
     testsrv.state.refresh_failure = (200, "application/json", "[" * 100_000 + "]" * 100_000)
     out = run(["token", "testsrv"], unlocked_env)
     assert out.returncode == 8, out.stderr
@@ -566,7 +565,7 @@ def test_deeply_nested_and_huge_answers_are_network_errors(testsrv, unlocked_env
 def test_refresh_tokens_go_only_to_the_endpoint_that_issued_them(
     testsrv, unlocked_env, install_provider
 ):
-    _due(testsrv, unlocked_env, expires_in=1, wait=1.2)
+    login_due(testsrv, unlocked_env, expired=True)
     moved = testsrv.provider()
     moved["oauth"]["token_url"] = moved["oauth"]["token_url"].replace("127.0.0.1", "localhost")
     install_provider(moved)
@@ -604,7 +603,7 @@ def test_a_refresh_killed_at_its_save_is_finished_from_the_raw_answer(testsrv, u
     waits for its lock (held here), and the command and its helper are killed there (SIGKILL:
     the OOM killer, the machine going down); the next command makes the new record from the
     journalled answer, and the rotated refresh token lives on."""
-    _due(testsrv, unlocked_env)
+    login_due(testsrv, unlocked_env)
     lock = Path(unlocked_env["AUTHSOME_HOME"]) / "locks" / "vault.lock"
     fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
     try:
@@ -637,7 +636,7 @@ def test_a_killed_token_command_does_not_hold_up_its_command_substitution(testsr
     """#24 item 17: the helper that finishes the refresh keeps no stdout or stderr of the
     command's open, so `$(authsome token x)` returns as soon as the command is killed, while
     the helper goes on and saves the rotated tokens."""
-    _due(testsrv, unlocked_env)
+    login_due(testsrv, unlocked_env)
     answered = []
     testsrv.state.on_refresh_stage = lambda stage, form: answered.append(stage == "answered")
     testsrv.state.refresh_delay = 8.0  # the helper waits this long for the answer

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from clitools import AUTHSOME_BIN, run
+from clitools import AUTHSOME_BIN, age, age_command, run
 from conftest import TEST_PASSPHRASE
 from realparts import require
 from shellrun import BINARY, roundtrip
@@ -133,23 +133,42 @@ HOOK = {
 }
 
 
+WAIT_FOR_REFRESH_AT = {  # until the hook's own clock reaches the time `env` gave it
+    "bash": 'while [ "$(date +%s)" -lt "$AUTHSOME_REFRESH_AT" ]; do sleep 0.1; done',
+    "zsh": 'while [ "$(date +%s)" -lt "$AUTHSOME_REFRESH_AT" ]; do sleep 0.1; done',
+    "fish": "while test (date +%s) -lt $AUTHSOME_REFRESH_AT; sleep 0.1; end",
+}
+KEEP_REFRESH_AT = {"bash": "R=$AUTHSOME_REFRESH_AT", "zsh": "R=$AUTHSOME_REFRESH_AT"}
+KEEP_REFRESH_AT["fish"] = "set R $AUTHSOME_REFRESH_AT"
+
+
 @pytest.mark.parametrize("shell", SHELLS)
-def test_hook_refreshes_a_short_lived_token_before_it_expires(
-    shell, testsrv, unlocked_env, tmp_path
-):
-    testsrv.state.access_expires_in = 8  # refresh due after 4 s (half its life)
+def test_hook_refreshes_a_token_when_its_refresh_time_comes(shell, testsrv, unlocked_env, tmp_path):
+    testsrv.state.refreshed_expires_in = 3600
     assert run(["login", "testsrv"], unlocked_env).returncode == 0
     before = run(["token", "testsrv"], unlocked_env).stdout.strip()
-    # The first prompt comes well before the refresh is due, the second after.
+    # An hour old with 303 s left: due in 3 s, when the 300 s refresh margin begins.
+    age(unlocked_env, left=303)
+    due = int(time.time()) + 3
+    # `env` finds it not yet due and tells the hook when; the hook's first prompt comes before
+    # then, the second after, by the shell's own clock.
     code = "\n".join(
-        [HOOK[shell], _eval_env(shell, ["testsrv"]), PROMPT[shell], "sleep 4.5", PROMPT[shell]]
+        [
+            HOOK[shell],
+            _eval_env(shell, ["testsrv"]),
+            KEEP_REFRESH_AT[shell],
+            PROMPT[shell],
+            WAIT_FOR_REFRESH_AT[shell],
+            PROMPT[shell],
+        ]
     )
     got = roundtrip(
-        shell, code, ["TESTSRV_TOKEN", "AUTHSOME_EXPIRES_AT"], tmp_path, env=unlocked_env
+        shell, code, ["R", "TESTSRV_TOKEN", "AUTHSOME_EXPIRES_AT"], tmp_path, env=unlocked_env
     )
+    assert int(got["R"]) in (due - 1, due)  # `env` itself did not refresh: the hook did
     assert testsrv.state.count("/token", "refresh_token") == 1
     assert got["TESTSRV_TOKEN"] != before and got["TESTSRV_TOKEN"] in testsrv.state.access
-    assert int(got["AUTHSOME_EXPIRES_AT"]) > time.time()
+    assert int(got["AUTHSOME_EXPIRES_AT"]) > time.time() + 3000
 
 
 def _spawns(shell, script_text, tmp_path, env, name) -> list[str]:
@@ -428,6 +447,7 @@ ENV_ARGVS = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("argv", ENV_ARGVS, ids=" ".join)
 def test_env_fast_path_and_click_agree(argv, file_env):
     """`authsome env` takes a click-free fast path; `authsome --debug env` goes through click.
@@ -447,8 +467,8 @@ def test_hook_warns_once_per_failure_and_unsets_only_what_failed(
 ):
     """The provider fails every refresh until told to recover. Each later prompt is made due
     (as a minute later): one warning while the old token still works, one when it expires and
-    only its variable is unset, then silence; after recovery the token is back."""
-    testsrv.state.access_expires_in = 8  # refresh due after 4 s (half its life)
+    only its variable is unset, then silence; after recovery the token is back. Time passes
+    by aging the stored login: due with a minute left, then expired."""
     e = {**unlocked_env, "OPENAI_API_KEY": OPENAI_KEY}
     assert run(["login", "testsrv"], e).returncode == 0
     assert run(["login", "openai"], e).returncode == 0
@@ -464,11 +484,12 @@ def test_hook_warns_once_per_failure_and_unsets_only_what_failed(
     steps = [
         HOOK[shell],
         _eval_env(shell, ["testsrv", "openai"]),
-        "sleep 4.5",
+        age_command("testsrv", 60),
+        due,
         prompt,  # due: the refresh fails, the old token still works
         show,
         *[due, prompt] * 2,
-        "sleep 4",
+        age_command("testsrv", -1),
         *[due, prompt] * 3,  # expired: unset, once
         show,
         f"touch {recover}",

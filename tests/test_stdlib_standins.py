@@ -32,12 +32,14 @@ def _outcome(fn, arg):
         return (type(e), str(e))
 
 
+@pytest.mark.slow
 @settings(max_examples=400)
 @given(values)
 def test_dumps_is_json_dumps(value):
     assert jsonfast.dumps(value) == json.dumps(value)
 
 
+@pytest.mark.slow
 @settings(max_examples=400)
 @given(values, st.sampled_from([None, 1, "\t"]), st.sampled_from(["", " ", "\n", " \r\n\t"]))
 def test_loads_reads_what_json_reads(value, indent, pad):
@@ -74,6 +76,7 @@ def test_valid_documents_never_import_json():
     assert out.stdout.strip() == "[]"
 
 
+@pytest.mark.slow
 @settings(max_examples=400)
 @given(
     values.map(lambda v: json.dumps(v, ensure_ascii=False).encode("utf-8", "surrogatepass"))

@@ -77,6 +77,7 @@ def test_list_reads_the_index_without_choosing_a_store(env, authsome_home):
     assert "store_choice" not in vars(fresh)
 
 
+@pytest.mark.slow
 def test_list_repairs_from_the_vault_without_probing(env, authsome_home):
     file_env = {**env, "AUTHSOME_BACKEND": "file", "AUTHSOME_PASSPHRASE": TEST_PASSPHRASE}
     Context(file_env).connections.save(Connection(provider="openai", secrets={"api_key": "k"}))

@@ -5,7 +5,7 @@ import subprocess
 import time
 
 import pytest
-from clitools import AUTHSOME_BIN, run
+from clitools import AUTHSOME_BIN, login_due, run, wait_for
 
 
 def _login(env, name="testsrv"):
@@ -13,18 +13,25 @@ def _login(env, name="testsrv"):
     assert out.returncode == 0, out.stderr
 
 
-def _age(seconds=1.2):
-    """Let a 2-second token pass half its life, so that it is due for refresh."""
-    time.sleep(seconds)
+def _wait_until_due(env, ref="testsrv"):
+    """On the real clock, until `list` calls the login due: a 2-second token within a second."""
+    from authsome.factory import Context
+    from authsome.storage.connections import EXPIRES_SOON, state_of
+
+    def due():
+        ctx = Context(env)
+        return state_of(ctx.connections.entry(ref), time.time(), ctx.refresh_margin)
+
+    wait_for(lambda: due() == EXPIRES_SOON, timeout=10)
 
 
 def test_token_refreshes_within_the_margin_and_keeps_the_rotated_refresh_token(testsrv, file_env):
-    testsrv.state.access_expires_in = 2
+    testsrv.state.access_expires_in = 2  # time passes for real here: due within a second
     _login(file_env)
-    _age()
+    _wait_until_due(file_env)
     first = run(["token", "testsrv"], file_env).stdout.strip()
     assert testsrv.state.count("/token", "refresh_token") == 1
-    _age()
+    _wait_until_due(file_env)
     second = run(["token", "testsrv"], file_env).stdout.strip()
     # Each call refreshed with the newest refresh token; reuse would have been refused.
     assert testsrv.state.count("/token", "refresh_token") == 2
@@ -35,10 +42,11 @@ def test_token_refreshes_within_the_margin_and_keeps_the_rotated_refresh_token(t
 def test_no_refresh_outside_the_margin(testsrv, file_env):
     testsrv.state.access_expires_in = 1000
     _login(file_env)
-    run(["token", "testsrv"], file_env)
+    assert run(["token", "testsrv"], file_env).returncode == 0
     assert testsrv.state.count("/token", "refresh_token") == 0
     # 1000 s left is outside a 400 s margin.
-    run(["token", "testsrv"], {**file_env, "AUTHSOME_REFRESH_MARGIN": "400"})
+    out = run(["token", "testsrv"], {**file_env, "AUTHSOME_REFRESH_MARGIN": "400"})
+    assert out.returncode == 0, out.stderr
     assert testsrv.state.count("/token", "refresh_token") == 0
 
 
@@ -51,21 +59,16 @@ def test_short_lived_tokens_are_not_refreshed_on_every_call(testsrv, file_env):
 
 
 def test_missing_expires_in_does_not_loop(testsrv, file_env):
-    testsrv.state.access_expires_in = 2
     testsrv.state.refresh_expires_in_omitted = True
-    _login(file_env)
-    _age()
+    login_due(testsrv, file_env, refreshed=None)
     for _ in range(3):
         assert run(["token", "testsrv"], file_env).returncode == 0
     assert testsrv.state.count("/token", "refresh_token") == 1
 
 
 def test_parallel_token_calls_cause_exactly_one_refresh(testsrv, unlocked_env):
-    testsrv.state.access_expires_in = 2
-    testsrv.state.refreshed_expires_in = 3600
     testsrv.state.refresh_delay = 0.3  # widen the race window
-    _login(unlocked_env)
-    _age()
+    login_due(testsrv, unlocked_env)
     start = time.monotonic()
     procs = [
         subprocess.Popen(
@@ -91,9 +94,7 @@ def test_parallel_token_calls_cause_exactly_one_refresh(testsrv, unlocked_env):
 
 
 def test_invalid_grant_marks_the_connection_and_says_login(testsrv, file_env):
-    testsrv.state.access_expires_in = 2
-    _login(file_env)
-    _age()
+    login_due(testsrv, file_env)
     testsrv.state.revoked_families.update(i["family"] for i in testsrv.state.refresh.values())
     out = run(["token", "testsrv"], file_env)
     assert out.returncode == 7
@@ -172,9 +173,7 @@ def test_logout_of_an_api_key_says_it_was_only_removed_here(file_env):
 
 
 def test_network_failure_names_the_host(testsrv, file_env, authsome_home):
-    testsrv.state.access_expires_in = 2
-    _login(file_env)
-    _age()
+    login_due(testsrv, file_env, expired=True)  # no current token to fall back on
     testsrv.stop()
     out = run(["token", "testsrv"], file_env)
     assert out.returncode == 8

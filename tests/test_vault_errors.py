@@ -103,7 +103,7 @@ def test_a_policy_that_denies_the_prefix(vault_env, bao_server, isolated_home, l
 
 def test_an_expired_token(vault_env, bao_server, isolated_home, logged_in):
     token = bao_server.make_token(["root"], ttl="1s")
-    time.sleep(2.5)
+    bao_server.wait_refused("GET", "auth/token/lookup-self", token=token)
     expired = {**vault_env, "VAULT_TOKEN": token}
     _each_command_fails(expired, isolated_home, logged_in, 13, "invalid or has expired")
     _still_logged_in(vault_env)
@@ -156,7 +156,8 @@ def test_a_bad_secret_id(vault_env, bao_server, isolated_home, logged_in, fault)
     if fault == "wrong":
         secret_id = "not-the-secret-id"
     else:
-        time.sleep(2.5)
+        login = {"role_id": role_id, "secret_id": secret_id}
+        bao_server.wait_refused("POST", "auth/approle/login", login)
     bad = {k: v for k, v in vault_env.items() if k != "VAULT_TOKEN"}
     bad.update(VAULT_ROLE_ID=role_id, VAULT_SECRET_ID=secret_id)
     _each_command_fails(bad, isolated_home, logged_in, 13, "AppRole login", "VAULT_SECRET_ID")

@@ -62,7 +62,8 @@ def test_a_dripping_server_is_bounded_by_the_http_deadline(env):
         pytest.fail("authsome token still hung 20 s after a 2 s AUTHSOME_HTTP_TIMEOUT")
     finally:
         sock.close()
-    assert out.returncode == 4 and time.monotonic() - start < 6, out.stderr
+    # Well before the 30 s default deadline: the 2 s one was kept (and load cannot add 13 s).
+    assert out.returncode == 4 and time.monotonic() - start < 15, out.stderr
 
 
 @pytest.mark.parametrize(

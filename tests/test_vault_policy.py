@@ -5,12 +5,11 @@ run with the `bao` CLI exactly as the page writes it."""
 import hashlib
 import json
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 from baoserver import machine
-from clitools import run
+from clitools import login_due, run
 
 pytestmark = pytest.mark.real
 
@@ -67,10 +66,7 @@ def team_a(env, isolated_home, bao_server, testsrv, teams):
 
 def test_the_team_policy_is_enough_for_every_command(team_a, testsrv):
     _ok(["login", "openai"], team_a, input=KEY + "\n")
-    testsrv.state.access_expires_in = 2
-    testsrv.state.refreshed_expires_in = 3600
-    _ok(["login", "testsrv"], team_a)
-    time.sleep(1.2)
+    login_due(testsrv, team_a)
     refreshed = _ok(["token", "testsrv"], team_a).stdout.strip()  # a refresh, through Vault
     assert testsrv.state.count("/token", "refresh_token") == 1
     assert refreshed in testsrv.state.access
@@ -182,10 +178,7 @@ def test_a_read_only_token_never_spends_a_refresh_token(
         folder = Path(environ["AUTHSOME_HOME"]) / "providers"
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "testsrv.json").write_text(json.dumps(testsrv.provider()))
-    testsrv.state.access_expires_in = 2
-    testsrv.state.refreshed_expires_in = 3600
-    _ok(["login", "testsrv"], writer)
-    time.sleep(1.2)
+    login_due(testsrv, writer)
     # Due: the refresh lock in Vault is a write, refused before any refresh token is spent.
     out = run(["token", "testsrv"], reader)
     assert out.returncode == 13 and "denied permission to write" in out.stderr, out.stderr

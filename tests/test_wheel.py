@@ -11,6 +11,8 @@ from realparts import require
 import authsome
 
 ROOT = Path(__file__).resolve().parents[1]
+# One test worker builds the wheel for all of them (pytest -n with --dist=loadgroup).
+pytestmark = pytest.mark.xdist_group("wheel")
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,37 @@
+"""The inner loop, `pytest -m unit` (tests/costs.py marks its tests), reaches every test module
+but those whose every test needs what the loop leaves out; this table says which, and why."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+TESTS = Path(__file__).resolve().parent
+WITHOUT_UNIT_TESTS = {
+    "test_child_env.py": "each test logs in at the test OAuth server or needs bao",
+    "test_docker_helper.py": "each test runs docker-credential-authsome after a login",
+    "test_first_day.py": "the README's shell setup, typed into tmux",
+    "test_git_helper.py": "git against a test forge",
+    "test_oidc.py": "node-oidc-provider",
+    "test_proxy.py": "curl and Python through `authsome run --proxy`",
+    "test_unit_loop.py": "this check, which collects the suite in a process of its own",
+    "test_vault_doctor.py": "a bao server",
+    "test_vault_errors.py": "a bao server",
+    "test_vault_raft.py": "a Raft cluster of bao servers",
+    "test_vault_raft_refresh.py": "a Raft cluster of bao servers",
+    "test_vault_refresh.py": "bao servers stopped, sealed and restarted",
+    "test_wheel.py": "a wheel built and installed into a new venv",
+}
+
+
+def test_the_unit_loop_reaches_every_test_module_but_the_listed_ones():
+    out = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-m", "unit"]
+        + ["-p", "no:cacheprovider", str(TESTS)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+    reached = {line.split("::")[0].rsplit("/", 1)[-1] for line in out.stdout.splitlines()}
+    modules = {path.name for path in TESTS.glob("test_*.py")}
+    assert modules - reached == set(WITHOUT_UNIT_TESTS)
