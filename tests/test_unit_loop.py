@@ -8,17 +8,24 @@ from pathlib import Path
 TESTS = Path(__file__).resolve().parent
 WITHOUT_UNIT_TESTS = {
     "test_child_env.py": "each test logs in at the test OAuth server or needs bao",
-    "test_docker_helper.py": "each test runs docker-credential-authsome after a login",
+    "test_env_terminal.py": "env and the hook in real shells in tmux",
+    "test_install_lines.py": "the README's install recipes, pip installing into new venvs",
     "test_first_day.py": "the README's shell setup, typed into tmux",
     "test_git_helper.py": "git against a test forge",
+    "test_journal_places.py": "read-only bind mounts, an immutable folder and a full tmpfs",
+    "test_login_shells.py": "login shells from /etc/skel in tmux",
+    "test_mcp.py": "the MCP SDK's server and client around `authsome mcp`",
     "test_oidc.py": "node-oidc-provider",
+    "test_pkce_local_user.py": "a second uid against the PKCE listener",
     "test_proxy.py": "curl and Python through `authsome run --proxy`",
+    "test_resource_indicator.py": "a device login at the test OAuth server",
     "test_unit_loop.py": "this check, which collects the suite in a process of its own",
     "test_vault_doctor.py": "a bao server",
     "test_vault_errors.py": "a bao server",
     "test_vault_raft.py": "a Raft cluster of bao servers",
     "test_vault_raft_refresh.py": "a Raft cluster of bao servers",
     "test_vault_refresh.py": "bao servers stopped, sealed and restarted",
+    "test_vault_trust.py": "a bao server holding hostile names and values",
     "test_wheel.py": "a wheel built and installed into a new venv",
 }
 
