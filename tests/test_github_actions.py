@@ -10,7 +10,9 @@ from hypothesis import strategies as st
 
 from authsome.formats import github_actions
 
-HOSTILE = "a'b\"c $HOME `id` % %0A ::add-mask:: \t ünï 🔑\nsecond line; rm -rf ~\r\nX<<EOF\nlast"
+# What GitHub's grammar treats specially, on one line: a stored secret is printable text
+# (#24 item 8); multi-line values are held by the format's own round-trip test below.
+HOSTILE = "a'b\"c $HOME `id` % %0A ::add-mask:: ünï 🔑 second line; rm -rf ~ X<<EOF last"
 OPENAI_KEY = "sk-0123456789abcdefghijklmn"
 
 

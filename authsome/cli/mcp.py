@@ -7,9 +7,10 @@ from authsome.cli.complete import connected_refs
 @click.argument("name", shell_complete=connected_refs)
 @click.pass_obj
 def mcp(ctx, name):
-    """Serve a remote MCP server on stdio, with NAME's fresh token on every request.
+    """Bridge a remote MCP server to stdio, with fresh tokens.
 
-    Its server is the provider's oauth.resource (Streamable HTTP). stdout carries only
+    NAME's fresh token goes on every request to its server, the provider's oauth.resource
+    (Streamable HTTP). stdout carries only
     JSON-RPC; messages go to stderr. It never prompts: log in first.
 
     \b

@@ -161,6 +161,7 @@ _TYPES = {
     "created_at": _NUMBER,
     "updated_at": _NUMBER,
     "token_origin": (str, type(None)),
+    "revocation_origin": (str, type(None)),
 }
 
 
