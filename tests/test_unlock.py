@@ -579,3 +579,32 @@ def test_where_the_kernel_refuses_key_calls_unlock_falls_back_and_says_so(keyrin
     here = blocked("token", "openai", e={**keyring_env, "AUTHSOME_SESSION": session})
     assert here.returncode == 0 and here.stdout.strip() == OPENAI_KEY
     assert blocked("token", "openai", e=keyring_env).returncode == 4
+
+
+def test_unlock_when_unlocked_says_so_and_keeps_the_session(vault_env):
+    """Extending a session needs no passphrase: a second unlock must not do it silently."""
+    first = run(
+        ["unlock", "--shell", "bash"], {**vault_env, "AUTHSOME_PASSPHRASE": TEST_PASSPHRASE}
+    )
+    assert first.returncode == 0, first.stderr
+    sessions = Path(vault_env["XDG_RUNTIME_DIR"]) / "authsome"
+    before = sorted(p.name for p in sessions.iterdir())
+    env = dict(vault_env)
+    if "AUTHSOME_SESSION=" in first.stdout:  # no kernel keyring here: this shell's own session
+        env["AUTHSOME_SESSION"] = first.stdout.split("AUTHSOME_SESSION=", 1)[1].split(";")[0]
+        env["AUTHSOME_SESSION"] = env["AUTHSOME_SESSION"].strip().strip("'\"")
+    again = run(["unlock", "--shell", "bash", "--ttl", "7d"], env)
+    assert again.returncode == 0, again.stderr
+    assert "the vault is already unlocked for " in again.stderr
+    assert "nothing changed" in again.stderr and "unset" not in again.stdout
+    assert sorted(p.name for p in sessions.iterdir()) == before
+
+
+def test_lock_typed_at_a_terminal_prints_no_shell_code(vault_env):
+    run(["unlock", "--shell", "bash"], {**vault_env, "AUTHSOME_PASSPHRASE": TEST_PASSPHRASE})
+    proc = PtyProcess([*AUTHSOME, "lock", "--shell", "bash"], vault_env)
+    assert proc.wait(30) == 0
+    assert b"Vault locked" in proc.screen and b"unset" not in proc.screen
+    # Through eval, the shell code still comes: stdout is a pipe there.
+    out = run(["lock", "--shell", "bash"], vault_env)
+    assert out.stdout == "unset AUTHSOME_SESSION;\n" or "unset" in out.stdout

@@ -43,4 +43,7 @@ def lock(ctx, shell: str | None) -> None:
 
     dialect = shells.get(shell or shells.detect(ctx.environ))
     lock_vault(ctx)
-    ctx.io.emit(dialect.unset(ENV_SESSION))
+    # Typed at a prompt, without eval, shell code on the terminal is noise: the line on stderr
+    # says it all (this shell's AUTHSOME_SESSION, if any, opens nothing any more).
+    if not ctx.io.stdout_is_tty():
+        ctx.io.emit(dialect.unset(ENV_SESSION))

@@ -35,6 +35,17 @@ def unlock_vault(ctx, ttl_text: str, dialect) -> str | None:
     if not store.can_unlock:
         ctx.io.say(f"authsome: {store.describe()} needs no unlock; nothing to do.")
         return None
+    session = store.status()
+    if str(session.get("session", "")).startswith("unlocked"):
+        # Extending it would need no passphrase: a stolen shell could keep the vault open.
+        ends = session.get("session_expires_at")
+        until = time.strftime(" until %Y-%m-%d %H:%M", time.localtime(ends)) if ends else ""
+        ctx.io.say(
+            f"authsome: the vault is already {session['session']}{until}; nothing changed."
+            " For another --ttl: authsome lock, then unlock again"
+        )
+        # This shell's own session stays exported as it is; the login's needs nothing here.
+        return ctx.environ.get(ENV_SESSION) if session["session"].endswith("this shell") else None
     unlocked = store.unlock(ttl, ctx.io.say)
     if unlocked.displaced_owner is not None:
         ctx.io.say(_displaced(unlocked.displaced_owner))

@@ -39,6 +39,9 @@ class IOStreams:
         self.stdout.write(text if text.endswith("\n") or not text else text + "\n")
         self.stdout.flush()
 
+    def stdout_is_tty(self) -> bool:
+        return _isatty(self.stdout)
+
     def status(self, line: str | None) -> bool:
         """A live status line on a terminal (rewritten in place); nothing when piped.
 
