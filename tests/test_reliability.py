@@ -24,7 +24,7 @@ from clitools import (
     start_token,
     wait_for,
 )
-from realparts import IN_CI
+from mounts import SmallDisk
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -79,43 +79,12 @@ def test_an_ignored_sigint_stays_ignored_during_the_refresh(testsrv, unlocked_en
     _assert_login_alive(testsrv, unlocked_env)
 
 
-def _mount_tmpfs(path: Path, size: str) -> None:
-    path.mkdir(mode=0o700, parents=True)
-    out = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", str(path)],
-        capture_output=True,
-        text=True,
-    )
-    if out.returncode != 0:
-        message = f"cannot mount a small tmpfs to fill up ({out.stderr.strip()}); needs root"
-        if IN_CI:
-            pytest.fail(f"CI=true and {message}")
-        pytest.skip(message)
-
-
 @pytest.fixture
 def small_disk(tmp_path):
     """A 1 MiB file system to hold the authsome home, and a way to fill it up."""
-    mount = tmp_path / "disk"
-    _mount_tmpfs(mount, "1m")
-
-    class Disk:
-        path = mount
-        filler = mount / "filler"
-
-        def fill(self):
-            with open(self.filler, "ab", buffering=0) as f:
-                try:
-                    while True:
-                        f.write(b"\0" * 4096)
-                except OSError:
-                    pass
-
-        def free(self):
-            self.filler.unlink(missing_ok=True)
-
-    yield Disk()
-    subprocess.run(["umount", "-l", str(mount)], check=False)
+    disk = SmallDisk(tmp_path / "disk")
+    yield disk
+    disk.unmount()
 
 
 def _home_on(disk, server, env) -> dict:
@@ -511,8 +480,7 @@ def test_a_provider_file_that_is_not_an_object_is_invalid_configuration(
 
 
 def test_a_read_only_home_is_exit_12(passphrase_env, tmp_path):
-    home = tmp_path / "ro"
-    _mount_tmpfs(home, "1m")
+    home = SmallDisk(tmp_path / "ro").path
     try:
         env = {**passphrase_env, "AUTHSOME_HOME": str(home / "h")}
         subprocess.run(["mount", "-o", "remount,ro", str(home)], check=True)

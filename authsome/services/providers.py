@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from authsome.errors import AlreadyLoggedIn, ConfigError
-from authsome.providers.model import env_prefix
+from authsome.providers.model import OAuthSpec, env_prefix
 from authsome.providers.registry import deep_merge, read_json
 from authsome.providers.schema import parse_provider
 from authsome.services.listing import columns
@@ -122,17 +122,11 @@ def register(ctx, file: str, force: bool) -> Path:
 # (another name's), or an override that changes its own provider's, is installed only with
 # --force: after that, the credential goes where the file says.
 OWNED_FIELDS = {"hosts": "host", "git.hosts": "git host", "docker.registries": "docker registry"}
+# Every field of the OAuth section that names a server: its URLs, the issuer, the resource.
 ENDPOINT_FIELDS = tuple(
     f"oauth.{key}"
-    for key in (
-        "authorization_url",
-        "token_url",
-        "device_authorization_url",
-        "revocation_url",
-        "registration_url",
-        "issuer",
-        "resource",
-    )
+    for key in OAuthSpec.__slots__
+    if key.endswith("_url") or key in ("issuer", "resource")
 )
 
 
