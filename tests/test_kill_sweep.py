@@ -87,14 +87,26 @@ class Sweep:
             start_new_session=True,
         )
 
+    def _answered(self, proc: subprocess.Popen, i: int, *argv: str):
+        """(process, stdout, stderr) of `proc`, asked again alone while it exits 4: the
+        keychain did not answer within its 3 s, with dozens of commands at it at once on a
+        loaded machine. That says nothing of the login."""
+        out, err = proc.communicate(timeout=120)
+        for _ in range(3):
+            if proc.returncode != 4:
+                break
+            proc = self._start(i, *argv)
+            out, err = proc.communicate(timeout=120)
+        return proc, out, err
+
     def _all(self, *argv: str) -> list[subprocess.Popen]:
         return [self._start(i, *argv) for i in range(len(self.plans))]
 
     def run(self) -> dict[str, list[int]]:
         """Log in everywhere, let the tokens fall due, kill one `token` each as planned, and
         count per signal the commands that died by it and the logins that do not work after."""
-        for proc in self._all("login", "--force"):
-            _, err = proc.communicate(timeout=120)
+        for i, proc in enumerate(self._all("login", "--force")):
+            proc, _, err = self._answered(proc, i, "login", "--force")
             assert proc.returncode == 0, err
         time.sleep(DUE_AFTER)  # every token due
         procs = []
@@ -113,14 +125,7 @@ class Sweep:
         figures = {name: [0, 0] for name in SIGNALS}  # trials, lost
         checks = self._all("token")
         for i, ((name, *_), killed, proc) in enumerate(zip(self.plans, died, checks, strict=True)):
-            out, err = proc.communicate(timeout=120)
-            for _ in range(3):
-                if proc.returncode != 4:
-                    break
-                # Exit 4: the keychain did not answer within its 3 s, with dozens of commands at
-                # it at once on a loaded machine. That says nothing of the login: ask again, alone.
-                proc = self._start(i, "token")
-                out, err = proc.communicate(timeout=120)
+            proc, out, err = self._answered(proc, i, "token")
             alive = proc.returncode == 0 and out.strip() in self.server.state.access
             assert alive or proc.returncode == 7, (name, proc.returncode, err)
             figures[name][0] += killed

@@ -20,7 +20,8 @@ SAY = 'echo "H=hooked O=${OPENAI_API_KEY:+set}"'
 HOOKED = {
     "bash": f"[[ $PROMPT_COMMAND == *_authsome_hook* ]] && {SAY}",
     "zsh": f"(( ${{precmd_functions[(I)_authsome_hook]}} )) && {SAY}",
-    "fish": "functions -q __authsome_hook; and set -q OPENAI_API_KEY; and echo H=hooked O=set",
+    # The quotes keep the typed line from holding the mark it waits for ("H=hooked O=set").
+    "fish": "functions -q __authsome_hook; and set -q OPENAI_API_KEY; and echo H=hook'ed' O=set",
 }
 STARTUP_FILE = {"bash": ".bashrc", "zsh": ".zshrc", "fish": ".config/fish/config.fish"}
 
@@ -109,7 +110,8 @@ def test_login_shells_run_the_lines_setup_shell_writes(skeleton_home, isolated_h
             assert "NOT-ON-PATH-YET" in screen, screen  # the case the absolute path is for
             assert "not found" not in screen and "Unknown command" not in screen, screen
             assert screen.count("authsome: skipped github: not logged in to github") == 1, screen
-            screen = tmux.run(w, HOOKED[shell], "H=hooked")
+            # The mark is the output alone: the typed line would match "H=hooked" at once.
+            screen = tmux.run(w, HOOKED[shell], "H=hooked O=set")
             assert "H=hooked O=set" in screen, screen
         # At bash's prompt ~/.profile has put ~/.local/bin on PATH: Tab completes.
         tmux.type("t:bash", "authsome token op", "Tab")
