@@ -105,4 +105,3 @@ def _marked_lock(node) -> dict:
     marked = [doc for doc in versions if doc.get("spending") and not doc.get("released")]
     assert marked, versions
     return marked[0]
-
