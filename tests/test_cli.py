@@ -94,8 +94,8 @@ def test_a_readable_provider_file_is_no_problem_a_writable_one_is(env, authsome_
 def test_doctor_reports_vault_state(env):
     run(["unlock"], {**env, "AUTHSOME_PASSPHRASE": TEST_PASSPHRASE})
     report = json.loads(run(["doctor", "--json"], env).stdout)
-    assert report["vault"]["exists"] and report["vault"]["kdf"]["n"] == 2**17
-    assert report["vault"]["session"] == "none"
+    assert report["file"]["exists"] and report["file"]["kdf"]["n"] == 2**17
+    assert report["file"]["session"] == "none"
 
 
 def test_unknown_home_format_is_one_line(env, authsome_home):
@@ -113,7 +113,7 @@ def test_wrong_passphrase_exit_code_and_nothing_changes(env, authsome_home):
     out = run(["unlock"], {**env, "AUTHSOME_PASSPHRASE": "wrong"})
     assert out.returncode == 5
     assert out.stdout == ""
-    assert out.stderr.startswith("authsome: wrong passphrase for the vault")
+    assert out.stderr.startswith("authsome: wrong passphrase for the encrypted file")
     assert (authsome_home / "vault").read_bytes() == before
 
 

@@ -201,7 +201,7 @@ def test_hook_with_a_locked_vault_never_asks_and_keeps_what_still_works(
         assert run(["lock"], terminal_env).returncode == 0
         tmux("new-window", "-t", "t", "-n", "again", start_file(tmp_path, shell, startup))
         screen = tmux.wait_for("t:again", "READY> ")
-        assert screen.count("authsome: skipped testsrv, openai: the vault") == 1, screen
+        assert screen.count("authsome: skipped testsrv, openai: the encrypted file") == 1, screen
         assert screen.count(locked) == 1 and "assphrase" not in screen, screen
     finally:
         tmux.kill()

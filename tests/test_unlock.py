@@ -57,7 +57,7 @@ def test_unlock_in_real_shell_then_children_need_no_passphrase(vault_env, shell)
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == SECRET
-    assert "Vault unlocked for this shell only" in out.stderr  # AUTHSOME_KEYRING=0
+    assert "The encrypted file is unlocked for this shell only" in out.stderr  # AUTHSOME_KEYRING=0
     if shell == "fish":  # its hints are fish too, even though $SHELL is bash here
         assert "authsome unlock --shell fish | source" in out.stderr
         assert 'eval "$(' not in out.stderr
@@ -120,7 +120,7 @@ def test_lock_ends_the_session(vault_env):
         start_new_session=True,
     )
     assert out.stdout.split() == ["session=unset", "0"], out.stderr
-    assert "Vault locked." in out.stderr
+    assert "The encrypted file is locked." in out.stderr
 
 
 def test_session_with_wrong_key_is_ignored(vault_env):
@@ -354,7 +354,7 @@ def test_lock_ends_the_unlock_for_every_shell(keyring_env):
     _unlock(keyring_env)
     assert _token_without_terminal(keyring_env).stdout.strip() == OPENAI_KEY
     locked = run(["lock"], keyring_env)  # from another process than the one that unlocked
-    assert locked.returncode == 0 and "Vault locked in every shell." in locked.stderr
+    assert locked.returncode == 0 and "The encrypted file is locked in every shell." in locked.stderr
     out = _token_without_terminal(keyring_env)
     assert out.returncode == 4 and "is locked" in out.stderr
 
@@ -367,7 +367,7 @@ def test_lock_also_locks_a_shell_that_unlocked_on_its_own(keyring_env):
     for e in (keyring_env, alone):
         assert _token_without_terminal(e).stdout.strip() == OPENAI_KEY
     locked = run(["lock"], keyring_env)  # from a third shell, which holds neither
-    assert locked.returncode == 0 and "Vault locked in every shell." in locked.stderr
+    assert locked.returncode == 0 and "The encrypted file is locked in every shell." in locked.stderr
     for where, e in (("the kernel keyring's", keyring_env), ("its own", alone)):
         out = _token_without_terminal(e)
         assert out.returncode == 4 and "is locked" in out.stderr, f"{where} unlock outlived lock"
@@ -595,7 +595,7 @@ def test_unlock_when_unlocked_says_so_and_keeps_the_session(vault_env):
         env["AUTHSOME_SESSION"] = env["AUTHSOME_SESSION"].strip().strip("'\"")
     again = run(["unlock", "--shell", "bash", "--ttl", "7d"], env)
     assert again.returncode == 0, again.stderr
-    assert "the vault is already unlocked for " in again.stderr
+    assert "the encrypted file is already unlocked for " in again.stderr
     assert "nothing changed" in again.stderr and "unset" not in again.stdout
     assert sorted(p.name for p in sessions.iterdir()) == before
 
@@ -604,7 +604,7 @@ def test_lock_typed_at_a_terminal_prints_no_shell_code(vault_env):
     run(["unlock", "--shell", "bash"], {**vault_env, "AUTHSOME_PASSPHRASE": TEST_PASSPHRASE})
     proc = PtyProcess([*AUTHSOME, "lock", "--shell", "bash"], vault_env)
     assert proc.wait(30) == 0
-    assert b"Vault locked" in proc.screen and b"unset" not in proc.screen
+    assert b"The encrypted file is locked" in proc.screen and b"unset" not in proc.screen
     # Through eval, the shell code still comes: stdout is a pipe there.
     out = run(["lock", "--shell", "bash"], vault_env)
     assert out.stdout == "unset AUTHSOME_SESSION;\n" or "unset" in out.stdout

@@ -11,7 +11,7 @@ from authsome.services.session import DEFAULT_TTL
 )
 @click.pass_obj
 def unlock(ctx, shell: str | None, ttl: str) -> None:
-    """Unlock the vault for every shell of this login.
+    """Unlock the encrypted file for every shell of this login.
 
     \b
     Examples:
@@ -33,7 +33,7 @@ def unlock(ctx, shell: str | None, ttl: str) -> None:
 @click.option("--shell", "shell", type=click.Choice(shells.DIALECTS), help="Shell dialect.")
 @click.pass_obj
 def lock(ctx, shell: str | None) -> None:
-    """Lock the vault again in every shell.
+    """Lock the encrypted file again in every shell.
 
     \b
     Examples:

@@ -25,7 +25,7 @@ def diagnose(ctx, fix: bool = False) -> dict:
     report["store"] = _store(ctx, problems)
     if report["store"].get("shared"):
         report["shared"] = _shared(ctx, problems)
-    report["vault"] = _vault(ctx, problems)
+    report["file"] = _vault(ctx, problems)
     if report["store"].get("name"):
         report["index"] = _index(ctx, fix, problems)
     report["sessions"] = _sessions(ctx)
@@ -257,7 +257,7 @@ _SECTIONS = (
     ("keychain", _render_keychain),
     ("store", _render_store),
     ("shared", _render_shared),
-    ("vault", _render_vault),
+    ("file", _render_vault),
     ("index", _render_index),
     ("sessions", _render_sessions),
 )

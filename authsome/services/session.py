@@ -41,7 +41,7 @@ def unlock_vault(ctx, ttl_text: str, dialect) -> str | None:
         ends = session.get("session_expires_at")
         until = time.strftime(" until %Y-%m-%d %H:%M", time.localtime(ends)) if ends else ""
         ctx.io.say(
-            f"authsome: the vault is already {session['session']}{until}; nothing changed."
+            f"authsome: the encrypted file is already {session['session']}{until}; nothing changed."
             " For another --ttl: authsome lock, then unlock again"
         )
         # This shell's own session stays exported as it is; the login's needs nothing here.
@@ -52,13 +52,13 @@ def unlock_vault(ctx, ttl_text: str, dialect) -> str | None:
     until = time.strftime("%Y-%m-%d %H:%M", time.localtime(unlocked.expires_at))
     if unlocked.not_shared_because is not None:
         ctx.io.say(
-            f"Vault unlocked for this shell only, until {until}: the kernel keyring cannot be"
+            f"The encrypted file is unlocked for this shell only, until {until}: the kernel keyring cannot be"
             f" used here ({unlocked.not_shared_because}), so other shells ask again (unlock each"
             f" with: {dialect.source('authsome unlock')}). Lock it with: authsome lock"
         )
         return unlocked.token
     ctx.io.say(
-        f"Vault unlocked until {until} for every shell of your login (kept in the kernel user"
+        f"The encrypted file is unlocked until {until} for every shell of your login (kept in the kernel user"
         " keyring): new terminals will not ask. Lock it with: authsome lock"
     )
     return None
@@ -80,7 +80,7 @@ def lock_vault(ctx) -> bool:
     # The vault's sessions end whichever store is chosen: locking never waits on a keychain.
     ended_shared, ended_here = ctx.vault.lock()
     if ended_shared:
-        ctx.io.say("Vault locked in every shell.")
+        ctx.io.say("The encrypted file is locked in every shell.")
     else:
-        ctx.io.say("Vault locked." if ended_here else "No unlocked session.")
+        ctx.io.say("The encrypted file is locked." if ended_here else "No unlocked session.")
     return ended_shared or ended_here

@@ -33,13 +33,13 @@ def key_by_passphrase(unlocker, vault: str, derive, verify) -> bytes:
             return key
         if unlocker.passphrase_source != "prompt":
             raise BadPassphrase(
-                f"wrong passphrase for the vault {vault}",
-                f"check {unlocker.passphrase_source}: it does not open this vault",
+                f"wrong passphrase for the encrypted file {vault}",
+                f"check {unlocker.passphrase_source}: it does not open this file",
             )
         if attempt < TRIES - 1:
             _say(unlocker.prompter, "wrong passphrase")
     raise BadPassphrase(
-        f"wrong passphrase for the vault {vault} ({TRIES} tries)",
+        f"wrong passphrase for the encrypted file {vault} ({TRIES} tries)",
         "run the command again; a forgotten passphrase cannot be recovered: log in again after"
         f" moving {vault} aside",
     )

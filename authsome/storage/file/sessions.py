@@ -226,7 +226,7 @@ class Unlocker:
             self.passphrase_source = ENV_PASSPHRASE_FILE
             return self._read_file(os.path.expanduser(self.environ[ENV_PASSPHRASE_FILE]))
         if not self.prompter.can_prompt():
-            raise self.prompter.locked(f"the vault {vault}", unlock_command(self.environ))
+            raise self.prompter.locked(f"the encrypted file {vault}", unlock_command(self.environ))
         self.passphrase_source = "prompt"
         if not new:
             return self.prompter.secret(f"Passphrase for {vault}: ")

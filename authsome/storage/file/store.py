@@ -93,7 +93,7 @@ class VaultDoc(Record):
 
 def _corrupt(path: str) -> CorruptData:
     return CorruptData(
-        f"the vault {path} is damaged (corrupted or tampered)",
+        f"the encrypted file {path} is damaged (corrupted or tampered)",
         "restore it from a backup, or move it aside and log in again",
     )
 
@@ -107,7 +107,7 @@ def parse_vault(path: str, raw: bytes) -> VaultDoc:
         version = doc.get("version")
         if isinstance(version, int) and version != VAULT_VERSION:
             raise CorruptData(
-                f"vault {path} has format version {doc.get('version')!r},"
+                f"the encrypted file {path} has format version {doc.get('version')!r},"
                 " which this authsome does not know",
                 "upgrade authsome",
             )
@@ -235,7 +235,7 @@ class FileStore(Store):
     def unlock(self, ttl: int, say) -> Unlocked:
         doc = self.read()
         if doc is None:
-            say(f"Creating the encrypted vault {self.path}.")
+            say(f"Creating the encrypted file {self.path}.")
             doc = self.create()
         return self.keys.start_session(self.path, doc.salt, self.key_for(doc), ttl)
 
