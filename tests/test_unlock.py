@@ -354,7 +354,9 @@ def test_lock_ends_the_unlock_for_every_shell(keyring_env):
     _unlock(keyring_env)
     assert _token_without_terminal(keyring_env).stdout.strip() == OPENAI_KEY
     locked = run(["lock"], keyring_env)  # from another process than the one that unlocked
-    assert locked.returncode == 0 and "The encrypted file is locked in every shell." in locked.stderr
+    assert (
+        locked.returncode == 0 and "The encrypted file is locked in every shell." in locked.stderr
+    )
     out = _token_without_terminal(keyring_env)
     assert out.returncode == 4 and "is locked" in out.stderr
 
@@ -367,7 +369,9 @@ def test_lock_also_locks_a_shell_that_unlocked_on_its_own(keyring_env):
     for e in (keyring_env, alone):
         assert _token_without_terminal(e).stdout.strip() == OPENAI_KEY
     locked = run(["lock"], keyring_env)  # from a third shell, which holds neither
-    assert locked.returncode == 0 and "The encrypted file is locked in every shell." in locked.stderr
+    assert (
+        locked.returncode == 0 and "The encrypted file is locked in every shell." in locked.stderr
+    )
     for where, e in (("the kernel keyring's", keyring_env), ("its own", alone)):
         out = _token_without_terminal(e)
         assert out.returncode == 4 and "is locked" in out.stderr, f"{where} unlock outlived lock"

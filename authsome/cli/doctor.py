@@ -12,7 +12,8 @@ from authsome.errors import ChecksFailed
 def doctor(ctx, as_json: bool, fix: bool) -> None:
     """Show the store in use and why, and check the setup.
 
-    Checks the home and its file modes, the keychain, the encrypted file, the vault store and the helpers' configs.
+    Checks the home and its file modes, the keychain, the encrypted file, the vault store
+    and the helpers' configs.
 
     \b
     Examples:

@@ -52,14 +52,14 @@ def unlock_vault(ctx, ttl_text: str, dialect) -> str | None:
     until = time.strftime("%Y-%m-%d %H:%M", time.localtime(unlocked.expires_at))
     if unlocked.not_shared_because is not None:
         ctx.io.say(
-            f"The encrypted file is unlocked for this shell only, until {until}: the kernel keyring cannot be"
-            f" used here ({unlocked.not_shared_because}), so other shells ask again (unlock each"
+            f"The encrypted file is unlocked for this shell only, until {until}: the kernel"
+            f" keyring cannot be used here ({unlocked.not_shared_because}), so other shells ask again (unlock each"
             f" with: {dialect.source('authsome unlock')}). Lock it with: authsome lock"
         )
         return unlocked.token
     ctx.io.say(
-        f"The encrypted file is unlocked until {until} for every shell of your login (kept in the kernel user"
-        " keyring): new terminals will not ask. Lock it with: authsome lock"
+        f"The encrypted file is unlocked until {until} for every shell of your login (kept in"
+        " the kernel user keyring): new terminals will not ask. Lock it with: authsome lock"
     )
     return None
 
