@@ -53,8 +53,8 @@ def unlock_vault(ctx, ttl_text: str, dialect) -> str | None:
     if unlocked.not_shared_because is not None:
         ctx.io.say(
             f"The encrypted file is unlocked for this shell only, until {until}: the kernel"
-            f" keyring cannot be used here ({unlocked.not_shared_because}), so other shells ask again (unlock each"
-            f" with: {dialect.source('authsome unlock')}). Lock it with: authsome lock"
+            f" keyring cannot be used here ({unlocked.not_shared_because}), so other shells ask"
+            f" again (unlock each with: {dialect.source('authsome unlock')}). Lock it with: authsome lock"
         )
         return unlocked.token
     ctx.io.say(
