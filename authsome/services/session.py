@@ -54,7 +54,8 @@ def unlock_vault(ctx, ttl_text: str, dialect) -> str | None:
         ctx.io.say(
             f"The encrypted file is unlocked for this shell only, until {until}: the kernel"
             f" keyring cannot be used here ({unlocked.not_shared_because}), so other shells ask"
-            f" again (unlock each with: {dialect.source('authsome unlock')}). Lock it with: authsome lock"
+            f" again (unlock each with: {dialect.source('authsome unlock')})."
+            " Lock it with: authsome lock"
         )
         return unlocked.token
     ctx.io.say(
