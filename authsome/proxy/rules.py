@@ -127,20 +127,17 @@ def parse_lines(text: str) -> list[Rule]:
     return found
 
 
+def uncovered(rules, patterns) -> list[str]:
+    """The hosts of `rules` that no pattern in `patterns` (the intercepted hosts) can match."""
+    return [r.host for r in rules if not any(overlap(r.host, p) for p in patterns)]
+
+
 class Rules:
     """The rules in force for one run; `denial` is asked once for every intercepted request."""
 
     def __init__(self, rules):
         self.rules = tuple(rules)
         self._by_authority: dict[tuple[str, int], tuple[Rule, ...]] = {}
-
-    def hosts_without_provider(self, patterns) -> list[str]:
-        """The rules' hosts that no pattern in `patterns` (the intercepted hosts) can match."""
-        return [
-            rule.host
-            for rule in self.rules
-            if not any(overlap(rule.host, pattern) for pattern in patterns)
-        ]
 
     def denial(self, method: bytes, target: bytes, authority: tuple[str, int], headers=()):
         """Why the request must not go upstream, in a few words; None when a rule allows it.
