@@ -19,6 +19,7 @@ _UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz01
 _ESCAPE = re.compile(r"%([0-9A-Fa-f]{2})")
 _BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
 _DOTS = (b".", b"..")
+_HIDDEN = re.compile(rb"[\x00-\x1f\x7f\\]")
 DECODINGS = 3  # `%252e` is `%2e` to a server that decodes twice, `.` to one that does thrice
 
 
@@ -40,15 +41,16 @@ def problem(path: str) -> str | None:
         return "the path has a backslash, which some servers read as '/'"
     if "#" in path:
         return "the request target has a fragment ('#')"
-    if _BAD_ESCAPE.search(path):
-        return "the path has a malformed percent-escape"
     decoded = path.encode("ascii", "replace")
-    for _ in range(DECODINGS):
-        if b"%" not in decoded:
-            break
-        decoded = unquote_to_bytes(decoded)
-    if any(b < 0x20 or b == 0x7F for b in decoded) or b"\\" in decoded:
-        return "the path has an encoded control character or backslash"
+    if b"%" in decoded:
+        if _BAD_ESCAPE.search(path):
+            return "the path has a malformed percent-escape"
+        for _ in range(DECODINGS):
+            decoded = unquote_to_bytes(decoded) if b"%" in decoded else decoded
+    if _HIDDEN.search(decoded):
+        return "the path has a control character or an encoded backslash"
+    if b"/." not in decoded and b"//" not in decoded:
+        return None  # no dot segment, no empty one: most paths end here
     segments = decoded.split(b"/")[1:]
     for i, segment in enumerate(segments):
         if segment.split(b";", 1)[0] in _DOTS:

@@ -36,12 +36,11 @@ class BadRule(ValueError):
 class Rule:
     """One parsed rule; `methods` None means any method."""
 
-    __slots__ = ("host", "methods", "path", "_match")
+    __slots__ = ("host", "methods", "path", "pattern")
 
     def __init__(self, methods: frozenset[str] | None, host: str, path: str):
         self.methods, self.host, self.path = methods, host, path
-        pattern = ".*".join(re.escape(part) for part in path.split("*"))
-        self._match = re.compile(pattern, re.DOTALL).fullmatch
+        self.pattern = ".*".join(re.escape(part) for part in path.split("*"))
 
     def __repr__(self) -> str:
         methods = ANY if self.methods is None else ",".join(sorted(self.methods))
@@ -50,11 +49,8 @@ class Rule:
     def covers(self, host: str, port: int) -> bool:
         return rank(self.host, host, port) is not None
 
-    def allows(self, method: str, path: str) -> bool:
-        """Whether this rule lets `method` at `path` (normal form) through."""
-        if self.methods is not None and method not in self.methods:
-            return False
-        return self._match(path) is not None
+    def takes(self, method: str) -> bool:
+        return self.methods is None or method in self.methods
 
 
 def parse(text: str) -> Rule:
@@ -135,9 +131,23 @@ def uncovered(rules, patterns) -> list[str]:
 class Rules:
     """The rules in force for one run; `denial` is asked once for every intercepted request."""
 
+    MAX_CACHED = 256  # (host, port, method) keys: a child could invent methods without end
+
     def __init__(self, rules):
         self.rules = tuple(rules)
-        self._by_authority: dict[tuple[str, int], tuple[Rule, ...]] = {}
+        self._matchers: dict[tuple[str, int, str], object] = {}
+
+    def _matcher(self, host: str, port: int, method: str):
+        """One compiled pattern for every rule that lets `method` through at host:port."""
+        key = (host, port, method)
+        found = self._matchers.get(key)
+        if found is None:
+            paths_ = [r.pattern for r in self.rules if r.covers(host, port) and r.takes(method)]
+            joined = "|".join(f"(?:{p})" for p in paths_) or "(?!)"
+            found = re.compile(joined, re.DOTALL).fullmatch
+            if len(self._matchers) < self.MAX_CACHED:
+                self._matchers[key] = found
+        return found
 
     def denial(self, method: bytes, target: bytes, authority: tuple[str, int], headers=()):
         """Why the request must not go upstream, in a few words; None when a rule allows it.
@@ -147,17 +157,12 @@ class Rules:
         if problem is not None:
             return problem
         path = paths.normal(path)
-        rules = self._by_authority.get(authority)
-        if rules is None:
-            rules = self._by_authority[authority] = tuple(
-                r for r in self.rules if r.covers(*authority)
-            )
-        wanted = method.decode("ascii", "replace")
-        if not any(r.allows(wanted, path) for r in rules):
+        host, port = authority
+        if self._matcher(host, port, method.decode("ascii", "replace"))(path) is None:
             return NO_RULE
         for key, value in headers:
             if key in OVERRIDES:
                 other = value.decode("ascii", "replace").strip().upper()
-                if not any(r.allows(other, path) for r in rules):
+                if self._matcher(host, port, other)(path) is None:
                     return f"no rule allows {other[:20]}, which its {key.decode()} header asks for"
         return None
