@@ -183,8 +183,16 @@ def test_a_method_override_header_must_be_allowed_too():
     rules = Rules(map(parse, ["GET,POST api.github.com/a/*"]))
     for name in (b"x-http-method-override", b"x-http-method", b"x-method-override"):
         why = rules.denial(b"GET", b"/a/b", GH, [(name, b"delete")])
-        assert why and "DELETE" in why, why
+        assert why == f"its {name.decode()} header asks for DELETE, and {NO_RULE}"
         assert rules.denial(b"GET", b"/a/b", GH, [(name, b"post")]) is None
+
+
+@pytest.mark.parametrize("name", [b"x-original-url", b"x-rewrite-url"])
+def test_a_path_rewrite_header_must_be_allowed_too(name):
+    why = ACME.denial(b"GET", b"/repos/acme/x", GH, [(name, b"/repos/other?x=1")])
+    assert why == f"its {name.decode()} header asks for another path, and {NO_RULE}"
+    assert "'..' segment" in ACME.denial(b"GET", b"/repos/acme/x", GH, [(name, b"/repos/acme/..")])
+    assert ACME.denial(b"GET", b"/repos/acme/x", GH, [(name, b"/repos/acme/y")]) is None
 
 
 def test_read_only_is_get_head_and_options_on_every_host():

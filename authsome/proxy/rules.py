@@ -17,9 +17,11 @@ from authsome.proxy import paths
 
 ANY = "*"
 READ_ONLY = ("GET", "HEAD", "OPTIONS")
-# Asked of the server to treat the request as another method (Rack, Symfony, Google's APIs):
-# each method named must be allowed as well.
+# Asked of the server to treat the request as another method (Rack, Symfony, Google's APIs)
+# or another path (X-Original-URL and X-Rewrite-URL: IIS's URL Rewrite, older Symfony): each
+# must be allowed as if it were the request line.
 OVERRIDES = (b"x-http-method-override", b"x-http-method", b"x-method-override")
+REWRITES = (b"x-original-url", b"x-rewrite-url")
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 _NOT_IN_PATH = "?#\\[]"
 NO_RULE = "no rule allows it"
@@ -152,17 +154,25 @@ class Rules:
     def denial(self, method: bytes, target: bytes, authority: tuple[str, int], headers=()):
         """Why the request must not go upstream, in a few words; None when a rule allows it.
         `target`: origin-form; `authority`: the CONNECT's (host, port); `headers`: h11's."""
+        wanted = method.decode("ascii", "replace")
+        why = self._check(wanted, target, authority)
+        for key, value in headers:
+            if why is not None:
+                return why
+            if key in OVERRIDES:
+                other = value.decode("ascii", "replace").strip().upper()[:20]
+                why = self._check(other, target, authority)
+                asks = other
+            elif key in REWRITES:
+                why = self._check(wanted, value.strip(), authority)
+                asks = "another path"
+            if why is not None:
+                why = f"its {key.decode()} header asks for {asks}, and {why}"
+        return why
+
+    def _check(self, method: str, target: bytes, authority: tuple[str, int]) -> str | None:
         path = target.decode("ascii", "replace").split("?", 1)[0]
         problem = paths.problem(path)
         if problem is not None:
             return problem
-        path = paths.normal(path)
-        host, port = authority
-        if self._matcher(host, port, method.decode("ascii", "replace"))(path) is None:
-            return NO_RULE
-        for key, value in headers:
-            if key in OVERRIDES:
-                other = value.decode("ascii", "replace").strip().upper()
-                if self._matcher(host, port, other)(path) is None:
-                    return f"no rule allows {other[:20]}, which its {key.decode()} header asks for"
-        return None
+        return NO_RULE if self._matcher(*authority, method)(paths.normal(path)) is None else None
