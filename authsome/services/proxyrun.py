@@ -75,7 +75,7 @@ class Credential:
 
         with self._lock:
             conn, told = self._conn, ("denied " + request["method"], request["host"])
-            line = {**request, "reason": why, "argv0": self.argv0}
+            line = {**request, "argv0": self.argv0, "reason": why}  # free text last
             audit.record(self.ctx, "denied", conn.provider, conn.connection, **line)
             if told not in self._told:
                 self._told.add(told)
