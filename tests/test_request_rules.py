@@ -352,14 +352,16 @@ def test_hostile_paths_and_absolute_forms_never_leave_the_glob(rules_env, upstre
 
 
 @pytest.mark.real
-def test_a_policy_file_and_allow_together(rules_env, upstream, tmp_path):
-    policy = tmp_path / "agent.rules"
+def test_policy_files_and_allow_add_up(rules_env, upstream, tmp_path):
+    policy, more = tmp_path / "agent.rules", tmp_path / "more.rules"
     policy.write_text(
         "# what the triage agent may do\n\n"
         f"GET,HEAD {upstream.host}/repos/acme/*\n"
-        f"POST     {upstream.host}/repos/acme/*/issues   # file issues\n"
+        "GET api.github.com/*  # another provider's host: not this run's business\n"
     )
-    rules = ["--policy", str(policy), "--allow", f"DELETE {upstream.host}/tmp/*"]
+    more.write_text(f"POST     {upstream.host}/repos/acme/*/issues   # file issues\n")
+    rules = ["--policy", str(policy), "--allow", f"DELETE {upstream.host}/tmp/*", "--policy",
+             str(more)]  # fmt: skip
     specs = ["GET /repos/acme/w", "HEAD /repos/acme/w", "POST /repos/acme/w/issues",
              "DELETE /tmp/x", "POST /repos/acme/w/pulls", "PUT /repos/acme/w",
              "DELETE /x"]  # fmt: skip

@@ -78,7 +78,13 @@ _RULE_OPTIONS = (
         metavar="'METHOD HOST/PATH'",
         help="With --proxy: sign only requests a rule allows (again for more rules).",
     ),
-    option("--policy", dest="policy", metavar="FILE", help="With --proxy: rules from a file."),
+    option(
+        "--policy",
+        dest="policy",
+        many=True,
+        metavar="FILE",
+        help="With --proxy: rules from a file (again for more files).",
+    ),
     option(
         "--read-only",
         dest="read_only",

@@ -100,5 +100,5 @@ def run(click_ctx, names, proxy, allow, policy, read_only):
     command = click_ctx.meta.get("authsome.command")
     if not command:
         raise click.UsageError("no command given; put it after '--'", click_ctx)
-    rules = RuleOptions(tuple(allow), policy, read_only)
+    rules = RuleOptions(tuple(allow), tuple(policy), read_only)
     return run_command(click_ctx.obj, list(names), command, proxy=proxy, rules=rules)

@@ -12,10 +12,10 @@ MAX_POLICY_BYTES = 1 << 20  # a policy is a few lines: anything bigger is the wr
 
 @dataclass(frozen=True)
 class RuleOptions:
-    """What the command line asked for: `--allow` rules, a `--policy` file, `--read-only`."""
+    """What the command line asked for: `--allow` rules, `--policy` files, `--read-only`."""
 
     allow: tuple[str, ...] = ()
-    policy: str | None = None
+    policy: tuple[str, ...] = ()
     read_only: bool = False
 
     @property
@@ -24,7 +24,7 @@ class RuleOptions:
 
 
 def parsed(options: RuleOptions) -> tuple[list, list]:
-    """The rules of `--allow`, and of `--policy`; UsageError for a bad `--allow` (exit 2),
+    """The rules of `--allow`, and of the `--policy` files; UsageError for a bad `--allow` (exit 2),
     ConfigError for a policy file that cannot be read or holds a bad line (exit 9)."""
     from authsome.proxy.rules import BadRule, parse
 
@@ -35,7 +35,7 @@ def parsed(options: RuleOptions) -> tuple[list, list]:
         except BadRule as e:
             where = "--allow" if len(options.allow) == 1 else f"--allow (the {_nth(i)})"
             raise UsageError(f"{where}: {e.what}", e.fix) from None
-    return allowed, (_policy(options.policy) if options.policy is not None else [])
+    return allowed, [rule for path in options.policy for rule in _policy(path)]
 
 
 def _policy(path: str) -> list:
