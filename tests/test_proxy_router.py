@@ -170,7 +170,7 @@ def test_only_run_proxy_imports_the_proxy_package():
             )
             if any(n.startswith("authsome.proxy") for n in names):
                 importers.add(path.name)
-    assert importers == {"proxyrun.py"}
+    assert importers == {"proxyrun.py", "requestrules.py"}  # run --proxy and its rules
 
 
 @pytest.mark.parametrize(

@@ -44,10 +44,11 @@ FLOWS = _Names("authsome.oauth", "FLOWS")
 
 
 def option(
-    *names: str, dest: str, flag=False, choices=(), default=None, span=None, **shown
+    *names: str, dest: str, flag=False, choices=(), default=None, span=None, many=False, **shown
 ) -> dict:
     """One option: its names, the keyword it fills; `span` (low, high) for a whole number in
-    that range; `shown` is --help text (help, show_default)."""
+    that range; `many`: it may be given again, and fills a tuple; `shown` is --help text
+    (help, show_default)."""
     return {
         "names": names,
         "dest": dest,
@@ -55,6 +56,7 @@ def option(
         "choices": choices,
         "default": False if flag else default,
         "span": span,
+        "many": many,
         "shown": shown,
     }
 
@@ -66,6 +68,30 @@ def _connection(help_: str = "Connection name (or NAME:C).") -> dict:
 def _json() -> dict:
     return option("--json", dest="as_json", flag=True, help="Print JSON.")
 
+
+# run --proxy's request rules (docs/agents.md, "Request rules")
+_RULE_OPTIONS = (
+    option(
+        "--allow",
+        dest="allow",
+        many=True,
+        metavar="'METHOD HOST/PATH'",
+        help="With --proxy: sign only requests a rule allows (again for more rules).",
+    ),
+    option(
+        "--policy",
+        dest="policy",
+        many=True,
+        metavar="FILE",
+        help="With --proxy: rules from a file (again for more files).",
+    ),
+    option(
+        "--read-only",
+        dest="read_only",
+        flag=True,
+        help="With --proxy: allow GET, HEAD and OPTIONS to the named providers' hosts.",
+    ),
+)
 
 # command -> its argument (keyword, how many: -1 for any number; None for no argument) and its
 # options, in --help order. cli/fastpath.py runs only the commands in its RUNS table.
@@ -137,6 +163,7 @@ COMMANDS = {
                 help="Hold placeholders; a local proxy adds the credentials to requests to their"
                 " hosts.",
             ),
+            *_RULE_OPTIONS,
         ),
     },
 }

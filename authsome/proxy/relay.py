@@ -19,6 +19,7 @@ from authsome.proxy import headers
 
 BUFSIZE = 65536
 CLOSE = [("Connection", "close")]
+DRAIN_WAIT = 2  # seconds
 
 
 def next_event(conn: h11.Connection, sock):
@@ -120,19 +121,32 @@ def _seen(method: bytes, target: bytes, authority: tuple[str, int]) -> dict[str,
     }
 
 
+def _drain(conn: h11.Connection, sock, most: int = 1 << 20) -> None:
+    """Read what is left of a refused request's body (up to `most` bytes, waiting at most
+    DRAIN_WAIT for each read), so that closing the socket does not reset the connection
+    under the answer before the child has read it."""
+    with contextlib.suppress(OSError, h11.ProtocolError):
+        sock.settimeout(DRAIN_WAIT)
+        while most > 0:
+            event = next_event(conn, sock)
+            if not isinstance(event, h11.Data):
+                return
+            most -= len(event.data)
+
+
 class Relay:
     """Requests from `client` (h11 server side) forwarded to upstreams `opener()` makes.
 
     `target`: the intercepted provider whose credential goes on each request (None: none);
-    it hears how each signed request ended, once. `authority`: the (host, port) the CONNECT
-    named, which each request must name too. `single`: one exchange, then close (plain http
-    forwarding, where hosts may change).
+    it hears how each signed request ended, once, and of each request `rules` denied.
+    `authority`: the (host, port) the CONNECT named, which each request must name too.
+    `single`: one exchange, then close (plain http forwarding, where hosts may change).
     """
 
-    def __init__(self, client, opener, target=None, single=False, authority=None):
+    def __init__(self, client, opener, target=None, single=False, authority=None, rules=None):
         self.client, self.conn = client, h11.Connection(h11.SERVER)
         self.opener, self.target, self.single = opener, target, single
-        self.authority = authority
+        self.authority, self.rules = authority, rules  # rules: proxy/rules.py's, or None
         self.up = self.upconn = None
         self.signed = None  # the signed request on its way, until its answer (or failure)
 
@@ -197,6 +211,8 @@ class Relay:
             answer(self.conn, self.client, refused[0], f"authsome proxy: refused {refused[1]}",
                    CLOSE)  # fmt: skip
             return False
+        if self._denied(request):
+            return False
         try:
             out = self._outgoing(request)
             up = self._upstream()
@@ -210,6 +226,22 @@ class Relay:
         if not self._body(self.conn, self.client, self.upconn, up):
             return False
         return self._response()
+
+    def _denied(self, request) -> bool:
+        """Answer 403, the credential unread and nothing sent on, when no rule allows
+        `request`; False when rules allow it or none are in force."""
+        if self.rules is None or self.target is None:
+            return False
+        target = headers.origin_form(request.target)
+        why = self.rules.denial(request.method, target, self.authority, request.headers)
+        if why is None:
+            return False
+        seen = _seen(request.method, target, self.authority)
+        self.target.denied(seen, why)
+        line = f"authsome proxy: denied {seen['method']} {seen['host']}{seen['path']}: {why}"
+        answer(self.conn, self.client, 403, line, CLOSE)
+        _drain(self.conn, self.client)
+        return True
 
     def _body(self, conn, src, upconn, dst) -> bool:
         """Stream a message body from `src` to `dst`; False if `src` went away first."""

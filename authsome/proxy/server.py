@@ -48,8 +48,9 @@ def upstream_context(ca_files=()) -> ssl.SSLContext:
 class Proxy:
     """`targets`: provider name -> object with .hosts, .placeholder, .header() and .done()."""
 
-    def __init__(self, targets: dict, authority, tls: ssl.SSLContext):
+    def __init__(self, targets: dict, authority, tls: ssl.SSLContext, rules=None):
         self.targets, self.authority, self.tls = targets, authority, tls
+        self.rules = rules  # proxy/rules.py's Rules for every intercepted request, or None
         self.candidates = [(name, t.hosts) for name, t in targets.items()]
         self.secret = secrets.token_urlsafe(24)
         token = base64.b64encode(f"{USER}:{self.secret}".encode())
@@ -139,7 +140,7 @@ class Proxy:
         authority = (host.rstrip("."), port or 443)
         opener = lambda: self._open(host, port or 443, True)  # noqa: E731
         with tls:  # `sock`, closed by the caller, no longer holds the connection
-            Relay(tls, opener, self.targets[name], authority=authority).serve()
+            Relay(tls, opener, self.targets[name], authority=authority, rules=self.rules).serve()
 
     def _tunnel(self, sock, conn, host: str, port: int) -> None:
         try:

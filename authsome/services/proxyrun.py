@@ -68,6 +68,22 @@ class Credential:
                     f" from the proxy: {why}.{fix}"
                 )
 
+    def denied(self, request: dict[str, str], why: str) -> None:
+        """Log a request the rules kept from upstream (method, host:port, path; `why`); the
+        first for each method and host is also said on stderr."""
+        from authsome.services import audit
+
+        with self._lock:
+            conn, told = self._conn, ("denied " + request["method"], request["host"])
+            line = {**request, "argv0": self.argv0, "reason": why}  # free text last
+            audit.record(self.ctx, "denied", conn.provider, conn.connection, **line)
+            if told not in self._told:
+                self._told.add(told)
+                asked = (
+                    f"{request['method']} {request['host']}{audit.clean('path', request['path'])}"
+                )
+                self.ctx.io.say(f"authsome: the proxy denied {self.argv0}'s {asked} ({why}).")
+
     def variables(self) -> list[str]:
         found = list(self.provider.export_env.values())
         if self.provider.api_key and self.provider.api_key.env_var:
@@ -99,21 +115,26 @@ def _targets(ctx, names, argv0: str) -> dict[str, Credential]:
     return targets
 
 
-def run_proxied(ctx, names: list[str], command: list[str]) -> int:
-    """Run `command` behind the proxy; its exit status (a signal is raised again here)."""
+def run_proxied(ctx, names: list[str], command: list[str], rules=None) -> int:
+    """Run `command` behind the proxy; its exit status (a signal is raised again here).
+    `rules`: the request rules asked for (services/requestrules.py's RuleOptions)."""
     from authsome.proxy import environ as child
     from authsome.proxy.authority import Authority
     from authsome.proxy.server import Proxy, upstream_context
+    from authsome.services import requestrules
     from authsome.services.childenv import scrub
 
+    rules = rules or requestrules.RuleOptions()
+    found = requestrules.parsed(rules)  # a bad rule is said before any login is looked at
     # The proxy refreshes for as long as the child lives, from threads; the first refresh, made
     # here before they start, keeps its failure in this process's memory too (refreshfail).
     ctx.refresh_in_helper = False
     targets = _targets(ctx, names, command[0])
+    in_force = requestrules.for_run(rules, found, targets)
     hosts = [h for t in targets.values() for h in t.hosts]
     placeholders = {v: t.placeholder for t in targets.values() for v in t.variables()}
     authority = Authority(hosts)
-    proxy = Proxy(targets, authority, upstream_context(child.user_ca_files(ctx.environ)))
+    proxy = Proxy(targets, authority, upstream_context(child.user_ca_files(ctx.environ)), in_force)
     folder = tempfile.mkdtemp(prefix="authsome-run-")  # 0700
     try:
         path = os.path.join(folder, "ca-bundle.pem")
