@@ -1,5 +1,7 @@
-"""An MCP server from the official SDK, Streamable HTTP on loopback, protected by bearer tokens
-that tests/oauth_server.py issued (its `access` set and expiry): the bridge's independent peer."""
+"""An MCP server from the official SDK, Streamable HTTP on loopback, protected by bearer tokens:
+the bridge's independent peer. Its tokens are those tests/oauth_server.py issued (its `access`
+set and expiry), or with `Introspector` those node-oidc-provider issued, which it introspects
+there (RFC 7662) as resource servers do with opaque tokens."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ import socket
 import threading
 import time
 
+import httpx
 import uvicorn
 from mcp.server.auth.provider import AccessToken
 from mcp.server.auth.settings import AuthSettings
@@ -29,11 +32,48 @@ class Verifier:
         )
 
 
-def _app(oauth, url: str, verifier):
+INTROSPECTION_CLIENT = ("mcp-server", "mcp-server-introspection-secret")  # tests/oidc/server.js
+
+
+class Introspector:
+    """Asks node-oidc-provider about each token; keeps every answer it got (`answers`)."""
+
+    def __init__(self, issuer: str):
+        self.issuer, self.answers, self.seen = issuer, [], []
+
+    async def verify_token(self, token: str) -> AccessToken | None:
+        self.seen.append(token)
+        async with httpx.AsyncClient(timeout=30) as client:
+            answer = await client.post(
+                f"{self.issuer}/token/introspection",
+                data={"token": token, "token_type_hint": "access_token"},
+                auth=INTROSPECTION_CLIENT,
+            )
+        found = answer.json()
+        self.answers.append(found)
+        if not found.get("active"):
+            return None
+        return AccessToken(
+            token=token,
+            client_id=found["client_id"],
+            scopes=found.get("scope", "").split(),
+            expires_at=found.get("exp"),
+            resource=found.get("aud"),
+        )
+
+
+def loopback() -> tuple[socket.socket, str]:
+    """A bound loopback socket and the URL the server will have on it (known before it runs)."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    return sock, f"http://127.0.0.1:{sock.getsockname()[1]}/mcp"
+
+
+def _app(issuer: str, url: str, verifier, scopes: list[str]):
     auth = AuthSettings(
-        issuer_url=oauth.url,
+        issuer_url=issuer,
         resource_server_url=url,
-        required_scopes=[],
+        required_scopes=scopes,
         validate_token_resource=True,
     )
     server = MCPServer("sdk-test", token_verifier=verifier, auth=auth)
@@ -55,14 +95,14 @@ def _app(oauth, url: str, verifier):
 
 
 class MCPTestServer:
-    def __init__(self, oauth):
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-        self.url = f"http://127.0.0.1:{port}/mcp"
-        self.verifier = Verifier(oauth)
+    """Over tests/oauth_server.py's tokens (`oauth`), or over `verifier`'s, issued by `issuer`;
+    on `bound` (loopback()) when its URL had to be known before."""
+
+    def __init__(self, oauth=None, issuer=None, verifier=None, bound=None, scopes=()):
+        sock, self.url = bound or loopback()
+        self.verifier = verifier or Verifier(oauth)
         self.requests: list[tuple[str, dict]] = []  # (method, headers) of every HTTP request
-        app = _app(oauth, self.url, self.verifier)
+        app = _app(issuer or oauth.url, self.url, self.verifier, list(scopes))
 
         async def recorded(scope, receive, send):
             if scope["type"] == "http":
