@@ -135,6 +135,12 @@ def mcp_remote_login(stack: Stack, env: dict) -> None:
     device_login([str(client), stack.url, "--device-code"], env, stack.issuer, code_in_uri=True)
 
 
+def mcp_remote_client(env: dict) -> str:
+    """The client ID mcp-remote registered for itself."""
+    (path,) = Path(env["MCP_REMOTE_CONFIG_DIR"]).glob("mcp-remote-v*/*_client_info.json")
+    return json.loads(path.read_text())["client_id"]
+
+
 def mcp_remote_tokens(env: dict) -> tuple[Path, dict]:
     """mcp-remote's token file for the one server it knows, and what it holds."""
     (path,) = Path(env["MCP_REMOTE_CONFIG_DIR"]).glob("mcp-remote-v*/*_tokens.json")

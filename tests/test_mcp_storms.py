@@ -62,3 +62,68 @@ def test_a_whole_session_outlives_its_token_with_the_server_as_every_tokens_audi
     # Every token the MCP server was shown was active and bound to it, refreshed ones too.
     assert len(set(stack.introspector.seen)) >= 2
     assert stack.audiences() == {stack.url}
+
+
+STORM = 8
+
+
+def _authsome_storm(stack, envs: list[dict]) -> list[str]:
+    """A due login, then STORM clients through `authsome mcp` at once, spread over `envs`."""
+    age(envs[0], NAME, left=15)  # due (past the refresh margin), still good
+    before = stack.oidc.grants("refresh_token")
+    outcomes = mcpstack.storm([through_authsome(envs[i % len(envs)]) for i in range(STORM)])
+    assert outcomes == ["5"] * STORM, outcomes
+    assert stack.oidc.grants("refresh_token") - before == 1
+    assert not stack.oidc.revoked()
+    assert stack.introspect(_stored(envs[-1])["refresh_token"])["active"]  # the login lives
+    assert stack.audiences() == {stack.url}
+    return outcomes
+
+
+def _mcp_remote_storm(stack, env: dict, tmp_path) -> str:
+    """The same storm through mcp-remote, with its own login: its figures, as a line."""
+    why = mcpstack.mcp_remote_missing()
+    if why:
+        from realparts import IN_CI
+
+        if IN_CI:
+            pytest.fail(f"CI=true and mcp-remote cannot run: {why}")
+        return f"mcp-remote: not run ({why})"
+    env = mcpstack.mcp_remote_env(env, tmp_path / "mcp-auth")
+    mcpstack.mcp_remote_login(stack, env)
+    client = mcpstack.mcp_remote_client(env)
+    before, revoked = stack.oidc.grants("refresh_token", client), stack.oidc.revoked()
+    with open(tmp_path / "mcp-remote.log", "w") as log:
+        params = [mcpstack.through_mcp_remote(env, stack.url)] * STORM
+        outcomes = mcpstack.storm(params, timeout=20, errlog=log)
+    grants = stack.oidc.grants("refresh_token", client) - before
+    lost = not stack.introspect(mcpstack.mcp_remote_tokens(env)[1]["refresh_token"])["active"]
+    failed = sum(o != "5" for o in outcomes)
+    return (
+        f"mcp-remote: {grants} refresh grants, {failed} of {STORM} calls failed, "
+        f"login {'lost' if lost else 'kept'} ({stack.oidc.revoked() - revoked} grants revoked)"
+    )
+
+
+def test_eight_clients_with_a_due_token_make_one_refresh_grant_beside_mcp_remote(
+    stack, file_env, tmp_path, record_property
+):
+    stack.install(file_env)
+    authsome_login(stack, file_env)
+    _authsome_storm(stack, [file_env])
+    ours = f"authsome mcp: 1 refresh grant, 0 of {STORM} calls failed, login kept"
+    theirs = _mcp_remote_storm(stack, file_env, tmp_path)
+    for line in (ours, theirs):
+        record_property("storm figures", f"{STORM} MCP clients, 20 s tokens, one machine: {line}")
+
+
+def test_eight_clients_on_two_machines_sharing_the_vault_store_make_one_grant(
+    stack, env, tmp_path, bao_server, vault_prefix
+):
+    from baoserver import machine
+
+    envs = [machine(env, tmp_path / f"m{i}", bao_server, vault_prefix) for i in range(2)]
+    for e in envs:
+        stack.install(e)
+    authsome_login(stack, envs[0])
+    _authsome_storm(stack, envs)
