@@ -37,12 +37,12 @@ def mcp_remote_missing() -> str | None:
 class Stack:
     """node-oidc-provider (from `start_oidc`, given the resource) and the SDK server it guards."""
 
-    def __init__(self, start_oidc, access_token_ttl: int):
+    def __init__(self, start_oidc, access_token_ttl: int, cache: bool = False):
         bound = loopback()
         self.url = bound[1]
         self.oidc = start_oidc(access_token_ttl=access_token_ttl, mcp_resource=self.url)
         self.issuer = self.oidc.issuer
-        self.introspector = Introspector(self.issuer)
+        self.introspector = Introspector(self.issuer, cache)
         self.mcp = MCPTestServer(
             issuer=self.issuer, verifier=self.introspector, bound=bound, scopes=["mcp"]
         )
