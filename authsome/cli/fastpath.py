@@ -4,9 +4,9 @@ Why this exists: `env` runs in every shell start-up and at prompts (the hook), `
 each API call an agent makes, and `list` is what people and scripts check first, while
 importing click alone costs about three interpreter start-ups. So their plain forms are parsed
 here, from the declaration click reads too (cli/options.py), and run through the same functions
-below. `mcp NAME` is here for its start-up: an MCP client starts a bridge per server per session
-and waits for its answer to `initialize`. Anything else (help, unknown options, bad values) returns None and click takes over, so
-its messages stay the only ones.
+below. `mcp NAME` is here for its start-up: an MCP client starts a bridge per server per
+session and waits for its answer to `initialize`. Anything else (help, unknown options, bad
+values) returns None and click takes over, so its messages stay the only ones.
 tests/test_fastpath.py checks that both paths print the same and exit the same.
 """
 
