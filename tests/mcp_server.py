@@ -131,3 +131,44 @@ class MCPTestServer:
     def stop(self):
         self.server.should_exit = True
         self.thread.join(timeout=5)
+
+
+class SeparateServer:
+    """The introspecting server in a process of its own, on `bound`: for the benchmarks, so
+    that the clients they time never wait on its GIL. Its requests are not recorded here."""
+
+    def __init__(self, issuer: str, bound, scopes=(), cache: bool = False):
+        import subprocess
+        import sys
+
+        sock, self.url = bound
+        argv = [sys.executable, __file__, issuer, str(sock.fileno()), ",".join(scopes)]
+        self.proc = subprocess.Popen(
+            [*argv, *(["--cache"] if cache else [])],
+            pass_fds=[sock.fileno()],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.proc.stdout.readline().strip() == "ready"
+        sock.close()
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    import logging
+    import sys
+
+    logging.disable(logging.INFO)  # the SDK's line per request
+
+    issuer, fd, scopes = sys.argv[1:4]
+    bound = socket.socket(fileno=int(fd))
+    url = f"http://127.0.0.1:{bound.getsockname()[1]}/mcp"
+    verifier = Introspector(issuer, cache="--cache" in sys.argv)
+    server = MCPTestServer(
+        issuer=issuer, verifier=verifier, bound=(bound, url), scopes=scopes.split(",")
+    )
+    print("ready", flush=True)
+    server.thread.join()

@@ -18,7 +18,13 @@ from pathlib import Path
 import httpx
 from clitools import AUTHSOME_BIN
 from mcp import ClientSession, StdioServerParameters, stdio_client
-from mcp_server import INTROSPECTION_CLIENT, Introspector, MCPTestServer, loopback
+from mcp_server import (
+    INTROSPECTION_CLIENT,
+    Introspector,
+    MCPTestServer,
+    SeparateServer,
+    loopback,
+)
 from oidc_server import Lines, Person
 
 NAME = "mcpsrv"
@@ -37,18 +43,24 @@ def mcp_remote_missing() -> str | None:
 class Stack:
     """node-oidc-provider (from `start_oidc`, given the resource) and the SDK server it guards."""
 
-    def __init__(self, start_oidc, access_token_ttl: int, cache: bool = False):
+    def __init__(self, start_oidc, access_token_ttl: int, separate: bool = False):
+        """`separate`: the MCP server in a process of its own, caching introspection answers
+        (for the benchmarks' timings; nothing it saw is then known here)."""
         bound = loopback()
         self.url = bound[1]
         self.oidc = start_oidc(access_token_ttl=access_token_ttl, mcp_resource=self.url)
         self.issuer = self.oidc.issuer
-        self.introspector = Introspector(self.issuer, cache)
+        if separate:
+            self.mcp = SeparateServer(self.issuer, bound, ["mcp"], cache=True)
+            return
+        self.introspector = Introspector(self.issuer)
         self.mcp = MCPTestServer(
             issuer=self.issuer, verifier=self.introspector, bound=bound, scopes=["mcp"]
         )
 
     def stop(self) -> None:
         self.mcp.stop()
+        self.oidc.stop()
 
     def provider(self) -> dict:
         issuer = self.issuer
