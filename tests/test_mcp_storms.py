@@ -70,10 +70,10 @@ STORM = 8
 def _authsome_storm(stack, envs: list[dict]) -> list[str]:
     """A due login, then STORM clients through `authsome mcp` at once, spread over `envs`."""
     age(envs[0], NAME, left=15)  # due (past the refresh margin), still good
-    before = stack.oidc.grants("refresh_token")
+    before = stack.oidc.grants("refresh_token", "authsome")
     outcomes = mcpstack.storm([through_authsome(envs[i % len(envs)]) for i in range(STORM)])
     assert outcomes == ["5"] * STORM, outcomes
-    assert stack.oidc.grants("refresh_token") - before == 1
+    assert stack.oidc.grants("refresh_token", "authsome") - before == 1
     assert not stack.oidc.revoked()
     assert stack.introspect(_stored(envs[-1])["refresh_token"])["active"]  # the login lives
     assert stack.audiences() == {stack.url}
@@ -90,6 +90,7 @@ def _mcp_remote_storm(stack, env: dict, tmp_path) -> str:
             pytest.fail(f"CI=true and mcp-remote cannot run: {why}")
         return f"mcp-remote: not run ({why})"
     env = mcpstack.mcp_remote_env(env, tmp_path / "mcp-auth")
+    # Due at once: mcp-remote counts a token as expired 60 s early, and these live 20 s.
     mcpstack.mcp_remote_login(stack, env)
     client = mcpstack.mcp_remote_client(env)
     before, revoked = stack.oidc.grants("refresh_token", client), stack.oidc.revoked()
