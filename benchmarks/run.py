@@ -438,6 +438,9 @@ def main() -> int:
         import proxy  # benchmarks/proxy.py: run --proxy's start-up and per-request cost
 
         proxy.measure(b, base_env(tmp / "proxy"))
+        import mcpbridge  # benchmarks/mcpbridge.py: authsome mcp against mcp-remote
+
+        mcpbridge.measure(b, base_env, tmp / "mcp")
     table = b.table()
     print(table)
     failed = [r["name"] for r in b.rows if r["ok"] is False]

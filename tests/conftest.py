@@ -259,16 +259,18 @@ def vault_env(env, isolated_home, bao_server, vault_prefix) -> dict[str, str]:
 
 
 def pytest_terminal_summary(terminalreporter):
-    """Figures that tests record as "fault figures" (the kill sweep's trials and logins lost),
-    printed at the end of the run, from every xdist worker too."""
-    lines = [
-        value
-        for outcome in ("passed", "failed")
-        for report in terminalreporter.stats.get(outcome, [])
-        for name, value in getattr(report, "user_properties", ())
-        if name == "fault figures"
-    ]
-    if lines:
-        terminalreporter.section("fault figures")
-        for line in sorted(lines):
-            terminalreporter.line(line)
+    """Figures that tests record as "fault figures" (the kill sweep's trials and logins lost)
+    or "storm figures" (MCP clients' refresh grants beside mcp-remote's), printed at the end of
+    the run, from every xdist worker too."""
+    for section in ("fault figures", "storm figures"):
+        lines = [
+            value
+            for outcome in ("passed", "failed")
+            for report in terminalreporter.stats.get(outcome, [])
+            for name, value in getattr(report, "user_properties", ())
+            if name == section
+        ]
+        if lines:
+            terminalreporter.section(section)
+            for line in sorted(lines):
+                terminalreporter.line(line)

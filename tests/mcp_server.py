@@ -1,5 +1,7 @@
-"""An MCP server from the official SDK, Streamable HTTP on loopback, protected by bearer tokens
-that tests/oauth_server.py issued (its `access` set and expiry): the bridge's independent peer."""
+"""An MCP server from the official SDK, Streamable HTTP on loopback, protected by bearer tokens:
+the bridge's independent peer. Its tokens are those tests/oauth_server.py issued (its `access`
+set and expiry), or with `Introspector` those node-oidc-provider issued, which it introspects
+there (RFC 7662) as resource servers do with opaque tokens."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ import socket
 import threading
 import time
 
+import httpx
 import uvicorn
 from mcp.server.auth.provider import AccessToken
 from mcp.server.auth.settings import AuthSettings
@@ -29,11 +32,59 @@ class Verifier:
         )
 
 
-def _app(oauth, url: str, verifier):
+INTROSPECTION_CLIENT = ("mcp-server", "mcp-server-introspection-secret")  # tests/oidc/server.js
+
+
+class Introspector:
+    """Asks node-oidc-provider about each token, as resource servers do with opaque ones;
+    `answers` holds every answer it got. With `cache`, an active answer is kept until the
+    token's expiry (for the benchmarks' per-call figures: a revoked token would pass)."""
+
+    def __init__(self, issuer: str, cache: bool = False):
+        self.issuer, self.answers, self.seen = issuer, [], []
+        self.known: dict[str, dict] | None = {} if cache else None
+        self.client: httpx.AsyncClient | None = None  # made in the server's loop, kept alive
+
+    async def verify_token(self, token: str) -> AccessToken | None:
+        self.seen.append(token)
+        found = self.known.get(token) if self.known is not None else None
+        if found is None or found["exp"] <= time.time():
+            found = await self._introspect(token)
+        if not found.get("active"):
+            return None
+        if self.known is not None:
+            self.known[token] = found
+        return AccessToken(
+            token=token,
+            client_id=found["client_id"],
+            scopes=found.get("scope", "").split(),
+            expires_at=found.get("exp"),
+            resource=found.get("aud"),
+        )
+
+    async def _introspect(self, token: str) -> dict:
+        self.client = self.client or httpx.AsyncClient(timeout=30)
+        answer = await self.client.post(
+            f"{self.issuer}/token/introspection",
+            data={"token": token, "token_type_hint": "access_token"},
+            auth=INTROSPECTION_CLIENT,
+        )
+        self.answers.append(answer.json())
+        return self.answers[-1]
+
+
+def loopback() -> tuple[socket.socket, str]:
+    """A bound loopback socket and the URL the server will have on it (known before it runs)."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    return sock, f"http://127.0.0.1:{sock.getsockname()[1]}/mcp"
+
+
+def _app(issuer: str, url: str, verifier, scopes: list[str]):
     auth = AuthSettings(
-        issuer_url=oauth.url,
+        issuer_url=issuer,
         resource_server_url=url,
-        required_scopes=[],
+        required_scopes=scopes,
         validate_token_resource=True,
     )
     server = MCPServer("sdk-test", token_verifier=verifier, auth=auth)
@@ -55,14 +106,14 @@ def _app(oauth, url: str, verifier):
 
 
 class MCPTestServer:
-    def __init__(self, oauth):
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-        self.url = f"http://127.0.0.1:{port}/mcp"
-        self.verifier = Verifier(oauth)
+    """Over tests/oauth_server.py's tokens (`oauth`), or over `verifier`'s, issued by `issuer`;
+    on `bound` (loopback()) when its URL had to be known before."""
+
+    def __init__(self, oauth=None, issuer=None, verifier=None, bound=None, scopes=()):
+        sock, self.url = bound or loopback()
+        self.verifier = verifier or Verifier(oauth)
         self.requests: list[tuple[str, dict]] = []  # (method, headers) of every HTTP request
-        app = _app(oauth, self.url, self.verifier)
+        app = _app(issuer or oauth.url, self.url, self.verifier, list(scopes))
 
         async def recorded(scope, receive, send):
             if scope["type"] == "http":
@@ -80,3 +131,44 @@ class MCPTestServer:
     def stop(self):
         self.server.should_exit = True
         self.thread.join(timeout=5)
+
+
+class SeparateServer:
+    """The introspecting server in a process of its own, on `bound`: for the benchmarks, so
+    that the clients they time never wait on its GIL. Its requests are not recorded here."""
+
+    def __init__(self, issuer: str, bound, scopes=(), cache: bool = False):
+        import subprocess
+        import sys
+
+        sock, self.url = bound
+        argv = [sys.executable, __file__, issuer, str(sock.fileno()), ",".join(scopes)]
+        self.proc = subprocess.Popen(
+            [*argv, *(["--cache"] if cache else [])],
+            pass_fds=[sock.fileno()],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.proc.stdout.readline().strip() == "ready"
+        sock.close()
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    import logging
+    import sys
+
+    logging.disable(logging.INFO)  # the SDK's line per request
+
+    issuer, fd, scopes = sys.argv[1:4]
+    bound = socket.socket(fileno=int(fd))
+    url = f"http://127.0.0.1:{bound.getsockname()[1]}/mcp"
+    verifier = Introspector(issuer, cache="--cache" in sys.argv)
+    server = MCPTestServer(
+        issuer=issuer, verifier=verifier, bound=(bound, url), scopes=scopes.split(",")
+    )
+    print("ready", flush=True)
+    server.thread.join()

@@ -35,8 +35,12 @@ def missing() -> str | None:
 
 
 class OIDCServer:
-    def __init__(self, access_token_ttl: int = 3600):
+    """`mcp_resource`: the authorization server of that MCP server (server.js says how)."""
+
+    def __init__(self, access_token_ttl: int = 3600, mcp_resource: str | None = None):
         env = {**os.environ, "OIDC_ACCESS_TOKEN_TTL": str(access_token_ttl)}
+        if mcp_resource:
+            env["OIDC_MCP_RESOURCE"] = mcp_resource
         self.proc = subprocess.Popen(
             ["node", "server.js"],
             cwd=HERE,
@@ -52,6 +56,26 @@ class OIDCServer:
             self.stop()
             raise RuntimeError(f"node server.js did not start: {self.proc.stderr.read()}")
         self.issuer = json.loads(line)["issuer"]
+        self.events: list[dict] = []  # what the server printed since: grants, refusals
+        threading.Thread(target=self._read_events, daemon=True).start()
+
+    def _read_events(self) -> None:
+        for line in self.proc.stdout:
+            if line.startswith("{"):
+                self.events.append(json.loads(line))
+
+    def grants(self, grant_type: str = "refresh_token", client: str | None = None) -> int:
+        """How many `grant_type` grants the server has made (to `client`, or any)."""
+        return sum(
+            e["event"] == "grant"
+            and e["grant_type"] == grant_type
+            and client in (None, e.get("client"))
+            for e in self.events
+        )
+
+    def revoked(self) -> int:
+        """How many grants the server has revoked (a spent refresh token came back)."""
+        return sum(e["event"] == "grant.revoked" for e in self.events)
 
     def stop(self) -> None:
         if self.proc.poll() is None:

@@ -165,3 +165,13 @@ def test_fast_path_runs_only_its_own_commands(argv):
 
     assert argv[0] in options.COMMANDS
     assert fastpath.run(argv) is None
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["mcp", "nope"], ["mcp", "openai"], ["mcp", "--", "gizmo"], ["mcp"], ["mcp", "a", "b"]],
+    ids=" ".join,
+)
+def test_mcp_says_what_click_says_before_it_bridges(connected, monkeypatch, capsys, argv):
+    """`mcp NAME` is on the fast path for its start-up; its refusals are click's words."""
+    _agree(argv, monkeypatch, capsys)

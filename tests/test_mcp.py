@@ -111,3 +111,36 @@ def test_a_locked_store_answers_with_how_to_unlock_and_never_prompts(mcp_server,
             await asyncio.wait_for(session.initialize(), 20)
 
     asyncio.run(_session(locked, steps))
+
+
+def test_the_bridge_starts_without_click_or_httpx(mcp_server, file_env):
+    """An MCP client starts a bridge per server per session and waits on its `initialize`:
+    `authsome mcp NAME` takes the click-free path and http.client, not httpx."""
+    import ast
+    import json
+    import subprocess
+    import sys
+
+    _login(file_env)
+    ask = {
+        "protocolVersion": "2025-11-25",
+        "capabilities": {},
+        "clientInfo": {"name": "t", "version": "0"},
+    }
+    initialize = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": ask})
+    code = (
+        "import sys\nfrom authsome.main import main\n"
+        "sys.argv = ['authsome', 'mcp', 'testsrv']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in ('click', 'httpx') if m in sys.modules), file=sys.stderr)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env=file_env,
+        input=initialize + "\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert json.loads(out.stdout.splitlines()[0])["result"]["protocolVersion"]  # answered
+    assert ast.literal_eval(out.stderr.strip().splitlines()[-1]) == []

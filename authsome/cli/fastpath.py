@@ -1,11 +1,12 @@
-"""`token`, `env` and `list` without click.
+"""`token`, `env`, `list` and `mcp` without click.
 
 Why this exists: `env` runs in every shell start-up and at prompts (the hook), `token` before
 each API call an agent makes, and `list` is what people and scripts check first, while
 importing click alone costs about three interpreter start-ups. So their plain forms are parsed
 here, from the declaration click reads too (cli/options.py), and run through the same functions
-below. Anything else (help, unknown options, bad values) returns None and click takes over, so
-its messages stay the only ones.
+below. `mcp NAME` is here for its start-up: an MCP client starts a bridge per server per
+session and waits for its answer to `initialize`. Anything else (help, unknown options, bad
+values) returns None and click takes over, so its messages stay the only ones.
 tests/test_fastpath.py checks that both paths print the same and exit the same.
 """
 
@@ -45,7 +46,18 @@ def run_list(ctx, as_json) -> int:
     return 0
 
 
-RUNS = {"token": run_token, "env": run_env, "list": run_list}
+def run_mcp(ctx, name: str) -> int:
+    import gc
+    import sys
+
+    from authsome.services.mcp import serve
+
+    gc.enable()  # main() turns it off for the short commands; a bridge lives as long as a session
+    serve(ctx, name, sys.stdin, sys.stdout, sys.stderr)
+    return 0
+
+
+RUNS = {"token": run_token, "env": run_env, "list": run_list, "mcp": run_mcp}
 
 
 def run(args: list[str]) -> int | None:

@@ -1,12 +1,14 @@
 import click
 
+from authsome.cli import options
 from authsome.cli.complete import connected_refs
+from authsome.cli.declared import parameters
 
 
 @click.command()
-@click.argument("name", shell_complete=connected_refs)
+@parameters(options.COMMANDS["mcp"], connected_refs)
 @click.pass_obj
-def mcp(ctx, name):
+def mcp(ctx, **given):
     """Bridge a remote MCP server to stdio, with fresh tokens.
 
     NAME's fresh token goes on every request to its server, the provider's oauth.resource
@@ -18,12 +20,6 @@ def mcp(ctx, name):
       authsome login linear-mcp --flow device_code
       {"command": "authsome", "args": ["mcp", "linear-mcp"]}   # an MCP client's config
     """
-    import gc
-    import sys
+    from authsome.cli.fastpath import run_mcp  # click-free too (its start-up)
 
-    gc.enable()  # main() turns it off for the short commands; a bridge lives as long as a session
-
-    from authsome.services.mcp import serve
-
-    serve(ctx, name, sys.stdin, sys.stdout, sys.stderr)
-    return 0
+    return run_mcp(ctx, **given)

@@ -114,6 +114,7 @@ COMMANDS = {
         ),
     },
     "list": {"argument": None, "options": (_json(),)},
+    "mcp": {"argument": ("name", 1), "options": ()},
     "login": {
         "argument": ("name", 1),
         "options": (
