@@ -87,6 +87,8 @@ def test_references_parse(text, provider, connection, field):
     "text",
     [
         "authsome://",
+        "authsome:/openai/api_key",
+        "authsome:openai/api_key",
         "authsome://openai",
         "authsome://openai/",
         "authsome://openai/api_key/x",

@@ -55,10 +55,14 @@ def parse(text: str) -> Reference:
     """The reference in `text`, which starts with authsome://; InputError if malformed.
 
     The message never repeats `text`: a key pasted in the wrong place would be shown."""
-    body = text[len(PREFIX) :]
-    ref, slash, field = body.partition("/")
+    ref, slash, field = text.removeprefix(PREFIX).partition("/")
     provider, colon, connection = ref.partition(":")
-    if not slash or not is_name(provider) or (colon and not is_name(connection)):
+    if (
+        not text.startswith(PREFIX)
+        or not slash
+        or not is_name(provider)
+        or (colon and not is_name(connection))
+    ):
         raise InputError(f"malformed reference: it must read {SYNTAX}", _syntax_fix())
     if field not in FIELDS:
         raise InputError(
