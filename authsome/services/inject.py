@@ -63,7 +63,9 @@ def check_target(out: str, force: bool) -> None:
     except FileNotFoundError:
         return
     except OSError as e:
-        raise UsageError(f"cannot write {out}: {(e.strerror or '').lower()}", "check the path")
+        raise UsageError(
+            f"cannot write {out}: {(e.strerror or '').lower()}", "check the path"
+        ) from None
     if not stat.S_ISREG(st.st_mode) and not (force and stat.S_ISLNK(st.st_mode)):
         raise UsageError(f"{out} is not a regular file", "give another output path")
     if st.st_mode & 0o077 and not force:
@@ -80,7 +82,9 @@ def _write(out: str, data: bytes) -> None:
         atomic_write(out, data)  # mkstemp: 0600 from the start; os.replace: all or nothing
     except OSError as e:
         why = (e.strerror or type(e).__name__).lower()
-        raise UsageError(f"cannot write {out}: {why}", "check the folder and its permissions")
+        raise UsageError(
+            f"cannot write {out}: {why}", "check the folder and its permissions"
+        ) from None
 
 
 def _audit(ctx, resolver: Resolver, out: str | None) -> None:
