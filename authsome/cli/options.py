@@ -97,6 +97,7 @@ COMMANDS = {
                 flag=True,
                 help="All or nothing: export nothing if any name fails.",
             ),
+            _env_file("are exported"),
         ),
     },
     "list": {"argument": None, "options": (_json(),)},

@@ -92,3 +92,23 @@ def audit(ctx, event: str, resolver: Resolver, done=(), **extra) -> None:
     for provider, connection in resolver.used:
         if (provider, connection) not in done:
             record(ctx, event, provider, connection, **extra)
+
+
+def for_shell(ctx, paths, by_names: dict[str, str], names) -> dict[str, str]:
+    """`env --env-file`: the files' variables, references resolved, for shell code; each key
+    must be a variable name a shell can export (it is written into the code unquoted)."""
+    from authsome.errors import InputError
+    from authsome.shells import safe_names
+
+    sources = Sources({}, paths)
+    for where, key, _value in sources.files:
+        if safe_names(key) != [key]:
+            raise InputError(
+                f"{where.rsplit(': ', 1)[0]}: the key is not a variable name a shell can export",
+                "use letters, digits and '_', not starting with a digit",
+            )
+    resolver = Resolver(ctx)
+    _inherited, from_files = sources.resolve(resolver)
+    check_agree(by_names, from_files, names)
+    audit(ctx, "env", resolver)
+    return from_files
