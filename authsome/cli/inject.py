@@ -7,14 +7,14 @@ import click
     "--in-file",
     "source",
     required=True,
-    type=click.Path(dir_okay=False, allow_dash=True),
+    type=click.Path(allow_dash=True),
     help="The template ('-': stdin).",
 )
 @click.option(
     "-o",
     "--out-file",
     "out",
-    type=click.Path(dir_okay=False),
+    type=click.Path(),
     help="Write here, mode 0600 (default: stdout).",
 )
 @click.option("--force", is_flag=True, help="Replace an output file that others can read.")
