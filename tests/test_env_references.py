@@ -109,17 +109,17 @@ def test_proxy_gives_the_placeholder_for_what_it_serves(keys_env, tmp_path):
     # A connection other than the one the proxy serves: an error, not the wrong credential.
     (tmp_path / "w.env").write_text("K=authsome://openai:work/api_key\n")
     out = run(["run", "--proxy", "openai", "--env-file", "w.env", "--", "true"], keys_env)
-    assert out.returncode == 9 and "the proxy serves openai, but" in out.stderr, out.stderr
+    assert out.returncode == 15 and "the proxy serves openai, but" in out.stderr, out.stderr
 
 
 BAD = [
     ("X=authsome://nosuch/api_key\n", 2, "f.env:1: X: unknown provider 'nosuch'"),
     ("X=authsome://openai:work/api_key\n", 3, "f.env:1: X: not logged in to openai:work"),
-    ("X=authsome://openai/access_token\n", 9, "f.env:1: X: openai has no access_token"),
-    ("X=authsome://openai/refresh_token\n", 9, "f.env:1: X: malformed reference"),
-    ("X=authsome://openai\n", 9, "f.env:1: X: malformed reference"),
-    ("A=1\n\nX='never closed\n", 9, "f.env:3: the single-quoted value of X is never closed"),
-    ("A=1\nnot a line\n", 9, "f.env:2: unexpected text after not"),
+    ("X=authsome://openai/access_token\n", 15, "f.env:1: X: openai has no access_token"),
+    ("X=authsome://openai/refresh_token\n", 15, "f.env:1: X: malformed reference"),
+    ("X=authsome://openai\n", 15, "f.env:1: X: malformed reference"),
+    ("A=1\n\nX='never closed\n", 15, "f.env:3: the single-quoted value of X is never closed"),
+    ("A=1\nnot a line\n", 15, "f.env:2: unexpected text after not"),
 ]
 
 
@@ -144,7 +144,7 @@ def test_a_missing_or_unreadable_env_file_is_exit_2(keys_env, tmp_path):
 def test_a_malformed_reference_in_the_environment_stops_the_run(keys_env, tmp_path):
     env = {**keys_env, "X": "authsome://openai/"}
     out = run(["run", "openai", "--", "touch", "started"], env)
-    assert out.returncode == 9 and "X in the environment: malformed reference" in out.stderr
+    assert out.returncode == 15 and "X in the environment: malformed reference" in out.stderr
     assert not (tmp_path / "started").exists()
 
 
@@ -183,7 +183,7 @@ def test_inject_renders_to_stdout_and_to_a_private_file(keys_env, tmp_path):
 def test_inject_bad_templates(keys_env, tmp_path):
     (tmp_path / "t.tpl").write_text("a: 1\nb: {{ authsome://openai/api_key\n")
     out = run(["inject", "-i", "t.tpl", "-o", "out"], keys_env)
-    assert out.returncode == 9
+    assert out.returncode == 15
     assert out.stderr == "authsome: t.tpl:2: a {{ is never closed. Close it with }}\n"
     (tmp_path / "t.tpl").write_text("a: {{ authsome://openai:work/api_key }}\n")
     out = run(["inject", "-i", "t.tpl", "-o", "out"], keys_env)

@@ -20,7 +20,9 @@ import click
 @click.option("--force", is_flag=True, help="Replace an output file that others can read.")
 @click.pass_obj
 def inject(ctx, source, out, force):
-    """Fill in the {{ authsome://PROVIDER[:CONNECTION]/FIELD }} fields of a template.
+    """Fill in a template's authsome:// fields.
+
+    Each field is {{ authsome://PROVIDER[:CONNECTION]/FIELD }}, blanks inside the braces allowed.
 
     \b
     Examples:
