@@ -44,6 +44,7 @@ PIECES = ["A", "B", "x", "=", "'", '"', "\\", "#", " ", "\t", "\n", "\r", "\r\n"
 PIECES += ["n", "$", "{", "}", "é", "\u2028", "\x0b", "\\n", "\\'", '\\"']
 
 
+@pytest.mark.slow
 @settings(max_examples=3000, deadline=None)
 @given(st.lists(st.sampled_from(PIECES), max_size=16).map("".join))
 def test_the_parser_agrees_with_python_dotenv_on_any_mix_of_its_pieces(text):
