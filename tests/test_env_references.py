@@ -5,6 +5,7 @@ import json
 import os
 import stat
 import subprocess
+import sys
 
 import pytest
 from clitools import AUTHSOME_BIN, HOSTILE_PROVIDER, login_due, login_keys, run
@@ -230,3 +231,31 @@ def test_a_reference_never_sends_the_login_to_a_moved_token_endpoint(
         assert elsewhere.state.requests == []
     finally:
         elsewhere.stop()
+
+
+PROBE = """
+import json, os, sys
+def exec_(*args):
+    raise SystemExit(0)
+os.execvpe = exec_
+from authsome import main
+try:
+    main.main(sys.argv[1:])
+except SystemExit:
+    pass
+print(json.dumps(sorted(sys.modules)))
+"""
+NEW = {"authsome.formats.dotenvparse", "authsome.services.envfiles", "authsome.services.references"}
+
+
+def test_plain_run_imports_nothing_of_env_files(keys_env):
+    """`run` stays as it was unless --env-file or a reference in the environment asks."""
+
+    def imported(env, *args):
+        argv = [sys.executable, "-c", PROBE, "run", *args, "--", "true"]
+        out = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0, out.stderr
+        return set(json.loads(out.stdout))
+
+    assert not imported(keys_env, "openai") & NEW
+    assert imported({**keys_env, "K": "authsome://openai/api_key"}, "openai") >= NEW
