@@ -121,6 +121,7 @@ BAD = [
     ("X=authsome://openai\n", 15, "f.env:1: X: malformed reference"),
     ("A=1\n\nX='never closed\n", 15, "f.env:3: the single-quoted value of X is never closed"),
     ("A=1\nnot a line\n", 15, "f.env:2: unexpected text after not"),
+    ("'A=B'=1\n", 15, "f.env:1: the key holds '='"),
 ]
 
 
