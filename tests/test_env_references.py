@@ -56,6 +56,13 @@ def test_run_env_file_resolves_references_and_keeps_the_rest(keys_env, tmp_path)
     # Through bash too: the child's shell sees exactly the value.
     out = run(["run", "--env-file", ".env", "--", "bash", "-c", 'printf %s "$HOSTILE"'], keys_env)
     assert out.returncode == 0 and out.stdout == HOSTILE, out.stderr
+    # The audit log says which connections were handed out, and to what; never a value.
+    log = run(["log", "--json"], keys_env).stdout
+    lines = [json.loads(line) for line in log.splitlines()]
+    runs = {(d["provider"], d.get("argv0")) for d in lines if d["event"] == "run"}
+    assert runs == {("openai", "python3"), ("hostile", "python3"), ("openai", "bash"),
+                    ("hostile", "bash")}  # fmt: skip
+    assert OPENAI_KEY not in log
 
 
 def test_references_in_the_environment_are_resolved(keys_env):
@@ -193,6 +200,15 @@ def test_inject_bad_templates(keys_env, tmp_path):
     assert not (tmp_path / "out").exists()
     out = run(["inject", "-i", "missing.tpl"], keys_env)
     assert out.returncode == 2 and "cannot read template missing.tpl" in out.stderr
+
+
+def test_a_field_the_login_lacks_is_one_line(testsrv, file_env, tmp_path):
+    """OAuth providers have id_token; a login that was issued none says so."""
+    assert run(["login", "testsrv"], file_env).returncode == 0
+    (tmp_path / ".env").write_text("I=authsome://testsrv/id_token\n")
+    out = run(["run", "--env-file", str(tmp_path / ".env"), "--", "true"], file_env)
+    assert out.returncode == 15
+    assert ".env:1: I: testsrv holds no id_token: its provider did not issue one" in out.stderr
 
 
 def test_ten_runs_at_once_refresh_a_due_token_once(testsrv, unlocked_env, tmp_path):
