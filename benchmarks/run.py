@@ -441,6 +441,9 @@ def main() -> int:
         import mcpbridge  # benchmarks/mcpbridge.py: authsome mcp against mcp-remote
 
         mcpbridge.measure(b, base_env, tmp / "mcp")
+        import envfile  # benchmarks/envfile.py: run --env-file against plain run
+
+        envfile.measure(b, tmp / "envfile", base_env, AUTHSOME, must, PASSPHRASE)
     table = b.table()
     print(table)
     failed = [r["name"] for r in b.rows if r["ok"] is False]

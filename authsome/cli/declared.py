@@ -15,6 +15,11 @@ def parameters(spec: dict, shell_complete):
             settings["is_flag"] = True
         elif opt["choices"]:
             settings["type"] = click.Choice(opt["choices"])
+        elif opt["files"]:
+            settings["type"] = (
+                click.Path()
+            )  # the checks and their message are ours (dotenvparse.read)
+            settings["multiple"] = True
         elif opt["span"]:
             settings["type"] = click.IntRange(*opt["span"])
         if opt.get("many"):

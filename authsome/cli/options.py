@@ -44,21 +44,40 @@ FLOWS = _Names("authsome.oauth", "FLOWS")
 
 
 def option(
-    *names: str, dest: str, flag=False, choices=(), default=None, span=None, many=False, **shown
+    *names: str,
+    dest: str,
+    flag=False,
+    choices=(),
+    default=None,
+    span=None,
+    many=False,
+    files=False,
+    **shown,
 ) -> dict:
     """One option: its names, the keyword it fills; `span` (low, high) for a whole number in
-    that range; `many`: it may be given again, and fills a tuple; `shown` is --help text
-    (help, show_default)."""
+    that range; `many`: it may be given again, and fills a tuple; `files`: a file path, and
+    many; `shown` is --help text (help, show_default)."""
     return {
         "names": names,
         "dest": dest,
         "flag": flag,
         "choices": choices,
-        "default": False if flag else default,
+        "default": False if flag else (() if files or many else default),
         "span": span,
-        "many": many,
+        "many": many or files,
+        "files": files,
         "shown": shown,
     }
+
+
+def _env_file(what: str) -> dict:
+    return option(
+        "--env-file",
+        dest="env_files",
+        files=True,
+        help=f"A dotenv file whose variables {what}, authsome:// references resolved"
+        " (repeatable; a later file wins).",
+    )
 
 
 def _connection(help_: str = "Connection name (or NAME:C).") -> dict:
@@ -111,6 +130,7 @@ COMMANDS = {
                 flag=True,
                 help="All or nothing: export nothing if any name fails.",
             ),
+            _env_file("are exported"),
         ),
     },
     "list": {"argument": None, "options": (_json(),)},
@@ -164,6 +184,7 @@ COMMANDS = {
                 help="Hold placeholders; a local proxy adds the credentials to requests to their"
                 " hosts.",
             ),
+            _env_file("the command gets"),
             *_RULE_OPTIONS,
         ),
     },

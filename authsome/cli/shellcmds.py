@@ -81,18 +81,21 @@ class RunCommand(click.Command):
 @click.command(cls=RunCommand)
 @parameters(options.COMMANDS["run"], connected_refs)
 @click.pass_context
-def run(click_ctx, names, proxy, allow, policy, read_only):
+def run(click_ctx, names, proxy, env_files, allow, policy, read_only):
     """Run a command with fresh credentials.
 
     --proxy gives the command placeholders, and a local proxy adds the credential to its
     requests on their way out. With --allow, --policy or --read-only, it adds it only to
-    requests a rule allows, and answers the others 403.
+    requests a rule allows, and answers the others 403. --env-file reads a dotenv file whose
+    values may be references (authsome://PROVIDER[:CONNECTION]/FIELD); references in the
+    environment are resolved too.
 
     \b
     Examples:
       authsome run github -- gh repo list
       authsome run --proxy github openai -- my-agent
       authsome run --proxy github --allow 'GET api.github.com/repos/acme/*' -- my-agent
+      authsome run --env-file .env -- npm start
     """
     from authsome.services.requestrules import RuleOptions
     from authsome.services.shell import run_command
@@ -101,4 +104,6 @@ def run(click_ctx, names, proxy, allow, policy, read_only):
     if not command:
         raise click.UsageError("no command given; put it after '--'", click_ctx)
     rules = RuleOptions(tuple(allow), tuple(policy), read_only)
-    return run_command(click_ctx.obj, list(names), command, proxy=proxy, rules=rules)
+    return run_command(
+        click_ctx.obj, list(names), command, proxy=proxy, env_files=env_files, rules=rules
+    )

@@ -115,8 +115,11 @@ def _targets(ctx, names, argv0: str) -> dict[str, Credential]:
     return targets
 
 
-def run_proxied(ctx, names: list[str], command: list[str], rules=None) -> int:
+def run_proxied(ctx, names: list[str], command: list[str], env_files=(), rules=None) -> int:
     """Run `command` behind the proxy; its exit status (a signal is raised again here).
+
+    With env files, the proxy serves `names` or else the connections the files reference; a
+    reference (in a file or the environment) to a connection it serves is its placeholder.
     `rules`: the request rules asked for (services/requestrules.py's RuleOptions)."""
     from authsome.proxy import environ as child
     from authsome.proxy.authority import Authority
@@ -129,10 +132,14 @@ def run_proxied(ctx, names: list[str], command: list[str], rules=None) -> int:
     # The proxy refreshes for as long as the child lives, from threads; the first refresh, made
     # here before they start, keeps its failure in this process's memory too (refreshfail).
     ctx.refresh_in_helper = False
+    sources = _sources(ctx, env_files)
+    if env_files and not names:  # the files say what the command needs
+        names = sources.refs
     targets = _targets(ctx, names, command[0])
     in_force = requestrules.for_run(rules, found, targets)
     hosts = [h for t in targets.values() for h in t.hosts]
     placeholders = {v: t.placeholder for t in targets.values() for v in t.variables()}
+    extra = _resolved(ctx, sources, targets, placeholders, command[0])
     authority = Authority(hosts)
     proxy = Proxy(targets, authority, upstream_context(child.user_ca_files(ctx.environ)), in_force)
     folder = tempfile.mkdtemp(prefix="authsome-run-")  # 0700
@@ -140,7 +147,7 @@ def run_proxied(ctx, names: list[str], command: list[str], rules=None) -> int:
         path = os.path.join(folder, "ca-bundle.pem")
         with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as f:
             f.write(child.bundle(authority.pem(), ctx.environ))
-        base = scrub(ctx.environ, ctx.registry)
+        base = {**scrub(ctx.environ, ctx.registry), **extra}
         environ = child.child_environ(base, proxy.url, path, placeholders, hosts)
         proxy.start()
         status = _wait(command, environ)
@@ -151,6 +158,31 @@ def run_proxied(ctx, names: list[str], command: list[str], rules=None) -> int:
         _die_by(-status)
         return 128 - status
     return status
+
+
+def _sources(ctx, env_files):
+    """The env files and the environment's references, read and checked; None if neither."""
+    from authsome.services.envfiles import Sources, has_references
+
+    if not env_files and not has_references(ctx.environ):
+        return None
+    return Sources(ctx.environ, env_files)
+
+
+def _resolved(ctx, sources, targets, placeholders, argv0: str) -> dict[str, str]:
+    """The references' and files' variables; the proxy's placeholders for what it serves."""
+    if sources is None:
+        return {}
+    from authsome.services import envfiles
+    from authsome.services.references import Resolver
+
+    served = {name: (parse_ref(t.ref)[1], t.placeholder) for name, t in targets.items()}
+    sources.inherited = [i for i in sources.inherited if i[1] not in placeholders]
+    resolver = Resolver(ctx, served)
+    inherited, from_files = sources.resolve(resolver)
+    envfiles.check_agree(placeholders, from_files, [t.ref for t in targets.values()])
+    envfiles.audit(ctx, "run", resolver, argv0=argv0)
+    return {**inherited, **from_files}
 
 
 def _wait(command: list[str], environ: dict[str, str]) -> int:

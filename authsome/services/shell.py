@@ -31,19 +31,25 @@ def completion_script(shell: str) -> str:
 
 
 def run_command(
-    ctx, names: list[str], command: list[str], proxy: bool = False, rules=None
+    ctx,
+    names: list[str],
+    command: list[str],
+    proxy: bool = False,
+    env_files=(),
+    rules=None,
 ) -> int | None:
     """Replace this process with `command`, its environment holding fresh credentials.
 
     Only the credentials of `names`: the rest of the user's environment is passed on without
     what unlocks authsome or holds other credentials (authsome.services.childenv). With
-    `proxy`, the command runs behind `run --proxy`'s proxy instead and its status is returned;
-    `rules` (services/requestrules.py's RuleOptions) limits which requests it signs.
+    `env_files`, or references in the environment, their variables too (services/envfiles.py).
+    With `proxy`, the command runs behind `run --proxy`'s proxy instead and its status is
+    returned; `rules` (services/requestrules.py's RuleOptions) limits which requests it signs.
     """
     if proxy:
         from authsome.services.proxyrun import run_proxied  # the only way to authsome.proxy
 
-        return run_proxied(ctx, names, command, rules)
+        return run_proxied(ctx, names, command, env_files, rules)
     if rules is not None and rules.given:
         from authsome.errors import UsageError
 
@@ -51,10 +57,42 @@ def run_command(
     from authsome.services.childenv import not_runnable, scrub
     from authsome.services.env import audit_export, collect
 
-    export = collect(ctx, names)
+    sources = None
+    if env_files or _has_references(ctx.environ):  # else nothing new is imported
+        from authsome.services.envfiles import Sources
+
+        sources = Sources(ctx.environ, env_files)  # read and checked before any credential
+    if names or not env_files:
+        export = collect(ctx, names)
+    else:
+        from authsome.services.envbook import Export
+
+        export = Export()  # the files say what the command gets
     environ = {**scrub(ctx.environ, ctx.registry), **export.values}
+    if sources is not None:
+        environ.update(_resolved(ctx, sources, export, names, command[0]))
     audit_export(ctx, "run", export, argv0=command[0])  # this pid becomes the child's
     try:
         os.execvpe(command[0], command, environ)  # noqa: S606 - argv, no shell
     except (FileNotFoundError, PermissionError) as e:
         raise not_runnable(command, e) from None
+
+
+def _has_references(environ) -> bool:
+    """services.envfiles.has_references, without importing it for the usual run."""
+    return any(value.startswith("authsome://") for value in environ.values())
+
+
+def _resolved(ctx, sources, export, names, argv0: str) -> dict[str, str]:
+    """The references' and files' variables that the names' exports leave to them."""
+    from authsome.services import envfiles
+    from authsome.services.references import Resolver
+    from authsome.storage.connections import parse_ref
+
+    sources.inherited = [i for i in sources.inherited if i[1] not in export.values]
+    resolver = Resolver(ctx)
+    inherited, from_files = sources.resolve(resolver)
+    envfiles.check_agree(export.values, from_files, names)
+    done = {parse_ref(r) for r in export.refs}
+    envfiles.audit(ctx, "run", resolver, done, argv0=argv0)
+    return {**inherited, **from_files}
