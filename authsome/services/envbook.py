@@ -20,6 +20,11 @@ from authsome.errors import (
 )
 from authsome.util.record import SECRET_FIELDS, Record
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from authsome.errors import AuthsomeError
+    from authsome.util.record import DEFAULT
+
 # Bookkeeping variables exported beside the credentials.
 EXPORTED = "AUTHSOME_EXPORTED"  # the credential variables, space-separated
 REFS = "AUTHSOME_REFS"  # what to re-export: "github openai:work"
@@ -52,6 +57,16 @@ class Export(Record):
     }
     _secret_fields = SECRET_FIELDS | {"values"}
 
+    if TYPE_CHECKING:
+        values: dict[str, str] = DEFAULT
+        refs: list[str] = DEFAULT
+        expires: dict[str, int] = DEFAULT
+        refresh_at: int | None = DEFAULT
+        failed: dict[str, AuthsomeError] = DEFAULT
+        failing: list[str] = DEFAULT
+        kept: list[str] = DEFAULT
+        carried: list[str] = DEFAULT
+
     @property
     def expires_at(self) -> int | None:
         return min(self.expires.values()) if self.expires else None
@@ -82,6 +97,13 @@ class Held(Record):
         "failing": list,
         "refresh_at": None,
     }
+
+    if TYPE_CHECKING:
+        variables: list[str] = DEFAULT
+        refs: list[str] = DEFAULT
+        expiry: dict[str, int] = DEFAULT
+        failing: list[str] = DEFAULT
+        refresh_at: int | None = DEFAULT
 
     @classmethod
     def read(cls, environ: dict[str, str]) -> Held:

@@ -16,6 +16,8 @@ from authsome.storage.base import Unlocked
 from authsome.util import crypto, fsutil, jsonfast
 from authsome.util.record import Frozen
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+
 ENV_SESSION = "AUTHSOME_SESSION"
 ENV_PASSPHRASE = "AUTHSOME_PASSPHRASE"
 ENV_PASSPHRASE_FILE = "AUTHSOME_PASSPHRASE_FILE"
@@ -39,6 +41,11 @@ def _aad(session_id: str, vault: str, salt: bytes, expires_at: int) -> bytes:
 
 class Session(Frozen):
     __slots__ = ("session_id", "token", "expires_at")
+
+    if TYPE_CHECKING:
+        session_id: str
+        token: str
+        expires_at: int
 
 
 class Sessions:
