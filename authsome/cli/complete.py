@@ -1,6 +1,7 @@
 """click's side of Tab: its completion scripts, and callbacks naming what authsome.services.complete
 offers."""
 
+import click
 from click.shell_completion import (
     BashComplete,
     CompletionItem,
@@ -112,7 +113,7 @@ class ZshCompinitComplete(ZshComplete):
 add_completion_class(ZshCompinitComplete)
 
 
-def _context(ctx):
+def _context(ctx: click.Context):
     root = ctx.find_root()
     if root.obj is None:
         from authsome.factory import Context
@@ -121,9 +122,9 @@ def _context(ctx):
     return root.obj
 
 
-def provider_names(ctx, param, incomplete):
+def provider_names(ctx: click.Context, param, incomplete):
     return [CompletionItem(n) for n in names.provider_names(_context(ctx), incomplete)]
 
 
-def connected_refs(ctx, param, incomplete):
+def connected_refs(ctx: click.Context, param, incomplete):
     return [CompletionItem(r) for r in names.connected_refs(_context(ctx), incomplete)]

@@ -13,15 +13,19 @@ from __future__ import annotations
 
 from authsome.cli.options import COMMANDS
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from authsome.factory import Context
 
-def run_token(ctx, name: str, connection: str | None) -> int:
+
+def run_token(ctx: Context, name: str, connection: str | None) -> int:
     from authsome.services.token import token
 
     ctx.io.emit(token(ctx, name, connection))
     return 0
 
 
-def run_env(ctx, names, shell, fmt, unset, strict):
+def run_env(ctx: Context, names, shell, fmt, unset, strict):
     """0, or the error that sets the exit status (main maps it: its table is the one place)."""
     from authsome.services import env
 
@@ -30,7 +34,7 @@ def run_env(ctx, names, shell, fmt, unset, strict):
     return 0 if error is None else error
 
 
-def run_list(ctx, as_json) -> int:
+def run_list(ctx: Context, as_json) -> int:
     from authsome.services.listing import render, rows
 
     table = rows(ctx)

@@ -1,12 +1,18 @@
+from __future__ import annotations
+
 import click
 
 from authsome.cli.complete import connected_refs
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from authsome.factory import Context
 
 
 @click.command()
 @click.argument("name", shell_complete=connected_refs)
 @click.pass_obj
-def mcp(ctx, name):
+def mcp(ctx: Context, name):
     """Bridge a remote MCP server to stdio, with fresh tokens.
 
     NAME's fresh token goes on every request to its server, the provider's oauth.resource

@@ -15,6 +15,10 @@ from authsome.errors import NotLoggedIn, UsageError
 from authsome.services.serving import hosts_of, serving
 from authsome.storage.connections import CONNECTED
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from authsome.factory import Context
+
 NOT_FOUND = "credentials not found in native keychain"
 
 
@@ -28,7 +32,7 @@ def registry_host(server_url: str) -> str | None:
     return (rest if sep else text).split("/", 1)[0]
 
 
-def get(ctx, server_url: str) -> str | None:
+def get(ctx: Context, server_url: str) -> str | None:
     """The credential JSON for `server_url`, or None when no connected login serves it."""
     from authsome.services.audit import record
     from authsome.services.refresh import credential, fresh
@@ -54,7 +58,7 @@ def get(ctx, server_url: str) -> str | None:
     return json.dumps(doc)
 
 
-def list_(ctx) -> str:
+def list_(ctx: Context) -> str:
     """{registry: username} for every registry a connected login serves."""
     out = {}
     for entry in ctx.connections.list():
@@ -79,7 +83,7 @@ def refuse(action: str) -> UsageError:
     )
 
 
-def serve(ctx, action: str) -> int:
+def serve(ctx: Context, action: str) -> int:
     """Answer one docker request; what to print goes to ctx.io.emit. Raises AuthsomeError."""
     from authsome.util.nodump import disable_core_dumps
 

@@ -17,6 +17,10 @@ import threading
 from authsome.errors import AuthsomeError, UsageError
 from authsome.storage.connections import display_ref, parse_ref
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from authsome.factory import Context
+
 FORWARDED = (signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2)
 # The terminal sends these to the whole foreground group, the child included: passing them on
 # would deliver them twice.
@@ -26,7 +30,9 @@ FROM_TERMINAL = (signal.SIGINT, signal.SIGQUIT)
 class Credential:
     """One named connection's header; fresh() is asked on first use and near expiry."""
 
-    def __init__(self, ctx, ref: str, provider, lock: threading.Lock, argv0: str | None = None):
+    def __init__(
+        self, ctx: Context, ref: str, provider, lock: threading.Lock, argv0: str | None = None
+    ):
         from authsome.proxy.router import hosts_of, placeholder
 
         self.ctx, self.ref, self.provider, self._lock = ctx, ref, provider, lock
@@ -75,7 +81,7 @@ class Credential:
         return found
 
 
-def _targets(ctx, names, argv0: str) -> dict[str, Credential]:
+def _targets(ctx: Context, names, argv0: str) -> dict[str, Credential]:
     from authsome.services.env import default_refs
 
     lock, targets = threading.Lock(), {}
@@ -99,7 +105,7 @@ def _targets(ctx, names, argv0: str) -> dict[str, Credential]:
     return targets
 
 
-def run_proxied(ctx, names: list[str], command: list[str]) -> int:
+def run_proxied(ctx: Context, names: list[str], command: list[str]) -> int:
     """Run `command` behind the proxy; its exit status (a signal is raised again here)."""
     from authsome.proxy import environ as child
     from authsome.proxy.authority import Authority

@@ -15,6 +15,11 @@ import os
 
 from authsome.errors import AuthFailed, AuthsomeError, FilesystemError, NetworkError
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from authsome.factory import Context
+    from authsome.storage.connections import Connection
+
 # Only these refusals mean the login is dead; the transient ones leave it as it was.
 DEAD_LOGIN = ("invalid_grant", "invalid_client", "unauthorized_client")
 TRANSIENT = ("invalid_response", "server_error", "temporarily_unavailable", "slow_down")
@@ -92,7 +97,7 @@ def note(lock, now: float, error: AuthsomeError, expires_at: float) -> bool:
     return count == 1
 
 
-def refused(ctx, provider, conn, hint: str, answer, spent: tuple, shared):
+def refused(ctx: Context, provider, conn, hint: str, answer, spent: tuple, shared):
     """Turn a refused refresh into the right error; keep whatever the answer had that is valid."""
     (status, e), name, (base, journaled) = answer, provider.display_name, spent
     if e.code in DEAD_LOGIN:
@@ -120,3 +125,24 @@ def refused(ctx, provider, conn, hint: str, answer, spent: tuple, shared):
 
 def _http(status: int, e) -> str:
     return e.text() if e.code != "invalid_response" else f"HTTP {status}, no usable token"
+
+
+def failed(ctx: Context, lock, conn: Connection, hint: str, error: AuthsomeError) -> Connection:
+    """Fall back after a failed refresh and back off; only a token's first failure warns."""
+    first = note(lock, ctx.clock(), error, conn.expires_at)
+    return fall_back(ctx, conn, hint, error, warn=first)
+
+
+def fall_back(
+    ctx: Context, conn: Connection, hint: str, error: AuthsomeError, warn=True
+) -> Connection:
+    """A token that is due but not yet expired still works: hand it out, and say why."""
+    left = int(conn.expires_at - ctx.clock())
+    if left <= 0:
+        raise error
+    if warn:
+        ctx.io.say(
+            f"authsome: warning: could not refresh {hint} ({error.what}); using the current"
+            f" token, which expires in {left} s."
+        )
+    return conn

@@ -8,6 +8,10 @@ import sys
 from authsome import shells
 from authsome.util.resources import data_dir
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from authsome.factory import Context
+
 PLACEHOLDER = "@AUTHSOME@"
 
 
@@ -30,7 +34,9 @@ def completion_script(shell: str) -> str:
     return (data_dir("completions") / name).read_text(encoding="utf-8")
 
 
-def run_command(ctx, names: list[str], command: list[str], proxy: bool = False) -> int | None:
+def run_command(
+    ctx: Context, names: list[str], command: list[str], proxy: bool = False
+) -> int | None:
     """Replace this process with `command`, its environment holding fresh credentials.
 
     Only the credentials of `names`: the rest of the user's environment is passed on without
