@@ -51,10 +51,9 @@ def load_config(path: str) -> dict:
         raise ConfigError(f"{path} is not UTF-8 text", "fix or remove the file") from None
     try:
         data = jsonfast.loads(raw)
-    except ValueError as e:
-        raise ConfigError(
-            f"{path} is not valid JSON (line {e.lineno})", "fix or remove the file"
-        ) from None
+    except ValueError as e:  # a JSONDecodeError, or a number too long to read (no line)
+        line = f" (line {e.lineno})" if hasattr(e, "lineno") else ""
+        raise ConfigError(f"{path} is not valid JSON{line}", "fix or remove the file") from None
     except RecursionError:
         raise ConfigError(f"{path} is nested too deeply", "fix or remove the file") from None
     if not isinstance(data, dict):

@@ -12,6 +12,8 @@ class _Names:
     """A tuple of names from another module, imported when first read: `token` and `list`
     never read the shells' or the formats' names, and skip importing them."""
 
+    _names: tuple[str, ...] | None
+
     def __init__(self, module: str, attr: str):
         self._where, self._names = (module, attr), None
 

@@ -193,7 +193,7 @@ class Provider(Frozen):
                 return list(value)
             return value
 
-        out = {
+        out: dict[str, object] = {
             "name": self.name,
             "display_name": self.display_name,
             "docs_url": self.docs_url,

@@ -140,6 +140,8 @@ class _Owners:
     """variable -> the held ref whose provider exports it; read from the providers only when
     first asked (the hook's usual run, which exports everything again, never asks)."""
 
+    _map: dict[str, str] | None
+
     def __init__(self, ctx: Context, refs: list[str]):
         self._ctx, self._refs, self._map = ctx, refs, None
 

@@ -89,8 +89,8 @@ class NoSharedLock:
     def __enter__(self):
         return self
 
-    def __exit__(self, *exc) -> bool:
-        return False
+    def __exit__(self, *exc) -> None:
+        return None
 
     def fail(self, doc: dict) -> None:
         """Nothing to tell: the waiters on this machine read the failure beside the file lock."""

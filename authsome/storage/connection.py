@@ -167,7 +167,7 @@ class Connection(Record):
 
 
 _NUMBER = (int, float)
-_TYPES = {
+_TYPES: dict[str, type | tuple[type, ...]] = {
     "provider": str,
     "connection": str,
     "auth_type": str,

@@ -10,6 +10,8 @@ from authsome.util import fsutil
 from authsome.util.record import Frozen
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from pathlib import Path
 
 FORMAT_VERSION = 1
 INDEX_FILE = "index.json"
@@ -45,7 +47,7 @@ class PermissionProblem(Frozen):
     __slots__ = ("path", "mode", "wanted")
 
     if TYPE_CHECKING:
-        path: str
+        path: Path
         mode: int
         wanted: int
 

@@ -79,7 +79,7 @@ class Pool:
         with self.lock:
             conn = self.idle.pop() if self.idle else None
         for fresh in (conn is None, True):
-            conn = self._new() if fresh else conn
+            conn = self._new() if fresh or conn is None else conn
             try:
                 conn.request(method, self.target, body, headers)
                 return Answer(self, conn, conn.getresponse())

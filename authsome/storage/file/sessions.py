@@ -189,8 +189,8 @@ class Unlocker:
         # The new session replaces this shell's; and the login's, when it took that one's place.
         for token in (here,) if why_not is not None else (here, shared):
             sessions.end(token)
-        token = session.token if why_not is not None else None
-        return Unlocked(session.expires_at, token, why_not, displaced)
+        own = session.token if why_not is not None else None
+        return Unlocked(session.expires_at, own, why_not, displaced)
 
     def end_sessions(self, vault: str) -> tuple[bool, bool]:
         """End every unlock of `vault`: (another shell's or the login's was there, this shell's)."""

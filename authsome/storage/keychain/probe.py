@@ -24,6 +24,6 @@ class ProbeResult(Record):
         usable: bool
         keychain: str
         detail: str
-        facts: dict[str, bool] = DEFAULT
+        facts: dict[str, object] = DEFAULT
         seconds: float = DEFAULT
         fix: str | None = DEFAULT
