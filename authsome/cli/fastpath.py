@@ -80,7 +80,7 @@ def _scan(args: list[str], options) -> tuple[dict, list[str]] | None:
     """(option keywords, positional words) in `args`; None at an option click must judge."""
     by_name = {name: opt for opt in options for name in opt["names"]}
     given = {opt["dest"]: opt["default"] for opt in options}
-    positionals = []
+    positionals: list[str] = []
     rest = iter(args)
     for arg in rest:
         if arg == "--":  # the end of options, as for click
@@ -120,8 +120,10 @@ def _bind(given: dict, positionals: list[str], argument) -> dict | None:
 def _option(arg: str, rest, by_name: dict) -> tuple[str, object] | None:
     """(keyword, value) for the option `arg`, its value maybe the next of `rest`; None when it
     is not a plain use of a declared option."""
+    value: str | None
     if arg.startswith("--"):
-        name, attached, value = arg.partition("=")
+        name, equals, value = arg.partition("=")
+        attached = bool(equals)
     else:  # a short option's value may follow it in the same word: -cwork
         name, value = arg[:2], arg[2:]
         attached = bool(value)

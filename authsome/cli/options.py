@@ -71,7 +71,7 @@ def _json() -> dict:
 
 # command -> its argument (keyword, how many: -1 for any number; None for no argument) and its
 # options, in --help order. cli/fastpath.py runs only the commands in its RUNS table.
-COMMANDS = {
+COMMANDS: dict[str, dict] = {
     "token": {"argument": ("name", 1), "options": (_connection(),)},
     "env": {
         "argument": ("names", -1),

@@ -218,7 +218,7 @@ def resolve(ctx: Context, provider, refresh: bool = False):
     return _fill(provider, issuer, metadata)
 
 
-def _default_scopes(oauth, scopes: list[str]) -> dict:
+def _default_scopes(oauth, scopes: tuple[str, ...]) -> dict:
     """The scopes a login asks for when the definition names none, with what they need."""
     found: dict = {"scopes": scopes}
     if "offline_access" in scopes and "prompt" not in oauth.authorization_params:
@@ -237,7 +237,7 @@ def _offers_device(found: dict, metadata: dict) -> bool:
 def _fill(provider, issuer: str, metadata: dict):
     """`provider` with what it lacks taken from `issuer`'s metadata."""
     oauth = provider.oauth
-    found = {} if oauth.issuer else {"issuer": issuer}
+    found: dict[str, object] = {} if oauth.issuer else {"issuer": issuer}
     for meta_field, spec_field in ENDPOINTS.items():
         if getattr(oauth, spec_field) is None and isinstance(metadata.get(meta_field), str):
             found[spec_field] = metadata[meta_field]

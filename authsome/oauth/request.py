@@ -48,7 +48,7 @@ class LoginRequest(Frozen):
         flow: str
         client_id: str | None = DEFAULT
         client_secret: str | None = DEFAULT
-        scopes: list[str] | None = DEFAULT
+        scopes: tuple[str, ...] | None = DEFAULT
         port: int | None = DEFAULT
         open_browser: bool = DEFAULT
         registration: Registration | None = DEFAULT

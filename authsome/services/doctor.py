@@ -197,7 +197,12 @@ def _render_store(store: dict) -> list[str]:
 
 
 def _render_shared(shared: dict) -> list[str]:
-    state = {True: "sealed", False: "unsealed"}.get(shared.get("sealed"), "state unknown")
+    sealed = shared.get("sealed")
+    state = (
+        {True: "sealed", False: "unsealed"}.get(sealed, "state unknown")
+        if isinstance(sealed, bool)
+        else "state unknown"
+    )
     where = f"; namespace {shared['namespace']}" if shared.get("namespace") else ""
     lines = [
         f"server:    {shared['address']} ({state}{where})",

@@ -126,7 +126,7 @@ def _collect_one(
     from authsome.services.refresh import fresh, needs_refresh
 
     muted = _Muted(ctx) if reported else None
-    conn = fresh(muted or ctx, ref)
+    conn = fresh(muted or ctx, ref)  # type: ignore[arg-type]  # _Muted stands in for Context
     name = display_ref(conn.provider, conn.connection)
     fields = _fields(ctx, conn, name, owner)
     stale = needs_refresh(conn, now, ctx.refresh_margin)  # due, yet not refreshed

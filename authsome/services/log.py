@@ -54,7 +54,8 @@ def parse(raw: bytes) -> dict | None:
 def last(ctx: Context, ref: str | None, n: int) -> tuple[list[tuple[str, dict]], int]:
     """The last `n` lines (text, event) that `ref` selects, oldest first, from audit.log and
     then audit.log.1; and how far audit.log was read, for `follow`."""
-    shown, wanted = [], Filter(ref)
+    shown: list[tuple[str, dict]] = []
+    wanted = Filter(ref)
     path = Path(ctx.home.audit_file)
     size = 0
     for i, log in enumerate((path, path.with_name(path.name + ".1"))):
@@ -105,8 +106,8 @@ def follow(ctx: Context, ref: str | None, offset: int, show) -> None:
 def render(doc: dict) -> str:
     """One line for people: local time, event, NAME[:C], the parent command (pid), extras."""
     try:
-        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(float(doc.get("epoch"))))
-    except (TypeError, ValueError, OverflowError):
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(float(doc["epoch"])))
+    except (KeyError, TypeError, ValueError, OverflowError):
         when = str(doc.get("time", "?"))
     ref = str(doc.get("provider") or "-")
     if doc.get("connection") not in (None, "default"):

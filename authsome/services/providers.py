@@ -44,7 +44,7 @@ def provider_rows(ctx: Context) -> list[dict]:
 
 def _device(ctx: Context, p) -> bool | None:
     """Whether `p` offers the device flow, as inspect shows it; None when not known yet."""
-    device = bool(p.oauth and p.oauth.supports_device_code)
+    device: bool | None = bool(p.oauth and p.oauth.supports_device_code)
     if p.oauth and not device and (p.oauth.issuer or p.oauth.resource):
         # From the issuer's metadata, if it was ever fetched.
         from authsome.oauth import discovery

@@ -63,7 +63,8 @@ def _work(ctx: Context, send, single_flight, asker: tuple[int, int]) -> None:
 
     audit.on_behalf_of(*asker)
     ctx.leave_connections()
-    ctx.io.say = lambda text: send({"say": text})
+    # What this process says goes to the parent, which says it
+    ctx.io.say = lambda text: send({"say": text})  # type: ignore[method-assign]
     ctx.connections.warn = lambda text: send({"warn": text})
     try:
         conn = single_flight()

@@ -42,7 +42,11 @@ def open_wire(addr: str, ssl_context, namespace: str | None, timeout: float):
 def _proxied(addr: str) -> bool:
     if not any(k.lower().endswith("_proxy") for k in os.environ):
         return False  # the common case costs no urllib.request import
-    from urllib.request import getproxies_environment, proxy_bypass_environment
+    # proxy_bypass_environment is undocumented, so not in the stubs
+    from urllib.request import (  # type: ignore[attr-defined]
+        getproxies_environment,
+        proxy_bypass_environment,
+    )
 
     parts = urlsplit(addr)
     return parts.scheme in getproxies_environment() and not proxy_bypass_environment(
