@@ -78,7 +78,7 @@ _here: dict[str, tuple[float, int, float, AuthsomeError]] = {}
 FIRST_DELAY, MAX_DELAY, MIN_DELAY = 2.0, 30.0, 1.0
 
 
-def backing_off(lock, now: float, expires_at: float) -> AuthsomeError | None:
+def backing_off(lock, now: float, expires_at: float | None) -> AuthsomeError | None:
     """The failure this process met refreshing the token of `expires_at`, while it backs off."""
     episode = _here.get(os.fspath(lock))
     if episode is None or episode[0] != expires_at or now >= episode[2]:
@@ -86,12 +86,12 @@ def backing_off(lock, now: float, expires_at: float) -> AuthsomeError | None:
     return episode[3]
 
 
-def note(lock, now: float, error: AuthsomeError, expires_at: float) -> bool:
+def note(lock, now: float, error: AuthsomeError, expires_at: float | None) -> bool:
     """Back off from a failed refresh; True for a token's first failure (the one to tell)."""
     episode = _here.get(os.fspath(lock))
     count = episode[1] + 1 if episode and episode[0] == expires_at else 1
     delay = min(MAX_DELAY, FIRST_DELAY * 2 ** (count - 1))
-    if expires_at > now:  # retries grow denser towards expiry, so one comes before it
+    if expires_at is not None and expires_at > now:  # denser towards expiry, one before it
         delay = min(delay, max(MIN_DELAY, (expires_at - now) / 2))
     _here[os.fspath(lock)] = (expires_at, count, now + delay, error)
     return count == 1
@@ -137,7 +137,8 @@ def fall_back(
     ctx: Context, conn: Connection, hint: str, error: AuthsomeError, warn=True
 ) -> Connection:
     """A token that is due but not yet expired still works: hand it out, and say why."""
-    left = int(conn.expires_at - ctx.clock())
+    # One without an expiry is here only because the server refused it: nothing to hand out.
+    left = 0 if conn.expires_at is None else int(conn.expires_at - ctx.clock())
     if left <= 0:
         raise error
     if warn:
