@@ -100,13 +100,16 @@ def _zsh_body(template: str) -> str | None:
     return None
 
 
+_ZSH_BODY = _zsh_body(ZshComplete.source_template)
+
+
 class ZshCompinitComplete(ZshComplete):
     """click's zsh completion, working whether or not compinit has run."""
 
     source_template = (
         ZshComplete.source_template
-        if _zsh_body(ZshComplete.source_template) is None  # an unknown click: leave it be
-        else _zsh_body(ZshComplete.source_template) + ZSH_REGISTER
+        if _ZSH_BODY is None  # an unknown click: leave it be
+        else _ZSH_BODY + ZSH_REGISTER
     )
 
 

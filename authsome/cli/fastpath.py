@@ -15,6 +15,9 @@ from authsome.cli.options import COMMANDS
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from authsome.errors import AuthsomeError
     from authsome.factory import Context
 
 
@@ -49,10 +52,14 @@ def run_list(ctx: Context, as_json) -> int:
     return 0
 
 
-RUNS = {"token": run_token, "env": run_env, "list": run_list}
+RUNS: dict[str, Callable[..., int | AuthsomeError]] = {
+    "token": run_token,
+    "env": run_env,
+    "list": run_list,
+}
 
 
-def run(args: list[str]) -> int | None:
+def run(args: list[str]) -> int | AuthsomeError | None:
     """The exit status of `authsome ARGS`, or None when click should handle them."""
     # Only the commands in RUNS: the others are declared for Tab, and `parse` does not check
     # what click's types (an IntRange, say) would.

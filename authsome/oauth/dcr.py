@@ -53,7 +53,7 @@ def client(ctx: Context, provider, login_hint: str, port: int | None = None, dev
 
 def _metadata(provider, port: int | None) -> dict:
     """The client metadata to register: a redirect URI on `port`, or the device grant (None)."""
-    payload = {
+    payload: dict[str, object] = {
         "client_name": "authsome",
         "application_type": "native",
         "token_endpoint_auth_method": "none",

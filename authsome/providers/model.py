@@ -156,7 +156,7 @@ class Provider(Frozen):
         name: str
         display_name: str
         auth_type: str
-        flow: str | None
+        flow: str
         docs_url: str | None = DEFAULT
         oauth: OAuthSpec | None = DEFAULT
         api_key: ApiKeySpec | None = DEFAULT

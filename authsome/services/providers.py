@@ -56,7 +56,7 @@ def _device(ctx: Context, p) -> bool | None:
 
 def render_rows(table: list[dict]) -> str:
     headers = ("NAME", "TYPE", "FLOW", "DEVICE", "SOURCE", "STATE")
-    body = []
+    body: list[tuple[str, ...]] = []
     for r in table:
         source = r["source"] + ("+override" if r["customized"] else "")
         device = {True: "yes", False: "no", None: "?"}[r["supports_device_code"]]

@@ -20,6 +20,7 @@ from authsome.storage.connections import display_ref, parse_ref
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
 if TYPE_CHECKING:
     from authsome.factory import Context
+    from authsome.storage.connections import Connection
 
 FORWARDED = (signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2)
 # The terminal sends these to the whole foreground group, the child included: passing them on
@@ -39,7 +40,7 @@ class Credential:
         self.argv0 = argv0  # the child's, for the audit log
         self.hosts = hosts_of(provider)
         self.placeholder = placeholder(provider.name)
-        self._conn = None
+        self._conn: Connection | None = None
         self._told: set[tuple[str, str]] = set()  # failures already said on stderr
 
     def header(self) -> tuple[str, str, str]:
@@ -64,6 +65,7 @@ class Credential:
         outcome = {"status": status} if failed is None else {"failed": why}
         with self._lock:
             conn = self._conn
+            assert conn is not None  # a request is signed only once header() found the login
             line = {**request, **outcome, "argv0": self.argv0}
             audit.record(self.ctx, "proxy", conn.provider, conn.connection, **line)
             if isinstance(failed, AuthsomeError) and (request["host"], why) not in self._told:
@@ -84,7 +86,7 @@ class Credential:
 def _targets(ctx: Context, names, argv0: str) -> dict[str, Credential]:
     from authsome.services.env import default_refs
 
-    lock, targets = threading.Lock(), {}
+    lock, targets = threading.Lock(), dict[str, Credential]()
     for ref in names or default_refs(ctx):
         provider_name, conn_name = parse_ref(ref)
         hint = display_ref(provider_name, conn_name)

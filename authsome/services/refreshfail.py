@@ -74,7 +74,7 @@ def clear(lock) -> None:
 # This process's failures to refresh one token, by lock: (the token's expiry, failures, when to
 # try again, the error). A proxy asks on every request; while the token endpoint is down it
 # must not send one refresh per request, nor warn each time.
-_here: dict[str, tuple[float, int, float, AuthsomeError]] = {}
+_here: dict[str, tuple[float | None, int, float, AuthsomeError]] = {}
 FIRST_DELAY, MAX_DELAY, MIN_DELAY = 2.0, 30.0, 1.0
 
 

@@ -63,8 +63,11 @@ def _work(ctx: Context, send, single_flight, asker: tuple[int, int]) -> None:
 
     audit.on_behalf_of(*asker)
     ctx.leave_connections()
-    # What this process says goes to the parent, which says it
-    ctx.io.say = lambda text: send({"say": text})  # type: ignore[method-assign]
+
+    def say(message: str) -> None:
+        send({"say": message})
+
+    ctx.io.say = say  # type: ignore[method-assign]  # what the helper says, the parent says
     ctx.connections.warn = lambda text: send({"warn": text})
     try:
         conn = single_flight()

@@ -116,7 +116,7 @@ def _network_error(url: str, e: Exception) -> NetworkError:
     )
 
 
-def _reason(e: Exception) -> str:
+def _reason(e: BaseException) -> str:
     from authsome.util.termtext import printable
 
     name = type(e).__name__

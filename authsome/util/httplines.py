@@ -48,7 +48,8 @@ class Pool:
 
     def __init__(self, url: str, timeout: float):
         parts = urlsplit(url)
-        self.https, self.host, self.port = parts.scheme == "https", parts.hostname, parts.port
+        self.https, self.port = parts.scheme == "https", parts.port
+        self.host = parts.hostname or ""  # never empty: url_allowed checked the URL has a host
         self.target = parts.path or "/"
         if parts.query:
             self.target += "?" + parts.query

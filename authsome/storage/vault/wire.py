@@ -17,6 +17,10 @@ import json
 import os
 from urllib.parse import urlsplit
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    import http.client
+
 CONNECT_TIMEOUT = 5.0
 MAX_BODY = 1 << 20  # no Vault answer authsome asks for comes near this
 INDEX = "X-Vault-Index"
@@ -75,10 +79,11 @@ class StdlibWire:
     def __init__(self, addr: str, ssl_context, headers: dict, timeout: float):
         parts = urlsplit(addr)
         self.https = parts.scheme == "https"
-        self.host, self.port = parts.hostname, parts.port
+        # never empty: config.py checked that the address has a host
+        self.host, self.port = parts.hostname or "", parts.port
         self.base = parts.path.rstrip("/")
         self.ssl_context, self.headers, self.timeout = ssl_context, headers, timeout
-        self._conn = None
+        self._conn: http.client.HTTPConnection | None = None
         self._sock = None  # the connection's socket, kept to cut it from another thread
 
     def _connection(self):
