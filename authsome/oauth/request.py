@@ -8,6 +8,7 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
 if TYPE_CHECKING:
     from dataclasses import KW_ONLY
 
+    from authsome.providers.model import Provider
     from authsome.storage.registrations import Registration
     from authsome.util.record import DEFAULT
 
@@ -41,7 +42,7 @@ class LoginRequest(Frozen):
     _secret_fields = SECRET_FIELDS | {"client_secret"}
 
     if TYPE_CHECKING:
-        provider: str
+        provider: Provider
         connection: str = DEFAULT
         _: KW_ONLY  # at run time the rest may be positional too, but every caller names them
         hint: str

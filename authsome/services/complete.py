@@ -71,5 +71,5 @@ def connected_refs(ctx: Context, incomplete: str) -> list[str]:
         entries = ctx.index.cached()
     except Exception:  # noqa: BLE001
         return []
-    refs = {display_ref(e.get("provider"), e.get("connection")) for e in entries.values()}
+    refs = {display_ref(e["provider"], e["connection"]) for e in entries.values()}  # checked
     return [r for r in sorted(refs) if r.startswith(incomplete)]

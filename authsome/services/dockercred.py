@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 
 from authsome.errors import NotLoggedIn, UsageError
-from authsome.services.serving import hosts_of, serving
+from authsome.services.serving import serving
 from authsome.storage.connections import CONNECTED
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
@@ -64,9 +64,9 @@ def list_(ctx: Context) -> str:
     for entry in ctx.connections.list():
         if entry.get("status", CONNECTED) != CONNECTED or not entry.get("provider"):
             continue
-        provider = ctx.registry.get(entry["provider"])
-        for host in hosts_of(provider, "docker"):
-            out[host] = provider.docker.username
+        docker = ctx.registry.get(entry["provider"]).docker
+        if docker is not None:
+            out.update(dict.fromkeys(docker.registries, docker.username))
     return json.dumps(out, sort_keys=True)
 
 

@@ -39,6 +39,7 @@ from authsome.storage.connections import (
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
 if TYPE_CHECKING:
     from authsome.factory import Context
+    from authsome.providers.model import OAuthSpec
 
 
 def needs_refresh(conn: Connection, now: float, margin: int) -> bool:
@@ -174,7 +175,8 @@ def _refresh(ctx: Context, conn: Connection, hint: str, shared) -> Connection:
     from authsome.util.interrupts import deferred
 
     provider = ctx.provider(conn.provider)
-    oauth, token_origin = provider.oauth, origin(provider.oauth.token_url)
+    oauth, token_url = _oauth_of(provider, hint)
+    token_origin = origin(token_url)
     _check_may_send(ctx, provider, conn, hint, token_origin)
     # The order matters, because the server spends the old refresh token the moment it answers.
     # 1. Room for the answer is reserved in the journal before anything is sent: a full disk
@@ -191,7 +193,7 @@ def _refresh(ctx: Context, conn: Connection, hint: str, shared) -> Connection:
     # 2. From the request until the commit, SIGINT, SIGTERM and SIGHUP wait: dying in between
     #    would leave the new tokens nowhere and the old ones spent.
     with deferred(ctx.io.say):
-        status, body = ctx.http.post_form(oauth.token_url, data, auth=auth)
+        status, body = ctx.http.post_form(token_url, data, auth=auth)
         # 3. The raw answer goes into the reserved journal before it is parsed: should this
         #    process die now, the next command makes the new record from it (oauth/answer.py).
         at = ctx.clock()
@@ -213,6 +215,19 @@ def _refresh(ctx: Context, conn: Connection, hint: str, shared) -> Connection:
             shared.keep_marker()
     _warn_after(ctx, provider, hint, tokens, kept)
     return conn
+
+
+def _oauth_of(provider, hint: str) -> tuple[OAuthSpec, str]:
+    """The provider's OAuth settings and token endpoint; AuthFailed when it has none now (its
+    definition was changed since the login, to an api_key one say)."""
+    oauth = provider.oauth
+    if oauth is None or not oauth.token_url:
+        raise AuthFailed(
+            f"{provider.display_name} names no token endpoint now, so the login for {hint}"
+            " cannot be refreshed",
+            f"run: authsome login {hint} --force",
+        )
+    return oauth, oauth.token_url
 
 
 def _check_may_send(ctx: Context, provider, conn: Connection, hint: str, token_origin: str) -> None:

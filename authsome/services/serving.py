@@ -51,7 +51,7 @@ def serving(ctx: Context, tool: str, host: str, ref: str | None = None, setup: s
         return (provider, conn) if host in hosts_of(provider, tool) else None
     found, providers = [], {}
     for entry in ctx.connections.list():
-        name = entry.get("provider")
+        name = entry.get("provider") or ""
         if entry.get("status", CONNECTED) != CONNECTED or not name:
             continue
         if name not in providers:
