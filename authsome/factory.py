@@ -10,6 +10,20 @@ from authsome.storage.home import Home
 from authsome.ui.streams import IOStreams
 from authsome.util.lazy import lazy
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from authsome.providers.model import Provider
+    from authsome.providers.registry import Registry
+    from authsome.storage.connections import Connections
+    from authsome.storage.file.sessions import Sessions, Unlocker
+    from authsome.storage.file.store import FileStore
+    from authsome.storage.index import Index
+    from authsome.storage.keychain.probe import ProbeResult
+    from authsome.storage.registrations import Registrations
+    from authsome.storage.select import StoreChoice
+    from authsome.storage.vault import SharedVault
+    from authsome.util.http import Http
+
 
 class Context:
     """Environment, clock and lazily built stores, with the IO streams (ctx.io) kept apart.
@@ -67,7 +81,7 @@ class Context:
         return settings.resolve_backend(self.environ, self.config, self.home.config_file)
 
     @lazy
-    def sessions(self):
+    def sessions(self) -> Sessions:
         from authsome.storage.file.sessions import Sessions, sessions_folder
         from authsome.storage.file.userkeyring import open_keyring
 
@@ -76,19 +90,19 @@ class Context:
         return Sessions(folder, self.clock, keyring, why_not or "")
 
     @lazy
-    def unlocker(self):
+    def unlocker(self) -> Unlocker:
         from authsome.storage.file.sessions import Unlocker
 
         return Unlocker(self.environ, lambda: self.io.prompter, self.sessions)
 
     @lazy
-    def vault(self):
+    def vault(self) -> FileStore:
         """The encrypted file store of this home, whichever store is chosen (doctor, lock)."""
         from authsome.storage.file.store import FileStore
 
         return FileStore(self.home.vault_file, self.home.lock_path("vault"), lambda: self.unlocker)
 
-    def file_store(self):
+    def file_store(self) -> FileStore:
         self.home.ensure()
         if self.backend.value == "file":  # chosen, not a fallback: say so when asking
             where = "AUTHSOME_BACKEND" if self.backend.source == "env" else "config.json: backend"
@@ -96,7 +110,7 @@ class Context:
         return self.vault
 
     @lazy
-    def keychain_probe(self):
+    def keychain_probe(self) -> ProbeResult:
         """Whether the platform keychain is usable here (asked once per process)."""
         if self._probe is not None:
             return self._probe(self.environ)
@@ -105,7 +119,7 @@ class Context:
         return keychain.probe(self.environ)
 
     @lazy
-    def store_choice(self):
+    def store_choice(self) -> StoreChoice:
         from authsome.storage.select import StoreChoice, choose_store
 
         if self._store is not None:
@@ -119,14 +133,14 @@ class Context:
         )
 
     @lazy
-    def shared_vault(self):
+    def shared_vault(self) -> SharedVault:
         """The OpenBao/Vault store and its index, for AUTHSOME_BACKEND=vault."""
         from authsome.storage.vault import open_vault
 
         return open_vault(self.environ, self.config, self.home, self.http.deadline, self.io.say)
 
     @lazy
-    def index(self):
+    def index(self) -> Index:
         """The metadata of every connection: enough for list, env and Tab, no secret."""
         if self._store is None and self.backend.value == "vault":
             return self.shared_vault.index
@@ -135,7 +149,7 @@ class Context:
         return Index(self.home.index_file, self.home.lock_path("index"))
 
     @lazy
-    def connections(self):
+    def connections(self) -> Connections:
         from authsome.storage.connections import Connections
         from authsome.storage.journal import Journal
 
@@ -148,26 +162,26 @@ class Context:
         )
 
     @lazy
-    def registrations(self):
+    def registrations(self) -> Registrations:
         """Dynamically registered OAuth clients, kept in the same store as the logins."""
         from authsome.storage.registrations import Registrations
 
         return Registrations(self.store_choice)
 
     @lazy
-    def http(self):
+    def http(self) -> Http:
         from authsome.util.http import Http
 
         return self._http or Http(deadline=settings.resolve_http_deadline(self.environ).value)
 
     @lazy
-    def registry(self):
+    def registry(self) -> Registry:
         from authsome.providers.registry import Registry
         from authsome.util.resources import data_path
 
         return Registry(data_path("providers"), self.home.providers_dir)
 
-    def provider(self, name: str, refresh: bool = False):
+    def provider(self, name: str, refresh: bool = False) -> Provider:
         """A provider definition with its issuer's endpoints filled in (oauth/discovery.py)."""
         provider = self.registry.get(name)
         if provider.oauth is not None and (provider.oauth.issuer or provider.oauth.resource):

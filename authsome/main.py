@@ -88,7 +88,7 @@ def _click_error(e: Exception, args: list[str]) -> int | None:
     click = sys.modules.get("click")
     if click is None:
         return None
-    if type(e).__name__ == "NoArgsIsHelpError":
+    if isinstance(e, click.UsageError) and type(e).__name__ == "NoArgsIsHelpError":
         # A bare `authsome`: the usage screen, as click's own groups show it, on stderr.
         print(e.format_message(), file=sys.stderr)
         return ExitCode.USAGE

@@ -7,6 +7,10 @@ from authsome.util import jsonfast
 from authsome.util.fsutil import not_own_problem
 from authsome.util.record import Frozen
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from typing import Any
+
 ENV_HOME = "AUTHSOME_HOME"
 ENV_BACKEND = "AUTHSOME_BACKEND"
 ENV_REFRESH_MARGIN = "AUTHSOME_REFRESH_MARGIN"
@@ -21,6 +25,10 @@ class Resolved(Frozen):
     """A setting's value and where it came from: 'env', 'config' or 'default'."""
 
     __slots__ = ("value", "source")
+
+    if TYPE_CHECKING:
+        value: Any  # str, int or float, as the setting is
+        source: str
 
 
 def resolve_home(environ: dict[str, str]) -> Resolved:
@@ -43,10 +51,9 @@ def load_config(path: str) -> dict:
         raise ConfigError(f"{path} is not UTF-8 text", "fix or remove the file") from None
     try:
         data = jsonfast.loads(raw)
-    except ValueError as e:
-        raise ConfigError(
-            f"{path} is not valid JSON (line {e.lineno})", "fix or remove the file"
-        ) from None
+    except ValueError as e:  # a JSONDecodeError, or a number too long to read (no line)
+        line = f" (line {e.lineno})" if hasattr(e, "lineno") else ""
+        raise ConfigError(f"{path} is not valid JSON{line}", "fix or remove the file") from None
     except RecursionError:
         raise ConfigError(f"{path} is nested too deeply", "fix or remove the file") from None
     if not isinstance(data, dict):

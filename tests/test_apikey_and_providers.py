@@ -85,6 +85,20 @@ def test_three_bad_keys_at_a_terminal_end_the_login_with_nothing_created(env, au
     assert not (authsome_home / "vault").exists()
 
 
+@pytest.mark.parametrize("url", ["https:///token", "https://:443/token", "https://u@?x"])
+def test_a_url_without_a_host_is_a_config_error(file_env, authsome_home, url):
+    """Found by mypy: the rule let any https:// URL through, and one without a host reached
+    http.client as host None (the MCP bridge's pool): a crash, not the file's error."""
+    folder = authsome_home / "providers"
+    folder.mkdir(parents=True)
+    oauth = {"authorization_url": "https://x/auth", "token_url": url}
+    doc = {"name": "nohost", "auth_type": "oauth2", "flow": "pkce", "oauth": oauth}
+    (folder / "nohost.json").write_text(json.dumps(doc))
+    out = run(["inspect", "nohost"], file_env)
+    assert out.returncode == 9, out
+    assert "'oauth.token_url'" in out.stderr and "https://" in out.stderr
+
+
 @pytest.mark.parametrize("source", ["pipe", "variable"])
 def test_a_bad_key_from_a_pipe_or_variable_fails_at_once_and_creates_nothing(
     env, authsome_home, source

@@ -37,6 +37,10 @@ ALLOWED = {
     "ui": {"util"},
     "util": set(),
 }
+# What a layer may name for the type checker alone, beyond ALLOWED: the Context that the
+# factory builds and hands down, which services and flows take as `ctx`. Such an import never
+# runs (it sits under `if TYPE_CHECKING:`), so it adds no load-time edge and no circle.
+TYPE_ONLY = {"services": {"factory"}, "oauth": {"factory"}}
 MAX_MODULE_LINES = 300
 MAX_FUNCTION_LINES = 50
 
@@ -46,10 +50,26 @@ def _modules():
         yield path, ".".join(path.relative_to(PACKAGE).with_suffix("").parts)
 
 
-def _imported(path: Path) -> set[str]:
-    """The authsome modules `path` imports (relative to the package, e.g. 'storage.index')."""
+def _type_only(tree: ast.AST) -> set[int]:
+    """The ids of the nodes under `if TYPE_CHECKING:`: imports for the type checker, never run."""
+    return {
+        id(inner)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If) and getattr(node.test, "id", None) == "TYPE_CHECKING"
+        for stmt in node.body
+        for inner in ast.walk(stmt)
+    }
+
+
+def _imported(path: Path, type_only: bool = False) -> set[str]:
+    """The authsome modules `path` imports (relative to the package, e.g. 'storage.index'): at
+    run time, or with type_only, those its `if TYPE_CHECKING:` blocks import."""
     found = set()
-    for node in ast.walk(ast.parse(path.read_text())):
+    tree = ast.parse(path.read_text())
+    checking = _type_only(tree)
+    for node in ast.walk(tree):
+        if (id(node) in checking) != type_only:
+            continue
         if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("authsome"):
             base = node.module.removeprefix("authsome").lstrip(".")
             if base:
@@ -69,10 +89,10 @@ def _layer(module: str) -> str:
     return module.split(".")[0]
 
 
-def _allowed(layer: str, target: str) -> bool:
+def _allowed(layer: str, target: str, type_only: bool = False) -> bool:
     if target == "errors" or _layer(target) == layer or target == "__version__":
         return True
-    for rule in ALLOWED[layer]:
+    for rule in ALLOWED[layer] | (TYPE_ONLY.get(layer, set()) if type_only else set()):
         if rule.endswith(".__init__"):
             if target == rule.removesuffix(".__init__"):
                 return True
@@ -88,6 +108,11 @@ def test_every_layer_imports_only_what_its_rule_allows():
         if layer not in ALLOWED:
             continue
         wrong += [f"{module} -> {t}" for t in _imported(path) if not _allowed(layer, t)]
+        wrong += [
+            f"{module} -> {t} (type only)"
+            for t in _imported(path, type_only=True)
+            if not _allowed(layer, t, type_only=True)
+        ]
     assert wrong == []
 
 
@@ -153,11 +178,26 @@ def test_the_rules_see_a_wrong_edge():
     assert _allowed("cli", "services.login")
     assert not _allowed("providers", "oauth")
     assert not _allowed("storage", "settings")
+    assert _allowed("services", "factory", type_only=True)
+    assert not _allowed("services", "factory") and not _allowed("storage", "factory", True)
+
+
+def test_type_only_imports_are_told_apart(tmp_path):
+    path = tmp_path / "m.py"
+    path.write_text(
+        "from authsome.util import lazy\n"
+        "TYPE_CHECKING = False\n"
+        "if TYPE_CHECKING:\n    from authsome.factory import Context\n"
+        "else:\n    from authsome.ui import streams\n"
+    )
+    assert _imported(path) == {"util", "ui"}
+    assert _imported(path, type_only=True) == {"factory"}
 
 
 def _graph() -> dict[str, set[str]]:
     """Module -> the authsome modules it imports, at any depth (function-level too), with
-    `from authsome.a import b` read as the module a.b when b is one."""
+    `from authsome.a import b` read as the module a.b when b is one. Imports under
+    `if TYPE_CHECKING:` never run, so they make no circle and are left out."""
     names = {".".join(m.split(".")[:-1]) if m.endswith(".__init__") else m for _, m in _modules()}
 
     def resolve(target: str) -> str:
@@ -169,7 +209,11 @@ def _graph() -> dict[str, set[str]]:
     for path, module in _modules():
         module = module.removesuffix(".__init__")
         edges = set()
-        for node in ast.walk(ast.parse(path.read_text())):
+        tree = ast.parse(path.read_text())
+        checking = _type_only(tree)
+        for node in ast.walk(tree):
+            if id(node) in checking:
+                continue
             if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("authsome"):
                 base = node.module.removeprefix("authsome").lstrip(".")
                 edges |= {resolve(f"{base}.{a.name}".lstrip(".")) for a in node.names}

@@ -94,6 +94,25 @@ def test_a_token_refused_after_refresh_is_an_error_not_a_loop(mcp_server, oauth_
     assert oauth_server.state.count("/token", "refresh_token") == 1
 
 
+def test_a_refused_token_without_expiry_whose_refresh_fails_is_an_error_not_a_crash(
+    mcp_server, oauth_server, file_env
+):
+    """Found by mypy: a login whose token has no expiry, refused by the server, and a token
+    endpoint that fails for a passing reason. The fall-back (services/refreshfail.py) did
+    arithmetic on the missing expiry: an internal error instead of the endpoint's failure."""
+    oauth_server.state.access_expires_in = None  # no expires_in: the login never expires
+    _login(file_env)
+    oauth_server.state.access.clear()  # the server no longer knows the stored token
+    oauth_server.state.refresh_failure = (503, "text/html", "<html>down</html>")
+
+    async def steps(session):
+        with pytest.raises(Exception, match="could not refresh the token for testsrv right now"):
+            await asyncio.wait_for(session.initialize(), 20)
+
+    asyncio.run(_session(file_env, steps))
+    assert oauth_server.state.count("/token", "refresh_token") == 1
+
+
 def test_no_login_answers_with_the_fix_and_never_prompts(mcp_server, file_env):
     async def steps(session):
         with pytest.raises(Exception, match="run: authsome login testsrv --flow device_code"):

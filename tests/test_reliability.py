@@ -543,6 +543,23 @@ def test_refresh_tokens_go_only_to_the_endpoint_that_issued_them(
     assert testsrv.state.count("/token", "refresh_token") == 0
 
 
+def test_a_login_whose_provider_lost_its_oauth_section_is_an_error_not_a_crash(
+    testsrv, unlocked_env, install_provider
+):
+    """Found by mypy: a due login whose provider is now an api_key one (no oauth section) was
+    refreshed through provider.oauth, which is None: an internal error."""
+    login_due(testsrv, unlocked_env, expired=True)
+    changed = testsrv.provider(auth_type="api_key", flow="api_key")
+    del changed["oauth"]
+    install_provider(changed)
+    out = run(["token", "testsrv"], unlocked_env)
+    assert out.returncode == 7, out.stderr
+    _no_internal_error(out)
+    assert "names no token endpoint now" in out.stderr
+    assert out.stderr.rstrip().endswith("Run: authsome login testsrv --force")
+    assert testsrv.state.count("/token", "refresh_token") == 0
+
+
 def test_a_loopback_port_in_use_is_a_usage_error(testsrv, passphrase_env):
     import socket
 

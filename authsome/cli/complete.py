@@ -1,6 +1,7 @@
 """click's side of Tab: its completion scripts, and callbacks naming what authsome.services.complete
 offers."""
 
+import click
 from click.shell_completion import (
     BashComplete,
     CompletionItem,
@@ -99,20 +100,23 @@ def _zsh_body(template: str) -> str | None:
     return None
 
 
+_ZSH_BODY = _zsh_body(ZshComplete.source_template)
+
+
 class ZshCompinitComplete(ZshComplete):
     """click's zsh completion, working whether or not compinit has run."""
 
     source_template = (
         ZshComplete.source_template
-        if _zsh_body(ZshComplete.source_template) is None  # an unknown click: leave it be
-        else _zsh_body(ZshComplete.source_template) + ZSH_REGISTER
+        if _ZSH_BODY is None  # an unknown click: leave it be
+        else _ZSH_BODY + ZSH_REGISTER
     )
 
 
 add_completion_class(ZshCompinitComplete)
 
 
-def _context(ctx):
+def _context(ctx: click.Context):
     root = ctx.find_root()
     if root.obj is None:
         from authsome.factory import Context
@@ -121,9 +125,9 @@ def _context(ctx):
     return root.obj
 
 
-def provider_names(ctx, param, incomplete):
+def provider_names(ctx: click.Context, param, incomplete):
     return [CompletionItem(n) for n in names.provider_names(_context(ctx), incomplete)]
 
 
-def connected_refs(ctx, param, incomplete):
+def connected_refs(ctx: click.Context, param, incomplete):
     return [CompletionItem(r) for r in names.connected_refs(_context(ctx), incomplete)]

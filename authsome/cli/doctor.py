@@ -1,15 +1,21 @@
+from __future__ import annotations
+
 import json
 
 import click
 
 from authsome.errors import ChecksFailed
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from authsome.factory import Context
+
 
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option("--fix", is_flag=True, help="Tighten loose file modes in the home.")
 @click.pass_obj
-def doctor(ctx, as_json: bool, fix: bool) -> None:
+def doctor(ctx: Context, as_json: bool, fix: bool) -> None:
     """Show the store in use and why, and check the setup.
 
     Checks the home and its file modes, the keychain, the encrypted file, the vault store

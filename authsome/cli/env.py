@@ -1,14 +1,20 @@
+from __future__ import annotations
+
 import click
 
 from authsome.cli import options
 from authsome.cli.complete import connected_refs
 from authsome.cli.declared import parameters
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from authsome.factory import Context
+
 
 @click.command()
 @parameters(options.COMMANDS["env"], connected_refs)
 @click.pass_obj
-def env(ctx, **given):
+def env(ctx: Context, **given):
     """Print shell code that exports fresh credentials.
 
     \b

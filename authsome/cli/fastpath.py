@@ -14,15 +14,22 @@ from __future__ import annotations
 
 from authsome.cli.options import COMMANDS
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
-def run_token(ctx, name: str, connection: str | None) -> int:
+    from authsome.errors import AuthsomeError
+    from authsome.factory import Context
+
+
+def run_token(ctx: Context, name: str, connection: str | None) -> int:
     from authsome.services.token import token
 
     ctx.io.emit(token(ctx, name, connection))
     return 0
 
 
-def run_env(ctx, names, shell, fmt, unset, strict, env_files):
+def run_env(ctx: Context, names, shell, fmt, unset, strict, env_files):
     """0, or the error that sets the exit status (main maps it: its table is the one place)."""
     from authsome.services import env
 
@@ -31,7 +38,7 @@ def run_env(ctx, names, shell, fmt, unset, strict, env_files):
     return 0 if error is None else error
 
 
-def run_list(ctx, as_json) -> int:
+def run_list(ctx: Context, as_json) -> int:
     from authsome.services.listing import render, rows
 
     table = rows(ctx)
@@ -46,7 +53,7 @@ def run_list(ctx, as_json) -> int:
     return 0
 
 
-def run_mcp(ctx, name: str) -> int:
+def run_mcp(ctx: Context, name: str) -> int:
     import gc
     import sys
 
@@ -57,10 +64,15 @@ def run_mcp(ctx, name: str) -> int:
     return 0
 
 
-RUNS = {"token": run_token, "env": run_env, "list": run_list, "mcp": run_mcp}
+RUNS: dict[str, Callable[..., int | AuthsomeError]] = {
+    "token": run_token,
+    "env": run_env,
+    "list": run_list,
+    "mcp": run_mcp,
+}
 
 
-def run(args: list[str]) -> int | None:
+def run(args: list[str]) -> int | AuthsomeError | None:
     """The exit status of `authsome ARGS`, or None when click should handle them."""
     # Only the commands in RUNS: the others are declared for Tab, and `parse` does not check
     # what click's types (an IntRange, say) would.
@@ -89,7 +101,7 @@ def _scan(args: list[str], options) -> tuple[dict, list[str]] | None:
     by_name = {name: opt for opt in options for name in opt["names"]}
     given = {opt["dest"]: opt["default"] for opt in options}
     repeatable = {opt["dest"] for opt in options if opt["many"]}
-    positionals = []
+    positionals: list[str] = []
     rest = iter(args)
     for arg in rest:
         if arg == "--":  # the end of options, as for click
@@ -131,8 +143,10 @@ def _bind(given: dict, positionals: list[str], argument) -> dict | None:
 def _option(arg: str, rest, by_name: dict) -> tuple[str, object] | None:
     """(keyword, value) for the option `arg`, its value maybe the next of `rest`; None when it
     is not a plain use of a declared option."""
+    value: str | None
     if arg.startswith("--"):
-        name, attached, value = arg.partition("=")
+        name, equals, value = arg.partition("=")
+        attached = bool(equals)
     else:  # a short option's value may follow it in the same word: -cwork
         name, value = arg[:2], arg[2:]
         attached = bool(value)

@@ -1,13 +1,19 @@
+from __future__ import annotations
+
 import click
 
 from authsome.cli import options
 from authsome.cli.declared import parameters
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from authsome.factory import Context
+
 
 @click.command(name="list")
 @parameters(options.COMMANDS["list"], None)
 @click.pass_obj
-def list_(ctx, **given):
+def list_(ctx: Context, **given):
     """List connections: provider, type, expiry, store, state.
 
     \b

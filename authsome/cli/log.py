@@ -1,6 +1,12 @@
+from __future__ import annotations
+
 import click
 
 from authsome.cli.complete import connected_refs
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from authsome.factory import Context
 
 
 @click.command()
@@ -11,7 +17,7 @@ from authsome.cli.complete import connected_refs
 @click.option("--json", "as_json", is_flag=True, help="Print the log's JSON lines as they are.")
 @click.option("-f", "--follow", is_flag=True, help="Keep printing new lines until Ctrl-C.")
 @click.pass_obj
-def log(ctx, name, lines, as_json, follow):
+def log(ctx: Context, name, lines, as_json, follow):
     """Show the audit log of credentials handed out.
 
     Newest last; NAME or NAME:CONNECTION shows one provider's or connection's lines.

@@ -1,14 +1,20 @@
+from __future__ import annotations
+
 import click
 
 from authsome.cli import options
 from authsome.cli.complete import connected_refs, provider_names
 from authsome.cli.declared import parameters
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from authsome.factory import Context
+
 
 @click.command()
 @parameters(options.COMMANDS["login"], provider_names)
 @click.pass_obj
-def login(ctx, name, flow, connection, scopes, force, client_id, port, no_browser):
+def login(ctx: Context, name, flow, connection, scopes, force, client_id, port, no_browser):
     """Log in to a provider and store its credentials."""
     from authsome.services.login import login as run
 
@@ -29,7 +35,7 @@ def login(ctx, name, flow, connection, scopes, force, client_id, port, no_browse
 @click.command()
 @parameters(options.COMMANDS["logout"], connected_refs)
 @click.pass_obj
-def logout(ctx, name, connection):
+def logout(ctx: Context, name, connection):
     """Revoke a connection's tokens and remove them."""
     from authsome.services.login import logout as run
 

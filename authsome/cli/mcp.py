@@ -1,14 +1,20 @@
+from __future__ import annotations
+
 import click
 
 from authsome.cli import options
 from authsome.cli.complete import connected_refs
 from authsome.cli.declared import parameters
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from authsome.factory import Context
+
 
 @click.command()
 @parameters(options.COMMANDS["mcp"], connected_refs)
 @click.pass_obj
-def mcp(ctx, **given):
+def mcp(ctx: Context, **given):
     """Bridge a remote MCP server to stdio, with fresh tokens.
 
     NAME's fresh token goes on every request to its server, the provider's oauth.resource

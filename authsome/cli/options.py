@@ -12,6 +12,8 @@ class _Names:
     """A tuple of names from another module, imported when first read: `token` and `list`
     never read the shells' or the formats' names, and skip importing them."""
 
+    _names: tuple[str, ...] | None
+
     def __init__(self, module: str, attr: str):
         self._where, self._names = (module, attr), None
 
@@ -114,7 +116,7 @@ _RULE_OPTIONS = (
 
 # command -> its argument (keyword, how many: -1 for any number; None for no argument) and its
 # options, in --help order. cli/fastpath.py runs only the commands in its RUNS table.
-COMMANDS = {
+COMMANDS: dict[str, dict] = {
     "token": {"argument": ("name", 1), "options": (_connection(),)},
     "env": {
         "argument": ("names", -1),

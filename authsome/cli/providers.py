@@ -1,3 +1,5 @@
+from __future__ import annotations
+
 import json
 
 import click
@@ -6,11 +8,15 @@ from authsome.cli import options
 from authsome.cli.complete import provider_names
 from authsome.cli.declared import parameters
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from authsome.factory import Context
+
 
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_obj
-def providers(ctx, as_json):
+def providers(ctx: Context, as_json):
     """List bundled and custom providers."""
     from authsome.services.providers import provider_rows, render_rows
 
@@ -21,7 +27,7 @@ def providers(ctx, as_json):
 @click.command()
 @parameters(options.COMMANDS["inspect"], provider_names)
 @click.pass_obj
-def inspect(ctx, name, as_json, refresh):
+def inspect(ctx: Context, name, as_json, refresh):
     """Show a provider's resolved definition.
 
     With endpoints discovered from its issuer, and where each field came from.
@@ -48,7 +54,7 @@ def inspect(ctx, name, as_json, refresh):
     help="Replace an installed custom provider; claim a host a bundled provider owns.",
 )
 @click.pass_obj
-def register(ctx, file, issuer, name, force):
+def register(ctx: Context, file, issuer, name, force):
     """Check a provider definition and install it.
 
     Or make one from an OpenID/OAuth issuer's metadata with --issuer.

@@ -40,10 +40,10 @@ COMMANDS = {
 class LazyGroup(click.Group):
     """A group that imports a command's module only when that command is used."""
 
-    def list_commands(self, ctx):
+    def list_commands(self, ctx: click.Context):
         return sorted(COMMANDS)
 
-    def resolve_command(self, ctx, args):
+    def resolve_command(self, ctx: click.Context, args):
         name = args[0] if args else ""
         if name in COMMANDS or name.startswith("-") or ctx.resilient_parsing:
             return super().resolve_command(ctx, args)
@@ -57,7 +57,7 @@ class LazyGroup(click.Group):
         fix = f"did you mean {close[0]}?" if close and shown else "see: authsome --help"
         raise UsageError(f"no such command{shown}", fix)
 
-    def get_command(self, ctx, name):
+    def get_command(self, ctx: click.Context, name):
         target = COMMANDS.get(name)
         if target is None:
             return None

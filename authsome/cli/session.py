@@ -1,7 +1,13 @@
+from __future__ import annotations
+
 import click
 
 from authsome import shells
 from authsome.services.session import DEFAULT_TTL
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from authsome.factory import Context
 
 
 @click.command()
@@ -10,7 +16,7 @@ from authsome.services.session import DEFAULT_TTL
     "--ttl", default=DEFAULT_TTL, show_default=True, help="How long the session lasts (at most 7d)."
 )
 @click.pass_obj
-def unlock(ctx, shell: str | None, ttl: str) -> None:
+def unlock(ctx: Context, shell: str | None, ttl: str) -> None:
     """Unlock the encrypted file for every shell of this login.
 
     \b
@@ -32,7 +38,7 @@ def unlock(ctx, shell: str | None, ttl: str) -> None:
 @click.command()
 @click.option("--shell", "shell", type=click.Choice(shells.DIALECTS), help="Shell dialect.")
 @click.pass_obj
-def lock(ctx, shell: str | None) -> None:
+def lock(ctx: Context, shell: str | None) -> None:
     """Lock the encrypted file again in every shell.
 
     \b

@@ -1,3 +1,5 @@
+from __future__ import annotations
+
 import click
 
 from authsome import shells
@@ -5,11 +7,15 @@ from authsome.cli import options
 from authsome.cli.complete import connected_refs
 from authsome.cli.declared import parameters
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from authsome.factory import Context
+
 
 @click.command()
 @click.argument("shell", type=click.Choice(shells.supporting("HOOK_FILE")))
 @click.pass_obj
-def hook(ctx, shell):
+def hook(ctx: Context, shell):
     """Print the prompt hook for a shell, or direnv's library.
 
     \b
@@ -25,7 +31,7 @@ def hook(ctx, shell):
 @click.command()
 @click.argument("shell", type=click.Choice(shells.supporting("COMPLETION_FILE")))
 @click.pass_obj
-def completion(ctx, shell):
+def completion(ctx: Context, shell):
     """Print the completion script for a shell."""
     from authsome.services.shell import completion_script
 
@@ -42,7 +48,7 @@ def completion(ctx, shell):
 @click.option("--print", "show", is_flag=True, help="Print the lines; write nothing.")
 @click.option("--unset", is_flag=True, help="Remove the lines.")
 @click.pass_obj
-def setup_shell(ctx, names, shell, show, unset):
+def setup_shell(ctx: Context, names, shell, show, unset):
     """Write authsome's lines into your shell's start-up file.
 
     Completion, env NAMES and the prompt hook, with authsome's absolute path, so they work in
@@ -67,10 +73,10 @@ def setup_shell(ctx, names, shell, show, unset):
 class RunCommand(click.Command):
     """Splits its arguments at the first '--': names before it, the command after."""
 
-    def collect_usage_pieces(self, ctx):
+    def collect_usage_pieces(self, ctx: click.Context):
         return [*super().collect_usage_pieces(ctx), "-- COMMAND [ARGS]..."]
 
-    def parse_args(self, ctx, args):
+    def parse_args(self, ctx: click.Context, args):
         if "--" in args:
             i = args.index("--")
             ctx.meta["authsome.command"] = args[i + 1 :]

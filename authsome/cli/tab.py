@@ -113,7 +113,7 @@ def answer(environ, make_context=None) -> str | None:
         make_context = lambda: _tab_context(environ)  # noqa: E731
     line = _FORMATS.get(environ.get("_AUTHSOME_COMPLETE", ""))
     request = line and _request(environ)
-    if not request or not request[0]:
+    if line is None or not request or not request[0]:
         return None
     args, incomplete = request
     items = _option_items(args, incomplete)

@@ -78,7 +78,7 @@ class _Parser:
         self._char, self._byte = 0, 0  # the last offset turned into bytes, for the next one
 
     def entries(self) -> list[Entry]:
-        found = []
+        found: list[Entry] = []
         nul = self.text.find("\0")
         if nul >= 0:
             raise self.error(nul, "holds a NUL character, which no environment can hold")

@@ -4,7 +4,13 @@ Imported on hot paths (providers/schema.py), so a flow's module is imported only
 A new flow is one module with `obtain(ctx, request)` and one entry in FLOWS.
 """
 
+from __future__ import annotations
+
 from authsome.providers.flownames import API_KEY, DCR_PKCE, DEVICE_CODE, PKCE
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from authsome.factory import Context
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"  # RFC 8628's grant_type
 
@@ -22,7 +28,7 @@ class Flow:
         # one leaves no new vault and passphrase behind.
         self.store_first = store_first
 
-    def obtain(self, ctx, request):
+    def obtain(self, ctx: Context, request):
         """Run the flow; the Connection it yields, not yet saved."""
         from importlib import import_module
 

@@ -31,7 +31,7 @@ def keep(journal, conn: Connection, base: str, answer: tuple, at: float, origin:
         return None  # a failed save is journalled as a whole record instead, as before
 
 
-def apply(conn: Connection, tokens, token_origin: str, at: float) -> None:
+def apply(conn: Connection, tokens, token_origin: str | None, at: float) -> None:
     """Put the answer's tokens into `conn`, as issued at `at`; what the answer lacks is kept."""
     conn.secrets["access_token"] = tokens.access_token
     if tokens.refresh_token:  # rotation: the old one is now spent

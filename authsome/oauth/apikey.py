@@ -7,10 +7,14 @@ import re
 
 from authsome.errors import UsageError
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from authsome.factory import Context
+
 ATTEMPTS = 3  # keys typed at a terminal; a key from a pipe or a variable gets one
 
 
-def obtain(ctx, request):
+def obtain(ctx: Context, request):
     """The api_key flow: the Connection holding the key (checked before the store opens)."""
     from authsome.storage.connections import Connection
 
@@ -19,7 +23,7 @@ def obtain(ctx, request):
     return Connection(request.provider.name, request.connection, "api_key", request.flow, secrets)
 
 
-def read_key(ctx, provider, login_hint: str, no_browser: bool = False) -> str:
+def read_key(ctx: Context, provider, login_hint: str, no_browser: bool = False) -> str:
     """The key, checked against the provider's pattern; asked again at a terminal."""
     spec = provider.api_key
     env_var = spec.env_var if spec else None
@@ -64,7 +68,9 @@ def check(provider, key: str, source: str = "") -> str:
     return key
 
 
-def ask_secret(ctx, provider, what: str, pattern, login_hint: str, no_browser: bool) -> str:
+def ask_secret(
+    ctx: Context, provider, what: str, pattern, login_hint: str, no_browser: bool
+) -> str:
     """A secret from a person: the browser bridge with a display, else a masked prompt."""
     from authsome.oauth import bridge
 

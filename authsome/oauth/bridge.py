@@ -20,6 +20,10 @@ from urllib.parse import parse_qs
 from authsome.errors import AuthFailed, Cancelled
 from authsome.oauth import loopback
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from authsome.factory import Context
+
 ENV_BRIDGE = "AUTHSOME_BRIDGE"
 ENV_TIMEOUT = "AUTHSOME_BRIDGE_TIMEOUT"
 TIMEOUT_SECONDS = 300
@@ -210,7 +214,12 @@ class _Server(loopback.Server):
 
 
 def collect(
-    ctx, display_name: str, what: str, docs_url: str | None, pattern: str | None, login_hint: str
+    ctx: Context,
+    display_name: str,
+    what: str,
+    docs_url: str | None,
+    pattern: str | None,
+    login_hint: str,
 ) -> str:
     """Open the page, wait for the secret (or Cancel, Ctrl-C, the timeout), return it."""
     state = _State(secrets.token_urlsafe(32), secrets.token_urlsafe(32), pattern)

@@ -6,8 +6,12 @@ from __future__ import annotations
 from authsome.errors import ConfigError, UsageError
 from authsome.oauth import DCR_PKCE, DEVICE_CODE
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from authsome.factory import Context
 
-def settle(ctx, request):
+
+def settle(ctx: Context, request):
     """`request` with its client ID, secret, scopes and redirect port decided."""
     provider = request.provider
     oauth, prefix = provider.oauth, provider.env_prefix
@@ -41,7 +45,7 @@ def settle(ctx, request):
     )
 
 
-def _secret(ctx, request, registration) -> str | None:
+def _secret(ctx: Context, request, registration) -> str | None:
     """The client secret: the registration's, $PREFIX_CLIENT_SECRET, or asked for if required."""
     provider = request.provider
     prefix = provider.env_prefix

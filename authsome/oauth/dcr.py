@@ -10,6 +10,10 @@ from authsome.oauth.tokens import OAuthError
 from authsome.storage.registrations import Registration
 from authsome.util.termtext import printable
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from authsome.factory import Context
+
 KEPT = ("client_secret", "registration_access_token", "registration_client_uri")  # of the answer
 
 
@@ -24,7 +28,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def client(ctx, provider, login_hint: str, port: int | None = None, device: bool = False):
+def client(ctx: Context, provider, login_hint: str, port: int | None = None, device: bool = False):
     """The Registration to log in with: the stored one if it fits, else a new one, stored."""
     # `device`: a client for the device grant (RFC 8628), which needs no redirect URI; a PKCE
     # client is reused only for the port its redirect URI names.
@@ -49,7 +53,7 @@ def client(ctx, provider, login_hint: str, port: int | None = None, device: bool
 
 def _metadata(provider, port: int | None) -> dict:
     """The client metadata to register: a redirect URI on `port`, or the device grant (None)."""
-    payload = {
+    payload: dict[str, object] = {
         "client_name": "authsome",
         "application_type": "native",
         "token_endpoint_auth_method": "none",
@@ -67,7 +71,7 @@ def _metadata(provider, port: int | None) -> dict:
     return payload
 
 
-def _register(ctx, provider, login_hint: str, payload: dict) -> dict:
+def _register(ctx: Context, provider, login_hint: str, payload: dict) -> dict:
     """The registration endpoint's answer, or the error that says why there is none."""
     status, body = ctx.http.post_json(provider.oauth.registration_url, payload)
     if status >= 500 or status == 429:

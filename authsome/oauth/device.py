@@ -14,6 +14,10 @@ from authsome.oauth.tokens import (
 )
 from authsome.util.termtext import printable
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from authsome.factory import Context
+
 DEFAULT_INTERVAL = 5
 SLOW_DOWN_STEP = 5
 MAX_BACKOFF = 60
@@ -21,13 +25,13 @@ TRANSIENT = ("invalid_response", "server_error", "temporarily_unavailable")
 AGAIN = " --flow device_code"  # the fix names the flow: it may not be the provider's default
 
 
-def obtain(ctx, request):
+def obtain(ctx: Context, request):
     """The device_code flow: settle the client, show a code, poll, keep the tokens."""
     request = client.settle(ctx, request)
     return client.connection(request, run(ctx, request))
 
 
-def run(ctx, request) -> TokenSet:
+def run(ctx: Context, request) -> TokenSet:
     """Start the grant, show its code, poll until approved; `ctx` gives http, say, status, sleep."""
     provider, oauth = request.provider, request.provider.oauth
     form, auth = client_credentials(request.client_id, request.client_secret, oauth.client_auth)
@@ -52,7 +56,7 @@ def run(ctx, request) -> TokenSet:
     return tokens
 
 
-def _start(ctx, request, form: dict, auth) -> dict:
+def _start(ctx: Context, request, form: dict, auth) -> dict:
     """The device authorization answer (RFC 8628 section 3.2), or the refusal as AuthFailed."""
     oauth = request.provider.oauth
     data = {**form, **resource_param(oauth)}  # RFC 8707: as refresh sends it, or refresh fails
@@ -65,7 +69,7 @@ def _start(ctx, request, form: dict, auth) -> dict:
     return body
 
 
-def _poll(ctx, request, poll: dict, auth, started: dict) -> TokenSet | None:
+def _poll(ctx: Context, request, poll: dict, auth, started: dict) -> TokenSet | None:
     """Poll the token endpoint at the server's pace; None when the code expires first."""
     interval = _positive_int(started.get("interval"), DEFAULT_INTERVAL)
     deadline = ctx.clock() + _positive_int(started.get("expires_in"), 900)
@@ -96,14 +100,14 @@ def _poll(ctx, request, poll: dict, auth, started: dict) -> TokenSet | None:
             raise refused(request.provider, e, "the authorization", request.hint, AGAIN) from None
 
 
-def _back_off(ctx, backoff: int, why: str) -> int:
+def _back_off(ctx: Context, backoff: int, why: str) -> int:
     """The next extra wait after a transient failure: doubling, at most a minute."""
     ctx.io.status(None)
     ctx.io.say(f"authsome: the token server did not answer properly ({why}); trying again.")
     return min(max(2 * backoff, DEFAULT_INTERVAL), MAX_BACKOFF)
 
 
-def _wait(ctx, interval: int, deadline: float) -> None:
+def _wait(ctx: Context, interval: int, deadline: float) -> None:
     """Sleep `interval` seconds in one-second steps, showing the time left on a terminal."""
     end = min(ctx.clock() + interval, deadline)
     while True:

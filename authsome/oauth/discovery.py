@@ -17,6 +17,10 @@ from authsome.oauth import DCR_PKCE, DEVICE_CODE, DEVICE_GRANT
 from authsome.providers.urls import URL_RULE, url_allowed
 from authsome.util import fsutil
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from authsome.factory import Context
+
 CACHE_SECONDS = 24 * 3600
 # metadata field -> OAuthSpec field
 ENDPOINTS = {
@@ -147,13 +151,13 @@ def _named_issuer(http, url: str, resource: str, allowed: set[str]) -> tuple[str
     return servers[0], status
 
 
-def _cache_path(ctx, name: str):
+def _cache_path(ctx: Context, name: str):
     from pathlib import Path
 
     return Path(ctx.home.path, "cache", "discovery", f"{name}.json")
 
 
-def cached(ctx, provider, refresh: bool = False) -> tuple[str, dict]:
+def cached(ctx: Context, provider, refresh: bool = False) -> tuple[str, dict]:
     """(issuer, metadata) for the provider, from the cache when fresh."""
     path = _cache_path(ctx, provider.name)
     oauth = provider.oauth
@@ -175,7 +179,7 @@ def cached(ctx, provider, refresh: bool = False) -> tuple[str, dict]:
     return issuer, metadata
 
 
-def keep(ctx, name: str, asked: list, issuer: str, metadata: dict) -> None:
+def keep(ctx: Context, name: str, asked: list, issuer: str, metadata: dict) -> None:
     """Cache `metadata`, fetched for the provider `name` (asked: its [issuer, resource])."""
     path = _cache_path(ctx, name)
     fsutil.ensure_private_dir(path.parent)
@@ -183,7 +187,7 @@ def keep(ctx, name: str, asked: list, issuer: str, metadata: dict) -> None:
     fsutil.atomic_write(path, json.dumps(body, indent=1).encode())
 
 
-def resolve_cached(ctx, provider):
+def resolve_cached(ctx: Context, provider):
     """`provider` filled in from cached metadata of any age; None when nothing is cached."""
     # For listings, which must not go to the network once per provider.
     oauth = provider.oauth
@@ -196,7 +200,7 @@ def resolve_cached(ctx, provider):
         return None
 
 
-def resolve(ctx, provider, refresh: bool = False):
+def resolve(ctx: Context, provider, refresh: bool = False):
     """`provider` with missing endpoints filled in from its issuer's metadata."""
     # Endpoints written in the provider file win over discovered ones.
     oauth = provider.oauth
@@ -214,7 +218,7 @@ def resolve(ctx, provider, refresh: bool = False):
     return _fill(provider, issuer, metadata)
 
 
-def _default_scopes(oauth, scopes: list[str]) -> dict:
+def _default_scopes(oauth, scopes: tuple[str, ...]) -> dict:
     """The scopes a login asks for when the definition names none, with what they need."""
     found: dict = {"scopes": scopes}
     if "offline_access" in scopes and "prompt" not in oauth.authorization_params:
@@ -233,7 +237,7 @@ def _offers_device(found: dict, metadata: dict) -> bool:
 def _fill(provider, issuer: str, metadata: dict):
     """`provider` with what it lacks taken from `issuer`'s metadata."""
     oauth = provider.oauth
-    found = {} if oauth.issuer else {"issuer": issuer}
+    found: dict[str, object] = {} if oauth.issuer else {"issuer": issuer}
     for meta_field, spec_field in ENDPOINTS.items():
         if getattr(oauth, spec_field) is None and isinstance(metadata.get(meta_field), str):
             found[spec_field] = metadata[meta_field]

@@ -31,6 +31,10 @@ from authsome.oauth.tokens import (
     resource_param,
 )
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from authsome.factory import Context
+
 TIMEOUT_SECONDS = 300
 CONNECTION_TIMEOUT = 10  # seconds a connection may sit idle before it is dropped
 DONE_PAGE = (
@@ -39,7 +43,7 @@ DONE_PAGE = (
 )
 
 
-def obtain(ctx, request):
+def obtain(ctx: Context, request):
     """The pkce and dcr_pkce flows: settle the client, log in in the browser, keep the tokens."""
     request = client.settle(ctx, request)
     return client.connection(request, run(ctx, request))
@@ -133,7 +137,7 @@ def _listen(port: int, state: str) -> _Server:
         ) from None
 
 
-def run(ctx, request) -> TokenSet:
+def run(ctx: Context, request) -> TokenSet:
     """Send the person to the authorization URL, take the redirect, exchange its code."""
     provider = request.provider
     state = secrets.token_urlsafe(32)
@@ -203,7 +207,7 @@ def _check_redirect(request, params: dict) -> None:
         )
 
 
-def _exchange(ctx, request, code: str, redirect_uri: str, verifier: str) -> TokenSet:
+def _exchange(ctx: Context, request, code: str, redirect_uri: str, verifier: str) -> TokenSet:
     oauth = request.provider.oauth
     form, auth = client_credentials(request.client_id, request.client_secret, oauth.client_auth)
     data = {

@@ -7,6 +7,10 @@ from urllib.parse import urlsplit
 from authsome.errors import AuthFailed
 from authsome.util.record import Record
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from authsome.util.record import DEFAULT
+
 
 class TokenSet(Record):
     __slots__ = (
@@ -26,6 +30,15 @@ class TokenSet(Record):
         "scopes": list,
         "dropped": list,
     }
+
+    if TYPE_CHECKING:
+        access_token: str
+        refresh_token: str | None = DEFAULT
+        id_token: str | None = DEFAULT
+        token_type: str = DEFAULT
+        expires_at: int | None = DEFAULT
+        scopes: list[str] = DEFAULT
+        dropped: list[str] = DEFAULT
 
     def secrets(self) -> dict[str, str]:
         out = {"access_token": self.access_token}

@@ -6,6 +6,12 @@ from types import MappingProxyType
 
 from authsome.util.record import Frozen
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from authsome.util.record import DEFAULT
+
 
 def _empty_mapping() -> MappingProxyType:
     return MappingProxyType({})
@@ -51,6 +57,25 @@ class OAuthSpec(Frozen):
         "iss_parameter_supported": False,  # RFC 9207: the redirect must then carry `iss`
     }
 
+    if TYPE_CHECKING:
+        authorization_url: str | None = DEFAULT
+        token_url: str | None = DEFAULT
+        device_authorization_url: str | None = DEFAULT
+        revocation_url: str | None = DEFAULT
+        registration_url: str | None = DEFAULT
+        issuer: str | None = DEFAULT
+        resource: str | None = DEFAULT
+        scopes: tuple[str, ...] = DEFAULT
+        scope_separator: str = DEFAULT
+        client_auth: str = DEFAULT
+        supports_device_code: bool = DEFAULT
+        pkce: bool = DEFAULT
+        client_id: str | None = DEFAULT
+        client_secret_required: bool = DEFAULT
+        authorization_params: Mapping[str, str] = DEFAULT
+        redirect_port: int | None = DEFAULT
+        iss_parameter_supported: bool = DEFAULT
+
 
 class ApiKeySpec(Frozen):
     __slots__ = ("env_var", "header_name", "header_prefix", "key_pattern")
@@ -61,17 +86,31 @@ class ApiKeySpec(Frozen):
         "key_pattern": None,
     }
 
+    if TYPE_CHECKING:
+        env_var: str | None = DEFAULT
+        header_name: str = DEFAULT
+        header_prefix: str = DEFAULT
+        key_pattern: str | None = DEFAULT
+
 
 class GitSpec(Frozen):
     """The HTTPS hosts git asks authsome about, and the username it answers with."""
 
     __slots__ = ("hosts", "username")
 
+    if TYPE_CHECKING:
+        hosts: tuple[str, ...]
+        username: str
+
 
 class DockerSpec(Frozen):
     """The registries docker asks docker-credential-authsome about, and the username."""
 
     __slots__ = ("registries", "username")
+
+    if TYPE_CHECKING:
+        registries: tuple[str, ...]
+        username: str
 
 
 class KubernetesSpec(Frozen):
@@ -80,6 +119,9 @@ class KubernetesSpec(Frozen):
     __slots__ = ("token",)
     _defaults = {"token": "access_token"}
     _secret_fields = frozenset()  # `token` names a kind of token here, never holds one
+
+    if TYPE_CHECKING:
+        token: str = DEFAULT
 
 
 class Provider(Frozen):
@@ -110,6 +152,21 @@ class Provider(Frozen):
         "sources": (),
     }
 
+    if TYPE_CHECKING:
+        name: str
+        display_name: str
+        auth_type: str
+        flow: str
+        docs_url: str | None = DEFAULT
+        oauth: OAuthSpec | None = DEFAULT
+        api_key: ApiKeySpec | None = DEFAULT
+        export_env: Mapping[str, str] = DEFAULT
+        hosts: tuple[str, ...] = DEFAULT
+        sources: tuple[str, ...] = DEFAULT
+        git: GitSpec | None = DEFAULT
+        docker: DockerSpec | None = DEFAULT
+        kubernetes: KubernetesSpec | None = DEFAULT
+
     @property
     def env_prefix(self) -> str:
         """GITHUB for github, MY_APP for my-app: the prefix of <NAME>_CLIENT_ID."""
@@ -136,7 +193,7 @@ class Provider(Frozen):
                 return list(value)
             return value
 
-        out = {
+        out: dict[str, object] = {
             "name": self.name,
             "display_name": self.display_name,
             "docs_url": self.docs_url,

@@ -102,7 +102,7 @@ class _Checker:
             raise self.fail(f"{where}{key}", URL_RULE)
         return value
 
-    def no_unknown(self, data: dict, known: set[str], where: str) -> None:
+    def no_unknown(self, data: dict, known: set[str] | frozenset[str], where: str) -> None:
         for key in data:
             if key not in known:
                 raise self.fail(f"{where}{key}", "is not a known field")

@@ -36,7 +36,7 @@ TOOL_FIELDS = ("git", "docker", "kubernetes")
 
 def parse_tools(c, data: dict) -> dict:
     """The Provider keywords for the tool fields present in `data`; `c` names the problem."""
-    out = {}
+    out: dict[str, object] = {}
     git = _object(c, data, "git", {"hosts", "username"})
     if git is not None:
         out["git"] = GitSpec(hosts=_hosts(c, git, "git.hosts"), username=_username(c, git, "git"))

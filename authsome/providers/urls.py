@@ -12,7 +12,14 @@ def url_allowed(url) -> bool:
     if not isinstance(url, str) or not url.isprintable() or " " in url:
         return False
     if url.startswith("https://"):
-        return True
+        return _has_host(url[len("https://") :])
     import re
 
     return re.match(_LOOPBACK_HTTP, url) is not None
+
+
+def _has_host(rest: str) -> bool:
+    """Whether what follows the scheme starts with a host: "https:///x" and "https://:443"
+    name none, and a connection to them would fail in http.client, not as a config error."""
+    authority = rest.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0].rpartition("@")[2]
+    return bool(authority if authority.startswith("[") else authority.partition(":")[0])

@@ -32,7 +32,8 @@ def _name(text: str) -> x509.Name:
 
 
 def _constraints(patterns) -> x509.NameConstraints:
-    dns, ips = [], []
+    dns: list[x509.GeneralName] = []
+    ips: list[x509.GeneralName] = []
     for pattern in patterns:
         host, _ = split_host(pattern)
         if is_ip(host):

@@ -49,8 +49,8 @@ def _authority(text: str, default: int | None) -> tuple[str, int] | None:
         host, port = split_host(text)
     except ValueError:
         return None
-    host = host.rstrip(".")
-    return (host, port or default) if host and (port or default) else None
+    host, port = host.rstrip("."), port or default
+    return (host, port) if host and port else None
 
 
 def origin_form(target: bytes) -> bytes:

@@ -17,6 +17,10 @@ import h11
 from authsome.errors import AuthsomeError, NetworkError
 from authsome.proxy import headers
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from typing import Any
+
 BUFSIZE = 65536
 CLOSE = [("Connection", "close")]
 DRAIN_WAIT = 2  # seconds
@@ -147,7 +151,10 @@ class Relay:
         self.client, self.conn = client, h11.Connection(h11.SERVER)
         self.opener, self.target, self.single = opener, target, single
         self.authority, self.rules = authority, rules  # rules: proxy/rules.py's, or None
-        self.up = self.upconn = None
+        # The upstream socket and its h11 side: None between connections, and used only once
+        # _upstream() opened them, which the checker cannot follow (hence Any)
+        self.up: Any = None
+        self.upconn: Any = None
         self.signed = None  # the signed request on its way, until its answer (or failure)
 
     def serve(self, first=None) -> None:

@@ -33,6 +33,7 @@ class BadRule(ValueError):
     def __init__(self, what: str, fix: str):
         super().__init__(what)
         self.what, self.fix = what, fix
+        self.line: int | None = None  # set by parse_lines, for the policy file's error
 
 
 class Rule:

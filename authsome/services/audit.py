@@ -15,6 +15,10 @@ import time
 from authsome import settings
 from authsome.util import jsonfast
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from authsome.factory import Context
+
 MAX_BYTES = 10 * 1024 * 1024  # then audit.log becomes audit.log.1, replacing the one before
 MAX_EXTRA = 512  # characters of one extra value: a line stays one small write
 HIDDEN = "[hidden]"
@@ -30,7 +34,9 @@ def on_behalf_of(pid: int, ppid: int) -> None:
     _asker[:] = [(pid, ppid)]
 
 
-def record(ctx, event: str, provider: str | None = None, connection: str | None = None, **extra):
+def record(
+    ctx: Context, event: str, provider: str | None = None, connection: str | None = None, **extra
+):
     """Append one line for `event`; never raises (but for Ctrl-C), never changes the exit code."""
     try:
         if not settings.resolve_audit(ctx.environ, ctx.config, ctx.home.config_file).value:
@@ -86,7 +92,7 @@ def clean(key: str, value):
     return re.sub(_PARTS, lambda m: HIDDEN if looks_like_secret(m.group()) else m.group(), text)
 
 
-def append(ctx, data: bytes) -> None:
+def append(ctx: Context, data: bytes) -> None:
     """Write `data` with one O_APPEND write, rotating the log first when it is full."""
     from authsome.util.fsutil import open_own
 
@@ -108,7 +114,7 @@ def append(ctx, data: bytes) -> None:
             os.close(fd)
 
 
-def _rotate(ctx, path, need: int) -> None:
+def _rotate(ctx: Context, path, need: int) -> None:
     """audit.log -> audit.log.1, once: processes that wait on the lock find a new log."""
     from authsome.util.locking import file_lock
 
@@ -121,7 +127,7 @@ def _rotate(ctx, path, need: int) -> None:
         os.replace(path, os.fspath(path) + ".1")
 
 
-def _warn(ctx, e: Exception) -> None:
+def _warn(ctx: Context, e: Exception) -> None:
     if _warned:
         return
     _warned.append(True)

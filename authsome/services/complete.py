@@ -12,6 +12,10 @@ from authsome.storage.index import Index
 from authsome.util.names import display_ref, provider_files
 from authsome.util.resources import data_path
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from authsome.factory import Context
+
 
 class TabContext:
     """What Tab reads of a home -- the index, and the names of the provider files -- found
@@ -53,7 +57,7 @@ class TabContext:
         return sorted(provider_files(data_path("providers")) | provider_files(self._user_providers))
 
 
-def provider_names(ctx, incomplete: str) -> list[str]:
+def provider_names(ctx: Context, incomplete: str) -> list[str]:
     try:
         names = ctx.registry.names()
     except Exception:  # noqa: BLE001 - completion never shows an error
@@ -61,11 +65,11 @@ def provider_names(ctx, incomplete: str) -> list[str]:
     return [n for n in names if n.startswith(incomplete)]
 
 
-def connected_refs(ctx, incomplete: str) -> list[str]:
+def connected_refs(ctx: Context, incomplete: str) -> list[str]:
     """'github', 'github:work', ... from the metadata index: no secret store is opened."""
     try:
         entries = ctx.index.cached()
     except Exception:  # noqa: BLE001
         return []
-    refs = {display_ref(e.get("provider"), e.get("connection")) for e in entries.values()}
+    refs = {display_ref(e["provider"], e["connection"]) for e in entries.values()}  # checked
     return [r for r in sorted(refs) if r.startswith(incomplete)]

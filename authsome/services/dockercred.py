@@ -12,8 +12,12 @@ from __future__ import annotations
 import json
 
 from authsome.errors import NotLoggedIn, UsageError
-from authsome.services.serving import hosts_of, serving
+from authsome.services.serving import serving
 from authsome.storage.connections import CONNECTED
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from authsome.factory import Context
 
 NOT_FOUND = "credentials not found in native keychain"
 
@@ -28,7 +32,7 @@ def registry_host(server_url: str) -> str | None:
     return (rest if sep else text).split("/", 1)[0]
 
 
-def get(ctx, server_url: str) -> str | None:
+def get(ctx: Context, server_url: str) -> str | None:
     """The credential JSON for `server_url`, or None when no connected login serves it."""
     from authsome.services.audit import record
     from authsome.services.refresh import credential, fresh
@@ -54,15 +58,15 @@ def get(ctx, server_url: str) -> str | None:
     return json.dumps(doc)
 
 
-def list_(ctx) -> str:
+def list_(ctx: Context) -> str:
     """{registry: username} for every registry a connected login serves."""
     out = {}
     for entry in ctx.connections.list():
         if entry.get("status", CONNECTED) != CONNECTED or not entry.get("provider"):
             continue
-        provider = ctx.registry.get(entry["provider"])
-        for host in hosts_of(provider, "docker"):
-            out[host] = provider.docker.username
+        docker = ctx.registry.get(entry["provider"]).docker
+        if docker is not None:
+            out.update(dict.fromkeys(docker.registries, docker.username))
     return json.dumps(out, sort_keys=True)
 
 
@@ -79,7 +83,7 @@ def refuse(action: str) -> UsageError:
     )
 
 
-def serve(ctx, action: str) -> int:
+def serve(ctx: Context, action: str) -> int:
     """Answer one docker request; what to print goes to ctx.io.emit. Raises AuthsomeError."""
     from authsome.util.nodump import disable_core_dumps
 

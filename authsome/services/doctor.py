@@ -8,8 +8,12 @@ import time
 from authsome import __version__
 from authsome.errors import AuthsomeError
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from authsome.factory import Context
 
-def diagnose(ctx, fix: bool = False) -> dict:
+
+def diagnose(ctx: Context, fix: bool = False) -> dict:
     """A report as plain data; report['problems'] is empty when all is well."""
     start = time.perf_counter()
     problems: list[str] = []
@@ -38,7 +42,7 @@ def diagnose(ctx, fix: bool = False) -> dict:
     return report
 
 
-def _keychain(ctx, problems: list[str]) -> dict:
+def _keychain(ctx: Context, problems: list[str]) -> dict:
     probe = ctx.keychain_probe
     if probe.facts.get("trusted") is False:  # someone else's bus or keyring in our environment
         fix = probe.fix or "check DBUS_SESSION_BUS_ADDRESS and XDG_RUNTIME_DIR"
@@ -52,7 +56,7 @@ def _keychain(ctx, problems: list[str]) -> dict:
     }
 
 
-def _store(ctx, problems: list[str]) -> dict:
+def _store(ctx: Context, problems: list[str]) -> dict:
     try:
         choice = ctx.store_choice
     except AuthsomeError as e:
@@ -67,7 +71,7 @@ def _store(ctx, problems: list[str]) -> dict:
     }
 
 
-def _shared(ctx, problems: list[str]) -> dict:
+def _shared(ctx: Context, problems: list[str]) -> dict:
     """The shared store's server, its token and what that token may do there."""
     info = ctx.store_choice.store.status()
     if "cleartext" in info:
@@ -98,7 +102,7 @@ def _home(home, fix: bool, problems: list[str]) -> dict:
     return info
 
 
-def _index(ctx, fix: bool, problems: list[str]) -> dict:
+def _index(ctx: Context, fix: bool, problems: list[str]) -> dict:
     """Does the index agree with the store, and is any save waiting in the journal?"""
     info: dict = {"path": str(ctx.home.index_file)}
     connections = ctx.connections
@@ -122,7 +126,7 @@ def _index(ctx, fix: bool, problems: list[str]) -> dict:
     return info
 
 
-def _vault(ctx, problems: list[str]) -> dict:
+def _vault(ctx: Context, problems: list[str]) -> dict:
     # The vault is reported whichever store is chosen: a fallback may have left one behind.
     info = ctx.vault.status()
     if "error" in info:
@@ -130,7 +134,7 @@ def _vault(ctx, problems: list[str]) -> dict:
     return info
 
 
-def _sessions(ctx) -> dict:
+def _sessions(ctx: Context) -> dict:
     from authsome import settings
 
     in_runtime = settings.runtime_dir(ctx.environ) is not None
@@ -193,7 +197,12 @@ def _render_store(store: dict) -> list[str]:
 
 
 def _render_shared(shared: dict) -> list[str]:
-    state = {True: "sealed", False: "unsealed"}.get(shared.get("sealed"), "state unknown")
+    sealed = shared.get("sealed")
+    state = (
+        {True: "sealed", False: "unsealed"}.get(sealed, "state unknown")
+        if isinstance(sealed, bool)
+        else "state unknown"
+    )
     where = f"; namespace {shared['namespace']}" if shared.get("namespace") else ""
     lines = [
         f"server:    {shared['address']} ({state}{where})",

@@ -32,6 +32,10 @@ from authsome.services.envbook import (
 )
 from authsome.storage.connections import CONNECTED, display_ref, effective_margin, parse_ref
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from authsome.factory import Context
+
 __all__ = [
     "BOOKKEEPING",
     "EXPIRES_AT",
@@ -50,7 +54,7 @@ __all__ = [
 NEVER_EXPORTED = ("refresh_token", "client_secret", "registration_access_token")
 
 
-def default_refs(ctx) -> list[str]:
+def default_refs(ctx: Context) -> list[str]:
     """Every connected provider's default connection."""
     refs = []
     for entry in ctx.connections.list():
@@ -64,7 +68,7 @@ def default_refs(ctx) -> list[str]:
 class _Muted:
     """`ctx` with io.say() held back: for a ref whose failure was already reported."""
 
-    def __init__(self, ctx):
+    def __init__(self, ctx: Context):
         self._ctx = ctx
         self.lines: list[str] = []
         self.io = _MutedIO(ctx.io, self.lines)
@@ -89,7 +93,7 @@ def _normal(ref: str) -> str:
         return ref
 
 
-def collect(ctx, refs: list[str], strict: bool = True, reported=()) -> Export:
+def collect(ctx: Context, refs: list[str], strict: bool = True, reported=()) -> Export:
     """Fresh credentials for `refs`, refreshed first where close to expiry.
 
     strict: the first error is raised. Otherwise a ref that fails is left out and recorded in
@@ -114,13 +118,15 @@ def collect(ctx, refs: list[str], strict: bool = True, reported=()) -> Export:
     return out
 
 
-def _collect_one(ctx, ref: str, out: Export, owner: dict, now: int, reported: bool) -> None:
+def _collect_one(
+    ctx: Context, ref: str, out: Export, owner: dict, now: int, reported: bool
+) -> None:
     """`ref`'s fresh credentials into `out`; its warnings held back while a refresh that was
     already reported goes on failing."""
     from authsome.services.refresh import fresh, needs_refresh
 
     muted = _Muted(ctx) if reported else None
-    conn = fresh(muted or ctx, ref)
+    conn = fresh(muted or ctx, ref)  # type: ignore[arg-type]  # _Muted stands in for Context
     name = display_ref(conn.provider, conn.connection)
     fields = _fields(ctx, conn, name, owner)
     stale = needs_refresh(conn, now, ctx.refresh_margin)  # due, yet not refreshed
@@ -151,7 +157,7 @@ def _refresh_due(conn, now: int, margin: int) -> int | None:
     return due if due > now else now + RETRY  # its refresh failed: retry later
 
 
-def _fields(ctx, conn, name: str, owner: dict[str, str]) -> dict[str, str]:
+def _fields(ctx: Context, conn, name: str, owner: dict[str, str]) -> dict[str, str]:
     """variable -> secret field of `conn` to export; an error if another ref exports one."""
     provider = ctx.registry.get(conn.provider)
     fields = {}
@@ -168,7 +174,7 @@ def _fields(ctx, conn, name: str, owner: dict[str, str]) -> dict[str, str]:
 
 
 def run(
-    ctx, names, shell=None, fmt="shell", unset=False, strict=False, env_files=()
+    ctx: Context, names, shell=None, fmt="shell", unset=False, strict=False, env_files=()
 ) -> AuthsomeError | None:
     """`authsome env`: prints its output (and writes a format's file, after the text), and
     returns the error of the first name it skipped (which sets the exit status), if any."""
@@ -185,7 +191,7 @@ def run(
     return error
 
 
-def audit_export(ctx, event: str, export: Export, **extra) -> None:
+def audit_export(ctx: Context, event: str, export: Export, **extra) -> None:
     """One audit line for each connection whose credentials `export` hands out."""
     from authsome.services.audit import record
 
@@ -196,7 +202,13 @@ def audit_export(ctx, event: str, export: Export, **extra) -> None:
 
 
 def render(
-    ctx, names, shell: str | None = None, fmt: str = "shell", unset=False, strict=False, files=()
+    ctx: Context,
+    names,
+    shell: str | None = None,
+    fmt: str = "shell",
+    unset=False,
+    strict=False,
+    files=(),
 ) -> tuple[str, Export, AuthsomeError | None]:
     """The whole output of `authsome env`, built before anything is printed, what it exports,
     and the error of the first name it skipped, if any."""

@@ -20,6 +20,11 @@ from authsome.errors import (
 )
 from authsome.util.record import SECRET_FIELDS, Record
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from authsome.factory import Context
+    from authsome.util.record import DEFAULT
+
 # Bookkeeping variables exported beside the credentials.
 EXPORTED = "AUTHSOME_EXPORTED"  # the credential variables, space-separated
 REFS = "AUTHSOME_REFS"  # what to re-export: "github openai:work"
@@ -52,6 +57,16 @@ class Export(Record):
     }
     _secret_fields = SECRET_FIELDS | {"values"}
 
+    if TYPE_CHECKING:
+        values: dict[str, str] = DEFAULT
+        refs: list[str] = DEFAULT
+        expires: dict[str, int] = DEFAULT
+        refresh_at: int | None = DEFAULT
+        failed: dict[str, AuthsomeError] = DEFAULT
+        failing: list[str] = DEFAULT
+        kept: list[str] = DEFAULT
+        carried: list[str] = DEFAULT
+
     @property
     def expires_at(self) -> int | None:
         return min(self.expires.values()) if self.expires else None
@@ -82,6 +97,13 @@ class Held(Record):
         "failing": list,
         "refresh_at": None,
     }
+
+    if TYPE_CHECKING:
+        variables: list[str] = DEFAULT
+        refs: list[str] = DEFAULT
+        expiry: dict[str, int] = DEFAULT
+        failing: list[str] = DEFAULT
+        refresh_at: int | None = DEFAULT
 
     @classmethod
     def read(cls, environ: dict[str, str]) -> Held:
@@ -118,7 +140,9 @@ class _Owners:
     """variable -> the held ref whose provider exports it; read from the providers only when
     first asked (the hook's usual run, which exports everything again, never asks)."""
 
-    def __init__(self, ctx, refs: list[str]):
+    _map: dict[str, str] | None
+
+    def __init__(self, ctx: Context, refs: list[str]):
         self._ctx, self._refs, self._map = ctx, refs, None
 
     def of(self, var: str) -> str | None:
@@ -130,7 +154,7 @@ class _Owners:
         return self._map.get(var)
 
 
-def merge(ctx, export: Export, held: Held, named: list[str], now: int) -> list[str]:
+def merge(ctx: Context, export: Export, held: Held, named: list[str], now: int) -> list[str]:
     """Adds to `export` what the shell keeps of `held`; returns the variables to unset."""
     _keep_trying(export, held.refs, now + RETRY)
     owners = _Owners(ctx, held.refs)
@@ -182,7 +206,7 @@ def _carry(export: Export, held: Held, carried: list[str]) -> None:
         export.refresh_at = min(export.refresh_at or held.refresh_at, held.refresh_at)
 
 
-def remove(ctx, dialect, held: Held, names: list[str]) -> str:
+def remove(ctx: Context, dialect, held: Held, names: list[str]) -> str:
     """Shell code that removes `names` (all when empty) from what the shell holds."""
     from authsome import shells
 
@@ -205,7 +229,7 @@ def remove(ctx, dialect, held: Held, names: list[str]) -> str:
     return shells.script(dialect, book, [*gone, *(b for b in present if b not in book)])
 
 
-def report(ctx, export: Export, held: Held, gone: list[str], args) -> None:
+def report(ctx: Context, export: Export, held: Held, gone: list[str], args) -> None:
     """One line per failed ref, unless it was reported already and nothing changed since; one
     for all the refs a store-wide error (a locked vault) stopped."""
     if not export.failed:
@@ -237,7 +261,7 @@ def skip_line(ref: str, error, refreshing: bool, unset: list[str]) -> str:
     return f"authsome: {head}: {error.what}{fix}"
 
 
-def variables(ctx, ref: str) -> set[str]:
+def variables(ctx: Context, ref: str) -> set[str]:
     """The variables `ref`'s provider exports (none when it cannot be loaded)."""
     from authsome.storage.connection import parse_ref
 

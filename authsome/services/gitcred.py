@@ -17,6 +17,10 @@ from authsome.services.serving import hosts_of, serving
 from authsome.shells import posix
 from authsome.storage.connections import display_ref, parse_ref
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from authsome.factory import Context
+
 
 def read_attributes(stream) -> dict[str, str]:
     """The attributes git sent: `key=value` lines up to a blank line or the end."""
@@ -31,7 +35,7 @@ def read_attributes(stream) -> dict[str, str]:
     return attrs
 
 
-def answer(ctx, operation: str, attrs: dict[str, str], ref: str | None = None) -> str:
+def answer(ctx: Context, operation: str, attrs: dict[str, str], ref: str | None = None) -> str:
     """What git reads back: for `get` of a served https host, the credential; else nothing.
 
     `store` has nothing to keep, and `erase` (git was refused) discards nothing: the next
@@ -69,7 +73,7 @@ def helper_line(ref: str | None) -> str:
     return f"!{program} git-credential" + (f" --connection {ref}" if ref else "")
 
 
-def targets(ctx, refs: list[str]) -> list[tuple[str, str | None]]:
+def targets(ctx: Context, refs: list[str]) -> list[tuple[str, str | None]]:
     """(host, pinned ref or None) for each host of the named providers, or of every provider
     with a connected login when none is named."""
     out = []
@@ -90,7 +94,7 @@ def targets(ctx, refs: list[str]) -> list[tuple[str, str | None]]:
     return out
 
 
-def setup_git(ctx, refs: list[str], unset: bool) -> list[str]:
+def setup_git(ctx: Context, refs: list[str], unset: bool) -> list[str]:
     """Write (or with `unset`, remove) the helper for each host in the global git config."""
     git = shutil.which("git", path=ctx.environ.get("PATH", os.defpath))
     if git is None:
@@ -109,7 +113,7 @@ def setup_git(ctx, refs: list[str], unset: bool) -> list[str]:
     return done
 
 
-def _git(ctx, git: str, *args: str) -> None:
+def _git(ctx: Context, git: str, *args: str) -> None:
     from authsome.services.childenv import scrub
 
     out = subprocess.run(

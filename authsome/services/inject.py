@@ -31,9 +31,9 @@ def inject(ctx, source: str, out: str | None = None, force: bool = False) -> str
         check_target(out, force)
     resolver = Resolver(ctx)
     values = []
-    for (line, *_), ref in zip(found, refs, strict=True):
+    for (line, *_), reference in zip(found, refs, strict=True):
         try:
-            values.append(resolver.value(ref))
+            values.append(resolver.value(reference))
         except AuthsomeError as e:
             raise located(e, f"{name}:{line}") from None
     rendered = template.render(text, found, values)

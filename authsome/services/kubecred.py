@@ -19,6 +19,10 @@ from authsome.errors import AuthFailed, ConfigError, UsageError
 from authsome.services.program import self_argv
 from authsome.storage.connections import display_ref, effective_margin, parse_ref
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from authsome.factory import Context
+
 V1 = "client.authentication.k8s.io/v1"
 V1BETA1 = "client.authentication.k8s.io/v1beta1"
 API_VERSIONS = (V1, V1BETA1)
@@ -51,7 +55,7 @@ def api_version(info: dict) -> str:
     return asked
 
 
-def exec_credential(ctx, ref: str) -> str:
+def exec_credential(ctx: Context, ref: str) -> str:
     """The ExecCredential JSON kubectl reads: the fresh token and when to ask again."""
     from authsome.services.audit import record
     from authsome.services.refresh import credential, fresh
@@ -97,7 +101,7 @@ def check_server(info: dict) -> None:
         )
 
 
-def _ask_again_at(ctx, conn, jwt_exp: float | None) -> float | None:
+def _ask_again_at(ctx: Context, conn, jwt_exp: float | None) -> float | None:
     """When kubectl should call again: when authsome would refresh, or the real expiry if that
     moment has passed (a refresh failed and the old token is still good)."""
     expiry = conn.expires_at
@@ -125,7 +129,7 @@ def exec_args(ref: str) -> list[str]:
     return [*self_argv(), "kube-credential", ref]
 
 
-def setup_kube(ctx, ref: str, cluster: str, user: str | None) -> tuple[str, str]:
+def setup_kube(ctx: Context, ref: str, cluster: str, user: str | None) -> tuple[str, str]:
     """Write a kubeconfig user that runs this plugin, with `kubectl config set-credentials`,
     and point `cluster`'s context at it. Returns the user's name and a line about the current
     context."""
@@ -145,7 +149,7 @@ def setup_kube(ctx, ref: str, cluster: str, user: str | None) -> tuple[str, str]
     return user, _current_context(ctx, kubectl, cluster)
 
 
-def _current_context(ctx, kubectl: str, context: str) -> str:
+def _current_context(ctx: Context, kubectl: str, context: str) -> str:
     """Make `context` current when none is (a fresh kubeconfig's `current-context: ""` sends
     plain `kubectl` to localhost:8080); never switch away from one the user chose. Returns
     what to tell them."""
@@ -158,7 +162,7 @@ def _current_context(ctx, kubectl: str, context: str) -> str:
     return f"The current context is still {current}; switch: kubectl config use-context {context}"
 
 
-def _kubectl(ctx, cmd: list[str], check: bool = True) -> str:
+def _kubectl(ctx: Context, cmd: list[str], check: bool = True) -> str:
     from authsome.services.childenv import scrub
 
     environ = scrub(ctx.environ, ctx.registry)  # kubectl needs no key to authsome's store

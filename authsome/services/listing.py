@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from authsome.storage.connection import state_of
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from authsome.factory import Context
+
 
 def relative(expires_at, now: float) -> str:
     if expires_at is None:
@@ -19,7 +23,7 @@ def relative(expires_at, now: float) -> str:
     return f"in {text}" if delta >= 0 else f"{text} ago"
 
 
-def rows(ctx) -> list[dict]:
+def rows(ctx: Context) -> list[dict]:
     """One row per connection, from the index (no store is chosen, no keychain is probed)."""
     now, margin = ctx.clock(), ctx.refresh_margin
     out = []

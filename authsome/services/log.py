@@ -14,6 +14,10 @@ from pathlib import Path
 from authsome.storage.connections import parse_ref
 from authsome.util.termtext import printable
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from authsome.factory import Context
+
 POLL = 0.2  # seconds between looks at the log, with --follow
 _FIXED = ("time", "epoch", "event", "provider", "connection", "pid", "ppid", "parent")
 
@@ -33,7 +37,7 @@ class Filter:
         return self.connection is None or doc.get("connection") == self.connection
 
 
-def check_known(ctx, ref: str) -> None:
+def check_known(ctx: Context, ref: str) -> None:
     """Raise the unknown-provider error, with the nearest name, when `ref` names none."""
     ctx.registry.check_known(parse_ref(ref)[0])
 
@@ -47,10 +51,11 @@ def parse(raw: bytes) -> dict | None:
     return doc if isinstance(doc, dict) and isinstance(doc.get("event"), str) else None
 
 
-def last(ctx, ref: str | None, n: int) -> tuple[list[tuple[str, dict]], int]:
+def last(ctx: Context, ref: str | None, n: int) -> tuple[list[tuple[str, dict]], int]:
     """The last `n` lines (text, event) that `ref` selects, oldest first, from audit.log and
     then audit.log.1; and how far audit.log was read, for `follow`."""
-    shown, wanted = [], Filter(ref)
+    shown: list[tuple[str, dict]] = []
+    wanted = Filter(ref)
     path = Path(ctx.home.audit_file)
     size = 0
     for i, log in enumerate((path, path.with_name(path.name + ".1"))):
@@ -71,7 +76,7 @@ def last(ctx, ref: str | None, n: int) -> tuple[list[tuple[str, dict]], int]:
     return shown[::-1], size
 
 
-def follow(ctx, ref: str | None, offset: int, show) -> None:
+def follow(ctx: Context, ref: str | None, offset: int, show) -> None:
     """Call show(text, event) for each line written to the log from `offset` on, forever.
 
     A rotated log is read from its start. Ends with Ctrl-C (KeyboardInterrupt)."""
@@ -101,8 +106,8 @@ def follow(ctx, ref: str | None, offset: int, show) -> None:
 def render(doc: dict) -> str:
     """One line for people: local time, event, NAME[:C], the parent command (pid), extras."""
     try:
-        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(float(doc.get("epoch"))))
-    except (TypeError, ValueError, OverflowError):
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(float(doc["epoch"])))
+    except (KeyError, TypeError, ValueError, OverflowError):
         when = str(doc.get("time", "?"))
     ref = str(doc.get("provider") or "-")
     if doc.get("connection") not in (None, "default"):

@@ -12,9 +12,13 @@ from authsome.services.audit import record
 from authsome.storage.connections import CONNECTED, Connection, display_ref, parse_ref
 from authsome.util.termtext import printable
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from authsome.factory import Context
+
 
 def login(
-    ctx,
+    ctx: Context,
     ref: str,
     *,
     flow=None,
@@ -54,7 +58,7 @@ def login(
     return conn
 
 
-def _default_flow(ctx, provider, hint: str, open_browser: bool) -> str:
+def _default_flow(ctx: Context, provider, hint: str, open_browser: bool) -> str:
     """The provider's flow; but with no display here, PKCE's loopback URL is one that no
     laptop's browser can reach (over SSH, in a container): the device flow, if there is one.
     --no-browser says the user will open the URL themselves: PKCE it stays."""
@@ -78,7 +82,7 @@ def _default_flow(ctx, provider, hint: str, open_browser: bool) -> str:
     return flow
 
 
-def _check_may_log_in(ctx, provider, provider_name, conn_name, flow, force) -> None:
+def _check_may_log_in(ctx: Context, provider, provider_name, conn_name, flow, force) -> None:
     """Raise unless `provider` has `flow` and the connection is free (or --force)."""
     entry = ctx.connections.entry(provider_name, conn_name)
     connected = entry and entry.get("status", CONNECTED) == CONNECTED and not force
@@ -97,7 +101,7 @@ def _check_may_log_in(ctx, provider, provider_name, conn_name, flow, force) -> N
         )
 
 
-def logout(ctx, ref: str, connection=None) -> bool:
+def logout(ctx: Context, ref: str, connection=None) -> bool:
     """Revoke remotely where possible, then remove locally, and say which of the two happened."""
     provider_name, conn_name = parse_ref(ref, connection)
     conn = ctx.connections.find(provider_name, conn_name)
@@ -123,7 +127,7 @@ def logout(ctx, ref: str, connection=None) -> bool:
     return True
 
 
-def _revoke_one(ctx, url: str, host: str | None, form: dict, auth) -> str | None:
+def _revoke_one(ctx: Context, url: str, host: str | None, form: dict, auth) -> str | None:
     """Post one revocation; why it failed, or None."""
     try:
         status, body = ctx.http.post_form(url, form, auth=auth)
@@ -150,7 +154,7 @@ def _moved(conn, url: str) -> str | None:
     return None
 
 
-def _revoke(ctx, provider, conn) -> str:
+def _revoke(ctx: Context, provider, conn) -> str:
     """Revoke at the server (RFC 7009); the sentence that says what happened there."""
     # The refresh token first: revoking it revokes the whole family, access tokens included.
     url = provider.oauth.revocation_url

@@ -14,6 +14,10 @@ import threading
 
 from authsome.errors import AuthsomeError, ConfigError, NotLoggedIn, UsageError
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from authsome.factory import Context
+
 ACCEPT = "application/json, text/event-stream"
 # JSON-RPC error codes of the bridge's own answers (the implementation-defined range).
 NO_LOGIN = -32001
@@ -21,7 +25,7 @@ UPSTREAM = -32002
 READ_TIMEOUT = 300.0  # between two bytes of an answer: a long tool call may stream slowly
 
 
-def server_url(ctx, name: str) -> str:
+def server_url(ctx: Context, name: str) -> str:
     """The MCP server of provider `name`: its RFC 8707 resource, https or loopback http."""
     from authsome.providers.urls import url_allowed
 
@@ -40,7 +44,7 @@ def server_url(ctx, name: str) -> str:
 class Bridge:
     """One client's session: its stdout, the server's session id and protocol version."""
 
-    def __init__(self, ctx, name: str, url: str, out, err, client):
+    def __init__(self, ctx: Context, name: str, url: str, out, err, client):
         self.ctx, self.name, self.url = ctx, name, url
         self.out, self.err, self.http = out, err, client
         self.session: str | None = None
@@ -182,7 +186,7 @@ def _invalid_token(response) -> bool:
     return "invalid_token" in challenge or "error=" not in challenge
 
 
-def serve(ctx, name: str, stdin, stdout, stderr) -> None:
+def serve(ctx: Context, name: str, stdin, stdout, stderr) -> None:
     """Relay `stdin`'s JSON-RPC lines to the MCP server of `name` until `stdin` ends."""
     from authsome.util.httplines import Pool
 

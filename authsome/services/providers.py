@@ -13,8 +13,12 @@ from authsome.services.listing import columns
 from authsome.storage.connection import state_of
 from authsome.util import fsutil
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from authsome.factory import Context
 
-def provider_rows(ctx) -> list[dict]:
+
+def provider_rows(ctx: Context) -> list[dict]:
     registry = ctx.registry
     entries = {e["provider"] + ":" + e["connection"]: e for e in ctx.connections.list()}
     now, margin = ctx.clock(), ctx.refresh_margin
@@ -38,9 +42,9 @@ def provider_rows(ctx) -> list[dict]:
     return out
 
 
-def _device(ctx, p) -> bool | None:
+def _device(ctx: Context, p) -> bool | None:
     """Whether `p` offers the device flow, as inspect shows it; None when not known yet."""
-    device = bool(p.oauth and p.oauth.supports_device_code)
+    device: bool | None = bool(p.oauth and p.oauth.supports_device_code)
     if p.oauth and not device and (p.oauth.issuer or p.oauth.resource):
         # From the issuer's metadata, if it was ever fetched.
         from authsome.oauth import discovery
@@ -52,7 +56,7 @@ def _device(ctx, p) -> bool | None:
 
 def render_rows(table: list[dict]) -> str:
     headers = ("NAME", "TYPE", "FLOW", "DEVICE", "SOURCE", "STATE")
-    body = []
+    body: list[tuple[str, ...]] = []
     for r in table:
         source = r["source"] + ("+override" if r["customized"] else "")
         device = {True: "yes", False: "no", None: "?"}[r["supports_device_code"]]
@@ -79,7 +83,7 @@ def render_definition(provider) -> str:
     return "\n".join(lines)
 
 
-def resolved(ctx, name: str, refresh: bool = False):
+def resolved(ctx: Context, name: str, refresh: bool = False):
     """The provider with discovered endpoints; as written, with a warning, when offline."""
     from authsome.errors import AuthsomeError
 
@@ -92,7 +96,7 @@ def resolved(ctx, name: str, refresh: bool = False):
         return ctx.registry.get(name)
 
 
-def register_issuer(ctx, name: str, issuer: str, force: bool) -> Path:
+def register_issuer(ctx: Context, name: str, issuer: str, force: bool) -> Path:
     """Write a provider whose endpoints come from `issuer`'s metadata, after fetching it once."""
     from authsome.oauth import discovery
     from authsome.storage.connection import check_name
@@ -113,7 +117,7 @@ def register_issuer(ctx, name: str, issuer: str, force: bool) -> Path:
     return target
 
 
-def register(ctx, file: str, force: bool) -> Path:
+def register(ctx: Context, file: str, force: bool) -> Path:
     """Check `file` (merged over a bundled definition of the same name) and install it."""
     return install(ctx, read_json(Path(file)), file, force)
 
@@ -183,7 +187,7 @@ def _check_same_places(bundled: dict, merged: dict, source: str) -> None:
             )
 
 
-def install(ctx, data, source: str, force: bool) -> Path:
+def install(ctx: Context, data, source: str, force: bool) -> Path:
     """Check a definition (merged over a bundled one of the same name) and install it."""
     name = data.get("name") if isinstance(data, dict) else None
     if not isinstance(name, str):

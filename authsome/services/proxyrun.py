@@ -17,6 +17,11 @@ import threading
 from authsome.errors import AuthsomeError, UsageError
 from authsome.storage.connections import display_ref, parse_ref
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from authsome.factory import Context
+    from authsome.storage.connections import Connection
+
 FORWARDED = (signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2)
 # The terminal sends these to the whole foreground group, the child included: passing them on
 # would deliver them twice.
@@ -26,14 +31,16 @@ FROM_TERMINAL = (signal.SIGINT, signal.SIGQUIT)
 class Credential:
     """One named connection's header; fresh() is asked on first use and near expiry."""
 
-    def __init__(self, ctx, ref: str, provider, lock: threading.Lock, argv0: str | None = None):
+    def __init__(
+        self, ctx: Context, ref: str, provider, lock: threading.Lock, argv0: str | None = None
+    ):
         from authsome.proxy.router import hosts_of, placeholder
 
         self.ctx, self.ref, self.provider, self._lock = ctx, ref, provider, lock
         self.argv0 = argv0  # the child's, for the audit log
         self.hosts = hosts_of(provider)
         self.placeholder = placeholder(provider.name)
-        self._conn = None
+        self._conn: Connection | None = None
         self._told: set[tuple[str, str]] = set()  # failures already said on stderr
 
     def header(self) -> tuple[str, str, str]:
@@ -58,6 +65,7 @@ class Credential:
         outcome = {"status": status} if failed is None else {"failed": why}
         with self._lock:
             conn = self._conn
+            assert conn is not None  # a request is signed only once header() found the login
             line = {**request, **outcome, "argv0": self.argv0}
             audit.record(self.ctx, "proxy", conn.provider, conn.connection, **line)
             if isinstance(failed, AuthsomeError) and (request["host"], why) not in self._told:
@@ -75,6 +83,7 @@ class Credential:
 
         with self._lock:
             conn, told = self._conn, ("denied " + request["method"], request["host"])
+            assert conn is not None  # _targets() asked header() before the child started
             line = {**request, "argv0": self.argv0, "reason": why}  # free text last
             audit.record(self.ctx, "denied", conn.provider, conn.connection, **line)
             if told not in self._told:
@@ -91,10 +100,10 @@ class Credential:
         return found
 
 
-def _targets(ctx, names, argv0: str) -> dict[str, Credential]:
+def _targets(ctx: Context, names, argv0: str) -> dict[str, Credential]:
     from authsome.services.env import default_refs
 
-    lock, targets = threading.Lock(), {}
+    lock, targets = threading.Lock(), dict[str, Credential]()
     for ref in names or default_refs(ctx):
         provider_name, conn_name = parse_ref(ref)
         hint = display_ref(provider_name, conn_name)
@@ -115,7 +124,9 @@ def _targets(ctx, names, argv0: str) -> dict[str, Credential]:
     return targets
 
 
-def run_proxied(ctx, names: list[str], command: list[str], env_files=(), rules=None) -> int:
+def run_proxied(
+    ctx: Context, names: list[str], command: list[str], env_files=(), rules=None
+) -> int:
     """Run `command` behind the proxy; its exit status (a signal is raised again here).
 
     With env files, the proxy serves `names` or else the connections the files reference; a

@@ -13,6 +13,10 @@ from __future__ import annotations
 from authsome.errors import AuthsomeError, InputError
 from authsome.util.names import display_ref, is_name
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from authsome.storage.connection import Connection
+
 PREFIX = "authsome://"
 FIELDS = ("access_token", "id_token", "api_key")  # providers/schema.py CREDENTIAL_FIELDS
 SYNTAX = "authsome://PROVIDER[:CONNECTION]/FIELD"
@@ -90,7 +94,7 @@ class Resolver:
         self.ctx, self.served = ctx, served or {}
         self.used: list[tuple[str, str]] = []  # (provider, connection) read, for the audit
         self.secrets: list[str] = []  # the values handed out (not placeholders), for masking
-        self._conns: dict[tuple[str, str], object] = {}
+        self._conns: dict[tuple[str, str], Connection] = {}
 
     def value(self, ref: Reference) -> str:
         """The current value of `ref`: its connection refreshed first when due."""

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 from authsome.errors import (
     AuthFailed,
-    AuthsomeError,
     FilesystemError,
     NetworkError,
     NotLoggedIn,
@@ -37,6 +36,11 @@ from authsome.storage.connections import (
     parse_ref,
 )
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from authsome.factory import Context
+    from authsome.providers.model import OAuthSpec
+
 
 def needs_refresh(conn: Connection, now: float, margin: int) -> bool:
     """Whether `conn` is due: within the refresh margin of its expiry."""
@@ -48,7 +52,7 @@ def needs_refresh(conn: Connection, now: float, margin: int) -> bool:
     return conn.expires_at - now <= effective_margin(conn.expires_at, conn.updated_at, margin)
 
 
-def fresh(ctx, ref: str, connection=None) -> Connection:
+def fresh(ctx: Context, ref: str, connection=None) -> Connection:
     """The connection with a usable credential, refreshed first when it is close to expiry."""
     provider_name, conn_name = parse_ref(ref, connection)
     hint = display_ref(provider_name, conn_name)
@@ -77,7 +81,7 @@ def fresh(ctx, ref: str, connection=None) -> Connection:
     )
 
 
-def refreshed(ctx, due: Connection, hint: str, rejected: str | None = None) -> Connection:
+def refreshed(ctx: Context, due: Connection, hint: str, rejected: str | None = None) -> Connection:
     """The single flight, in a helper process when one can be forked (a SIGKILL of this one
     then loses nothing), else here; `rejected`: a token the server refused, refreshed if kept."""
     from authsome.services import refreshhelper as helper
@@ -90,7 +94,7 @@ def refreshed(ctx, due: Connection, hint: str, rejected: str | None = None) -> C
     return single_flight()
 
 
-def _single_flight(ctx, due: Connection, hint: str, rejected=None) -> Connection:
+def _single_flight(ctx: Context, due: Connection, hint: str, rejected=None) -> Connection:
     """Refresh once across processes and machines; the others read what the one stored."""
     # Imported here, not at the top: `token` and `env` with a fresh token never get this far.
     from authsome.services import refreshfail as failures
@@ -106,7 +110,7 @@ def _single_flight(ctx, due: Connection, hint: str, rejected=None) -> Connection
     waited_since = ctx.clock()
     held = failures.backing_off(lock, waited_since, due.expires_at)
     if held is not None:  # this process failed to refresh it a moment ago: not again yet
-        return _fall_back(ctx, due, hint, held, warn=False)
+        return failures.fall_back(ctx, due, hint, held, warn=False)
     shared = ctx.connections.refresh_lock(
         provider_name, conn_name, lambda: _settled(ctx, provider_name, conn_name)
     )
@@ -118,27 +122,27 @@ def _single_flight(ctx, due: Connection, hint: str, rejected=None) -> Connection
         ):
             return conn  # another process, here or on another machine, refreshed it
         if shared.pending is not None:  # another machine holds newer tokens: never spend ours
-            return _fall_back(ctx, conn, hint, pending_error(shared.pending, conn.key))
+            return failures.fall_back(ctx, conn, hint, pending_error(shared.pending, conn.key))
         if not shared.held:
             return conn
         failed = failures.recent(lock, waited_since) or failures.error_of(shared.failure)
         if failed is not None:
             if shared.failure:
                 shared.fail(shared.failure)  # pass it on to whoever else waited for it
-            return _failed(ctx, lock, conn, hint, failed)
+            return failures.failed(ctx, lock, conn, hint, failed)
         try:
             conn = _refresh(ctx, conn, hint, shared)
         except (NetworkError, FilesystemError) as e:
             doc = failures.doc_of(ctx.clock(), e)
             failures.keep(lock, doc)
             shared.fail(doc)
-            return _failed(ctx, lock, conn, hint, e)
+            return failures.failed(ctx, lock, conn, hint, e)
         failures.clear(lock)
         record(ctx, "refresh", provider_name, conn_name)
         return conn
 
 
-def _unrefreshable(ctx, conn: Connection, hint: str) -> Connection:
+def _unrefreshable(ctx: Context, conn: Connection, hint: str) -> Connection:
     """A due token without a refresh token: used until it expires."""
     if conn.expires_at <= ctx.clock():
         raise AuthFailed(
@@ -148,7 +152,7 @@ def _unrefreshable(ctx, conn: Connection, hint: str) -> Connection:
     return conn
 
 
-def _settled(ctx, provider_name: str, conn_name: str) -> bool:
+def _settled(ctx: Context, provider_name: str, conn_name: str) -> bool:
     """Whether a process waiting for another machine's refresh can stop: not due any more."""
     conn = ctx.connections.find(provider_name, conn_name)
     if conn is None or conn.status != CONNECTED:
@@ -163,28 +167,7 @@ def _check_usable(conn: Connection, hint: str) -> None:
         )
 
 
-def _failed(ctx, lock, conn: Connection, hint: str, error: AuthsomeError) -> Connection:
-    """Fall back after a failed refresh and back off; only a token's first failure warns."""
-    from authsome.services import refreshfail as failures
-
-    first = failures.note(lock, ctx.clock(), error, conn.expires_at)
-    return _fall_back(ctx, conn, hint, error, warn=first)
-
-
-def _fall_back(ctx, conn: Connection, hint: str, error: AuthsomeError, warn=True) -> Connection:
-    """A token that is due but not yet expired still works: hand it out, and say why."""
-    left = int(conn.expires_at - ctx.clock())
-    if left <= 0:
-        raise error
-    if warn:
-        ctx.io.say(
-            f"authsome: warning: could not refresh {hint} ({error.what}); using the current"
-            f" token, which expires in {left} s."
-        )
-    return conn
-
-
-def _refresh(ctx, conn: Connection, hint: str, shared) -> Connection:
+def _refresh(ctx: Context, conn: Connection, hint: str, shared) -> Connection:
     """Trade the refresh token for new tokens and store them; a rotated one is never lost."""
     from authsome.oauth import answer
     from authsome.oauth.tokens import OAuthError, client_credentials, origin, resource_param
@@ -192,7 +175,8 @@ def _refresh(ctx, conn: Connection, hint: str, shared) -> Connection:
     from authsome.util.interrupts import deferred
 
     provider = ctx.provider(conn.provider)
-    oauth, token_origin = provider.oauth, origin(provider.oauth.token_url)
+    oauth, token_url = _oauth_of(provider, hint)
+    token_origin = origin(token_url)
     _check_may_send(ctx, provider, conn, hint, token_origin)
     # The order matters, because the server spends the old refresh token the moment it answers.
     # 1. Room for the answer is reserved in the journal before anything is sent: a full disk
@@ -209,7 +193,7 @@ def _refresh(ctx, conn: Connection, hint: str, shared) -> Connection:
     # 2. From the request until the commit, SIGINT, SIGTERM and SIGHUP wait: dying in between
     #    would leave the new tokens nowhere and the old ones spent.
     with deferred(ctx.io.say):
-        status, body = ctx.http.post_form(oauth.token_url, data, auth=auth)
+        status, body = ctx.http.post_form(token_url, data, auth=auth)
         # 3. The raw answer goes into the reserved journal before it is parsed: should this
         #    process die now, the next command makes the new record from it (oauth/answer.py).
         at = ctx.clock()
@@ -233,7 +217,20 @@ def _refresh(ctx, conn: Connection, hint: str, shared) -> Connection:
     return conn
 
 
-def _check_may_send(ctx, provider, conn: Connection, hint: str, token_origin: str) -> None:
+def _oauth_of(provider, hint: str) -> tuple[OAuthSpec, str]:
+    """The provider's OAuth settings and token endpoint; AuthFailed when it has none now (its
+    definition was changed since the login, to an api_key one say)."""
+    oauth = provider.oauth
+    if oauth is None or not oauth.token_url:
+        raise AuthFailed(
+            f"{provider.display_name} names no token endpoint now, so the login for {hint}"
+            " cannot be refreshed",
+            f"run: authsome login {hint} --force",
+        )
+    return oauth, oauth.token_url
+
+
+def _check_may_send(ctx: Context, provider, conn: Connection, hint: str, token_origin: str) -> None:
     """Raise unless the refresh token may go to `token_origin` and the last save went through."""
     if conn.token_origin and conn.token_origin != token_origin:
         # A provider file (or discovered metadata) that changed must not redirect a live
@@ -254,7 +251,7 @@ def _check_may_send(ctx, provider, conn: Connection, hint: str, token_origin: st
         )
 
 
-def _reserve(ctx, conn: Connection, hint: str) -> None:
+def _reserve(ctx: Context, conn: Connection, hint: str) -> None:
     """Make sure the journal has room for the refreshed record, or raise FilesystemError."""
     try:
         if ctx.connections.journal is not None:
@@ -267,7 +264,7 @@ def _reserve(ctx, conn: Connection, hint: str) -> None:
         ) from None
 
 
-def _warn_after(ctx, provider, hint: str, tokens, kept: str | None) -> None:
+def _warn_after(ctx: Context, provider, hint: str, tokens, kept: str | None) -> None:
     """Say what the refresh could not do cleanly: fields dropped, tokens only in the journal."""
     if tokens.dropped:
         ctx.io.say(

@@ -15,6 +15,11 @@ import os
 
 from authsome.errors import AuthFailed, AuthsomeError, FilesystemError, NetworkError
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from authsome.factory import Context
+    from authsome.storage.connections import Connection
+
 # Only these refusals mean the login is dead; the transient ones leave it as it was.
 DEAD_LOGIN = ("invalid_grant", "invalid_client", "unauthorized_client")
 TRANSIENT = ("invalid_response", "server_error", "temporarily_unavailable", "slow_down")
@@ -69,11 +74,11 @@ def clear(lock) -> None:
 # This process's failures to refresh one token, by lock: (the token's expiry, failures, when to
 # try again, the error). A proxy asks on every request; while the token endpoint is down it
 # must not send one refresh per request, nor warn each time.
-_here: dict[str, tuple[float, int, float, AuthsomeError]] = {}
+_here: dict[str, tuple[float | None, int, float, AuthsomeError]] = {}
 FIRST_DELAY, MAX_DELAY, MIN_DELAY = 2.0, 30.0, 1.0
 
 
-def backing_off(lock, now: float, expires_at: float) -> AuthsomeError | None:
+def backing_off(lock, now: float, expires_at: float | None) -> AuthsomeError | None:
     """The failure this process met refreshing the token of `expires_at`, while it backs off."""
     episode = _here.get(os.fspath(lock))
     if episode is None or episode[0] != expires_at or now >= episode[2]:
@@ -81,18 +86,18 @@ def backing_off(lock, now: float, expires_at: float) -> AuthsomeError | None:
     return episode[3]
 
 
-def note(lock, now: float, error: AuthsomeError, expires_at: float) -> bool:
+def note(lock, now: float, error: AuthsomeError, expires_at: float | None) -> bool:
     """Back off from a failed refresh; True for a token's first failure (the one to tell)."""
     episode = _here.get(os.fspath(lock))
     count = episode[1] + 1 if episode and episode[0] == expires_at else 1
     delay = min(MAX_DELAY, FIRST_DELAY * 2 ** (count - 1))
-    if expires_at > now:  # retries grow denser towards expiry, so one comes before it
+    if expires_at is not None and expires_at > now:  # denser towards expiry, one before it
         delay = min(delay, max(MIN_DELAY, (expires_at - now) / 2))
     _here[os.fspath(lock)] = (expires_at, count, now + delay, error)
     return count == 1
 
 
-def refused(ctx, provider, conn, hint: str, answer, spent: tuple, shared):
+def refused(ctx: Context, provider, conn, hint: str, answer, spent: tuple, shared):
     """Turn a refused refresh into the right error; keep whatever the answer had that is valid."""
     (status, e), name, (base, journaled) = answer, provider.display_name, spent
     if e.code in DEAD_LOGIN:
@@ -120,3 +125,25 @@ def refused(ctx, provider, conn, hint: str, answer, spent: tuple, shared):
 
 def _http(status: int, e) -> str:
     return e.text() if e.code != "invalid_response" else f"HTTP {status}, no usable token"
+
+
+def failed(ctx: Context, lock, conn: Connection, hint: str, error: AuthsomeError) -> Connection:
+    """Fall back after a failed refresh and back off; only a token's first failure warns."""
+    first = note(lock, ctx.clock(), error, conn.expires_at)
+    return fall_back(ctx, conn, hint, error, warn=first)
+
+
+def fall_back(
+    ctx: Context, conn: Connection, hint: str, error: AuthsomeError, warn=True
+) -> Connection:
+    """A token that is due but not yet expired still works: hand it out, and say why."""
+    # One without an expiry is here only because the server refused it: nothing to hand out.
+    left = 0 if conn.expires_at is None else int(conn.expires_at - ctx.clock())
+    if left <= 0:
+        raise error
+    if warn:
+        ctx.io.say(
+            f"authsome: warning: could not refresh {hint} ({error.what}); using the current"
+            f" token, which expires in {left} s."
+        )
+    return conn

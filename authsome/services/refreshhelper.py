@@ -15,8 +15,12 @@ from authsome import errors
 from authsome.storage.base import make_key
 from authsome.storage.connections import Connection
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from authsome.factory import Context
 
-def usable(ctx) -> bool:
+
+def usable(ctx: Context) -> bool:
     """Whether to refresh in a helper: a store outside this process, and a fork is possible."""
     from authsome.util import detach
 
@@ -25,7 +29,7 @@ def usable(ctx) -> bool:
     return detach.possible()
 
 
-def run(ctx, provider_name: str, conn_name: str, hint: str, single_flight) -> Connection:
+def run(ctx: Context, provider_name: str, conn_name: str, hint: str, single_flight) -> Connection:
     """`single_flight()`'s connection, computed in a helper; its errors raised here."""
     from authsome.util import detach
 
@@ -53,13 +57,17 @@ def run(ctx, provider_name: str, conn_name: str, hint: str, single_flight) -> Co
     )
 
 
-def _work(ctx, send, single_flight, asker: tuple[int, int]) -> None:
+def _work(ctx: Context, send, single_flight, asker: tuple[int, int]) -> None:
     """The helper's part: what people are told, and the outcome, go back over the pipe."""
     from authsome.services import audit
 
     audit.on_behalf_of(*asker)
     ctx.leave_connections()
-    ctx.io.say = lambda text: send({"say": text})
+
+    def say(message: str) -> None:
+        send({"say": message})
+
+    ctx.io.say = say  # type: ignore[method-assign]  # what the helper says, the parent says
     ctx.connections.warn = lambda text: send({"warn": text})
     try:
         conn = single_flight()
@@ -69,7 +77,7 @@ def _work(ctx, send, single_flight, asker: tuple[int, int]) -> None:
         send({"conn": conn.to_json()})
 
 
-def _receive(ctx, doc: dict, got: dict) -> None:
+def _receive(ctx: Context, doc: dict, got: dict) -> None:
     if "say" in doc:
         ctx.io.say(str(doc["say"]))
     elif "warn" in doc:

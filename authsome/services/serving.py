@@ -8,6 +8,10 @@ from __future__ import annotations
 from authsome.errors import NotLoggedIn, UsageError
 from authsome.storage.connections import CONNECTED, display_ref, parse_ref
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from authsome.factory import Context
+
 # tool -> the provider field that lists its hosts
 HOSTS_FIELD = {"git": "hosts", "docker": "registries"}
 
@@ -35,7 +39,7 @@ def choose(host: str, candidates: list[tuple[str, str]], setup: str) -> tuple[st
     )
 
 
-def serving(ctx, tool: str, host: str, ref: str | None = None, setup: str = ""):
+def serving(ctx: Context, tool: str, host: str, ref: str | None = None, setup: str = ""):
     """(provider, connection) that answers `tool` for `host`, or None when none serves it.
 
     `ref` (NAME[:C]) pins the connection, as `setup-git NAME:C` writes it. A host that only
@@ -47,7 +51,7 @@ def serving(ctx, tool: str, host: str, ref: str | None = None, setup: str = ""):
         return (provider, conn) if host in hosts_of(provider, tool) else None
     found, providers = [], {}
     for entry in ctx.connections.list():
-        name = entry.get("provider")
+        name = entry.get("provider") or ""
         if entry.get("status", CONNECTED) != CONNECTED or not name:
             continue
         if name not in providers:

@@ -8,6 +8,10 @@ import time
 from authsome.errors import UsageError
 from authsome.storage.file.sessions import ENV_SESSION
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from authsome.factory import Context
+
 __all__ = ["DEFAULT_TTL", "ENV_SESSION", "lock_vault", "parse_ttl", "unlock_vault"]
 
 DEFAULT_TTL = "8h"  # `unlock --ttl`'s default, as typed; parse_ttl gives its seconds
@@ -26,7 +30,7 @@ def parse_ttl(text: str) -> int:
     return seconds
 
 
-def unlock_vault(ctx, ttl_text: str, dialect) -> str | None:
+def unlock_vault(ctx: Context, ttl_text: str, dialect) -> str | None:
     """Open the store for every shell of this login; this shell's token when it cannot share."""
     # The vault key is derived once and sealed in a session that the kernel keyring shares.
     # None when the session is shared, or when the store in use needs no unlock.
@@ -76,7 +80,7 @@ def _displaced(uid: int) -> str:
     )
 
 
-def lock_vault(ctx) -> bool:
+def lock_vault(ctx: Context) -> bool:
     """End every unlock of the vault (the login's, each shell's); True when there was one."""
     # The vault's sessions end whichever store is chosen: locking never waits on a keychain.
     ended_shared, ended_here = ctx.vault.lock()

@@ -8,6 +8,10 @@ import sys
 from authsome import shells
 from authsome.util.resources import data_dir
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from authsome.factory import Context
+
 PLACEHOLDER = "@AUTHSOME@"
 
 
@@ -31,7 +35,7 @@ def completion_script(shell: str) -> str:
 
 
 def run_command(
-    ctx,
+    ctx: Context,
     names: list[str],
     command: list[str],
     proxy: bool = False,

@@ -16,6 +16,10 @@ from authsome.errors import UsageError
 from authsome.services.shell import self_command
 from authsome.storage.connection import parse_ref
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from authsome.factory import Context
+
 BEGIN = "# >>> authsome setup-shell >>>"
 END = "# <<< authsome setup-shell <<<"
 _BLOCK = re.compile(rf"(?:^\n)?^{re.escape(BEGIN)}$.*?^{re.escape(END)}$\n?", re.S | re.M)
@@ -23,7 +27,7 @@ _BLOCK = re.compile(rf"(?:^\n)?^{re.escape(BEGIN)}$.*?^{re.escape(END)}$\n?", re
 _OWN = re.compile(r"^[^#\n]*authsome\S*'? (?:completion|env|hook)\b.*$", re.M)
 
 
-def dialect_for(ctx, shell: str | None):
+def dialect_for(ctx: Context, shell: str | None):
     """The dialect whose start-up file to write: `shell`, else the one this runs in."""
     name = shell or shells.detect(ctx.environ)
     dialect = shells.get(name)
@@ -42,7 +46,7 @@ def startup_lines(dialect, names: list[str]) -> list[str]:
     return [line.format(authsome=command, names=words) for line in dialect.STARTUP]
 
 
-def setup_shell(ctx, dialect, names: list[str], remove: bool) -> list[str]:
+def setup_shell(ctx: Context, dialect, names: list[str], remove: bool) -> list[str]:
     """Write (or with `remove`, take out) the lines; what was done, as lines for people."""
     path = dialect.startup_file(ctx.environ)
     old = _read(path)

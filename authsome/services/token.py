@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from authsome.factory import Context
 
-def token(ctx, name: str, connection: str | None = None) -> str:
+
+def token(ctx: Context, name: str, connection: str | None = None) -> str:
     """The access token or API key of `name`, refreshed first if it is close to expiry."""
     from authsome.services.audit import record
     from authsome.services.refresh import credential, fresh

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from authsome.util.record import Frozen
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from authsome.util.record import DEFAULT
+
 
 class Unlocked(Frozen):
     """An unlock: until when, and this shell's token when other shells cannot share it; and the
@@ -11,6 +15,12 @@ class Unlocked(Frozen):
 
     __slots__ = ("expires_at", "token", "not_shared_because", "displaced_owner")
     _defaults = {"displaced_owner": None}
+
+    if TYPE_CHECKING:
+        expires_at: int
+        token: str | None
+        not_shared_because: str | None
+        displaced_owner: int | None = DEFAULT
 
 
 class Store:
@@ -79,8 +89,8 @@ class NoSharedLock:
     def __enter__(self):
         return self
 
-    def __exit__(self, *exc) -> bool:
-        return False
+    def __exit__(self, *exc) -> None:
+        return None
 
     def fail(self, doc: dict) -> None:
         """Nothing to tell: the waiters on this machine read the failure beside the file lock."""

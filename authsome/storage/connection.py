@@ -9,6 +9,10 @@ from authsome.util.names import display_ref as display_ref  # re-exported for th
 from authsome.util.names import is_name
 from authsome.util.record import Record
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from authsome.util.record import DEFAULT
+
 CONNECTED, EXPIRES_SOON = "connected", "expires soon"
 EXPIRED, NEEDS_LOGIN = "expired", "needs login"
 SECRET_FIELDS = (
@@ -101,6 +105,21 @@ class Connection(Record):
         "revocation_origin": None,
     }
 
+    if TYPE_CHECKING:
+        provider: str
+        connection: str = DEFAULT
+        auth_type: str = DEFAULT
+        flow: str | None = DEFAULT
+        secrets: dict[str, str] = DEFAULT
+        expires_at: float | None = DEFAULT
+        scopes: list[str] = DEFAULT
+        client_id: str | None = DEFAULT
+        status: str = DEFAULT
+        created_at: float = DEFAULT
+        updated_at: float = DEFAULT
+        token_origin: str | None = DEFAULT
+        revocation_origin: str | None = DEFAULT
+
     def to_dict(self) -> dict:
         out = self.fields()
         if out["revocation_origin"] is None:
@@ -148,7 +167,7 @@ class Connection(Record):
 
 
 _NUMBER = (int, float)
-_TYPES = {
+_TYPES: dict[str, type | tuple[type, ...]] = {
     "provider": str,
     "connection": str,
     "auth_type": str,

@@ -193,13 +193,14 @@ class Connections(Recovery):
         from authsome.storage.journal import fingerprint
 
         base = stored.secrets.get("refresh_token") if stored is not None else None
-        raw = None
-        for entry in self.journal.entries(key) if base is not None else []:
-            # One whose own token the store holds is done; one made on top of another record
-            # does not open. At most one entry opens: no token is spent twice.
-            if entry.get("own") != fingerprint(base):
-                raw = raw or self.journal.open(entry, base)
-        newer = None if raw is None else self._kept(key, stored, raw)
+        newer = raw = None
+        if stored is not None and base is not None:
+            for entry in self.journal.entries(key):
+                # One whose own token the store holds is done; one made on top of another
+                # record does not open. At most one entry opens: no token is spent twice.
+                if entry.get("own") != fingerprint(base):
+                    raw = raw or self.journal.open(entry, base)
+            newer = None if raw is None else self._kept(key, stored, raw)
         if newer is None:
             # Torn, logged out, done, made on another login (stale), or holding no token.
             self.journal.clear(key)

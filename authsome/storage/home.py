@@ -9,6 +9,10 @@ from authsome.errors import CorruptData
 from authsome.util import fsutil
 from authsome.util.record import Frozen
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from pathlib import Path
+
 FORMAT_VERSION = 1
 INDEX_FILE = "index.json"
 PROVIDERS_DIR = "providers"
@@ -41,6 +45,11 @@ def _tidy(path: str) -> str:
 
 class PermissionProblem(Frozen):
     __slots__ = ("path", "mode", "wanted")
+
+    if TYPE_CHECKING:
+        path: Path
+        mode: int
+        wanted: int
 
     def __str__(self) -> str:
         return f"{self.path} has mode {self.mode:04o}, should be {self.wanted:04o}"

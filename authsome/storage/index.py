@@ -29,7 +29,7 @@ INDEX_FIELDS = (
     "refreshable",
     "removing",
 )
-_TYPES = {
+_TYPES: dict[str, type | tuple[type, ...]] = {
     "provider": str,
     "connection": str,
     "auth_type": str,

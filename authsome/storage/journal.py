@@ -213,8 +213,9 @@ class Journal:
             os.replace(pending, self.spare(key))
         except OSError:
             _quietly(os.unlink, pending)
-        if self.spill(key):
-            _quietly(os.unlink, self.spill(key))
+        spill = self.spill(key)
+        if spill:
+            _quietly(os.unlink, spill)
         if _holds_entry(self.spare(key)):
             _quietly(lambda spare: blank(spare, LINE_MAX), self.spare(key))
 

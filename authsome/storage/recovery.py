@@ -8,9 +8,33 @@ from authsome.errors import AuthsomeError, BadPassphrase, StoreUnavailable
 from authsome.storage.base import split_key
 from authsome.storage.index import IndexDamaged
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    import builtins
+    from collections.abc import Callable
+    from typing import Any
+
+    from authsome.storage.base import Store
+    from authsome.storage.connection import Connection
+    from authsome.storage.file.store import FileStore
+    from authsome.storage.index import Index
+    from authsome.storage.journal import Journal
+
 
 class Recovery:
     """The repair half of Connections, which provides index, store, find, warn and vault."""
+
+    if TYPE_CHECKING:  # as Connections provides them
+        _choice: Any  # a StoreChoice, or a function that makes one
+        index: Index
+        journal: Journal
+        warn: Callable[[str], None]
+
+        @property
+        def store(self) -> Store: ...
+        @property
+        def vault(self) -> FileStore | None: ...
+        def find(self, provider: str, connection: str = "default") -> Connection | None: ...
 
     def list(self) -> list[dict]:
         """Index entries, sorted; healed from the store when it is damaged or has drifted."""
@@ -70,12 +94,12 @@ class Recovery:
                 f" {e.what}. Unlock it and run: authsome doctor --fix"
             )
 
-    def login_keys(self, store=None) -> list[str]:
+    def login_keys(self, store=None) -> builtins.list[str]:
         """The store's keys of logins; not of what else it keeps (dcr's "NAME:@client")."""
         store = store if store is not None else self.store
         return [k for k in store.list() if not split_key(k)[1].startswith("@")]
 
-    def drift(self) -> dict[str, list[str]]:
+    def drift(self) -> dict[str, builtins.list[str]]:
         """Logins the index misses and entries the store lacks; raises IndexDamaged."""
         names = set(self.login_keys())
         entries = self.index.read()
@@ -99,7 +123,7 @@ class Recovery:
         self.warn(f"authsome: rebuilt the index from {self.store.describe()}.")
         return entries
 
-    def reconcile(self) -> list[str]:
+    def reconcile(self) -> builtins.list[str]:
         """Bring store and index into agreement after a crash; returns what changed."""
         names = set(self.login_keys())
         try:

@@ -12,6 +12,10 @@ import json
 
 from authsome.util.record import SECRET_FIELDS, Frozen
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from authsome.util.record import DEFAULT
+
 REGISTRATION = "@client"
 DEVICE_REGISTRATION = "@device-client"
 SECRETS = ("client_secret", "registration_access_token")  # kept with each login that uses them
@@ -34,6 +38,13 @@ class Registration(Frozen):
         "registration_client_uri": None,
     }
     _secret_fields = SECRET_FIELDS | set(SECRETS)
+
+    if TYPE_CHECKING:
+        client_id: str
+        redirect_port: int | None = DEFAULT
+        client_secret: str | None = DEFAULT
+        registration_access_token: str | None = DEFAULT
+        registration_client_uri: str | None = DEFAULT
 
     def to_json(self) -> str:
         """The stored form: the fields that are set, in this order."""

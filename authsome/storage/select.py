@@ -6,6 +6,11 @@ from authsome.errors import StoreUnavailable
 from authsome.storage.base import Store, label_for, make_key, split_key
 from authsome.util.record import Record
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from authsome.storage.keychain.probe import ProbeResult
+    from authsome.util.record import DEFAULT
+
 __all__ = ["Store", "StoreChoice", "choose_store", "label_for", "make_key", "split_key"]
 
 
@@ -14,6 +19,12 @@ class StoreChoice(Record):
 
     __slots__ = ("store", "source", "reason", "probe")
     _defaults = {"probe": None}
+
+    if TYPE_CHECKING:
+        store: Store
+        source: str
+        reason: str
+        probe: ProbeResult | None = DEFAULT
 
     @property
     def fallback(self) -> bool:

@@ -5,11 +5,15 @@ from __future__ import annotations
 import os
 import sys
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from typing import TextIO
+
 
 class Prompter:
     """Reads secrets from the terminal without echo; never from argv."""
 
-    def __init__(self, stdin: object | None = None, stderr: object | None = None):
+    def __init__(self, stdin: TextIO | None = None, stderr: TextIO | None = None):
         self.stdin = stdin or sys.stdin
         self.stderr = stderr or sys.stderr
 

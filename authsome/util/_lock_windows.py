@@ -1,5 +1,8 @@
 import msvcrt
+import sys
 import time
+
+assert sys.platform == "win32"  # imported there only; a checker on another system skips the rest
 
 
 def lock_fd(fd: int) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+
 
 class DeadlineExceeded(Exception):
     """The call did not finish in time: stopped (interrupted), or going on in an abandoned
@@ -46,12 +48,15 @@ def interrupted(fn, seconds: float, name: str = "authsome-deadline"):
 
     A thread costs its import and two switches, as much as the keychain's read; the call must
     be one that may be cut anywhere, such as an exchange on a D-Bus connection of its own."""
-    try:
-        # The C half of `signal`, loaded with the interpreter: signal.py would build its enums
-        # (about 1 ms), and its functions are these with enum-typed results.
-        import _signal as signal
-    except ImportError:
+    if TYPE_CHECKING:  # _signal has no stubs; its functions are signal's
         import signal
+    else:
+        try:
+            # The C half of `signal`, loaded with the interpreter: signal.py would build its
+            # enums (about 1 ms), and its functions are these with enum-typed results.
+            import _signal as signal
+        except ImportError:
+            import signal
 
     alarm = getattr(signal, "SIGALRM", None)  # none on Windows
     if alarm is None or signal.getsignal(alarm) != signal.SIG_DFL:

@@ -158,7 +158,7 @@ def refuse_open(st: os.stat_result, path, name: str) -> None:
 
 def os_fix(e: OSError) -> str | None:
     """What the person can do about an environment failure, or None when it is not one."""
-    return _OS_FIXES.get(e.errno)
+    return None if e.errno is None else _OS_FIXES.get(e.errno)
 
 
 def filesystem_error(e: OSError):
@@ -166,7 +166,7 @@ def filesystem_error(e: OSError):
     from authsome.errors import FilesystemError
 
     fix = os_fix(e)
-    if fix is None or e.filename is None:
+    if fix is None or e.filename is None or e.errno is None:
         return None
     reason = e.strerror or os.strerror(e.errno)
     return FilesystemError(f"cannot use {e.filename}: {reason}", fix)

@@ -8,6 +8,10 @@ from urllib.parse import parse_qsl, urlsplit
 from authsome import __version__
 from authsome.errors import NetworkError
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    import httpx
+
 USER_AGENT = f"authsome/{__version__} (+https://authsome.ai)"
 TIMEOUT_SECONDS = 15.0  # each connect or read
 DEADLINE_SECONDS = 30.0  # the whole request: a server that drips bytes never trips a read timeout
@@ -18,7 +22,7 @@ class Http:
     """A lazily created httpx.Client; every failure is a NetworkError naming the host."""
 
     def __init__(self, transport=None, deadline: float = DEADLINE_SECONDS):
-        self._client = None
+        self._client: httpx.Client | None = None
         self._transport = transport
         self.deadline = deadline
 
@@ -112,7 +116,7 @@ def _network_error(url: str, e: Exception) -> NetworkError:
     )
 
 
-def _reason(e: Exception) -> str:
+def _reason(e: BaseException) -> str:
     from authsome.util.termtext import printable
 
     name = type(e).__name__

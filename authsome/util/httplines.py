@@ -48,7 +48,8 @@ class Pool:
 
     def __init__(self, url: str, timeout: float):
         parts = urlsplit(url)
-        self.https, self.host, self.port = parts.scheme == "https", parts.hostname, parts.port
+        self.https, self.port = parts.scheme == "https", parts.port
+        self.host = parts.hostname or ""  # never empty: url_allowed checked the URL has a host
         self.target = parts.path or "/"
         if parts.query:
             self.target += "?" + parts.query
@@ -79,7 +80,7 @@ class Pool:
         with self.lock:
             conn = self.idle.pop() if self.idle else None
         for fresh in (conn is None, True):
-            conn = self._new() if fresh else conn
+            conn = self._new() if fresh or conn is None else conn
             try:
                 conn.request(method, self.target, body, headers)
                 return Answer(self, conn, conn.getresponse())

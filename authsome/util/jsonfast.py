@@ -27,7 +27,9 @@ def _scanner():
     try:
         import _json
 
-        return _json, _json.make_scanner(_Defaults())
+        # _json reads the decoder's settings as attributes, which _Defaults has; the stubs ask
+        # for a JSONDecoder
+        return _json, _json.make_scanner(_Defaults())  # type: ignore[arg-type]
     except (ImportError, AttributeError, TypeError):
         return None, None
 
@@ -41,7 +43,7 @@ _json, _scan = _scanner()
 
 def loads(doc: str | bytes):
     """json.loads(doc)."""
-    text = doc
+    text: str | bytes | None = doc
     if isinstance(doc, bytes):
         # json.loads would pick UTF-16 or -32 for bytes that start with a NUL or a BOM; read as
         # UTF-8 those fail the scan below and go to json.loads, as does text that is not UTF-8.

@@ -37,7 +37,9 @@ def _not_dumpable() -> None:
     try:
         import _ctypes
 
-        prctl = _ctypes.dlsym(_ctypes.dlopen(None, _ctypes.RTLD_LOCAL), "prctl")
+        # dlopen(NULL): the program itself, which the stubs do not allow for
+        program = _ctypes.dlopen(None, _ctypes.RTLD_LOCAL)  # type: ignore[arg-type]
+        prctl = _ctypes.dlsym(program, "prctl")
         _ctypes.call_function(prctl, (PR_SET_DUMPABLE, 0, 0, 0, 0))
     except (ImportError, AttributeError, OSError):
         try:

@@ -16,6 +16,8 @@ from authsome.storage.base import Unlocked
 from authsome.util import crypto, fsutil, jsonfast
 from authsome.util.record import Frozen
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+
 ENV_SESSION = "AUTHSOME_SESSION"
 ENV_PASSPHRASE = "AUTHSOME_PASSPHRASE"
 ENV_PASSPHRASE_FILE = "AUTHSOME_PASSPHRASE_FILE"
@@ -39,6 +41,11 @@ def _aad(session_id: str, vault: str, salt: bytes, expires_at: int) -> bytes:
 
 class Session(Frozen):
     __slots__ = ("session_id", "token", "expires_at")
+
+    if TYPE_CHECKING:
+        session_id: str
+        token: str
+        expires_at: int
 
 
 class Sessions:
@@ -182,8 +189,8 @@ class Unlocker:
         # The new session replaces this shell's; and the login's, when it took that one's place.
         for token in (here,) if why_not is not None else (here, shared):
             sessions.end(token)
-        token = session.token if why_not is not None else None
-        return Unlocked(session.expires_at, token, why_not, displaced)
+        own = session.token if why_not is not None else None
+        return Unlocked(session.expires_at, own, why_not, displaced)
 
     def end_sessions(self, vault: str) -> tuple[bool, bool]:
         """End every unlock of `vault`: (another shell's or the login's was there, this shell's)."""

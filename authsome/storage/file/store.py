@@ -9,6 +9,10 @@ from authsome.storage.base import Store, Unlocked
 from authsome.util import crypto, fsutil, jsonfast
 from authsome.util.record import Record
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from authsome.util.record import DEFAULT
+
 VAULT_FORMAT = "authsome-vault"
 VAULT_VERSION = 1
 CHECK_PLAINTEXT = b"authsome vault key check"
@@ -57,25 +61,18 @@ def header_digest(kdf: dict, salt: bytes, check: bytes) -> str:
     # passphrase: both just fail the check. It guards against accidents, not attackers, who
     # could recompute it; the AEAD tags are what stop tampering.
     text = jsonfast.dumps({"kdf": kdf, "salt": crypto.b64e(salt), "check": crypto.b64e(check)})
-    return _sha256(text.encode()).hexdigest()
-
-
-def _sha256(data: bytes):
-    # Every `token` parses the vault. hashlib loads OpenSSL (about 3.5 ms); CPython's own
-    # SHA-256 module gives the same digest in a tenth of that.
-    try:
-        from _sha2 import sha256  # Python 3.12+
-    except ImportError:
-        try:
-            from _sha256 import sha256
-        except ImportError:
-            from hashlib import sha256
-    return sha256(data)
+    return crypto.sha256_hex(text.encode())
 
 
 class VaultDoc(Record):
     __slots__ = ("kdf", "salt", "check", "records")
     _defaults = {"records": dict}
+
+    if TYPE_CHECKING:
+        kdf: dict
+        salt: bytes
+        check: bytes
+        records: dict[str, bytes] = DEFAULT
 
     def to_bytes(self) -> bytes:
         doc = {

@@ -9,6 +9,10 @@ import time
 from authsome.errors import StoreUnavailable
 from authsome.storage.keychain.probe import ProbeResult
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from typing import Any
+
 SERVICE = "authsome"
 MANIFEST = "__authsome_keys__"  # keyring cannot enumerate items, so we keep the key list
 # Backends that keep secrets in the OS keychain; anything else (keyrings.alt's plaintext or
@@ -63,7 +67,7 @@ class KeyringDriver:
     def __init__(self, environ: dict[str, str], backend=None):
         self.environ = environ
         self._given = backend  # a backend the caller chose (tests' fake) is used as it is
-        self._kr = None
+        self._kr: Any = None  # the keyring backend, from open()
         self._manifest_lock = threading.Lock()
         self.description = "the OS keychain"
 

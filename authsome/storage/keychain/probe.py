@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from authsome.util.record import Record
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from authsome.util.record import DEFAULT
+
 
 class ProbeResult(Record):
     """Whether the keychain is usable, and what was found on the way."""
@@ -15,3 +19,11 @@ class ProbeResult(Record):
 
     __slots__ = ("usable", "keychain", "detail", "facts", "seconds", "fix")
     _defaults = {"facts": dict, "seconds": 0.0, "fix": None}
+
+    if TYPE_CHECKING:
+        usable: bool
+        keychain: str
+        detail: str
+        facts: dict[str, object] = DEFAULT
+        seconds: float = DEFAULT
+        fix: str | None = DEFAULT

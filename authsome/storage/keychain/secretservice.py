@@ -24,6 +24,10 @@ from authsome.storage.keychain.dbus import (
 )
 from authsome.storage.keychain.probe import ProbeResult
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from typing import Any
+
 APPLICATION = "authsome"
 KEYCHAIN = "Secret Service"
 FIX = "unlock or start your keyring, or use the encrypted file: AUTHSOME_BACKEND=file"
@@ -49,7 +53,7 @@ def probe(environ: dict[str, str]) -> ProbeResult:
     try:
         address, where = session_bus_address(environ)
     except Untrusted as e:
-        facts = {"dbus": True, "trusted": False, "secret_service": None}
+        facts: dict[str, object] = {"dbus": True, "trusted": False, "secret_service": None}
         return result(False, str(e), facts, UNTRUSTED_FIX)
     if address is None:
         return result(False, where, {"dbus": False, "secret_service": None}, NO_BUS_FIX)
@@ -108,7 +112,7 @@ class SecretServiceDriver:
     def __init__(self, environ: dict[str, str]):
         self.environ = environ
         self._conn = None
-        self._collection = None
+        self._collection: Any = None  # secretstorage's Collection, from _open()
 
     def _wrap(self, e: Exception, doing: str) -> StoreUnavailable:
         name = type(e).__name__

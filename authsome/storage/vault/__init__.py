@@ -14,11 +14,20 @@ import os
 
 from authsome.util.record import Frozen
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from authsome.storage.vault.index import VaultIndex
+    from authsome.storage.vault.store import VaultStore
+
 
 class SharedVault(Frozen):
     """The vault store and the listing it keeps beside the records."""
 
     __slots__ = ("store", "index")
+
+    if TYPE_CHECKING:
+        store: VaultStore
+        index: VaultIndex
 
 
 def open_vault(environ: dict[str, str], config: dict, home, deadline: float, warn=None):

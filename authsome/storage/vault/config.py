@@ -7,6 +7,10 @@ from pathlib import Path
 from authsome.errors import ConfigError
 from authsome.util.record import SECRET_FIELDS, Frozen
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from authsome.util.record import DEFAULT
+
 DEFAULT_MOUNT = "secret"
 DEFAULT_PREFIX = "authsome"
 DEFAULT_APPROLE_MOUNT = "approle"
@@ -17,6 +21,14 @@ class VaultSettings(Frozen):
 
     __slots__ = ("addr", "mount", "prefix", "namespace", "cacert", "credential")
 
+    if TYPE_CHECKING:
+        addr: str
+        mount: str
+        prefix: str
+        namespace: str | None
+        cacert: str | None
+        credential: Credential | None
+
 
 class Credential(Frozen):
     """How to get a Vault token: a token read from `source`, or an AppRole login."""
@@ -24,6 +36,14 @@ class Credential(Frozen):
     __slots__ = ("kind", "source", "token", "role_id", "secret_id", "approle_mount")
     _secret_fields = SECRET_FIELDS | {"secret_id"}
     _defaults = {"token": None, "role_id": None, "secret_id": None, "approle_mount": None}
+
+    if TYPE_CHECKING:
+        kind: str
+        source: str
+        token: str | None = DEFAULT
+        role_id: str | None = DEFAULT
+        secret_id: str | None = DEFAULT
+        approle_mount: str | None = DEFAULT
 
 
 def resolve(environ: dict[str, str], config: dict, config_path: Path) -> VaultSettings:

@@ -83,9 +83,8 @@ class VaultLock:
         self.acquire()
         return self
 
-    def __exit__(self, *exc) -> bool:
+    def __exit__(self, *exc) -> None:
         self.release()
-        return False
 
     @property
     def held(self) -> bool:
@@ -147,6 +146,7 @@ class VaultLock:
             self.release()  # raised from __enter__, so __exit__ would not release it
             raise
         if held_back:
+            assert claimed is not None  # held back by its marker
             self._hand_back(claimed["spending"])
             return False
         self.failure = self._failure_of(claimed, seen)
@@ -174,8 +174,8 @@ class VaultLock:
         if not doc or doc.get("released"):
             return True
         try:
-            return float(doc.get("expires_at")) <= self.clock()
-        except (TypeError, ValueError):
+            return float(doc["expires_at"]) <= self.clock()
+        except (KeyError, TypeError, ValueError):
             return True  # not a lock we understand: as good as none
 
     def _held_back(self, doc: dict | None) -> bool:
@@ -203,8 +203,8 @@ class VaultLock:
         # died is the likelier story, and the others go on: the login then works, or is
         # reported as needing a login.
         try:
-            return float(marker.get("at")) + 2 * self.ttl <= self.clock()
-        except (TypeError, ValueError):
+            return float(marker["at"]) + 2 * self.ttl <= self.clock()
+        except (KeyError, TypeError, ValueError):
             return True
 
     def spend(self, base_refresh_token: str) -> None:

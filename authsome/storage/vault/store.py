@@ -57,7 +57,7 @@ class VaultStore(Store):
     def list(self) -> list[str]:
         # Only names authsome could have written: the index and the locks start with a dot,
         # and a name that breaks the name rule (an escape sequence, say) is no login of ours.
-        keys = []
+        keys: list[str] = []
         for folder in self.client.list(""):
             provider = folder[:-1]
             if not folder.endswith("/") or not is_name(provider):

@@ -17,6 +17,10 @@ import json
 import os
 from urllib.parse import urlsplit
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    import http.client
+
 CONNECT_TIMEOUT = 5.0
 MAX_BODY = 1 << 20  # no Vault answer authsome asks for comes near this
 INDEX = "X-Vault-Index"
@@ -42,7 +46,11 @@ def open_wire(addr: str, ssl_context, namespace: str | None, timeout: float):
 def _proxied(addr: str) -> bool:
     if not any(k.lower().endswith("_proxy") for k in os.environ):
         return False  # the common case costs no urllib.request import
-    from urllib.request import getproxies_environment, proxy_bypass_environment
+    # proxy_bypass_environment is undocumented, so not in the stubs
+    from urllib.request import (  # type: ignore[attr-defined]
+        getproxies_environment,
+        proxy_bypass_environment,
+    )
 
     parts = urlsplit(addr)
     return parts.scheme in getproxies_environment() and not proxy_bypass_environment(
@@ -71,10 +79,11 @@ class StdlibWire:
     def __init__(self, addr: str, ssl_context, headers: dict, timeout: float):
         parts = urlsplit(addr)
         self.https = parts.scheme == "https"
-        self.host, self.port = parts.hostname, parts.port
+        # never empty: config.py checked that the address has a host
+        self.host, self.port = parts.hostname or "", parts.port
         self.base = parts.path.rstrip("/")
         self.ssl_context, self.headers, self.timeout = ssl_context, headers, timeout
-        self._conn = None
+        self._conn: http.client.HTTPConnection | None = None
         self._sock = None  # the connection's socket, kept to cut it from another thread
 
     def _connection(self):
