@@ -137,6 +137,12 @@ COMMANDS = {
                 help="Hold placeholders; a local proxy adds the credentials to requests to their"
                 " hosts.",
             ),
+            option(
+                "--no-masking",
+                dest="no_masking",
+                flag=True,
+                help="Show the command's output as it is: do not conceal the credentials in it.",
+            ),
         ),
     },
 }

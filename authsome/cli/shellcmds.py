@@ -81,11 +81,12 @@ class RunCommand(click.Command):
 @click.command(cls=RunCommand)
 @parameters(options.COMMANDS["run"], connected_refs)
 @click.pass_context
-def run(click_ctx, names, proxy):
+def run(click_ctx, names, proxy, no_masking):
     """Run a command with fresh credentials.
 
-    --proxy gives the command placeholders, and a local proxy adds the credential to its
-    requests on their way out.
+    The credentials are concealed in its output (<concealed by authsome>); --no-masking
+    shows it as it is. --proxy gives the command placeholders, and a local proxy adds the
+    credential to its requests on their way out.
 
     \b
     Examples:
@@ -97,4 +98,4 @@ def run(click_ctx, names, proxy):
     command = click_ctx.meta.get("authsome.command")
     if not command:
         raise click.UsageError("no command given; put it after '--'", click_ctx)
-    return run_command(click_ctx.obj, list(names), command, proxy=proxy)
+    return run_command(click_ctx.obj, list(names), command, proxy, masking=not no_masking)

@@ -9,18 +9,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import subprocess
 import tempfile
 import threading
 
 from authsome.errors import AuthsomeError, UsageError
 from authsome.storage.connections import display_ref, parse_ref
-
-FORWARDED = (signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2)
-# The terminal sends these to the whole foreground group, the child included: passing them on
-# would deliver them twice.
-FROM_TERMINAL = (signal.SIGINT, signal.SIGQUIT)
 
 
 class Credential:
@@ -99,11 +92,17 @@ def _targets(ctx, names, argv0: str) -> dict[str, Credential]:
     return targets
 
 
-def run_proxied(ctx, names: list[str], command: list[str]) -> int:
-    """Run `command` behind the proxy; its exit status (a signal is raised again here)."""
+def run_proxied(ctx, names: list[str], command: list[str], masking: bool = True) -> int:
+    """Run `command` behind the proxy; its exit status (a signal is raised again here).
+
+    The child holds no credential, only placeholders, so its output is not masked: the
+    per-run proxy secret in its *_PROXY variables opens the proxy only to this uid (which can
+    read the child's environment anyway) and only while the run lasts. `masking` is for the
+    values the child is given besides those."""
     from authsome.proxy import environ as child
     from authsome.proxy.authority import Authority
     from authsome.proxy.server import Proxy, upstream_context
+    from authsome.services import childrun
     from authsome.services.childenv import scrub
 
     # The proxy refreshes for as long as the child lives, from threads; the first refresh, made
@@ -121,37 +120,24 @@ def run_proxied(ctx, names: list[str], command: list[str]) -> int:
             f.write(child.bundle(authority.pem(), ctx.environ))
         base = scrub(ctx.environ, ctx.registry)
         environ = child.child_environ(base, proxy.url, path, placeholders, hosts)
+        secrets: list[str] = []  # values given to the child besides placeholders: none yet
         proxy.start()
-        status = _wait(command, environ)
+        status = _wait(command, environ, [*secrets, proxy.secret] if masking and secrets else ())
     finally:
         proxy.stop()
         shutil.rmtree(folder, ignore_errors=True)
-    if status < 0:
-        _die_by(-status)
-        return 128 - status
-    return status
+    return childrun.exit_status(status)
 
 
-def _wait(command: list[str], environ: dict[str, str]) -> int:
-    try:
-        child = subprocess.Popen(command, env=environ)  # noqa: S603 - argv, no shell
-    except (FileNotFoundError, PermissionError) as e:
-        from authsome.services.childenv import not_runnable
+def _wait(command: list[str], environ: dict[str, str], secrets) -> int:
+    """The child's status (-N: signal N); its output masked when `secrets` holds any."""
+    from authsome.services import childrun
+    from authsome.util.masking import Masker
 
-        raise not_runnable(command, e) from None
-    saved = {}
-    for sig in FORWARDED:
-        saved[sig] = signal.signal(sig, lambda s, _f: child.send_signal(s))
-    for sig in FROM_TERMINAL:
-        saved[sig] = signal.signal(sig, lambda _s, _f: None)
-    try:
-        return child.wait()
-    finally:
-        for sig, handler in saved.items():
-            signal.signal(sig, handler)
+    if secrets:
+        return childrun.run_masked(command, environ, (Masker(secrets), Masker(secrets)))
+    from authsome.util.child import FORWARDED, FROM_TERMINAL, forwarding, wait
 
-
-def _die_by(sig: int) -> None:
-    """End this process by `sig`, as the child ended, so the caller sees the same status."""
-    signal.signal(sig, signal.SIG_DFL)
-    os.kill(os.getpid(), sig)
+    pid = childrun.spawn(command, environ, [])
+    with forwarding(pid, FORWARDED, FROM_TERMINAL):
+        return wait(pid)

@@ -30,24 +30,26 @@ def completion_script(shell: str) -> str:
     return (data_dir("completions") / name).read_text(encoding="utf-8")
 
 
-def run_command(ctx, names: list[str], command: list[str], proxy: bool = False) -> int | None:
-    """Replace this process with `command`, its environment holding fresh credentials.
+def run_command(
+    ctx, names: list[str], command: list[str], proxy: bool = False, masking: bool = True
+) -> int | None:
+    """Run `command`, its environment holding fresh credentials; its status.
 
     Only the credentials of `names`: the rest of the user's environment is passed on without
     what unlocks authsome or holds other credentials (authsome.services.childenv). With
-    `proxy`, the command runs behind `run --proxy`'s proxy instead and its status is returned.
+    `proxy`, the command runs behind `run --proxy`'s proxy instead. With `masking`, the
+    credentials are concealed in its output (services/childrun.py); without, this process
+    becomes the command.
     """
     if proxy:
         from authsome.services.proxyrun import run_proxied  # the only way to authsome.proxy
 
-        return run_proxied(ctx, names, command)
-    from authsome.services.childenv import not_runnable, scrub
+        return run_proxied(ctx, names, command, masking)
+    from authsome.services.childenv import scrub
+    from authsome.services.childrun import exec_or_relay
     from authsome.services.env import audit_export, collect
 
     export = collect(ctx, names)
     environ = {**scrub(ctx.environ, ctx.registry), **export.values}
-    audit_export(ctx, "run", export, argv0=command[0])  # this pid becomes the child's
-    try:
-        os.execvpe(command[0], command, environ)  # noqa: S606 - argv, no shell
-    except (FileNotFoundError, PermissionError) as e:
-        raise not_runnable(command, e) from None
+    audit_export(ctx, "run", export, argv0=command[0])  # the child's name, or this pid's
+    return exec_or_relay(command, environ, list(export.values.values()) if masking else ())
