@@ -36,15 +36,19 @@ class Masker:
             return data
         buf = self._shown + self._held + data if (self._shown or self._held) else data
         pos = start = len(self._shown)  # buf[:start] was shown already
-        out, last = [], 0
+        # Before `hold` every secret that begins is whole in buf; from it on one may be cut.
+        hold, last, out = self._piece_at(buf, 0), 0, []
         for begin, end in self._matches(buf):
+            if begin >= hold:
+                break
             if end <= start:
                 continue
             if begin > pos:
                 out.append(buf[pos:begin])
             out.append(self.mask)
-            pos, last = max(pos, end), end
-        hold = self._piece_at(buf, last)
+            pos = last = end
+            if end > hold:
+                hold = self._piece_at(buf, end)
         self._piece = len(buf) - hold
         cut = max(hold, pos)
         out.append(buf[pos:cut])
