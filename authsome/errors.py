@@ -93,3 +93,7 @@ class StoreConflict(StoreUnavailable):
 
 class FilesystemError(AuthsomeError):
     """A file in the authsome home cannot be written or read: disk full, read-only, wrong type."""
+
+
+class InputError(ConfigError):
+    """An env file, template or `authsome://` reference is malformed or names what is not there."""

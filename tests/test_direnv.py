@@ -197,3 +197,23 @@ def test_a_locked_vault_is_one_line_and_never_a_prompt(direnv_env, tmp_path):
     assert "Passphrase" not in screen
     assert screen.count(LOCKED) == 1, screen
     assert (out / "inside").read_text() == "unset ran"
+
+
+def test_use_authsome_with_an_env_file_resolves_its_references(direnv_env, tmp_path):
+    """#28 item 7: `use authsome --env-file .env` exports the file, references resolved, as
+    `run --env-file` gives them; a bad reference is one line and exports nothing of the file."""
+    folder = project(tmp_path, direnv_env, "use authsome --env-file .env\n")
+    (folder / ".env").write_text(
+        "# no secret in this file\n"
+        "OPENAI_API_KEY=authsome://openai/api_key\n"
+        "export H='authsome://hostile/api_key'  # quoted\n"
+        'PLAIN="two words"\n'
+    )
+    names = ["OPENAI_API_KEY", "H", "PLAIN"]
+    values, _ = direnv_exec(folder, direnv_env, names)
+    assert values == {"OPENAI_API_KEY": OPENAI_KEY, "H": HOSTILE, "PLAIN": "two words"}
+
+    (folder / ".env").write_text("PLAIN=x\nBAD=authsome://openai/access_token\n")
+    values, err = direnv_exec(folder, direnv_env, names)  # the file is watched: reloaded
+    assert values == dict.fromkeys(names)
+    assert "authsome: .env:2: BAD: openai has no access_token. Reference one of: api_key" in err

@@ -15,6 +15,9 @@ def parameters(spec: dict, shell_complete):
             settings["is_flag"] = True
         elif opt["choices"]:
             settings["type"] = click.Choice(opt["choices"])
+        elif opt["files"]:
+            settings["type"] = click.Path(dir_okay=False)
+            settings["multiple"] = True
         elif opt["span"]:
             settings["type"] = click.IntRange(*opt["span"])
         if opt["default"] not in (None, False):

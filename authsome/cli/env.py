@@ -16,6 +16,7 @@ def env(ctx, **given):
       eval "$(authsome env github openai)"
       authsome env --format dotenv openai > .env.local
       authsome env --unset github
+      eval "$(authsome env --env-file .env)"
     """
     from authsome.cli.fastpath import run_env
 

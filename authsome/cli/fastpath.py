@@ -21,12 +21,12 @@ def run_token(ctx, name: str, connection: str | None) -> int:
     return 0
 
 
-def run_env(ctx, names, shell, fmt, unset, strict):
+def run_env(ctx, names, shell, fmt, unset, strict, env_files):
     """0, or the error that sets the exit status (main maps it: its table is the one place)."""
     from authsome.services import env
 
     # What it can: each name it skips gets a line on stderr, the first sets the exit status.
-    error = env.run(ctx, list(names), shell, fmt, unset, strict)
+    error = env.run(ctx, list(names), shell, fmt, unset, strict, env_files)
     return 0 if error is None else error
 
 
@@ -76,6 +76,7 @@ def _scan(args: list[str], options) -> tuple[dict, list[str]] | None:
     """(option keywords, positional words) in `args`; None at an option click must judge."""
     by_name = {name: opt for opt in options for name in opt["names"]}
     given = {opt["dest"]: opt["default"] for opt in options}
+    repeatable = {opt["dest"] for opt in options if opt["files"]}
     positionals = []
     rest = iter(args)
     for arg in rest:
@@ -87,7 +88,9 @@ def _scan(args: list[str], options) -> tuple[dict, list[str]] | None:
             taken = _option(arg, rest, by_name)
             if taken is None:
                 return None
-            given[taken[0]] = taken[1]  # the last one counts, as for click
+            dest, value = taken
+            # The last one counts, as for click; a repeatable option (files) adds up.
+            given[dest] = (*given[dest], value) if dest in repeatable else value
     return given, positionals
 
 

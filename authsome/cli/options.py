@@ -44,19 +44,31 @@ FLOWS = _Names("authsome.oauth", "FLOWS")
 
 
 def option(
-    *names: str, dest: str, flag=False, choices=(), default=None, span=None, **shown
+    *names: str, dest: str, flag=False, choices=(), default=None, span=None, files=False, **shown
 ) -> dict:
     """One option: its names, the keyword it fills; `span` (low, high) for a whole number in
-    that range; `shown` is --help text (help, show_default)."""
+    that range; `files`: a file path, and the option may be given again (a tuple of them);
+    `shown` is --help text (help, show_default)."""
     return {
         "names": names,
         "dest": dest,
         "flag": flag,
         "choices": choices,
-        "default": False if flag else default,
+        "default": False if flag else (() if files else default),
         "span": span,
+        "files": files,
         "shown": shown,
     }
+
+
+def _env_file(what: str) -> dict:
+    return option(
+        "--env-file",
+        dest="env_files",
+        files=True,
+        help=f"A dotenv file whose variables {what}, authsome:// references resolved"
+        " (repeatable; a later file wins).",
+    )
 
 
 def _connection(help_: str = "Connection name (or NAME:C).") -> dict:
@@ -85,6 +97,7 @@ COMMANDS = {
                 flag=True,
                 help="All or nothing: export nothing if any name fails.",
             ),
+            _env_file("are exported"),
         ),
     },
     "list": {"argument": None, "options": (_json(),)},
@@ -137,6 +150,7 @@ COMMANDS = {
                 help="Hold placeholders; a local proxy adds the credentials to requests to their"
                 " hosts.",
             ),
+            _env_file("the command gets"),
             option(
                 "--no-masking",
                 dest="no_masking",

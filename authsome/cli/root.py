@@ -17,6 +17,7 @@ COMMANDS = {
     "env": "authsome.cli.env:env",
     "git-credential": "authsome.cli.gitcred:git_credential",
     "hook": "authsome.cli.shellcmds:hook",
+    "inject": "authsome.cli.inject:inject",
     "inspect": "authsome.cli.providers:inspect",
     "kube-credential": "authsome.cli.kubecred:kube_credential",
     "list": "authsome.cli.listing:list_",

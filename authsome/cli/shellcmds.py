@@ -81,21 +81,26 @@ class RunCommand(click.Command):
 @click.command(cls=RunCommand)
 @parameters(options.COMMANDS["run"], connected_refs)
 @click.pass_context
-def run(click_ctx, names, proxy, no_masking):
+def run(click_ctx, names, proxy, env_files, no_masking):
     """Run a command with fresh credentials.
 
     The credentials are concealed in its output (<concealed by authsome>); --no-masking
     shows it as it is. --proxy gives the command placeholders, and a local proxy adds the
-    credential to its requests on their way out.
+    credential to its requests on their way out. --env-file reads a dotenv file whose values
+    may be references (authsome://PROVIDER[:CONNECTION]/FIELD); references in the environment
+    are resolved too.
 
     \b
     Examples:
       authsome run github -- gh repo list
       authsome run --proxy github openai -- my-agent
+      authsome run --env-file .env -- npm start
     """
     from authsome.services.shell import run_command
 
     command = click_ctx.meta.get("authsome.command")
     if not command:
         raise click.UsageError("no command given; put it after '--'", click_ctx)
-    return run_command(click_ctx.obj, list(names), command, proxy, masking=not no_masking)
+    return run_command(
+        click_ctx.obj, list(names), command, proxy, env_files, masking=not no_masking
+    )

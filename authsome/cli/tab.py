@@ -40,20 +40,21 @@ HELP_OPTION = {
 
 
 # click's ShellComplete.format_completion for a plain item, per shell; `help_` may be None.
-def _bash(value: str, help_: str | None) -> str:
-    return f"plain,{value}"
+# `kind` is click's CompletionItem type: "plain", or "file" (the shell completes file names).
+def _bash(value: str, help_: str | None, kind: str = "plain") -> str:
+    return f"{kind},{value}"
 
 
-def _zsh(value: str, help_: str | None) -> str:
+def _zsh(value: str, help_: str | None, kind: str = "plain") -> str:
     if help_:  # zsh's _describe splits value from help at the first unescaped colon
         value = value.replace(":", r"\:")
-    return f"plain\n{value}\n{help_ or '_'}"
+    return f"{kind}\n{value}\n{help_ or '_'}"
 
 
-def _fish(value: str, help_: str | None) -> str:
+def _fish(value: str, help_: str | None, kind: str = "plain") -> str:
     if help_:
-        return f"plain,{value}\t" + help_.replace("\n", "\\n").replace("\t", " ")
-    return f"plain,{value}"
+        return f"{kind},{value}\t" + help_.replace("\n", "\\n").replace("\t", " ")
+    return f"{kind},{value}"
 
 
 _FORMATS = {"bash_complete": _bash, "zsh_complete": _zsh, "fish_complete": _fish}
@@ -120,7 +121,7 @@ def answer(environ, make_context=None) -> str | None:
         items = _name_items(args, incomplete, make_context)
     if items is None:
         return None
-    return "\n".join(line(value, help_) for value, help_ in items)
+    return "\n".join(line(*item) for item in items)
 
 
 def _tab_context(environ):
@@ -179,6 +180,8 @@ def _option_values(options, last: str, incomplete: str) -> list | None:
     opt = next((o for o in options if last in o["names"]), None)
     if opt is None or opt["flag"]:
         return None
+    if opt["files"]:  # click.Path's answer: the shell completes file names
+        return [(incomplete, None, "file")]
     return [(choice, None) for choice in opt["choices"] if choice.startswith(incomplete)]
 
 

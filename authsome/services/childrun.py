@@ -61,6 +61,13 @@ def run_masked(command: list[str], environ: dict[str, str], maskers) -> int:
         return wait(pid)
 
 
+def from_references(sources, resolved: dict[str, str]) -> list[str]:
+    """The values of `resolved` that references gave: the secrets among them."""
+    keys = {key for _where, key, value in [*sources.inherited, *sources.files]
+            if value.startswith("authsome://")}  # fmt: skip
+    return [resolved[key] for key in keys if key in resolved]
+
+
 def spawn(command: list[str], environ: dict[str, str], actions, setsid: bool = False) -> int:
     """util.child.spawn, its failure to start the command a one-line error (exit 127)."""
     from authsome.util.child import spawn as start

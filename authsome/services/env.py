@@ -167,7 +167,9 @@ def _fields(ctx, conn, name: str, owner: dict[str, str]) -> dict[str, str]:
     return fields
 
 
-def run(ctx, names, shell=None, fmt="shell", unset=False, strict=False) -> AuthsomeError | None:
+def run(
+    ctx, names, shell=None, fmt="shell", unset=False, strict=False, env_files=()
+) -> AuthsomeError | None:
     """`authsome env`: prints its output (and writes a format's file, after the text), and
     returns the error of the first name it skipped (which sets the exit status), if any."""
     from authsome import formats
@@ -175,7 +177,7 @@ def run(ctx, names, shell=None, fmt="shell", unset=False, strict=False) -> Auths
     ctx.io.asks = False  # never a passphrase prompt: see the module's docstring
     output = formats.get(fmt)
     target = output.target(ctx.environ) if hasattr(output, "target") and not unset else None
-    text, export, error = render(ctx, names, shell, fmt, unset, strict)
+    text, export, error = render(ctx, names, shell, fmt, unset, strict, env_files)
     ctx.io.emit(text)
     audit_export(ctx, "env", export)
     if target is not None:
@@ -194,7 +196,7 @@ def audit_export(ctx, event: str, export: Export, **extra) -> None:
 
 
 def render(
-    ctx, names, shell: str | None = None, fmt: str = "shell", unset=False, strict=False
+    ctx, names, shell: str | None = None, fmt: str = "shell", unset=False, strict=False, files=()
 ) -> tuple[str, Export, AuthsomeError | None]:
     """The whole output of `authsome env`, built before anything is printed, what it exports,
     and the error of the first name it skipped, if any."""
@@ -205,9 +207,13 @@ def render(
     held = Held.read(ctx.environ) if fmt == formats.SHELL or unset else Held()
     if unset:
         return remove(ctx, dialect, held, [_normal(n) for n in names]), Export(), None
-    refs = list(names) or default_refs(ctx)
+    refs = list(names) or ([] if files else default_refs(ctx))  # files alone: just theirs
     named = [_normal(r) for r in refs]
-    export = collect(ctx, refs, strict, held.failing)
+    export = collect(ctx, refs, strict, held.failing) if refs else Export()
+    if files:  # every line must resolve: a file is all or nothing, as under --strict
+        from authsome.services.envfiles import for_shell
+
+        export.values.update(for_shell(ctx, files, export.values, names))
     gone = merge(ctx, export, held, named, int(ctx.clock()))
     report(ctx, export, held, gone, names)
     error = next(iter(export.failed.values()), None)

@@ -92,13 +92,16 @@ def _targets(ctx, names, argv0: str) -> dict[str, Credential]:
     return targets
 
 
-def run_proxied(ctx, names: list[str], command: list[str], masking: bool = True) -> int:
+def run_proxied(
+    ctx, names: list[str], command: list[str], env_files=(), masking: bool = True
+) -> int:
     """Run `command` behind the proxy; its exit status (a signal is raised again here).
 
-    The child holds no credential, only placeholders, so its output is not masked: the
-    per-run proxy secret in its *_PROXY variables opens the proxy only to this uid (which can
-    read the child's environment anyway) and only while the run lasts. `masking` is for the
-    values the child is given besides those."""
+    With env files, or references in the environment, the proxy serves `names` or else the
+    connections they reference; a reference to a connection it serves is its placeholder.
+    The child's output is masked only when a reference gave it a value besides placeholders:
+    the per-run proxy secret in its *_PROXY variables opens the proxy only to this uid (which
+    can read the child's environment anyway) and only while the run lasts."""
     from authsome.proxy import environ as child
     from authsome.proxy.authority import Authority
     from authsome.proxy.server import Proxy, upstream_context
@@ -108,9 +111,13 @@ def run_proxied(ctx, names: list[str], command: list[str], masking: bool = True)
     # The proxy refreshes for as long as the child lives, from threads; the first refresh, made
     # here before they start, keeps its failure in this process's memory too (refreshfail).
     ctx.refresh_in_helper = False
+    sources = _sources(ctx, env_files)
+    if sources is not None and not names:
+        names = sources.refs
     targets = _targets(ctx, names, command[0])
     hosts = [h for t in targets.values() for h in t.hosts]
     placeholders = {v: t.placeholder for t in targets.values() for v in t.variables()}
+    extra = _resolved(ctx, sources, targets, placeholders, command[0])
     authority = Authority(hosts)
     proxy = Proxy(targets, authority, upstream_context(child.user_ca_files(ctx.environ)))
     folder = tempfile.mkdtemp(prefix="authsome-run-")  # 0700
@@ -118,15 +125,50 @@ def run_proxied(ctx, names: list[str], command: list[str], masking: bool = True)
         path = os.path.join(folder, "ca-bundle.pem")
         with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as f:
             f.write(child.bundle(authority.pem(), ctx.environ))
-        base = scrub(ctx.environ, ctx.registry)
+        base = {**scrub(ctx.environ, ctx.registry), **extra}
         environ = child.child_environ(base, proxy.url, path, placeholders, hosts)
-        secrets: list[str] = []  # values given to the child besides placeholders: none yet
+        secrets = _given(sources, extra, placeholders)
         proxy.start()
         status = _wait(command, environ, [*secrets, proxy.secret] if masking and secrets else ())
     finally:
         proxy.stop()
         shutil.rmtree(folder, ignore_errors=True)
     return childrun.exit_status(status)
+
+
+def _sources(ctx, env_files):
+    """The env files and the environment's references, read and checked; None if neither."""
+    if not env_files and not any(v.startswith("authsome://") for v in ctx.environ.values()):
+        return None
+    from authsome.services.envfiles import Sources
+
+    return Sources(ctx.environ, env_files)
+
+
+def _resolved(ctx, sources, targets, placeholders, argv0: str) -> dict[str, str]:
+    """The references' and files' variables; the proxy's placeholders for what it serves."""
+    if sources is None:
+        return {}
+    from authsome.services import envfiles
+    from authsome.services.references import Resolver
+
+    served = {name: (parse_ref(t.ref)[1], t.placeholder) for name, t in targets.items()}
+    sources.inherited = [i for i in sources.inherited if i[1] not in placeholders]
+    resolver = Resolver(ctx, served)
+    inherited, from_files = sources.resolve(resolver)
+    envfiles.check_agree(placeholders, from_files, [t.ref for t in targets.values()])
+    envfiles.audit(ctx, "run", resolver, argv0=argv0)
+    return {**inherited, **from_files}
+
+
+def _given(sources, extra: dict[str, str], placeholders: dict[str, str]) -> list[str]:
+    """The values references gave the child, less the proxy's placeholders."""
+    if sources is None:
+        return []
+    from authsome.services.childrun import from_references
+
+    shown = set(placeholders.values())
+    return [v for v in from_references(sources, extra) if v not in shown]
 
 
 def _wait(command: list[str], environ: dict[str, str], secrets) -> int:

@@ -31,25 +31,66 @@ def completion_script(shell: str) -> str:
 
 
 def run_command(
-    ctx, names: list[str], command: list[str], proxy: bool = False, masking: bool = True
+    ctx,
+    names: list[str],
+    command: list[str],
+    proxy: bool = False,
+    env_files=(),
+    masking: bool = True,
 ) -> int | None:
     """Run `command`, its environment holding fresh credentials; its status.
 
     Only the credentials of `names`: the rest of the user's environment is passed on without
     what unlocks authsome or holds other credentials (authsome.services.childenv). With
-    `proxy`, the command runs behind `run --proxy`'s proxy instead. With `masking`, the
+    `env_files`, or references in the environment, their variables too (services/envfiles.py).
+    With `proxy`, the command runs behind `run --proxy`'s proxy instead. With `masking`, the
     credentials are concealed in its output (services/childrun.py); without, this process
     becomes the command.
     """
     if proxy:
         from authsome.services.proxyrun import run_proxied  # the only way to authsome.proxy
 
-        return run_proxied(ctx, names, command, masking)
+        return run_proxied(ctx, names, command, env_files, masking)
     from authsome.services.childenv import scrub
-    from authsome.services.childrun import exec_or_relay
+    from authsome.services.childrun import exec_or_relay, from_references
     from authsome.services.env import audit_export, collect
 
-    export = collect(ctx, names)
+    sources = None
+    if env_files or _has_references(ctx.environ):  # else nothing new is imported
+        from authsome.services.envfiles import Sources
+
+        sources = Sources(ctx.environ, env_files)  # read and checked before any credential
+    if names or not env_files:
+        export = collect(ctx, names)
+    else:
+        from authsome.services.envbook import Export
+
+        export = Export()  # the files say what the command gets
     environ = {**scrub(ctx.environ, ctx.registry), **export.values}
+    secrets = list(export.values.values())
+    if sources is not None:
+        resolved = _resolved(ctx, sources, export, names, command[0])
+        environ.update(resolved)
+        secrets += from_references(sources, resolved)
     audit_export(ctx, "run", export, argv0=command[0])  # the child's name, or this pid's
-    return exec_or_relay(command, environ, list(export.values.values()) if masking else ())
+    return exec_or_relay(command, environ, secrets if masking else ())
+
+
+def _has_references(environ) -> bool:
+    """services.envfiles.has_references, without importing it for the usual run."""
+    return any(value.startswith("authsome://") for value in environ.values())
+
+
+def _resolved(ctx, sources, export, names, argv0: str) -> dict[str, str]:
+    """The references' and files' variables that the names' exports leave to them."""
+    from authsome.services import envfiles
+    from authsome.services.references import Resolver
+    from authsome.storage.connections import parse_ref
+
+    sources.inherited = [i for i in sources.inherited if i[1] not in export.values]
+    resolver = Resolver(ctx)
+    inherited, from_files = sources.resolve(resolver)
+    envfiles.check_agree(export.values, from_files, names)
+    done = {parse_ref(r) for r in export.refs}
+    envfiles.audit(ctx, "run", resolver, done, argv0=argv0)
+    return {**inherited, **from_files}
