@@ -438,6 +438,9 @@ def main() -> int:
         import proxy  # benchmarks/proxy.py: run --proxy's start-up and per-request cost
 
         proxy.measure(b, base_env(tmp / "proxy"))
+        import masking  # benchmarks/masking.py: run's masked output, 100 MB through it
+
+        masking.measure(b, base_env(tmp / "masking"))
     table = b.table()
     print(table)
     failed = [r["name"] for r in b.rows if r["ok"] is False]

@@ -161,12 +161,15 @@ def test_exit_status_and_signals_pass_through(logged_in):
     assert run(["run", "openai", "--", "no-such-command"], logged_in).returncode == 127
 
 
+# Ready once SIGINT is sure to end it: a shell that gets it between its `echo ready` and its
+# next command would only act on it once that command is done.
+WAITS = "signal.signal(signal.SIGINT, signal.SIG_DFL); print('ready', flush=True); time.sleep(60)"
+
+
 def test_an_interrupt_sent_to_authsome_reaches_the_command(logged_in):
     """No terminal (an agent's harness): SIGINT to authsome alone goes on to the command."""
-    child = subprocess.Popen(
-        [AUTHSOME_BIN, "run", "openai", "--", "sh", "-c", "echo ready; exec sleep 60"],
-        env=logged_in, stdout=subprocess.PIPE, start_new_session=True,
-    )  # fmt: skip
+    child = subprocess.Popen([AUTHSOME_BIN, *_child("import signal; " + WAITS)], env=logged_in,
+                             stdout=subprocess.PIPE, start_new_session=True)  # fmt: skip
     assert child.stdout.readline() == b"ready\n"
     child.send_signal(signal.SIGINT)
     assert child.wait(timeout=60) == -signal.SIGINT
@@ -187,9 +190,41 @@ def test_on_a_terminal_the_command_gets_one_and_its_output_is_masked(logged_in):
 
 
 def test_ctrl_c_on_the_terminal_ends_the_command_as_without_authsome(logged_in):
-    proc = PtyProcess([AUTHSOME_BIN, "run", "openai", "--", "sh", "-c", "echo ready; sleep 60"],
-                      logged_in)  # fmt: skip
+    proc = PtyProcess([AUTHSOME_BIN, *_child("import signal; " + WAITS)], logged_in)
     proc.expect(b"ready")
     proc.send(b"\x03")
     assert proc.wait() == -signal.SIGINT  # a shell shows 130
     assert b"authsome" not in proc.screen
+
+
+def test_in_a_terminal_window_the_size_follows_and_job_control_works(logged_in, tmp_path):
+    """tmux: the window's size, then its new size (SIGWINCH); a command that stops itself
+    stops authsome's job, and `fg` continues it; Ctrl-C's status is the shell's 130."""
+    from realparts import require
+    from tmuxrun import Tmux
+
+    tmux = Tmux(tmp_path, logged_in)
+    tmux.start({"sh": f"{require('bash')} --norc --noprofile -i"})
+    # The trap runs between reads: bash defers it while a read waits.
+    child = 'stty size; trap "stty size" WINCH; echo go; kill -STOP $$; '
+    child += "until read -t 0.1 x; do :; done; echo $x"
+    try:
+        tmux.run("t:sh", "PS1='READY''> '", "READY> ")
+        tmux.run("t:sh", f"{AUTHSOME_BIN} run openai -- bash -c '{child}; echo $OPENAI_API_KEY'",
+                 "Stopped")  # fmt: skip
+        assert "50 200" in tmux.screen("t:sh")
+        tmux.run("t:sh", "fg", "openai")  # the job's line, shown again
+        tmux("resize-window", "-t", "t:sh", "-x", "120", "-y", "40")
+        tmux.wait_for("t:sh", "40 120")
+        tmux.type("t:sh", "typed", "Enter")
+        screen = tmux.wait_for("t:sh", SHOWN)
+        assert "typed\ntyped\n" in screen and KEY not in screen
+        waits = tmp_path / "waits.py"
+        waits.write_text(f"import signal, time\n{WAITS}\n")
+        tmux.run("t:sh", f"{AUTHSOME_BIN} run openai -- {sys.executable} {waits}", "ready")
+        prompts = tmux.screen("t:sh").count("READY> ")
+        tmux.type("t:sh", "C-c")
+        tmux.wait_for("t:sh", "READY> ", prompts + 1)
+        tmux.run("t:sh", "echo status=$?", "status=130")
+    finally:
+        tmux.kill()

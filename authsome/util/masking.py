@@ -34,6 +34,12 @@ class Masker:
         """What of the stream so far may be shown now, secrets concealed."""
         if not self.secrets:
             return data
+        if not self._held and len(data) > self.keep and self._clean(data):
+            # The usual read: no secret in it or begun before it; nothing is copied.
+            hold = self._piece_at(data, 0)
+            self._piece = len(data) - hold
+            self._held, self._shown = data[hold:], data[max(0, hold - self.keep) : hold]
+            return data[:hold]
         buf = self._shown + self._held + data if (self._shown or self._held) else data
         pos = start = len(self._shown)  # buf[:start] was shown already
         # Before `hold` every secret that begins is whole in buf; from it on one may be cut.
@@ -68,6 +74,11 @@ class Masker:
         if not self._held:
             return None
         return LONG_HOLD if self._piece >= LONG_PIECE else SHORT_HOLD
+
+    def _clean(self, data: bytes) -> bool:
+        """Whether no secret occurs in `data`, nor begins in what was shown and ends in it."""
+        edge = self._shown + data[: self.keep]
+        return not any(s in data or s in edge for s in self.secrets)
 
     def _matches(self, buf: bytes) -> list[tuple[int, int]]:
         """Where secrets occur in `buf`: leftmost first, the longest at one place, none

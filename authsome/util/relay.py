@@ -1,7 +1,7 @@
 """The loop of `run`'s masked output: the child's output to ours through a Masker, and, under
 a pty, our keyboard to the child's terminal. services/childrun.py starts the child.
 
-One thread, one poll(): a read of up to 64 KiB, the Masker, one write. A piece held because
+One thread, one poll(): a read of up to 256 KiB, the Masker, one write. A piece held because
 it may begin a secret is shown once its stream has been quiet for Masker.hold_time().
 """
 
@@ -13,7 +13,7 @@ import os
 import select
 import time
 
-CHUNK = 1 << 16
+CHUNK = 1 << 18
 # After the child ended, what its terminal still holds is read for as long as more keeps
 # coming this often: a background process it left may keep the terminal open for ever.
 AFTER_EXIT = 0.2
