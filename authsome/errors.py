@@ -20,6 +20,7 @@ class ExitCode:
     FILESYSTEM = 12
     STORE_DENIED = 13
     STORE_CONFLICT = 14
+    BAD_INPUT = 15
     COMMAND_NOT_FOUND = 127
     CANCELLED = 130
 
@@ -95,5 +96,5 @@ class FilesystemError(AuthsomeError):
     """A file in the authsome home cannot be written or read: disk full, read-only, wrong type."""
 
 
-class InputError(ConfigError):
+class InputError(AuthsomeError):
     """An env file, template or `authsome://` reference is malformed or names what is not there."""

@@ -25,6 +25,7 @@ EXIT_CODES: dict[type[errors.AuthsomeError], int] = {
     errors.FilesystemError: ExitCode.FILESYSTEM,
     errors.StoreDenied: ExitCode.STORE_DENIED,
     errors.StoreConflict: ExitCode.STORE_CONFLICT,
+    errors.InputError: ExitCode.BAD_INPUT,
     errors.CommandNotFound: ExitCode.COMMAND_NOT_FOUND,
     errors.Cancelled: ExitCode.CANCELLED,
 }

@@ -438,6 +438,9 @@ def main() -> int:
         import proxy  # benchmarks/proxy.py: run --proxy's start-up and per-request cost
 
         proxy.measure(b, base_env(tmp / "proxy"))
+        import envfile  # benchmarks/envfile.py: run --env-file against plain run
+
+        envfile.measure(b, tmp / "envfile", base_env, AUTHSOME, must, PASSPHRASE)
         import masking  # benchmarks/masking.py: run's masked output, 100 MB through it
 
         masking.measure(b, base_env(tmp / "masking"))

@@ -63,6 +63,15 @@ AGREED = [
     ("A", {}),  # no '=': python-dotenv gives None, which load_dotenv skips
     ("export A", {}),
     ("A=1\nB\nC=3", {"A": "1", "C": "3"}),
+    ("\ufeffA=1", {"A": "1"}),  # a UTF-8 byte order mark is skipped
+]
+
+# (dotenv text, what authsome sets, what python-dotenv's load_dotenv sets): the deliberate
+# differences, each listed in docs/env-files.md.
+DIFFERENCES = [
+    # A KEY without '=' after KEY=VALUE: python-dotenv's None hides the value; authsome ignores
+    # the line (as a shell would, `A=1; export A`).
+    ("A=1\nexport A\n", {"A": "1"}, {}),
 ]
 
 # (dotenv text, the line authsome names): python-dotenv warns and skips these.

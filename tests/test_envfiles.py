@@ -6,7 +6,9 @@ import io
 import pytest
 from dotenv import dotenv_values
 from dotenv.parser import parse_stream
-from dotenv_cases import AGREED, ERRORS
+from dotenv_cases import AGREED, DIFFERENCES, ERRORS
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from authsome.errors import InputError
 from authsome.formats.dotenvparse import parse
@@ -22,6 +24,39 @@ def test_the_grammar_table_agrees_with_python_dotenv(text, expected):
     theirs = dotenv_values(stream=io.StringIO(text), interpolate=False)
     assert {k: v for k, v in theirs.items() if v is not None} == expected
     assert _ours(text) == expected
+
+
+def _loaded(text: str) -> dict:
+    """What python-dotenv's load_dotenv would set (it skips None)."""
+    theirs = dotenv_values(stream=io.StringIO(text), interpolate=False)
+    return {k: v for k, v in theirs.items() if v is not None}
+
+
+@pytest.mark.parametrize(("text", "ours", "theirs"), DIFFERENCES)
+def test_the_deliberate_differences_from_python_dotenv(text, ours, theirs):
+    assert _ours(text) == ours
+    assert _loaded(text) == theirs
+
+
+# Pieces that make every corner of the grammar: quotes, escapes, comments, line breaks,
+# `export`, blanks python-dotenv counts as whitespace (\x0b, U+2028), and non-ASCII.
+PIECES = ["A", "B", "x", "=", "'", '"', "\\", "#", " ", "\t", "\n", "\r", "\r\n", "export "]
+PIECES += ["n", "$", "{", "}", "é", "\u2028", "\x0b", "\\n", "\\'", '\\"']
+
+
+@pytest.mark.slow
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(st.sampled_from(PIECES), max_size=16).map("".join))
+def test_the_parser_agrees_with_python_dotenv_on_any_mix_of_its_pieces(text):
+    """Where python-dotenv fails a line, authsome fails; elsewhere both read the same."""
+    bindings = list(parse_stream(io.StringIO(text)))
+    if any(b.key is not None and b.value is None for b in bindings):
+        return  # a KEY without '=': a deliberate difference (DIFFERENCES)
+    if any(b.error for b in bindings):
+        with pytest.raises(InputError):
+            parse(text.encode(), ".env")
+    else:
+        assert _ours(text) == dict(dotenv_values(stream=io.StringIO(text), interpolate=False))
 
 
 @pytest.mark.parametrize(("text", "line"), ERRORS)

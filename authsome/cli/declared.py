@@ -16,7 +16,9 @@ def parameters(spec: dict, shell_complete):
         elif opt["choices"]:
             settings["type"] = click.Choice(opt["choices"])
         elif opt["files"]:
-            settings["type"] = click.Path(dir_okay=False)
+            settings["type"] = (
+                click.Path()
+            )  # the checks and their message are ours (dotenvparse.read)
             settings["multiple"] = True
         elif opt["span"]:
             settings["type"] = click.IntRange(*opt["span"])

@@ -7,20 +7,22 @@ import click
     "--in-file",
     "source",
     required=True,
-    type=click.Path(dir_okay=False, allow_dash=True),
+    type=click.Path(allow_dash=True),
     help="The template ('-': stdin).",
 )
 @click.option(
     "-o",
     "--out-file",
     "out",
-    type=click.Path(dir_okay=False),
+    type=click.Path(),
     help="Write here, mode 0600 (default: stdout).",
 )
 @click.option("--force", is_flag=True, help="Replace an output file that others can read.")
 @click.pass_obj
 def inject(ctx, source, out, force):
-    """Fill in the {{ authsome://PROVIDER[:CONNECTION]/FIELD }} fields of a template.
+    """Fill in a template's authsome:// fields.
+
+    Each field is {{ authsome://PROVIDER[:CONNECTION]/FIELD }}, blanks inside the braces allowed.
 
     \b
     Examples:

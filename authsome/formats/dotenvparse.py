@@ -13,9 +13,11 @@
 
 Deliberate differences from python-dotenv, which docs/env-files.md lists too: a statement it
 cannot parse is an error naming the file and line (python-dotenv warns and skips it); no ${VAR}
-expansion (values are taken as written); a UTF-8 byte order mark at the start is skipped; a
-NUL character is an error (no environment can hold one). A KEY without '=' sets nothing, as
-with python-dotenv's load_dotenv.
+expansion (values are taken as written); a NUL character is an error (no environment can hold
+one); a KEY without '=' sets nothing (python-dotenv's None would hide an earlier KEY=VALUE).
+
+A scanner, not python-dotenv's regular expressions: compiling them would cost `run
+--env-file` more than reading the file does. Its `\\s` is str.isspace(), as theirs.
 
 parse(data, path) -> [Entry]; each Entry carries the byte span of its value as written (its
 quotes included), so a rewriter can replace that value and leave every other byte alone.
@@ -23,27 +25,12 @@ quotes included), so a rewriter can replace that value and leave every other byt
 
 from __future__ import annotations
 
-import re
-from bisect import bisect_right
-
 from authsome.errors import InputError
 
-_BLANKS = re.compile(r"\s*")
-_WS = re.compile(r"[^\S\r\n]*")
-_EXPORT = re.compile(r"(?:export[^\S\r\n]+)?")
-_QUOTED_KEY = re.compile(r"'([^']+)'")
-_KEY = re.compile(r"[^=#\s]+")
-_EQUALS = re.compile(r"=[^\S\r\n]*")
-_SINGLE = re.compile(r"'((?:\\.|[^'\\])*)'", re.DOTALL)
-_DOUBLE = re.compile(r'"((?:\\.|[^"\\])*)"', re.DOTALL)
-_UNQUOTED = re.compile(r"[^\r\n]*")
-_UNQUOTED_COMMENT = re.compile(r"\s+#")
-_COMMENT = re.compile(r"(?:[^\S\r\n]*#[^\r\n]*)?")
-_EOL = re.compile(r"[^\S\r\n]*(?:\r\n|\n|\r|$)")
-_NEWLINE = re.compile(r"\r\n|\r|\n")
-_DOUBLE_ESCAPES = re.compile(r"\\[\\'\"abfnrtv]")
-_SINGLE_ESCAPES = re.compile(r"\\[\\']")
-_DECODED = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v"}
+_SINGLE_ESCAPES = {"\\": "\\", "'": "'"}
+_DOUBLE_ESCAPES = {**_SINGLE_ESCAPES, '"': '"', "a": "\a", "b": "\b", "f": "\f", "n": "\n",
+                   "r": "\r", "t": "\t", "v": "\v"}  # fmt: skip
+_EOL = "\r\n"
 BOM = "\ufeff"
 
 
@@ -86,9 +73,8 @@ def parse(data: bytes, path: str = "-") -> list[Entry]:
 
 class _Parser:
     def __init__(self, text: str, path: str):
-        self.text, self.path = text, path
+        self.text, self.path, self.n = text, path, len(text)
         self.pos = len(BOM) if text.startswith(BOM) else 0
-        self.starts = [0] + [m.end() for m in _NEWLINE.finditer(text)]
         self._char, self._byte = 0, 0  # the last offset turned into bytes, for the next one
 
     def entries(self) -> list[Entry]:
@@ -97,31 +83,37 @@ class _Parser:
         if nul >= 0:
             raise self.error(nul, "holds a NUL character, which no environment can hold")
         while True:
-            self.pos = _BLANKS.match(self.text, self.pos).end()
-            if self.pos >= len(self.text):
+            self.skip_blanks(newlines=True)
+            if self.pos >= self.n:
                 return found
             entry = self.statement()
             if entry is not None:
                 found.append(entry)
 
     def statement(self) -> Entry | None:
-        start = self.pos
-        exported = bool(self.take(_EXPORT))
+        start, text = self.pos, self.text
+        exported = text.startswith("export", start) and self.blank_at(start + 6)
+        if exported:
+            self.pos += 6
+            self.skip_blanks()
         key = self.key()
-        self.take(_WS)
+        self.skip_blanks()
         entry = None
-        if key is not None and self.text.startswith("=", self.pos):
-            blank = len(self.take(_EQUALS)) > 1
+        if key is not None and text.startswith("=", self.pos):
+            self.pos += 1
+            blank = self.blank_at(self.pos)
+            self.skip_blanks()
             begin = self.pos
-            if blank and self.text.startswith("#", self.pos):
+            if blank and text.startswith("#", self.pos):
                 value, quote = "", ""  # KEY= # comment: empty (KEY=#x: the value is #x)
             else:
                 value, quote = self.value(key, start)
             span = (self.byte(begin), self.byte(self.pos))
             entry = Entry(self.path, self.line(start), key, value, span, quote, exported)
-        self.take(_COMMENT)
-        end = _EOL.match(self.text, self.pos)
-        if end is None:
+        self.skip_blanks()
+        if text.startswith("#", self.pos):  # a comment, to the end of the line
+            self.pos = self.line_end()
+        if not self.end_of_line():
             if entry is None:  # KEY, then something other than '='
                 raise self.error(start, f"unexpected text after {key}", "write it as KEY=VALUE")
             raise self.error(
@@ -129,48 +121,89 @@ class _Parser:
                 f"unexpected text after the value of {key}",
                 "quote the whole value, or put a blank before a # comment",
             )
-        self.pos = end.end()
         return entry
 
     def key(self) -> str | None:
-        if self.text.startswith("#", self.pos):
+        text, pos = self.text, self.pos
+        if text.startswith("#", pos):
             return None
-        if self.text.startswith("'", self.pos):
-            m = _QUOTED_KEY.match(self.text, self.pos)
+        if text.startswith("'", pos):
+            end = text.find("'", pos + 1)
+            if end > pos + 1:
+                self.pos = end + 1
+                return text[pos + 1 : end]
         else:
-            m = _KEY.match(self.text, self.pos)
-        if m is None:
-            raise self.error(self.pos, "expected KEY=VALUE", "fix the line, or comment it out")
-        self.pos = m.end()
-        return m.group(1) if m.re is _QUOTED_KEY else m.group(0)
+            end = pos
+            while end < self.n and text[end] not in "=#" and not text[end].isspace():
+                end += 1
+            if end > pos:
+                self.pos = end
+                return text[pos:end]
+        raise self.error(pos, "expected KEY=VALUE", "fix the line, or comment it out")
 
     def value(self, key: str, start: int) -> tuple[str, str]:
         """(the decoded value, its quote), the position moved past it."""
-        quote = self.text[self.pos : self.pos + 1]
-        if quote in ("'", '"'):
-            m = (_SINGLE if quote == "'" else _DOUBLE).match(self.text, self.pos)
-            if m is None:
-                kind = "single" if quote == "'" else "double"
-                what = f"the {kind}-quoted value of {key} is never closed"
-                raise self.error(start, what, f"end it with {quote}")
-            self.pos = m.end()
-            if quote == "'":
-                return _SINGLE_ESCAPES.sub(lambda e: e.group(0)[1], m.group(1)), quote
-            return _DOUBLE_ESCAPES.sub(_decode, m.group(1)), quote
-        raw = _UNQUOTED.match(self.text, self.pos).group(0)
-        cut = _UNQUOTED_COMMENT.search(raw)
-        value = (raw[: cut.start()] if cut else raw).rstrip()
-        self.pos += len(value)
-        return value, ""
+        text, pos = self.text, self.pos
+        quote = text[pos : pos + 1]
+        if quote not in ("'", '"'):
+            raw = text[pos : self.line_end()]
+            cut = next(
+                (i for i in range(1, len(raw)) if raw[i] == "#" and raw[i - 1].isspace()), None
+            )
+            value = raw[:cut].rstrip()
+            self.pos += len(value)
+            return value, ""
+        escapes = _SINGLE_ESCAPES if quote == "'" else _DOUBLE_ESCAPES
+        parts, i = [], pos + 1
+        while i < self.n and text[i] != quote:
+            if text[i] == "\\" and i + 1 < self.n:  # a backslash escapes any next character
+                pair = text[i + 1]
+                parts.append(escapes.get(pair, "\\" + pair) if pair != quote else quote)
+                i += 2
+            elif text[i] == "\\":
+                break  # the file ends after a backslash: never closed
+            else:
+                parts.append(text[i])
+                i += 1
+        if i >= self.n or text[i] != quote:
+            kind = "single" if quote == "'" else "double"
+            what = f"the {kind}-quoted value of {key} is never closed"
+            raise self.error(start, what, f"end it with {quote}")
+        self.pos = i + 1
+        return "".join(parts), quote
 
-    def take(self, pattern) -> str:
-        """What `pattern` (one that may match nothing) matches here; the position moved past."""
-        m = pattern.match(self.text, self.pos)
-        self.pos = m.end()
-        return m.group(0)
+    def blank_at(self, pos: int) -> bool:
+        return pos < self.n and self.text[pos].isspace() and self.text[pos] not in _EOL
+
+    def skip_blanks(self, newlines: bool = False) -> None:
+        text, pos = self.text, self.pos
+        while pos < self.n and text[pos].isspace() and (newlines or text[pos] not in _EOL):
+            pos += 1
+        self.pos = pos
+
+    def line_end(self) -> int:
+        """Where the current line's text ends (its \\r, \\n or the end of the file)."""
+        ends = [
+            i for i in (self.text.find("\r", self.pos), self.text.find("\n", self.pos)) if i >= 0
+        ]
+        return min(ends, default=self.n)
+
+    def end_of_line(self) -> bool:
+        """Move past the line break here (or stay at the end of the file); False if neither."""
+        text, pos = self.text, self.pos
+        if pos >= self.n:
+            return True
+        if text.startswith("\r\n", pos):
+            self.pos += 2
+        elif text[pos] in _EOL:
+            self.pos += 1
+        else:
+            return False
+        return True
 
     def line(self, pos: int) -> int:
-        return bisect_right(self.starts, pos)
+        count = self.text.count
+        return count("\n", 0, pos) + count("\r", 0, pos) - count("\r\n", 0, pos) + 1
 
     def byte(self, pos: int) -> int:
         """`pos` (a character offset, never below the last one asked) as a byte offset."""
@@ -180,8 +213,3 @@ class _Parser:
 
     def error(self, pos: int, what: str, fix: str = "fix the line") -> InputError:
         return InputError(f"{self.path}:{self.line(pos)}: {what.rstrip()}", fix)
-
-
-def _decode(match) -> str:
-    char = match.group(0)[1]
-    return _DECODED.get(char, char)

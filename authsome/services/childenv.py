@@ -43,7 +43,7 @@ def credential_names(registry) -> set[str]:
 
 def scrub(environ: dict[str, str], registry) -> dict[str, str]:
     """`environ` without the variables that unlock authsome or hold credentials."""
-    from authsome.services.env import BOOKKEEPING, EXPORTED
+    from authsome.services.envbook import BOOKKEEPING, EXPORTED
 
     drop = {*UNLOCKING, *BOOKKEEPING, *credential_names(registry)}
     drop.update(environ.get(EXPORTED, "").split())
