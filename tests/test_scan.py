@@ -5,7 +5,9 @@ commands)."""
 
 import json
 import os
+import shlex
 import stat
+from pathlib import Path
 
 import pytest
 from clitools import run
@@ -123,15 +125,24 @@ def test_a_key_that_fails_its_pattern_or_differs_is_not_imported_without_force(p
     assert run(["token", "openai"], env).stdout.strip() == OPENAI
 
 
+def _readme_commands() -> list[list[str]]:
+    """The README's three commands from a plaintext .env to references, as argv."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    block = readme.split("From a plaintext `.env` to one you can commit:\n\n```bash\n")[1]
+    lines = block.split("```")[0].splitlines()
+    return [shlex.split(line.split("#")[0])[1:] for line in lines]
+
+
 def test_the_three_readme_commands_take_a_project_off_plaintext(project):
     """scan; scan --import --rewrite; run --env-file .env -- ... (real bash): the command gets
     the key from the reference, and its output shows it concealed."""
     folder, env = project
     assert run(["login", "groq"], env, input=GROQ + "\n").returncode == 0  # .env references it
-    assert _scan([], env, folder).returncode == 11
-    assert _scan(["--import", "--rewrite"], env, folder).returncode == 0
+    scan, imports, run_ = _readme_commands()
+    assert run(scan, env, cwd=folder).returncode == 11
+    assert run(imports, env, cwd=folder).returncode == 0
     script = 'test "$OPENAI_API_KEY" = "$1" && echo same; echo "$PORT $OPENAI_API_KEY"'
-    out = run(["run", "--env-file", ".env", "--", "bash", "-c", script, "-", OPENAI], env,
-              cwd=folder)  # fmt: skip
+    command = [*run_[: run_.index("--") + 1], "bash", "-c", script, "-", OPENAI]
+    out = run(command, env, cwd=folder)
     assert out.returncode == 0, out.stderr
     assert out.stdout == "same\n3000 <concealed by authsome>\n"

@@ -18,7 +18,7 @@ from authsome.errors import ChecksFailed
 @click.option("--force", is_flag=True, help="With --import: replace a stored key that differs.")
 @click.pass_obj
 def scan(ctx, paths, as_json, import_, connection, rewrite, force):
-    """Find plaintext credentials in env files and the environment.
+    """Find plaintext keys in .env files and the environment.
 
     Looks in each PATH's .env, .env.local, .env.development[.local], .env.test[.local],
     .env.production[.local], .env.prod[.local] and other .env.* files (default: here), and in
