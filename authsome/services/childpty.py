@@ -12,7 +12,7 @@ import contextlib
 import os
 import signal
 
-from authsome.util.child import FORWARDED, FROM_TERMINAL, forwarding, wait
+from authsome.util.child import FORWARDED, FROM_TERMINAL, foreground, forwarding, wait
 
 
 def run_on_pty(command: list[str], environ: dict[str, str], maskers, spawn) -> int:
@@ -21,11 +21,13 @@ def run_on_pty(command: list[str], environ: dict[str, str], maskers, spawn) -> i
     from authsome.util.ptyterm import OuterTerminal
 
     master, slave = os.openpty()
-    child = _Child(master, OuterTerminal(1, 0 if os.isatty(0) else None))
+    # Keys are relayed from our terminal only in its foreground: a job started with `&` that
+    # set raw mode would be stopped (SIGTTOU), where the command alone would have run on.
+    child = _Child(master, OuterTerminal(1, 0 if foreground(0) else None))
     child.outer.copy_size(master)
     err_r = err_w = None
     actions = [(os.POSIX_SPAWN_OPEN, 1, os.ttyname(slave), os.O_RDWR, 0)]
-    if child.outer.keys is not None:
+    if os.isatty(0):  # in the background too: it must not read our terminal behind the shell
         actions.append((os.POSIX_SPAWN_DUP2, 1, 0))
     if os.isatty(2):
         actions.append((os.POSIX_SPAWN_DUP2, 1, 2))

@@ -66,6 +66,14 @@ class forwarding:  # noqa: N801 - used as a context manager, like contextlib's
             signal.signal(sig, handler)
 
 
+def foreground(fd: int) -> bool:
+    """Whether `fd` is a terminal whose foreground group this process is in."""
+    try:
+        return os.isatty(fd) and os.tcgetpgrp(fd) == os.getpgrp()
+    except OSError:
+        return False
+
+
 def in_foreground() -> bool:
     """Whether this process is in its controlling terminal's foreground group."""
     try:
