@@ -146,3 +146,14 @@ def test_the_three_readme_commands_take_a_project_off_plaintext(project):
     out = run(command, env, cwd=folder)
     assert out.returncode == 0, out.stderr
     assert out.stdout == "same\n3000 <concealed by authsome>\n"
+
+
+def test_a_locked_store_leaves_the_states_unknown_and_asks_nothing(project):
+    """A pre-commit hook or CI step runs scan unattended: the findings still count."""
+    folder, env = project
+    assert run(["login", "openai"], env, input=OPENAI + "\n").returncode == 0
+    locked = {k: v for k, v in env.items() if k != "AUTHSOME_SESSION"}
+    out = _scan(["--json", ".env.local"], locked, folder)
+    assert out.returncode == 11 and "locked" in out.stderr
+    assert _rows(out) == [(".env.local", 1, "OPENAI_API_KEY", "openai", "unknown")]
+    assert _scan(["--import", ".env.local"], locked, folder).returncode == 4

@@ -39,7 +39,9 @@ def scan(ctx, paths, as_json, import_, connection, rewrite, force):
 
     if (rewrite or force) and not import_:
         raise UsageError("--rewrite and --force go with --import", "add --import")
-    found = scanning.scan(ctx, list(paths), connection)
+    if not import_:
+        ctx.io.asks = False  # never a passphrase prompt: it may run in a hook, unattended
+    found = scanning.scan(ctx, list(paths), connection, strict=import_)
     if import_:
         scanimport.import_found(ctx, found, connection, force)
     if rewrite:

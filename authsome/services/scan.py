@@ -22,6 +22,7 @@ NAMED += tuple(f".env.{mode}{local}" for mode in ("development", "test", "produc
 TEMPLATES = (".example", ".sample", ".template", ".dist", ".defaults")
 ENVIRONMENT = "(environment)"
 NOT_STORED, EQUAL, DIFFERENT = "not stored", "stored, equal", "stored, different"
+UNKNOWN = "unknown"
 
 
 class Finding:
@@ -90,8 +91,9 @@ class Matcher:
         return None
 
 
-def scan(ctx, paths, connection: str = "default", environment: bool = True) -> list[Finding]:
-    """Every finding in the env files of `paths` and (unless told not) the environment."""
+def scan(ctx, paths, connection: str = "default", strict: bool = False) -> list[Finding]:
+    """Every finding in the env files of `paths` and the environment; `strict`: a store that
+    cannot be read is an error (for --import), else the states are unknown."""
     from authsome.formats.dotenvparse import read
 
     matcher = Matcher(ctx.registry)
@@ -101,25 +103,41 @@ def scan(ctx, paths, connection: str = "default", environment: bool = True) -> l
             provider = matcher.provider_of(entry.key, entry.value)
             if provider:
                 found.append(Finding(path, entry.line, entry.key, provider, entry.value, entry))
-    if environment:
-        from authsome.services.envbook import EXPORTED
-
-        exported = set(ctx.environ.get(EXPORTED, "").split())  # `authsome env` set them
-        for key, value in sorted(ctx.environ.items()):
-            provider = None if key in exported else matcher.provider_of(key, value)
-            if provider:
-                found.append(Finding(ENVIRONMENT, None, key, provider, value, None))
-    _compare(ctx, found, connection)
+    found += _in_environment(ctx.environ, matcher)
+    if found:
+        _compare(ctx, found, connection, strict)
     return found
 
 
-def _compare(ctx, found: list[Finding], connection: str) -> None:
-    """Each finding's state against the stored connection of its provider."""
+def _in_environment(environ, matcher) -> list[Finding]:
+    from authsome.services.envbook import EXPORTED
+
+    exported = set(environ.get(EXPORTED, "").split())  # `authsome env` set them
+    found = []
+    for key, value in sorted(environ.items()):
+        provider = None if key in exported else matcher.provider_of(key, value)
+        if provider:
+            found.append(Finding(ENVIRONMENT, None, key, provider, value, None))
+    return found
+
+
+def _compare(ctx, found: list[Finding], connection: str, strict: bool) -> None:
+    """Each finding's state against the stored connection of its provider. Unless `strict`,
+    a store that cannot be read (locked, in a hook with no terminal) leaves it unknown."""
+    from authsome.services.envbook import STORE_WIDE
+
     stored: dict[str, str | None] = {}
     for f in found:
         if f.provider not in stored:
-            conn = ctx.connections.find(f.provider, connection)
-            stored[f.provider] = _credential(conn)
+            try:
+                stored[f.provider] = _credential(ctx.connections.find(f.provider, connection))
+            except STORE_WIDE as e:
+                if strict:
+                    raise
+                ctx.io.say(f"authsome: the states are unknown: {e}")
+                for other in found:
+                    other.state = UNKNOWN
+                return
         held = stored[f.provider]
         f.state = NOT_STORED if held is None else EQUAL if held == f.value else DIFFERENT
 
