@@ -202,7 +202,8 @@ def test_a_locked_vault_is_one_line_and_never_a_prompt(direnv_env, tmp_path):
 def test_use_authsome_with_an_env_file_resolves_its_references(direnv_env, tmp_path):
     """#28 item 7: `use authsome --env-file .env` exports the file, references resolved, as
     `run --env-file` gives them; a bad reference is one line and exports nothing of the file."""
-    folder = project(tmp_path, direnv_env, "use authsome --env-file .env\n")
+    # strict_env: nounset and errexit, which the library must survive (empty NAMES).
+    folder = project(tmp_path, direnv_env, "strict_env\nuse authsome --env-file .env\n")
     (folder / ".env").write_text(
         "# no secret in this file\n"
         "OPENAI_API_KEY=authsome://openai/api_key\n"

@@ -5,6 +5,7 @@ import json
 import os
 import stat
 import subprocess
+import sys
 
 import pytest
 from clitools import AUTHSOME_BIN, HOSTILE_PROVIDER, login_due, login_keys, run
@@ -56,6 +57,13 @@ def test_run_env_file_resolves_references_and_keeps_the_rest(keys_env, tmp_path)
     show = ["bash", "-c", 'printf %s "$HOSTILE"']
     out = run(["run", "--no-masking", "--env-file", ".env", "--", *show], keys_env)
     assert out.returncode == 0 and out.stdout == HOSTILE, out.stderr
+    # The audit log says which connections were handed out, and to what; never a value.
+    log = run(["log", "--json"], keys_env).stdout
+    lines = [json.loads(line) for line in log.splitlines()]
+    runs = {(d["provider"], d.get("argv0")) for d in lines if d["event"] == "run"}
+    assert runs == {("openai", "python3"), ("hostile", "python3"), ("openai", "bash"),
+                    ("hostile", "bash")}  # fmt: skip
+    assert OPENAI_KEY not in log
 
 
 def test_references_in_the_environment_are_resolved(keys_env):
@@ -121,6 +129,7 @@ BAD = [
     ("X=authsome://openai\n", 15, "f.env:1: X: malformed reference"),
     ("A=1\n\nX='never closed\n", 15, "f.env:3: the single-quoted value of X is never closed"),
     ("A=1\nnot a line\n", 15, "f.env:2: unexpected text after not"),
+    ("'A=B'=1\n", 15, "f.env:1: the key holds '='"),
 ]
 
 
@@ -194,6 +203,15 @@ def test_inject_bad_templates(keys_env, tmp_path):
     assert out.returncode == 2 and "cannot read template missing.tpl" in out.stderr
 
 
+def test_a_field_the_login_lacks_is_one_line(testsrv, file_env, tmp_path):
+    """OAuth providers have id_token; a login that was issued none says so."""
+    assert run(["login", "testsrv"], file_env).returncode == 0
+    (tmp_path / ".env").write_text("I=authsome://testsrv/id_token\n")
+    out = run(["run", "--env-file", str(tmp_path / ".env"), "--", "true"], file_env)
+    assert out.returncode == 15
+    assert ".env:1: I: testsrv holds no id_token: its provider did not issue one" in out.stderr
+
+
 def test_ten_runs_at_once_refresh_a_due_token_once(testsrv, unlocked_env, tmp_path):
     """A reference to an OAuth login takes `token`'s path: refreshed when due, by one process."""
     testsrv.state.refresh_delay = 0.3  # widen the race window
@@ -232,3 +250,31 @@ def test_a_reference_never_sends_the_login_to_a_moved_token_endpoint(
         assert elsewhere.state.requests == []
     finally:
         elsewhere.stop()
+
+
+PROBE = """
+import json, os, sys
+def exec_(*args):
+    raise SystemExit(0)
+os.execvpe = exec_
+from authsome import main
+try:
+    main.main(sys.argv[1:])
+except SystemExit:
+    pass
+print(json.dumps(sorted(sys.modules)))
+"""
+NEW = {"authsome.formats.dotenvparse", "authsome.services.envfiles", "authsome.services.references"}
+
+
+def test_plain_run_imports_nothing_of_env_files(keys_env):
+    """`run` stays as it was unless --env-file or a reference in the environment asks."""
+
+    def imported(env, *args):
+        argv = [sys.executable, "-c", PROBE, "run", *args, "--", "true"]
+        out = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0, out.stderr
+        return set(json.loads(out.stdout))
+
+    assert not imported(keys_env, "openai") & NEW
+    assert imported({**keys_env, "K": "authsome://openai/api_key"}, "openai") >= NEW

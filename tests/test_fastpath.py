@@ -21,6 +21,8 @@ WORDS = (
     "--format=github-actions",
     *("--unset", "--unset=1", "--strict", "--", "--help", "-h", "--bogus", "-x", "--debug"),
     *("--json", "--json=1", "--json=", "-j", "--js"),
+    # env files (in the fixture's folder): references resolved, a syntax error, none at all
+    *("--env-file", "--env-file=e.env", "e.env", "bad.env", "missing.env", "--env-file="),
 )
 
 
@@ -41,6 +43,12 @@ def connected(unlocked_env, install_provider, monkeypatch):
         e = {**unlocked_env, "OPENAI_API_KEY": key, "GIZMO_KEY": "gz-key 'quoted' $x"}
         out = run(["login", ref], e)
         assert out.returncode == 0, out.stderr
+    home = unlocked_env["HOME"]
+    with open(f"{home}/e.env", "w") as f:
+        f.write("# a project's .env\nA='one two'\nK=authsome://openai:work/api_key\n")
+    with open(f"{home}/bad.env", "w") as f:
+        f.write("A=1\nB='never closed\n")
+    monkeypatch.chdir(home)
     # Both paths append to the same $GITHUB_ENV; what they print (the masks) must agree.
     github_env = str(unlocked_env["HOME"]) + "/github_env"
     for key, value in {**unlocked_env, "SHELL": "/bin/bash", "GITHUB_ENV": github_env}.items():
@@ -120,6 +128,10 @@ PLAIN = [
     ["env", "--format", "github-actions", "openai", "gizmo"],
     ["env", "--unset"],
     ["env", "--", "gizmo"],
+    ["env", "--env-file", "e.env"],
+    ["env", "gizmo", "--env-file=e.env", "--format", "json"],
+    ["env", "--env-file", "e.env", "--env-file", "bad.env"],
+    ["env", "--env-file", "missing.env", "openai"],
     ["list"],
     ["list", "--json"],
     ["list", "--json", "--json"],

@@ -35,9 +35,16 @@ def inherited_items(environ) -> list[tuple[str, str, str]]:
 
 def file_items(paths) -> list[tuple[str, str, str]]:
     """(where, KEY, value) for every entry of the env files, in order."""
+    from authsome.errors import InputError
     from authsome.formats.dotenvparse import read
 
-    return [(f"{e.path}:{e.line}: {e.key}", e.key, e.value) for path in paths for e in read(path)]
+    items = []
+    for path in paths:
+        for e in read(path):
+            if "=" in e.key:  # a quoted key may hold one; no environment can
+                raise InputError(f"{e.path}:{e.line}: the key holds '='", "remove it from the key")
+            items.append((f"{e.path}:{e.line}: {e.key}", e.key, e.value))
+    return items
 
 
 def last_of(items) -> list[tuple[str, str, str]]:

@@ -97,8 +97,8 @@ def run_proxied(
 ) -> int:
     """Run `command` behind the proxy; its exit status (a signal is raised again here).
 
-    With env files, or references in the environment, the proxy serves `names` or else the
-    connections they reference; a reference to a connection it serves is its placeholder.
+    With env files, the proxy serves `names` or else the connections the files reference; a
+    reference (in a file or the environment) to a connection it serves is its placeholder.
     The child's output is masked only when a reference gave it a value besides placeholders:
     the per-run proxy secret in its *_PROXY variables opens the proxy only to this uid (which
     can read the child's environment anyway) and only while the run lasts."""
@@ -112,7 +112,7 @@ def run_proxied(
     # here before they start, keeps its failure in this process's memory too (refreshfail).
     ctx.refresh_in_helper = False
     sources = _sources(ctx, env_files)
-    if sources is not None and not names:
+    if env_files and not names:  # the files say what the command needs
         names = sources.refs
     targets = _targets(ctx, names, command[0])
     hosts = [h for t in targets.values() for h in t.hosts]
@@ -138,10 +138,10 @@ def run_proxied(
 
 def _sources(ctx, env_files):
     """The env files and the environment's references, read and checked; None if neither."""
-    if not env_files and not any(v.startswith("authsome://") for v in ctx.environ.values()):
-        return None
-    from authsome.services.envfiles import Sources
+    from authsome.services.envfiles import Sources, has_references
 
+    if not env_files and not has_references(ctx.environ):
+        return None
     return Sources(ctx.environ, env_files)
 
 

@@ -89,6 +89,7 @@ class Resolver:
     def __init__(self, ctx, served: dict[str, tuple[str, str]] | None = None):
         self.ctx, self.served = ctx, served or {}
         self.used: list[tuple[str, str]] = []  # (provider, connection) read, for the audit
+        self.secrets: list[str] = []  # the values handed out (not placeholders), for masking
         self._conns: dict[tuple[str, str], object] = {}
 
     def value(self, ref: Reference) -> str:
@@ -114,6 +115,7 @@ class Resolver:
                 f"{ref.ref} holds no {ref.field}: its provider did not issue one",
                 "reference another field, or log in again with scopes that issue it",
             )
+        self.secrets.append(value)
         return value
 
     def _placeholder(self, ref: Reference) -> str:
