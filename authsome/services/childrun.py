@@ -62,13 +62,6 @@ def run_masked(command: list[str], environ: dict[str, str], maskers) -> int:
         return wait(pid)
 
 
-def from_references(sources, resolved: dict[str, str]) -> list[str]:
-    """The values of `resolved` that references gave: the secrets among them."""
-    keys = {key for _where, key, value in [*sources.inherited, *sources.files]
-            if value.startswith("authsome://")}  # fmt: skip
-    return [resolved[key] for key in keys if key in resolved]
-
-
 def _pipe() -> tuple[int, int]:
     """A pipe, made as large as this user may (Linux: 1 MiB): fewer, larger reads and writes
     for a child that writes much."""

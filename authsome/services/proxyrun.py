@@ -117,7 +117,7 @@ def run_proxied(
     targets = _targets(ctx, names, command[0])
     hosts = [h for t in targets.values() for h in t.hosts]
     placeholders = {v: t.placeholder for t in targets.values() for v in t.variables()}
-    extra = _resolved(ctx, sources, targets, placeholders, command[0])
+    extra, secrets = _resolved(ctx, sources, targets, placeholders, command[0])
     authority = Authority(hosts)
     proxy = Proxy(targets, authority, upstream_context(child.user_ca_files(ctx.environ)))
     folder = tempfile.mkdtemp(prefix="authsome-run-")  # 0700
@@ -127,7 +127,6 @@ def run_proxied(
             f.write(child.bundle(authority.pem(), ctx.environ))
         base = {**scrub(ctx.environ, ctx.registry), **extra}
         environ = child.child_environ(base, proxy.url, path, placeholders, hosts)
-        secrets = _given(sources, extra, placeholders)
         proxy.start()
         status = _wait(command, environ, [*secrets, proxy.secret] if masking and secrets else ())
     finally:
@@ -145,10 +144,11 @@ def _sources(ctx, env_files):
     return Sources(ctx.environ, env_files)
 
 
-def _resolved(ctx, sources, targets, placeholders, argv0: str) -> dict[str, str]:
-    """The references' and files' variables; the proxy's placeholders for what it serves."""
+def _resolved(ctx, sources, targets, placeholders, argv0: str) -> tuple[dict, list[str]]:
+    """The references' and files' variables, the proxy's placeholders for what it serves; and
+    the values references gave (placeholders aside), which the child's output conceals."""
     if sources is None:
-        return {}
+        return {}, []
     from authsome.services import envfiles
     from authsome.services.references import Resolver
 
@@ -158,17 +158,7 @@ def _resolved(ctx, sources, targets, placeholders, argv0: str) -> dict[str, str]
     inherited, from_files = sources.resolve(resolver)
     envfiles.check_agree(placeholders, from_files, [t.ref for t in targets.values()])
     envfiles.audit(ctx, "run", resolver, argv0=argv0)
-    return {**inherited, **from_files}
-
-
-def _given(sources, extra: dict[str, str], placeholders: dict[str, str]) -> list[str]:
-    """The values references gave the child, less the proxy's placeholders."""
-    if sources is None:
-        return []
-    from authsome.services.childrun import from_references
-
-    shown = set(placeholders.values())
-    return [v for v in from_references(sources, extra) if v not in shown]
+    return {**inherited, **from_files}, resolver.secrets
 
 
 def _wait(command: list[str], environ: dict[str, str], secrets) -> int:

@@ -52,7 +52,7 @@ def run_command(
 
         return run_proxied(ctx, names, command, env_files, masking)
     from authsome.services.childenv import scrub
-    from authsome.services.childrun import exec_or_relay, from_references
+    from authsome.services.childrun import exec_or_relay
     from authsome.services.env import audit_export, collect
 
     sources = None
@@ -69,9 +69,9 @@ def run_command(
     environ = {**scrub(ctx.environ, ctx.registry), **export.values}
     secrets = list(export.values.values())
     if sources is not None:
-        resolved = _resolved(ctx, sources, export, names, command[0])
+        resolved, given = _resolved(ctx, sources, export, names, command[0])
         environ.update(resolved)
-        secrets += from_references(sources, resolved)
+        secrets += given
     audit_export(ctx, "run", export, argv0=command[0])  # the child's name, or this pid's
     return exec_or_relay(command, environ, secrets if masking else ())
 
@@ -81,8 +81,9 @@ def _has_references(environ) -> bool:
     return any(value.startswith("authsome://") for value in environ.values())
 
 
-def _resolved(ctx, sources, export, names, argv0: str) -> dict[str, str]:
-    """The references' and files' variables that the names' exports leave to them."""
+def _resolved(ctx, sources, export, names, argv0: str) -> tuple[dict, list[str]]:
+    """The references' and files' variables that the names' exports leave to them; and the
+    values references gave, which the command's output conceals."""
     from authsome.services import envfiles
     from authsome.services.references import Resolver
     from authsome.storage.connections import parse_ref
@@ -93,4 +94,4 @@ def _resolved(ctx, sources, export, names, argv0: str) -> dict[str, str]:
     envfiles.check_agree(export.values, from_files, names)
     done = {parse_ref(r) for r in export.refs}
     envfiles.audit(ctx, "run", resolver, done, argv0=argv0)
-    return {**inherited, **from_files}
+    return {**inherited, **from_files}, resolver.secrets
