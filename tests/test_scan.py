@@ -157,3 +157,15 @@ def test_a_locked_store_leaves_the_states_unknown_and_asks_nothing(project):
     assert out.returncode == 11 and "locked" in out.stderr
     assert _rows(out) == [(".env.local", 1, "OPENAI_API_KEY", "openai", "unknown")]
     assert _scan(["--import", ".env.local"], locked, folder).returncode == 4
+
+
+def test_import_into_a_named_connection_writes_its_reference(project):
+    folder, env = project
+    (folder / ".env.staging").write_text(f"OPENAI_API_KEY={OPENAI}\n")
+    out = _scan(["--import", "--rewrite", "--connection", "work", ".env.staging"], env, folder)
+    assert out.returncode == 0, out.stderr
+    assert (
+        folder / ".env.staging"
+    ).read_text() == "OPENAI_API_KEY=authsome://openai:work/api_key\n"
+    assert run(["token", "openai:work"], env).stdout.strip() == OPENAI
+    assert 'authsome token openai:work)" -- .env.staging' in out.stderr
