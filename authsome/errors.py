@@ -81,7 +81,7 @@ class CommandNotFound(AuthsomeError):
 
 
 class ChecksFailed(AuthsomeError):
-    """`authsome doctor` found problems."""
+    """`authsome doctor` found problems; `authsome scan` left a plaintext credential in place."""
 
 
 class StoreDenied(StoreUnavailable):

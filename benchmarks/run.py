@@ -444,6 +444,9 @@ def main() -> int:
         import envfile  # benchmarks/envfile.py: run --env-file against plain run
 
         envfile.measure(b, tmp / "envfile", base_env, AUTHSOME, must, PASSPHRASE)
+        import masking  # benchmarks/masking.py: run's masked output, 100 MB through it
+
+        masking.measure(b, base_env(tmp / "masking"))
     table = b.table()
     print(table)
     failed = [r["name"] for r in b.rows if r["ok"] is False]

@@ -55,13 +55,13 @@ def test_run_gives_the_command_only_the_credentials_it_names(testsrv, unlocked_e
         "AUTHSOME_PASSPHRASE_FILE": str(passfile),
         "OPENAI_API_KEY": "sk-set-by-the-user-0123456789",
     }
-    out = run(["run", "testsrv", "--", "env", "-0"], e)
+    out = run(["run", "--no-masking", "testsrv", "--", "env", "-0"], e)
     assert out.returncode == 0, out.stderr
     child = _environ(out.stdout)
     _assert_scrubbed(child)
     assert child["TESTSRV_TOKEN"] in testsrv.state.access
     assert "OPENAI_API_KEY" not in child  # connected, but not named
-    both = _environ(run(["run", "testsrv", "openai", "--", "env", "-0"], e).stdout)
+    both = _environ(run(["run", "--no-masking", "testsrv", "openai", "--", "env", "-0"], e).stdout)
     assert both["OPENAI_API_KEY"] == OPENAI_KEY and "TESTSRV_TOKEN" in both
     _assert_scrubbed(both)
 

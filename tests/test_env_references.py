@@ -27,7 +27,7 @@ def keys_env(file_env, install_provider, tmp_path):
 
 
 def dump(env, *args, names=()):
-    out = run(["run", *args, "--", "python3", "-c", DUMP, *names], env)
+    out = run(["run", "--no-masking", *args, "--", "python3", "-c", DUMP, *names], env)
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout)
 
@@ -54,7 +54,8 @@ def test_run_env_file_resolves_references_and_keeps_the_rest(keys_env, tmp_path)
         "EMPTY": "",
     }
     # Through bash too: the child's shell sees exactly the value.
-    out = run(["run", "--env-file", ".env", "--", "bash", "-c", 'printf %s "$HOSTILE"'], keys_env)
+    show = ["bash", "-c", 'printf %s "$HOSTILE"']
+    out = run(["run", "--no-masking", "--env-file", ".env", "--", *show], keys_env)
     assert out.returncode == 0 and out.stdout == HOSTILE, out.stderr
     # The audit log says which connections were handed out, and to what; never a value.
     log = run(["log", "--json"], keys_env).stdout
@@ -216,7 +217,8 @@ def test_ten_runs_at_once_refresh_a_due_token_once(testsrv, unlocked_env, tmp_pa
     testsrv.state.refresh_delay = 0.3  # widen the race window
     login_due(testsrv, unlocked_env)
     (tmp_path / ".env").write_text("T=authsome://testsrv/access_token\n")
-    argv = [AUTHSOME_BIN, "run", "--env-file", str(tmp_path / ".env"), "--", "python3", "-c"]
+    argv = [AUTHSOME_BIN, "run", "--no-masking", "--env-file", str(tmp_path / ".env"), "--"]
+    argv += ["python3", "-c"]
     argv += ["import os; print(os.environ['T'])"]
     procs = [
         subprocess.Popen(

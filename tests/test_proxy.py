@@ -303,3 +303,16 @@ def test_git_clones_over_https_with_the_placeholder_swapped(
         _environ_holds_no_secret(tmp_path / "environ", testsrv)
     finally:
         forge.stop()
+
+
+def test_a_value_a_reference_gives_beside_the_proxy_is_masked(proxy_env, tmp_path):
+    """--proxy with an env file: the placeholder is shown as it is; the key a reference gave
+    the child (a provider the proxy does not serve) is concealed in its output."""
+    key = "sk-proxied-0123456789abcdefghijkl"
+    assert run(["login", "openai"], proxy_env, input=key + "\n").returncode == 0
+    (tmp_path / ".env").write_text("OPENAI_API_KEY=authsome://openai/api_key\n")
+    script = 'echo "$TESTSRV_TOKEN $OPENAI_API_KEY"'
+    out = run(["run", "--proxy", "testsrv", "--env-file", str(tmp_path / ".env"), "--",
+               "sh", "-c", script], proxy_env)  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == f"{PLACEHOLDER} <concealed by authsome>\n"

@@ -282,6 +282,7 @@ def test_run_passes_environment_stdio_and_exit_code(hostile_login):
         [
             AUTHSOME_BIN,
             "run",
+            "--no-masking",  # the value itself, to compare
             "hostile",
             "--",
             sys.executable,

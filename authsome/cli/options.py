@@ -187,6 +187,12 @@ COMMANDS: dict[str, dict] = {
                 " hosts.",
             ),
             _env_file("the command gets"),
+            option(
+                "--no-masking",
+                dest="no_masking",
+                flag=True,
+                help="Show the command's output as it is: do not conceal the credentials in it.",
+            ),
             *_RULE_OPTIONS,
         ),
     },

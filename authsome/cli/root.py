@@ -29,6 +29,7 @@ COMMANDS = {
     "providers": "authsome.cli.providers:providers",
     "register": "authsome.cli.providers:register",
     "run": "authsome.cli.shellcmds:run",
+    "scan": "authsome.cli.scan:scan",
     "setup-git": "authsome.cli.gitcred:setup_git",
     "setup-kube": "authsome.cli.kubecred:setup_kube",
     "setup-shell": "authsome.cli.shellcmds:setup_shell",

@@ -87,14 +87,15 @@ class RunCommand(click.Command):
 @click.command(cls=RunCommand)
 @parameters(options.COMMANDS["run"], connected_refs)
 @click.pass_context
-def run(click_ctx, names, proxy, env_files, allow, policy, read_only):
+def run(click_ctx, names, proxy, env_files, no_masking, allow, policy, read_only):
     """Run a command with fresh credentials.
 
-    --proxy gives the command placeholders, and a local proxy adds the credential to its
-    requests on their way out. With --allow, --policy or --read-only, it adds it only to
-    requests a rule allows, and answers the others 403. --env-file reads a dotenv file whose
-    values may be references (authsome://PROVIDER[:CONNECTION]/FIELD); references in the
-    environment are resolved too.
+    The credentials are concealed in its output (<concealed by authsome>); --no-masking
+    shows it as it is. --proxy gives the command placeholders, and a local proxy adds the
+    credential to its requests on their way out. With --allow, --policy or --read-only, it
+    adds it only to requests a rule allows, and answers the others 403. --env-file reads a
+    dotenv file whose values may be references (authsome://PROVIDER[:CONNECTION]/FIELD);
+    references in the environment are resolved too.
 
     \b
     Examples:
@@ -111,5 +112,11 @@ def run(click_ctx, names, proxy, env_files, allow, policy, read_only):
         raise click.UsageError("no command given; put it after '--'", click_ctx)
     rules = RuleOptions(tuple(allow), tuple(policy), read_only)
     return run_command(
-        click_ctx.obj, list(names), command, proxy=proxy, env_files=env_files, rules=rules
+        click_ctx.obj,
+        list(names),
+        command,
+        proxy=proxy,
+        env_files=env_files,
+        masking=not no_masking,
+        rules=rules,
     )

@@ -6,6 +6,8 @@ from authsome.storage.connection import state_of
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from authsome.factory import Context
 
 
@@ -44,7 +46,7 @@ def rows(ctx: Context) -> list[dict]:
     return out
 
 
-def columns(headers: tuple[str, ...], body: list[tuple[str, ...]]) -> str:
+def columns(headers: tuple[str, ...], body: Sequence[tuple[str, ...]]) -> str:
     """Left-aligned columns, two spaces apart, for people reading a terminal."""
     lines = [headers, *body]
     widths = [max(len(line[i]) for line in lines) for i in range(len(headers))]

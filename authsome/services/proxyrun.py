@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import subprocess
 import tempfile
 import threading
 
@@ -21,11 +19,6 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
 if TYPE_CHECKING:
     from authsome.factory import Context
     from authsome.storage.connections import Connection
-
-FORWARDED = (signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2)
-# The terminal sends these to the whole foreground group, the child included: passing them on
-# would deliver them twice.
-FROM_TERMINAL = (signal.SIGINT, signal.SIGQUIT)
 
 
 class Credential:
@@ -125,17 +118,25 @@ def _targets(ctx: Context, names, argv0: str) -> dict[str, Credential]:
 
 
 def run_proxied(
-    ctx: Context, names: list[str], command: list[str], env_files=(), rules=None
+    ctx: Context,
+    names: list[str],
+    command: list[str],
+    env_files=(),
+    masking: bool = True,
+    rules=None,
 ) -> int:
     """Run `command` behind the proxy; its exit status (a signal is raised again here).
 
     With env files, the proxy serves `names` or else the connections the files reference; a
     reference (in a file or the environment) to a connection it serves is its placeholder.
+    The child's output is masked only when a reference gave it a value besides placeholders:
+    the per-run proxy secret in its *_PROXY variables opens the proxy only to this uid (which
+    can read the child's environment anyway) and only while the run lasts.
     `rules`: the request rules asked for (services/requestrules.py's RuleOptions)."""
     from authsome.proxy import environ as child
     from authsome.proxy.authority import Authority
     from authsome.proxy.server import Proxy, upstream_context
-    from authsome.services import requestrules
+    from authsome.services import childrun, requestrules
     from authsome.services.childenv import scrub
 
     rules = rules or requestrules.RuleOptions()
@@ -150,7 +151,7 @@ def run_proxied(
     in_force = requestrules.for_run(rules, found, targets)
     hosts = [h for t in targets.values() for h in t.hosts]
     placeholders = {v: t.placeholder for t in targets.values() for v in t.variables()}
-    extra = _resolved(ctx, sources, targets, placeholders, command[0])
+    extra, secrets = _resolved(ctx, sources, targets, placeholders, command[0])
     authority = Authority(hosts)
     proxy = Proxy(targets, authority, upstream_context(child.user_ca_files(ctx.environ)), in_force)
     folder = tempfile.mkdtemp(prefix="authsome-run-")  # 0700
@@ -161,14 +162,11 @@ def run_proxied(
         base = {**scrub(ctx.environ, ctx.registry), **extra}
         environ = child.child_environ(base, proxy.url, path, placeholders, hosts)
         proxy.start()
-        status = _wait(command, environ)
+        status = _wait(command, environ, [*secrets, proxy.secret] if masking and secrets else ())
     finally:
         proxy.stop()
         shutil.rmtree(folder, ignore_errors=True)
-    if status < 0:
-        _die_by(-status)
-        return 128 - status
-    return status
+    return childrun.exit_status(status)
 
 
 def _sources(ctx, env_files):
@@ -180,10 +178,11 @@ def _sources(ctx, env_files):
     return Sources(ctx.environ, env_files)
 
 
-def _resolved(ctx, sources, targets, placeholders, argv0: str) -> dict[str, str]:
-    """The references' and files' variables; the proxy's placeholders for what it serves."""
+def _resolved(ctx, sources, targets, placeholders, argv0: str) -> tuple[dict, list[str]]:
+    """The references' and files' variables, the proxy's placeholders for what it serves; and
+    the values references gave (placeholders aside), which the child's output conceals."""
     if sources is None:
-        return {}
+        return {}, []
     from authsome.services import envfiles
     from authsome.services.references import Resolver
 
@@ -193,29 +192,18 @@ def _resolved(ctx, sources, targets, placeholders, argv0: str) -> dict[str, str]
     inherited, from_files = sources.resolve(resolver)
     envfiles.check_agree(placeholders, from_files, [t.ref for t in targets.values()])
     envfiles.audit(ctx, "run", resolver, argv0=argv0)
-    return {**inherited, **from_files}
+    return {**inherited, **from_files}, resolver.secrets
 
 
-def _wait(command: list[str], environ: dict[str, str]) -> int:
-    try:
-        child = subprocess.Popen(command, env=environ)  # noqa: S603 - argv, no shell
-    except (FileNotFoundError, PermissionError) as e:
-        from authsome.services.childenv import not_runnable
+def _wait(command: list[str], environ: dict[str, str], secrets) -> int:
+    """The child's status (-N: signal N); its output masked when `secrets` holds any."""
+    from authsome.services import childrun
+    from authsome.util.masking import Masker
 
-        raise not_runnable(command, e) from None
-    saved = {}
-    for sig in FORWARDED:
-        saved[sig] = signal.signal(sig, lambda s, _f: child.send_signal(s))
-    for sig in FROM_TERMINAL:
-        saved[sig] = signal.signal(sig, lambda _s, _f: None)
-    try:
-        return child.wait()
-    finally:
-        for sig, handler in saved.items():
-            signal.signal(sig, handler)
+    if secrets:
+        return childrun.run_masked(command, environ, (Masker(secrets), Masker(secrets)))
+    from authsome.util.child import FORWARDED, FROM_TERMINAL, forwarding, wait
 
-
-def _die_by(sig: int) -> None:
-    """End this process by `sig`, as the child ended, so the caller sees the same status."""
-    signal.signal(sig, signal.SIG_DFL)
-    os.kill(os.getpid(), sig)
+    pid = childrun.spawn(command, environ, [])
+    with forwarding(pid, FORWARDED, FROM_TERMINAL):
+        return wait(pid)

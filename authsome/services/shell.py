@@ -40,25 +40,29 @@ def run_command(
     command: list[str],
     proxy: bool = False,
     env_files=(),
+    masking: bool = True,
     rules=None,
 ) -> int | None:
-    """Replace this process with `command`, its environment holding fresh credentials.
+    """Run `command`, its environment holding fresh credentials; its status.
 
     Only the credentials of `names`: the rest of the user's environment is passed on without
     what unlocks authsome or holds other credentials (authsome.services.childenv). With
     `env_files`, or references in the environment, their variables too (services/envfiles.py).
-    With `proxy`, the command runs behind `run --proxy`'s proxy instead and its status is
-    returned; `rules` (services/requestrules.py's RuleOptions) limits which requests it signs.
+    With `proxy`, the command runs behind `run --proxy`'s proxy instead; `rules`
+    (services/requestrules.py's RuleOptions) limits which requests it signs. With `masking`,
+    the credentials are concealed in its output (services/childrun.py); without, this process
+    becomes the command.
     """
     if proxy:
         from authsome.services.proxyrun import run_proxied  # the only way to authsome.proxy
 
-        return run_proxied(ctx, names, command, env_files, rules)
+        return run_proxied(ctx, names, command, env_files, masking, rules)
     if rules is not None and rules.given:
         from authsome.errors import UsageError
 
         raise UsageError("--allow, --policy and --read-only are rules for the proxy", "add --proxy")
-    from authsome.services.childenv import not_runnable, scrub
+    from authsome.services.childenv import scrub
+    from authsome.services.childrun import exec_or_relay
     from authsome.services.env import audit_export, collect
 
     sources = None
@@ -73,13 +77,13 @@ def run_command(
 
         export = Export()  # the files say what the command gets
     environ = {**scrub(ctx.environ, ctx.registry), **export.values}
+    secrets = list(export.values.values())
     if sources is not None:
-        environ.update(_resolved(ctx, sources, export, names, command[0]))
-    audit_export(ctx, "run", export, argv0=command[0])  # this pid becomes the child's
-    try:
-        os.execvpe(command[0], command, environ)  # noqa: S606 - argv, no shell
-    except (FileNotFoundError, PermissionError) as e:
-        raise not_runnable(command, e) from None
+        resolved, given = _resolved(ctx, sources, export, names, command[0])
+        environ.update(resolved)
+        secrets += given
+    audit_export(ctx, "run", export, argv0=command[0])  # the child's name, or this pid's
+    return exec_or_relay(command, environ, secrets if masking else ())
 
 
 def _has_references(environ) -> bool:
@@ -87,8 +91,9 @@ def _has_references(environ) -> bool:
     return any(value.startswith("authsome://") for value in environ.values())
 
 
-def _resolved(ctx, sources, export, names, argv0: str) -> dict[str, str]:
-    """The references' and files' variables that the names' exports leave to them."""
+def _resolved(ctx, sources, export, names, argv0: str) -> tuple[dict, list[str]]:
+    """The references' and files' variables that the names' exports leave to them; and the
+    values references gave, which the command's output conceals."""
     from authsome.services import envfiles
     from authsome.services.references import Resolver
     from authsome.storage.connections import parse_ref
@@ -99,4 +104,4 @@ def _resolved(ctx, sources, export, names, argv0: str) -> dict[str, str]:
     envfiles.check_agree(export.values, from_files, names)
     done = {parse_ref(r) for r in export.refs}
     envfiles.audit(ctx, "run", resolver, done, argv0=argv0)
-    return {**inherited, **from_files}
+    return {**inherited, **from_files}, resolver.secrets
