@@ -189,6 +189,9 @@ def serve(ctx, name: str, stdin, stdout, stderr) -> None:
     # stdin is the client's channel, and a passphrase prompt on the terminal the client runs
     # in would take the person's keystrokes: a locked store answers with how to unlock it.
     ctx.io.asks = False
+    from authsome.services.mcpsetup import bridged
+
+    name = bridged(ctx, name)  # a URL: its provider, made on first use
     url = server_url(ctx, name)
     pool = Pool(url, timeout=READ_TIMEOUT)
     try:
