@@ -15,7 +15,7 @@ from mcp.server.mcpserver import Context, MCPServer
 
 
 class Verifier:
-    def __init__(self, oauth):
+    def __init__(self, oauth, required_scopes=()):
         self.oauth, self.seen = oauth, []
 
     async def verify_token(self, token: str) -> AccessToken | None:
@@ -24,16 +24,17 @@ class Verifier:
         if token not in st.access or st.expiry.get(token, time.time() + 1) <= time.time():
             return None
         # RFC 8707: the SDK refuses a token whose audience is not this server.
+        scopes = st.granted.get(token, "").split()
         return AccessToken(
-            token=token, client_id="test-client", scopes=[], resource=st.audience.get(token)
+            token=token, client_id="test-client", scopes=scopes, resource=st.audience.get(token)
         )
 
 
-def _app(oauth, url: str, verifier):
+def _app(oauth, url: str, verifier, required_scopes=()):
     auth = AuthSettings(
         issuer_url=oauth.url,
         resource_server_url=url,
-        required_scopes=[],
+        required_scopes=list(required_scopes),  # else a 403 with insufficient_scope
         validate_token_resource=True,
     )
     server = MCPServer("sdk-test", token_verifier=verifier, auth=auth)
@@ -55,14 +56,14 @@ def _app(oauth, url: str, verifier):
 
 
 class MCPTestServer:
-    def __init__(self, oauth):
+    def __init__(self, oauth, required_scopes=()):
         sock = socket.socket()
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
         self.url = f"http://127.0.0.1:{port}/mcp"
         self.verifier = Verifier(oauth)
         self.requests: list[tuple[str, dict]] = []  # (method, headers) of every HTTP request
-        app = _app(oauth, self.url, self.verifier)
+        app = _app(oauth, self.url, self.verifier, required_scopes)
 
         async def recorded(scope, receive, send):
             if scope["type"] == "http":

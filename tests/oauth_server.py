@@ -30,6 +30,7 @@ class State:
         self.expiry: dict[str, float] = {}  # access token -> when it expires (time.time())
         self.revoked: list[tuple[str, str]] = []
         self.audience: dict[str, str | None] = {}  # access token -> the resource it is for
+        self.granted: dict[str, str] = {}  # access token -> the scope it was issued with
         self.family_resource: dict[str, str | None] = {}  # the resource a login was granted for
         # RFC 8707 as node-oidc-provider enforces it: a refresh may name only the resource its
         # grant named, so a grant without one cannot be refreshed for one (invalid_target).
@@ -286,6 +287,7 @@ class Handler(BaseHTTPRequestHandler):
         if not refresh_call:
             st.family_resource[family] = resource
         st.audience[access] = st.family_resource.get(family)
+        st.granted[access] = scope
         body = {
             "access_token": access,
             "token_type": "Bearer",

@@ -71,7 +71,7 @@ class Bridge:
 
     def token(self, rejected: str | None = None) -> str:
         """A fresh token; with `rejected` (refused by the server), a refreshed one."""
-        from authsome.services.audit import record
+        from authsome.services import mcpaudit
         from authsome.services.refresh import credential, fresh, refreshed
 
         with self.token_lock:
@@ -80,7 +80,7 @@ class Bridge:
                 if "refresh_token" not in conn.secrets:
                     raise NotLoggedIn(f"{self.name} refused its token", self.login_fix())
                 conn = refreshed(self.ctx, conn, self.name, rejected)
-            record(self.ctx, "mcp", conn.provider, conn.connection)
+            mcpaudit.handed(self, conn, rejected is not None)
             return credential(conn)
 
     def login_fix(self) -> str:
@@ -105,6 +105,9 @@ class Bridge:
             return self.say("authsome: the MCP client wrote a line that is not JSON; skipped")
         if not isinstance(message, dict):
             message = {}  # a batch (2025-03-26 only): relayed, answered as a whole
+        from authsome.services.mcpaudit import opened
+
+        opened(self, message)
         try:
             self.post(line, message)
         except NotLoggedIn as e:
@@ -137,6 +140,12 @@ class Bridge:
             return None
         if status == 401:
             return self.fail(message, f"{self.name} refused its token. {self.login_fix()}")
+        if status == 403:
+            from authsome.services.mcpscope import insufficient
+
+            text = insufficient(self.ctx, self.name, response.headers.get("www-authenticate"))
+            if text:
+                return self.fail(message, text)
         if status == 404 and self.session:
             return self.fail(message, f"{self.url} ended the session; restart the MCP client")
         if status >= 400:
@@ -207,5 +216,8 @@ def serve(ctx, name: str, stdin, stdout, stderr) -> None:
         for worker in running:
             worker.join(timeout=30)
         bridge.close()
+        from authsome.services.mcpaudit import closed
+
+        closed(bridge)
     finally:
         pool.close()
