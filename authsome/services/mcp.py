@@ -84,7 +84,9 @@ class Bridge:
             return credential(conn)
 
     def login_fix(self) -> str:
-        return f"run: authsome login {self.name} --flow device_code"
+        from authsome.services.mcplogin import login_fix
+
+        return login_fix(self.ctx, self.name)
 
     def headers(self, token: str) -> dict:
         from authsome.util.http import USER_AGENT
@@ -109,7 +111,14 @@ class Bridge:
 
         opened(self, message)
         try:
-            self.post(line, message)
+            try:
+                self.post(line, message)
+            except NotLoggedIn:
+                from authsome.services.mcplogin import browser_login
+
+                if not browser_login(self):  # on a desktop, the browser login
+                    raise
+                self.post(line, message)
         except NotLoggedIn as e:
             self.fail(message, f"not logged in to {self.name}. {self.login_fix()}")
             del e
