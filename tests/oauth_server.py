@@ -133,9 +133,8 @@ class Handler(BaseHTTPRequestHandler):
             return self._send(
                 200, {"resource": described, "authorization_servers": [self.server.url]}
             )
-        if parts.path in (
-            "/.well-known/oauth-authorization-server",
-            "/.well-known/openid-configuration",
+        if parts.path.startswith(
+            ("/.well-known/oauth-authorization-server", "/.well-known/openid-configuration")
         ):
             if parts.path not in st.metadata_paths:
                 return self._send(404, {"error": "not_found"})

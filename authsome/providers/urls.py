@@ -16,3 +16,15 @@ def url_allowed(url) -> bool:
     import re
 
     return re.match(_LOOPBACK_HTTP, url) is not None
+
+
+def check_url(value, field: str, where: str | None = None) -> None:
+    """Hold a discovered URL to the provider-file rule: credentials go over https only."""
+    if not url_allowed(value):
+        from authsome.errors import ConfigError
+
+        source = f" (from {where})" if where else ""
+        raise ConfigError(
+            f"{field} {value!r}{source} {URL_RULE.replace('must be', 'is not')}",
+            "authsome will not send anything there; ask the server's operator to fix it",
+        )

@@ -69,7 +69,9 @@ def register_resource(ctx, url: str, name: str | None = None, force: bool = Fals
         raise UsageError(f"the MCP server URL {URL_RULE}", "give its https:// URL")
     name = name or _free_name(ctx, derived_name(url))
     check_name("provider", name)
-    issuer = discovery.issuer_for(ctx.http, url)
+    from authsome.oauth.resource import discover
+
+    issuer, scopes = discover(ctx.http, url)
     metadata = discovery.fetch(ctx.http, issuer)
     data = {
         "name": name,
@@ -82,7 +84,7 @@ def register_resource(ctx, url: str, name: str | None = None, force: bool = Fals
         "export": {"env": {"access_token": f"{env_prefix(name)}_TOKEN"}},
     }
     install(ctx, data, f"the metadata of {url}", force)
-    discovery.keep(ctx, name, [None, url], issuer, metadata)  # fetched once, not twice
+    discovery.keep(ctx, name, [None, url], issuer, metadata, scopes)  # fetched once
     return name
 
 
