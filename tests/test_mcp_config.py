@@ -183,3 +183,25 @@ def test_a_provider_may_not_be_named_config(env, tmp_path):
     )
     out = run(["register", str(path)], env)
     assert out.returncode == 9 and "may not be 'config'" in out.stderr
+
+
+BUNDLED_MCP = ("linear-mcp", "notion-mcp", "sentry-mcp", "atlassian-mcp", "supabase-mcp")
+
+
+@pytest.mark.parametrize("name", BUNDLED_MCP)
+def test_the_bundled_mcp_providers_work_by_name_and_by_url(env, name):
+    from urllib.parse import urlsplit
+
+    from authsome.factory import Context
+    from authsome.services.mcpsetup import bridged
+
+    ctx = Context(env)
+    provider = ctx.registry.get(name)
+    url = provider.oauth.resource
+    assert url.startswith("https://") and provider.flow == "dcr_pkce"
+    assert list(provider.hosts) == [urlsplit(url).hostname]
+    assert bridged(ctx, url) == name  # `authsome mcp URL` finds the bundled provider
+    out = run(["mcp", "config", name, "--client", "vscode"], env)
+    assert out.returncode == 0, out.stderr
+    key = name.removesuffix("-mcp")
+    assert json.loads(out.stdout)["servers"][key]["args"] == ["mcp", name]

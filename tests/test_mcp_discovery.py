@@ -5,6 +5,7 @@ the client's identity: a client ID given, a Client ID Metadata Document, then DC
 
 import asyncio
 import json
+import sys
 
 import pytest
 from clitools import AUTHSOME_BIN, run
@@ -98,3 +99,88 @@ def test_a_login_asks_for_the_scopes_the_resource_names(scoped_server, oauth_ser
     asked = [f for p, f in oauth_server.state.requests if p == "/device/code"]
     assert asked[-1]["scope"] == "admin"
     assert asyncio.run(_add(file_env, "sdk")) == "3"  # no 403: the login has the scope
+
+
+def _desktop(env, tmp_path):
+    """A display and a $BROWSER that follows the login's redirects, as a person who approves."""
+    script = tmp_path / "browser.py"
+    script.write_text(
+        "import sys, urllib.request\n"
+        "print(urllib.request.urlopen(sys.argv[1], timeout=30).read().decode(), file=sys.stderr)\n"
+    )
+    return {**env, "DISPLAY": ":99", "BROWSER": f"{sys.executable} {script} %s"}
+
+
+@pytest.fixture
+def sdk_server(oauth_server, file_env):
+    server = MCPTestServer(oauth_server)
+    out = run(["register", "--resource", server.url, "--name", "sdk"], file_env)
+    assert out.returncode == 0, out.stderr
+    yield server
+    server.stop()
+
+
+def _document(oauth_server) -> str:
+    url = f"{oauth_server.url}/client.json"
+    oauth_server.state.client_document = {
+        "client_id": url,
+        "client_name": "authsome",
+        "redirect_uris": ["http://127.0.0.1/callback"],
+        "grant_types": ["authorization_code", "refresh_token"],
+        "token_endpoint_auth_method": "none",
+    }
+    return url
+
+
+def test_a_client_id_metadata_document_comes_before_registration(
+    oauth_server, file_env, tmp_path, sdk_server
+):
+    oauth_server.state.metadata_override = {"client_id_metadata_document_supported": True}
+    url = _document(oauth_server)
+    env = {**_desktop(file_env, tmp_path), "AUTHSOME_CLIENT_METADATA_URL": url}
+    assert run(["inspect", "sdk", "--refresh"], env).returncode == 0  # sees the new metadata
+    out = run(["login", "sdk"], env)
+    assert out.returncode == 0, out.stderr
+    paths = [p for p, _ in oauth_server.state.requests]
+    assert "/register" not in paths and "/client.json" in paths  # the server read the document
+    authorize = [q for p, q in oauth_server.state.requests if p == "/authorize"]
+    assert authorize[-1]["client_id"] == url
+    assert asyncio.run(_add(env, "sdk")) == "3"
+
+
+def test_without_the_servers_support_the_document_is_not_used(
+    oauth_server, file_env, tmp_path, sdk_server
+):
+    env = {**_desktop(file_env, tmp_path), "AUTHSOME_CLIENT_METADATA_URL": _document(oauth_server)}
+    out = run(["login", "sdk"], env)
+    assert out.returncode == 0, out.stderr
+    assert [p for p, _ in oauth_server.state.requests].count("/register") == 1
+
+
+def test_a_client_id_given_comes_before_both(oauth_server, file_env, tmp_path, sdk_server):
+    oauth_server.state.metadata_override = {"client_id_metadata_document_supported": True}
+    env = {**_desktop(file_env, tmp_path), "AUTHSOME_CLIENT_METADATA_URL": _document(oauth_server)}
+    run(["inspect", "sdk", "--refresh"], env)
+    out = run(["login", "sdk", "--client-id", "test-client"], env)
+    assert out.returncode == 0, out.stderr
+    assert "/register" not in [p for p, _ in oauth_server.state.requests]
+    assert [q for p, q in oauth_server.state.requests if p == "/authorize"][-1]["client_id"] == (
+        "test-client"
+    )
+
+
+def test_a_client_id_in_the_provider_file_comes_before_registration(
+    oauth_server, file_env, tmp_path, install_provider, authsome_home
+):
+    # A dcr_pkce provider that names a pre-registered client: the spec's first choice.
+    install_provider(
+        {
+            "name": "pre",
+            "auth_type": "oauth2",
+            "flow": "dcr_pkce",
+            "oauth": {"issuer": oauth_server.url, "client_id": "test-client"},
+        }
+    )
+    out = run(["login", "pre"], _desktop(file_env, tmp_path))
+    assert out.returncode == 0, out.stderr
+    assert "/register" not in [p for p, _ in oauth_server.state.requests]

@@ -194,6 +194,8 @@ def _fill(provider, issuer: str, metadata: dict, scopes=()):
         found.update(_default_scopes(oauth, list(wanted)))
     if metadata.get("authorization_response_iss_parameter_supported") is True:
         found["iss_parameter_supported"] = True  # RFC 9207
+    if metadata.get("client_id_metadata_document_supported") is True:
+        found["client_id_metadata_document_supported"] = True
     if not oauth.supports_device_code and _offers_device(found, metadata):
         found["supports_device_code"] = True
     return provider.replace(oauth=oauth.replace(**found))

@@ -30,6 +30,7 @@ class OAuthSpec(Frozen):
         "authorization_params",
         "redirect_port",
         "iss_parameter_supported",
+        "client_id_metadata_document_supported",
     )
     _defaults = {
         "authorization_url": None,
@@ -49,6 +50,8 @@ class OAuthSpec(Frozen):
         "authorization_params": _empty_mapping,
         "redirect_port": None,
         "iss_parameter_supported": False,  # RFC 9207: the redirect must then carry `iss`
+        # The server takes a URL as client ID, the Client ID Metadata Document's (MCP 2025-11-25).
+        "client_id_metadata_document_supported": False,
     }
 
 
