@@ -98,3 +98,18 @@ def test_without_a_display_the_fix_is_the_providers_flow(
     assert message == "not logged in to testsrv. run: authsome login testsrv"
     assert "authsome: not logged in to testsrv. run: authsome login testsrv\n" in said
     assert "browser" not in said
+
+
+class _Offline:
+    """A stand-in context whose provider cannot be resolved now (offline)."""
+
+    def provider(self, name):
+        from authsome.errors import NetworkError
+
+        raise NetworkError("id.example.com could not be reached")
+
+
+def test_offline_the_fix_is_the_device_flow_mcp_servers_mostly_offer():
+    from authsome.services.mcplogin import login_fix
+
+    assert login_fix(_Offline(), "srv:work") == "run: authsome login srv:work --flow device_code"

@@ -5,7 +5,6 @@ the endpoints are found again (and checked again) as for any provider with oauth
 
 from __future__ import annotations
 
-import ipaddress
 from urllib.parse import urlsplit
 
 from authsome.errors import ConfigError, UsageError
@@ -33,6 +32,8 @@ def derived_name(url: str) -> str:
 
 
 def _is_ip(host: str) -> bool:
+    import ipaddress  # here: `authsome mcp NAME` never needs it
+
     try:
         ipaddress.ip_address(host)
     except ValueError:
