@@ -101,7 +101,12 @@ def test_without_a_display_the_fix_is_the_providers_flow(
 
 
 class _Offline:
-    """A stand-in context whose provider cannot be resolved now (offline)."""
+    """A stand-in context whose provider cannot be resolved now (offline), and no login."""
+
+    class connections:  # noqa: N801 - a stand-in for ctx.connections
+        @staticmethod
+        def find(provider, connection):
+            return None
 
     def provider(self, name):
         from authsome.errors import NetworkError
@@ -113,3 +118,26 @@ def test_offline_the_fix_is_the_device_flow_mcp_servers_mostly_offer():
     from authsome.services.mcplogin import login_fix
 
     assert login_fix(_Offline(), "srv:work") == "run: authsome login srv:work --flow device_code"
+
+
+class _Forgetful(set):
+    def add(self, item):
+        pass
+
+
+def test_a_refused_login_gets_the_fix_that_replaces_it(
+    oauth_server, install_provider, file_env, tmp_path
+):
+    server = _server(oauth_server, install_provider)
+    try:
+        assert run(["login", "testsrv"], file_env).returncode == 0
+        oauth_server.state.access = _Forgetful()  # every token is refused, new ones too
+        with (tmp_path / "stderr").open("w+") as errlog:
+            message = asyncio.run(_add(file_env, errlog))
+            fix = "run: authsome login testsrv --force --flow device_code"
+            assert message.endswith(fix), message
+            oauth_server.state.access = set()
+            assert run(fix.split()[2:], file_env).returncode == 0  # the command, word for word
+            assert asyncio.run(_add(file_env, errlog)) == "3"
+    finally:
+        server.stop()

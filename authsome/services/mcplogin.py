@@ -56,13 +56,23 @@ def _login(ctx, name: str, flow: str) -> None:
 
 
 def login_fix(ctx, name: str) -> str:
-    """The one-line fix for no login: the device flow where the provider has it, which works
-    from any terminal (over SSH, in a container); else its own flow, from a desktop."""
+    """The one-line fix for no login (or a refused one, --force): the device flow where the
+    provider has it, which works from any terminal (over SSH, in a container); else its own
+    flow, from a desktop."""
     from authsome.oauth import DEVICE_CODE
     from authsome.storage.connections import parse_ref
 
+    ref = parse_ref(name)
     try:
-        device = DEVICE_CODE in ctx.provider(parse_ref(name)[0]).flows()
+        device = DEVICE_CODE in ctx.provider(ref[0]).flows()
     except AuthsomeError:
         device = True  # not known now (offline): the flow MCP servers mostly offer
-    return f"run: authsome login {name}" + (f" --flow {DEVICE_CODE}" if device else "")
+    try:
+        again = ctx.connections.find(*ref) is not None  # a login the server refused
+    except AuthsomeError:
+        again = False
+    return (
+        f"run: authsome login {name}"
+        + (" --force" if again else "")
+        + (f" --flow {DEVICE_CODE}" if device else "")
+    )
