@@ -184,3 +184,15 @@ def test_a_client_id_in_the_provider_file_comes_before_registration(
     out = run(["login", "pre"], _desktop(file_env, tmp_path))
     assert out.returncode == 0, out.stderr
     assert "/register" not in [p for p, _ in oauth_server.state.requests]
+
+
+@pytest.mark.parametrize("methods", [["plain"], None])
+def test_no_s256_in_the_metadata_is_no_login(oauth_server, file_env, tmp_path, sdk_server, methods):
+    # The MCP spec: S256 listed, or no login (absent means no PKCE at all).
+    oauth_server.state.metadata_override = {"code_challenge_methods_supported": methods}
+    env = _desktop(file_env, tmp_path)
+    assert run(["inspect", "sdk", "--refresh"], env).returncode == 0
+    out = run(["login", "sdk", "--flow", "dcr_pkce"], env)
+    assert out.returncode == 7 and "does not list S256" in out.stderr
+    paths = [p for p, _ in oauth_server.state.requests]
+    assert "/authorize" not in paths and "/register" not in paths

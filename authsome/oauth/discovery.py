@@ -196,6 +196,8 @@ def _fill(provider, issuer: str, metadata: dict, scopes=()):
         found["iss_parameter_supported"] = True  # RFC 9207
     if metadata.get("client_id_metadata_document_supported") is True:
         found["client_id_metadata_document_supported"] = True
+    methods = metadata.get("code_challenge_methods_supported")
+    found["code_challenge_methods"] = tuple(_listed(methods))
     if not oauth.supports_device_code and _offers_device(found, metadata):
         found["supports_device_code"] = True
     return provider.replace(oauth=oauth.replace(**found))

@@ -31,6 +31,7 @@ class OAuthSpec(Frozen):
         "redirect_port",
         "iss_parameter_supported",
         "client_id_metadata_document_supported",
+        "code_challenge_methods",
     )
     _defaults = {
         "authorization_url": None,
@@ -52,6 +53,8 @@ class OAuthSpec(Frozen):
         "iss_parameter_supported": False,  # RFC 9207: the redirect must then carry `iss`
         # The server takes a URL as client ID, the Client ID Metadata Document's (MCP 2025-11-25).
         "client_id_metadata_document_supported": False,
+        # The metadata's code_challenge_methods_supported; None when no metadata was fetched.
+        "code_challenge_methods": None,
     }
 
 
