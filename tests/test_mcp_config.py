@@ -205,3 +205,12 @@ def test_the_bundled_mcp_providers_work_by_name_and_by_url(env, name):
     assert out.returncode == 0, out.stderr
     key = name.removesuffix("-mcp")
     assert json.loads(out.stdout)["servers"][key]["args"] == ["mcp", name]
+
+
+def test_a_server_by_its_url_is_configured_as_is(env):
+    url = "https://mcp.example.com/mcp"
+    out = run(["mcp", "config", url, "--client", "cursor"], env)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["mcpServers"]["example"]["args"] == ["mcp", url]
+    out = run(["mcp", "config", "http://mcp.example.com/mcp", "--client", "cursor"], env)
+    assert out.returncode == 2 and "https" in out.stderr

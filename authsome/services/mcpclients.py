@@ -221,10 +221,18 @@ def configure(ctx, name: str, client: str, *, write=False, key=None, file=None, 
     """Print the client's entry for `authsome mcp NAME`, or (`write`) add it to its file."""
     import shlex
 
+    from authsome.services.mcpsetup import derived_name, is_url
     from authsome.services.program import self_argv
 
     check_client(client)
-    ctx.registry.get(name)  # a known provider, or the error that says so
+    if is_url(name):  # `authsome mcp URL`: the provider is made on first use
+        from authsome.providers.urls import URL_RULE, url_allowed
+
+        if not url_allowed(name):
+            raise UsageError(f"the MCP server URL {URL_RULE}", "give its https:// URL")
+        key = key or server_key(derived_name(name))
+    else:
+        ctx.registry.get(name)  # a known provider, or the error that says so
     key = key or server_key(name)
     value = entry(client, key, [*self_argv(), "mcp", name])
     path = Path(file) if file else config_path(client, ctx.environ)
