@@ -214,3 +214,13 @@ def test_a_server_by_its_url_is_configured_as_is(env):
     assert json.loads(out.stdout)["mcpServers"]["example"]["args"] == ["mcp", url]
     out = run(["mcp", "config", "http://mcp.example.com/mcp", "--client", "cursor"], env)
     assert out.returncode == 2 and "https" in out.stderr
+
+
+def test_tab_after_mcp_config_is_no_error(env):
+    protocol = {
+        "_AUTHSOME_COMPLETE": "bash_complete",
+        "COMP_WORDS": "authsome mcp config ",
+        "COMP_CWORD": "3",
+    }
+    out = subprocess.run([AUTHSOME_BIN], env={**env, **protocol}, capture_output=True, text=True)
+    assert out.returncode == 0 and out.stderr == ""

@@ -38,7 +38,10 @@ class _BridgeOrConfig(click.Command):
         if args[:1] == ["config"]:
             # A sibling of this context, so that usage lines read `authsome mcp config`.
             ctx.meta["authsome.mcp.config"] = config.make_context(
-                f"{ctx.info_name} config", args[1:], parent=ctx.parent
+                f"{ctx.info_name} config",
+                args[1:],
+                parent=ctx.parent,
+                resilient_parsing=ctx.resilient_parsing,  # Tab: no error for what is missing
             )
             return []
         return super().parse_args(ctx, args)
