@@ -194,6 +194,12 @@ class Context:
     def refresh_margin(self) -> int:
         return settings.resolve_refresh_margin(self.environ).value
 
+    @lazy
+    def client_metadata_url(self) -> str | None:
+        """The user's Client ID Metadata Document, for servers that take one as client ID."""
+        home = self.home.config_file
+        return settings.resolve_client_metadata_url(self.environ, self.config, home).value
+
     def leave_connections(self) -> None:
         """In a forked helper: leave the open connections (HTTP, Vault) to the parent and open
         new ones when needed; two processes cannot share one TLS session."""

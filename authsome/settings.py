@@ -16,6 +16,7 @@ ENV_BACKEND = "AUTHSOME_BACKEND"
 ENV_REFRESH_MARGIN = "AUTHSOME_REFRESH_MARGIN"
 ENV_HTTP_TIMEOUT = "AUTHSOME_HTTP_TIMEOUT"
 ENV_AUDIT = "AUTHSOME_AUDIT"
+ENV_CLIENT_METADATA_URL = "AUTHSOME_CLIENT_METADATA_URL"
 DEFAULT_HTTP_TIMEOUT = 30
 BACKENDS = ("keychain", "file", "vault")
 DEFAULT_REFRESH_MARGIN = 300
@@ -99,6 +100,24 @@ def resolve_audit(environ: dict[str, str], config: dict, config_path: str) -> Re
             raise ConfigError(f"{config_path}: audit must be true or false", "fix the file")
         return Resolved(config["audit"], "config")
     return Resolved(True, "default")
+
+
+def resolve_client_metadata_url(environ: dict[str, str], config: dict, config_path: str):
+    """The URL of a Client ID Metadata Document describing authsome, if the user has one: the
+    client ID for servers that advertise client_id_metadata_document_supported."""
+    from authsome.providers.urls import URL_RULE, url_allowed
+
+    value, source, where = environ.get(ENV_CLIENT_METADATA_URL), "env", ENV_CLIENT_METADATA_URL
+    if not value and "client_metadata_url" in config:
+        value, source, where = config["client_metadata_url"], "config", config_path
+    if not value:
+        return Resolved(None, "default")
+    path = value.split("://", 1)[-1].partition("/")[2] if isinstance(value, str) else ""
+    if not url_allowed(value) or not path:  # the draft: https, with a path
+        raise ConfigError(
+            f"{where}: client_metadata_url {URL_RULE}, with a path", "fix the setting"
+        )
+    return Resolved(value, source)
 
 
 def resolve_refresh_margin(environ: dict[str, str]) -> Resolved:

@@ -18,7 +18,7 @@ from mcp.server.mcpserver import Context, MCPServer
 
 
 class Verifier:
-    def __init__(self, oauth):
+    def __init__(self, oauth, required_scopes=()):
         self.oauth, self.seen = oauth, []
 
     async def verify_token(self, token: str) -> AccessToken | None:
@@ -27,8 +27,9 @@ class Verifier:
         if token not in st.access or st.expiry.get(token, time.time() + 1) <= time.time():
             return None
         # RFC 8707: the SDK refuses a token whose audience is not this server.
+        scopes = st.granted.get(token, "").split()
         return AccessToken(
-            token=token, client_id="test-client", scopes=[], resource=st.audience.get(token)
+            token=token, client_id="test-client", scopes=scopes, resource=st.audience.get(token)
         )
 
 
@@ -80,11 +81,11 @@ def loopback() -> tuple[socket.socket, str]:
     return sock, f"http://127.0.0.1:{sock.getsockname()[1]}/mcp"
 
 
-def _app(issuer: str, url: str, verifier, scopes: list[str]):
+def _app(issuer: str, url: str, verifier, required_scopes=()):
     auth = AuthSettings(
         issuer_url=issuer,
         resource_server_url=url,
-        required_scopes=scopes,
+        required_scopes=list(required_scopes),  # else a 403 with insufficient_scope
         validate_token_resource=True,
     )
     server = MCPServer("sdk-test", token_verifier=verifier, auth=auth)
@@ -109,11 +110,11 @@ class MCPTestServer:
     """Over tests/oauth_server.py's tokens (`oauth`), or over `verifier`'s, issued by `issuer`;
     on `bound` (loopback()) when its URL had to be known before."""
 
-    def __init__(self, oauth=None, issuer=None, verifier=None, bound=None, scopes=()):
+    def __init__(self, oauth=None, issuer=None, verifier=None, bound=None, required_scopes=()):
         sock, self.url = bound or loopback()
         self.verifier = verifier or Verifier(oauth)
         self.requests: list[tuple[str, dict]] = []  # (method, headers) of every HTTP request
-        app = _app(issuer or oauth.url, self.url, self.verifier, list(scopes))
+        app = _app(issuer or oauth.url, self.url, self.verifier, required_scopes)
 
         async def recorded(scope, receive, send):
             if scope["type"] == "http":
@@ -168,7 +169,7 @@ if __name__ == "__main__":
     url = f"http://127.0.0.1:{bound.getsockname()[1]}/mcp"
     verifier = Introspector(issuer, cache="--cache" in sys.argv)
     server = MCPTestServer(
-        issuer=issuer, verifier=verifier, bound=(bound, url), scopes=scopes.split(",")
+        issuer=issuer, verifier=verifier, bound=(bound, url), required_scopes=scopes.split(",")
     )
     print("ready", flush=True)
     server.thread.join()

@@ -55,7 +55,7 @@ class Stack:
             return
         self.introspector = Introspector(self.issuer)
         self.mcp = MCPTestServer(
-            issuer=self.issuer, verifier=self.introspector, bound=bound, scopes=["mcp"]
+            issuer=self.issuer, verifier=self.introspector, bound=bound, required_scopes=["mcp"]
         )
 
     def stop(self) -> None:

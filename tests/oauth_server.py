@@ -30,6 +30,7 @@ class State:
         self.expiry: dict[str, float] = {}  # access token -> when it expires (time.time())
         self.revoked: list[tuple[str, str]] = []
         self.audience: dict[str, str | None] = {}  # access token -> the resource it is for
+        self.granted: dict[str, str] = {}  # access token -> the scope it was issued with
         self.family_resource: dict[str, str | None] = {}  # the resource a login was granted for
         # RFC 8707 as node-oidc-provider enforces it: a refresh may name only the resource its
         # grant named, so a grant without one cannot be refreshed for one (invalid_target).
@@ -63,6 +64,9 @@ class State:
         self.token_error = None  # (error, error_description) for every device token poll
         self.scopes_supported: list[str] | None = None  # metadata's scopes_supported
         self.registrations: list[dict] = []
+        # A Client ID Metadata Document this server serves at /client.json (None: no such
+        # page); a URL client ID is fetched and checked at /authorize, as the MCP spec asks.
+        self.client_document: dict | None = None
         # Faults, set by tests.
         # Called when a refresh request arrives, before it is answered; returning "drop" loses
         # the request (no answer, no rotation).
@@ -132,15 +136,18 @@ class Handler(BaseHTTPRequestHandler):
             return self._send(
                 200, {"resource": described, "authorization_servers": [self.server.url]}
             )
-        if parts.path in (
-            "/.well-known/oauth-authorization-server",
-            "/.well-known/openid-configuration",
+        if parts.path.startswith(
+            ("/.well-known/oauth-authorization-server", "/.well-known/openid-configuration")
         ):
             if parts.path not in st.metadata_paths:
                 return self._send(404, {"error": "not_found"})
             return self._send(200, self.server.metadata())
+        if parts.path == "/client.json" and st.client_document is not None:
+            return self._send(200, st.client_document)
         if parts.path != "/authorize":
             return self._send(404, {"error": "not_found"})
+        if q.get("client_id", "").startswith("http") and not _document_allows(q):
+            return self._send(400, "client metadata document refused", "text/plain")
         registered = [r for r in st.registrations if r["client_id"] == q.get("client_id")]
         if registered and q.get("redirect_uri") not in registered[0]["redirect_uris"]:
             return self._send(400, "redirect_uri not registered", "text/plain")
@@ -286,6 +293,7 @@ class Handler(BaseHTTPRequestHandler):
         if not refresh_call:
             st.family_resource[family] = resource
         st.audience[access] = st.family_resource.get(family)
+        st.granted[access] = scope
         body = {
             "access_token": access,
             "token_type": "Bearer",
@@ -374,6 +382,21 @@ class Handler(BaseHTTPRequestHandler):
                 st.on_refresh_stage("answered", form)
             return
         self._error("unsupported_grant_type")
+
+
+def _document_allows(q: dict) -> bool:
+    """The document at the client ID URL names itself and the redirect URI (any loopback
+    port: RFC 8252 section 7.3)."""
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(q["client_id"], timeout=10) as answer:  # noqa: S310 - http(s) only, checked by the caller
+            doc = json.loads(answer.read())
+    except (OSError, ValueError):
+        return False
+    redirect = urlsplit(q.get("redirect_uri", ""))
+    portless = f"{redirect.scheme}://{redirect.hostname}{redirect.path}"
+    return doc.get("client_id") == q["client_id"] and portless in doc.get("redirect_uris", [])
 
 
 class OAuthServer(ThreadingHTTPServer):

@@ -209,12 +209,9 @@ def test_a_resource_may_name_its_metadata_in_its_challenge(oauth_server, file_en
     http = Context(file_env).http
     assert discovery.issuer_for(http, f"{oauth_server.url}/mcp-hinted") == oauth_server.url
     paths = [p for p, _ in oauth_server.state.requests]
-    assert paths == [
-        "/.well-known/oauth-protected-resource/mcp-hinted",
-        "/.well-known/oauth-protected-resource",
-        "/mcp-hinted",
-        "/meta/prm-hinted",
-    ]
+    # The MCP authorization spec: the challenge's metadata first, the well-known URLs only
+    # when it names none.
+    assert paths == ["/mcp-hinted", "/meta/prm-hinted"]
 
 
 def test_challenge_metadata_about_another_resource_is_refused(oauth_server, file_env):

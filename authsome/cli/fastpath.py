@@ -76,6 +76,8 @@ def run(args: list[str]) -> int | AuthsomeError | None:
     """The exit status of `authsome ARGS`, or None when click should handle them."""
     # Only the commands in RUNS: the others are declared for Tab, and `parse` does not check
     # what click's types (an IntRange, say) would.
+    if args[:2] == ["mcp", "config"]:  # a command of its own, not a NAME (cli/mcp.py)
+        return None
     spec = COMMANDS.get(args[0]) if args and args[0] in RUNS else None
     given = parse(args[1:], spec) if spec else None
     if given is None:

@@ -4,7 +4,7 @@ and the Connection its tokens become. Shared by every OAuth flow."""
 from __future__ import annotations
 
 from authsome.errors import ConfigError, UsageError
-from authsome.oauth import DCR_PKCE, DEVICE_CODE
+from authsome.oauth import DEVICE_CODE
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
 if TYPE_CHECKING:
@@ -15,15 +15,14 @@ def settle(ctx: Context, request):
     """`request` with its client ID, secret, scopes and redirect port decided."""
     provider = request.provider
     oauth, prefix = provider.oauth, provider.env_prefix
+    # The MCP authorization spec's order: a client ID given (--client-id, $PREFIX_CLIENT_ID, the
+    # provider file), then the user's Client ID Metadata Document where the server takes one,
+    # then dynamic registration, in every flow.
     client_id = request.client_id or ctx.environ.get(f"{prefix}_CLIENT_ID") or oauth.client_id
+    if not client_id and oauth.client_id_metadata_document_supported:
+        client_id = ctx.client_metadata_url  # the user's, if set
     registration, port = None, request.port
-    # Dynamic registration stands in for a client ID in every flow: always for dcr_pkce (unless
-    # --client-id), and for pkce and device_code when no client ID is known.
-    if (
-        oauth.registration_url
-        and not request.client_id
-        and (request.flow == DCR_PKCE or not client_id)
-    ):
+    if oauth.registration_url and not client_id:
         from authsome.oauth import dcr
 
         device = request.flow == DEVICE_CODE

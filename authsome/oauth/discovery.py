@@ -8,13 +8,12 @@ Metadata is cached per provider in ~/.authsome/cache/discovery/NAME.json for a d
 from __future__ import annotations
 
 import json
-import re
 from types import MappingProxyType
 from urllib.parse import urlsplit
 
 from authsome.errors import AuthFailed, ConfigError
 from authsome.oauth import DCR_PKCE, DEVICE_CODE, DEVICE_GRANT
-from authsome.providers.urls import URL_RULE, url_allowed
+from authsome.providers.urls import check_url
 from authsome.util import fsutil
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
@@ -48,22 +47,14 @@ def default_scopes(metadata: dict) -> tuple[str, ...]:
 
 def metadata_urls(issuer: str) -> list[str]:
     """Where to look, in order: RFC 8414's well-known URI, then OpenID Connect's."""
+    # For an issuer with a path, OpenID's name is tried inserted too (RFC 8414 section 5), as
+    # the MCP authorization spec asks, before it is appended (OpenID Connect Discovery 1.0).
     parts = urlsplit(issuer.rstrip("/"))
     base = f"{parts.scheme}://{parts.netloc}"
-    return [
-        f"{base}/.well-known/oauth-authorization-server{parts.path}",
-        f"{issuer.rstrip('/')}/.well-known/openid-configuration",
-    ]
-
-
-def check_url(value, field: str, where: str | None = None) -> None:
-    """Hold a discovered URL to the provider-file rule: credentials go over https only."""
-    if not url_allowed(value):
-        source = f" (from {where})" if where else ""
-        raise ConfigError(
-            f"{field} {value!r}{source} {URL_RULE.replace('must be', 'is not')}",
-            "authsome will not send anything there; ask the server's operator to fix it",
-        )
+    urls = [f"{base}/.well-known/oauth-authorization-server{parts.path}"]
+    if parts.path:
+        urls.append(f"{base}/.well-known/openid-configuration{parts.path}")
+    return [*urls, f"{issuer.rstrip('/')}/.well-known/openid-configuration"]
 
 
 def check_metadata(metadata: dict, where: str) -> None:
@@ -94,61 +85,11 @@ def fetch(http, issuer: str) -> dict:
     )
 
 
-def protected_resource_urls(resource: str) -> list[tuple[str, str]]:
-    """RFC 9728 well-known URLs for `resource`, each with the identifier it was built from."""
-    # The well-known name goes between the host and the resource's path, then (as MCP clients
-    # do) at the root.
-    parts = urlsplit(resource.rstrip("/"))
-    base = f"{parts.scheme}://{parts.netloc}"
-    urls = [(f"{base}/.well-known/oauth-protected-resource{parts.path}", resource)]
-    if parts.path:
-        urls.append((f"{base}/.well-known/oauth-protected-resource", base))
-    return urls
-
-
-_RESOURCE_METADATA = re.compile(r'resource_metadata\s*=\s*(?:"([^"]*)"|([^\s,]+))')
-
-
 def issuer_for(http, resource: str) -> str:
     """The authorization server a protected resource (an MCP server, say) names."""
-    tried = []
-    for url, identifier in protected_resource_urls(resource):
-        issuer, status = _named_issuer(http, url, resource, {identifier, resource})
-        if issuer:
-            return issuer
-        tried.append(f"{url} (HTTP {status})")
-    # RFC 9728 section 5.1: a resource may name its metadata in its 401 challenge instead.
-    found = _RESOURCE_METADATA.search(http.challenge(resource) or "")
-    if found:
-        url = found.group(1) or found.group(2)
-        downgrade = urlsplit(resource).scheme == "https" and urlsplit(url).scheme != "https"
-        if downgrade or not url_allowed(url):
-            tried.append(f"{url} (named in the 401 of {resource}; not https, not used)")
-        else:
-            issuer, status = _named_issuer(http, url, resource, {resource})
-            if issuer:
-                return issuer
-            tried.append(f"{url} (HTTP {status}, named in the 401 of {resource})")
-    raise ConfigError(
-        f"no protected resource metadata for {resource}: tried {', '.join(tried)}",
-        "give oauth.issuer instead",
-    )
+    from authsome.oauth.resource import discover
 
-
-def _named_issuer(http, url: str, resource: str, allowed: set[str]) -> tuple[str | None, int]:
-    """(the first authorization server the metadata at `url` names, or None; HTTP status)."""
-    status, body = http.get_json(url)
-    servers = body.get("authorization_servers") if status == 200 else None
-    if not (isinstance(servers, list) and servers and isinstance(servers[0], str)):
-        return None, status
-    described = str(body.get("resource", resource)).rstrip("/")
-    if described not in {a.rstrip("/") for a in allowed}:
-        raise AuthFailed(
-            f"the metadata at {url} describes {body.get('resource')!r}, not {resource!r}",
-            "check oauth.resource",
-        )
-    check_url(servers[0], "authorization_servers", f"the metadata at {url}")
-    return servers[0], status
+    return discover(http, resource)[0]
 
 
 def _cache_path(ctx: Context, name: str):
@@ -157,8 +98,9 @@ def _cache_path(ctx: Context, name: str):
     return Path(ctx.home.path, "cache", "discovery", f"{name}.json")
 
 
-def cached(ctx: Context, provider, refresh: bool = False) -> tuple[str, dict]:
-    """(issuer, metadata) for the provider, from the cache when fresh."""
+def cached(ctx: Context, provider, refresh: bool = False) -> tuple[str, dict, list]:
+    """(issuer, metadata, the scopes its resource asks for) for the provider, from the cache
+    when fresh."""
     path = _cache_path(ctx, provider.name)
     oauth = provider.oauth
     if not refresh:
@@ -170,20 +112,26 @@ def cached(ctx: Context, provider, refresh: bool = False) -> tuple[str, dict]:
                 # Checked again: the cache may predate the check.
                 check_url(doc["issuer"], "issuer", f"the cached metadata in {path}")
                 check_metadata(doc["metadata"], f"the cached metadata in {path}")
-                return doc["issuer"], doc["metadata"]
+                return doc["issuer"], doc["metadata"], _listed(doc.get("scopes"))
         except (OSError, ValueError, KeyError, TypeError):
             pass
-    issuer = oauth.issuer or issuer_for(ctx.http, oauth.resource)
+    issuer, scopes = oauth.issuer, list[str]()
+    if not issuer:
+        from authsome.oauth.resource import discover
+
+        issuer, scopes = discover(ctx.http, oauth.resource)
     metadata = fetch(ctx.http, issuer)
-    keep(ctx, provider.name, [oauth.issuer, oauth.resource], issuer, metadata)
-    return issuer, metadata
+    keep(ctx, provider.name, [oauth.issuer, oauth.resource], issuer, metadata, scopes)
+    return issuer, metadata, scopes
 
 
-def keep(ctx: Context, name: str, asked: list, issuer: str, metadata: dict) -> None:
-    """Cache `metadata`, fetched for the provider `name` (asked: its [issuer, resource])."""
+def keep(ctx: Context, name: str, asked: list, issuer: str, metadata: dict, scopes=()) -> None:
+    """Cache `metadata`, fetched for the provider `name` (asked: its [issuer, resource]), with
+    the scopes its resource asks for."""
     path = _cache_path(ctx, name)
     fsutil.ensure_private_dir(path.parent)
     body = {"asked": asked, "issuer": issuer, "fetched_at": int(ctx.clock()), "metadata": metadata}
+    body["scopes"] = list(scopes)
     fsutil.atomic_write(path, json.dumps(body, indent=1).encode())
 
 
@@ -195,7 +143,7 @@ def resolve_cached(ctx: Context, provider):
         doc = json.loads(_cache_path(ctx, provider.name).read_text(encoding="utf-8"))
         if doc["asked"] != [oauth.issuer, oauth.resource]:
             return None
-        return _fill(provider, doc["issuer"], doc["metadata"])
+        return _fill(provider, doc["issuer"], doc["metadata"], _listed(doc.get("scopes")))
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
@@ -214,8 +162,7 @@ def resolve(ctx: Context, provider, refresh: bool = False):
     )
     if not refresh and all(getattr(oauth, f) is not None for f in needed):
         return provider
-    issuer, metadata = cached(ctx, provider, refresh)
-    return _fill(provider, issuer, metadata)
+    return _fill(provider, *cached(ctx, provider, refresh))
 
 
 def _default_scopes(oauth, scopes: tuple[str, ...]) -> dict:
@@ -228,23 +175,33 @@ def _default_scopes(oauth, scopes: tuple[str, ...]) -> dict:
     return found
 
 
+def _listed(value) -> list[str]:
+    return [s for s in value if isinstance(s, str)] if isinstance(value, list) else []
+
+
 def _offers_device(found: dict, metadata: dict) -> bool:
     """A device endpoint, and the device grant listed (or no grants listed at all)."""
     grants = metadata.get("grant_types_supported") or []
     return bool(found.get("device_authorization_url")) and (DEVICE_GRANT in grants or not grants)
 
 
-def _fill(provider, issuer: str, metadata: dict):
+def _fill(provider, issuer: str, metadata: dict, scopes=()):
     """`provider` with what it lacks taken from `issuer`'s metadata."""
     oauth = provider.oauth
     found: dict[str, object] = {} if oauth.issuer else {"issuer": issuer}
     for meta_field, spec_field in ENDPOINTS.items():
         if getattr(oauth, spec_field) is None and isinstance(metadata.get(meta_field), str):
             found[spec_field] = metadata[meta_field]
-    if not oauth.scopes and default_scopes(metadata):
-        found.update(_default_scopes(oauth, default_scopes(metadata)))
+    # The scopes the resource asks for (oauth/resource.py), else OpenID's defaults offered.
+    wanted = list(scopes) or default_scopes(metadata)
+    if not oauth.scopes and wanted:
+        found.update(_default_scopes(oauth, tuple(wanted)))
     if metadata.get("authorization_response_iss_parameter_supported") is True:
         found["iss_parameter_supported"] = True  # RFC 9207
+    if metadata.get("client_id_metadata_document_supported") is True:
+        found["client_id_metadata_document_supported"] = True
+    methods = metadata.get("code_challenge_methods_supported")
+    found["code_challenge_methods"] = tuple(_listed(methods))
     if not oauth.supports_device_code and _offers_device(found, metadata):
         found["supports_device_code"] = True
     return provider.replace(oauth=oauth.replace(**found))

@@ -45,8 +45,21 @@ DONE_PAGE = (
 
 def obtain(ctx: Context, request):
     """The pkce and dcr_pkce flows: settle the client, log in in the browser, keep the tokens."""
+    _check_s256(request.provider)
     request = client.settle(ctx, request)
     return client.connection(request, run(ctx, request))
+
+
+def _check_s256(provider) -> None:
+    """An MCP server's authorization server must list S256 in its metadata, or the MCP
+    authorization spec (2025-11-25) forbids the login: it may not do PKCE at all."""
+    methods = provider.oauth.code_challenge_methods
+    if provider.oauth.resource and methods is not None and "S256" not in methods:
+        raise AuthFailed(
+            f"the authorization server of {provider.display_name} does not list S256 in its"
+            " code_challenge_methods_supported",
+            "authsome will not log in there without PKCE; ask the server's operator to fix it",
+        )
 
 
 def make_verifier() -> tuple[str, str]:

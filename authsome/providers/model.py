@@ -36,6 +36,8 @@ class OAuthSpec(Frozen):
         "authorization_params",
         "redirect_port",
         "iss_parameter_supported",
+        "client_id_metadata_document_supported",
+        "code_challenge_methods",
     )
     _defaults = {
         "authorization_url": None,
@@ -55,6 +57,10 @@ class OAuthSpec(Frozen):
         "authorization_params": _empty_mapping,
         "redirect_port": None,
         "iss_parameter_supported": False,  # RFC 9207: the redirect must then carry `iss`
+        # The server takes a URL as client ID, the Client ID Metadata Document's (MCP 2025-11-25).
+        "client_id_metadata_document_supported": False,
+        # The metadata's code_challenge_methods_supported; None when no metadata was fetched.
+        "code_challenge_methods": None,
     }
 
     if TYPE_CHECKING:

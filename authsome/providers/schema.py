@@ -140,10 +140,15 @@ def parse_provider(
     )
 
 
+RESERVED_NAMES = ("config",)  # `authsome mcp config` configures clients; it bridges no server
+
+
 def _name(c: _Checker, data: dict, expect_name: str | None) -> str:
     name = c.take(data, "name", str, "", required=True)
     if not is_name(name):
         raise c.fail("name", "must be lowercase letters, digits, '.', '_' or '-'")
+    if name in RESERVED_NAMES:
+        raise c.fail("name", f"may not be {name!r}: `authsome mcp {name}` is a command")
     if expect_name and name != expect_name:
         raise c.fail("name", f"is {name!r} but the file is named {expect_name}.json")
     return name

@@ -23,3 +23,15 @@ def _has_host(rest: str) -> bool:
     name none, and a connection to them would fail in http.client, not as a config error."""
     authority = rest.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0].rpartition("@")[2]
     return bool(authority if authority.startswith("[") else authority.partition(":")[0])
+
+
+def check_url(value, field: str, where: str | None = None) -> None:
+    """Hold a discovered URL to the provider-file rule: credentials go over https only."""
+    if not url_allowed(value):
+        from authsome.errors import ConfigError
+
+        source = f" (from {where})" if where else ""
+        raise ConfigError(
+            f"{field} {value!r}{source} {URL_RULE.replace('must be', 'is not')}",
+            "authsome will not send anything there; ask the server's operator to fix it",
+        )

@@ -75,7 +75,7 @@ class Bridge:
 
     def token(self, rejected: str | None = None) -> str:
         """A fresh token; with `rejected` (refused by the server), a refreshed one."""
-        from authsome.services.audit import record
+        from authsome.services import mcpaudit
         from authsome.services.refresh import credential, fresh, refreshed
 
         with self.token_lock:
@@ -84,11 +84,13 @@ class Bridge:
                 if "refresh_token" not in conn.secrets:
                     raise NotLoggedIn(f"{self.name} refused its token", self.login_fix())
                 conn = refreshed(self.ctx, conn, self.name, rejected)
-            record(self.ctx, "mcp", conn.provider, conn.connection)
+            mcpaudit.handed(self, conn, rejected is not None)
             return credential(conn)
 
     def login_fix(self) -> str:
-        return f"run: authsome login {self.name} --flow device_code"
+        from authsome.services.mcplogin import login_fix
+
+        return login_fix(self.ctx, self.name)
 
     def headers(self, token: str) -> dict:
         from authsome.util.http import USER_AGENT
@@ -109,8 +111,18 @@ class Bridge:
             return self.say("authsome: the MCP client wrote a line that is not JSON; skipped")
         if not isinstance(message, dict):
             message = {}  # a batch (2025-03-26 only): relayed, answered as a whole
+        from authsome.services.mcpaudit import opened
+
+        opened(self, message)
         try:
-            self.post(line, message)
+            try:
+                self.post(line, message)
+            except NotLoggedIn:
+                from authsome.services.mcplogin import browser_login
+
+                if not browser_login(self):  # on a desktop, the browser login
+                    raise
+                self.post(line, message)
         except NotLoggedIn as e:
             self.fail(message, f"not logged in to {self.name}. {self.login_fix()}")
             del e
@@ -141,6 +153,12 @@ class Bridge:
             return None
         if status == 401:
             return self.fail(message, f"{self.name} refused its token. {self.login_fix()}")
+        if status == 403:
+            from authsome.services.mcpscope import insufficient
+
+            text = insufficient(self.ctx, self.name, response.headers.get("www-authenticate"))
+            if text:
+                return self.fail(message, text)
         if status == 404 and self.session:
             return self.fail(message, f"{self.url} ended the session; restart the MCP client")
         if status >= 400:
@@ -193,6 +211,9 @@ def serve(ctx: Context, name: str, stdin, stdout, stderr) -> None:
     # stdin is the client's channel, and a passphrase prompt on the terminal the client runs
     # in would take the person's keystrokes: a locked store answers with how to unlock it.
     ctx.io.asks = False
+    from authsome.services.mcpsetup import bridged
+
+    name = bridged(ctx, name)  # a URL: its provider, made on first use
     url = server_url(ctx, name)
     pool = Pool(url, timeout=READ_TIMEOUT)
     try:
@@ -208,5 +229,8 @@ def serve(ctx: Context, name: str, stdin, stdout, stderr) -> None:
         for worker in running:
             worker.join(timeout=30)
         bridge.close()
+        from authsome.services.mcpaudit import closed
+
+        closed(bridge)
     finally:
         pool.close()
