@@ -20,6 +20,8 @@ class ExitCode:
     FILESYSTEM = 12
     STORE_DENIED = 13
     STORE_CONFLICT = 14
+    SANDBOX_UNAVAILABLE = 15
+    PROXY_STOPPED = 16
     COMMAND_NOT_FOUND = 127
     CANCELLED = 130
 
@@ -93,3 +95,11 @@ class StoreConflict(StoreUnavailable):
 
 class FilesystemError(AuthsomeError):
     """A file in the authsome home cannot be written or read: disk full, read-only, wrong type."""
+
+
+class SandboxUnavailable(AuthsomeError):
+    """`run --sandbox` cannot sandbox here: not Linux, no bwrap, user namespaces disallowed."""
+
+
+class ProxyStopped(AuthsomeError):
+    """`run --sandbox`: the sandbox's link to the proxy broke mid-run; the command was stopped."""

@@ -67,6 +67,30 @@ def _json() -> dict:
     return option("--json", dest="as_json", flag=True, help="Print JSON.")
 
 
+# run --proxy --sandbox's options (Linux): kept apart, as the sandbox is its own feature.
+SANDBOX_OPTIONS = (
+    option(
+        "--sandbox",
+        dest="sandbox",
+        flag=True,
+        help="With --proxy: run the command where it cannot reach its credentials but through"
+        " the proxy (Linux, bubblewrap).",
+    ),
+    option(
+        "--hide",
+        dest="hide",
+        metavar="PATH",
+        multiple=True,
+        help="With --sandbox: hide this file or folder too (repeatable).",
+    ),
+    option(
+        "--ssh-agent",
+        dest="ssh_agent",
+        flag=True,
+        help="With --sandbox: let the command use your SSH agent.",
+    ),
+)
+
 # command -> its argument (keyword, how many: -1 for any number; None for no argument) and its
 # options, in --help order. cli/fastpath.py runs only the commands in its RUNS table.
 COMMANDS = {
@@ -137,6 +161,7 @@ COMMANDS = {
                 help="Hold placeholders; a local proxy adds the credentials to requests to their"
                 " hosts.",
             ),
+            *SANDBOX_OPTIONS,
         ),
     },
 }

@@ -81,20 +81,34 @@ class RunCommand(click.Command):
 @click.command(cls=RunCommand)
 @parameters(options.COMMANDS["run"], connected_refs)
 @click.pass_context
-def run(click_ctx, names, proxy):
+def run(click_ctx, names, proxy, **sandboxing):
     """Run a command with fresh credentials.
 
     --proxy gives the command placeholders, and a local proxy adds the credential to its
-    requests on their way out.
+    requests on their way out. --sandbox also keeps the command from everything else that
+    would open a credential: authsome, the keyrings, the network but the proxy.
 
     \b
     Examples:
       authsome run github -- gh repo list
       authsome run --proxy github openai -- my-agent
+      authsome run --proxy --sandbox --hide ~/.aws github -- my-agent
     """
     from authsome.services.shell import run_command
 
     command = click_ctx.meta.get("authsome.command")
     if not command:
         raise click.UsageError("no command given; put it after '--'", click_ctx)
-    return run_command(click_ctx.obj, list(names), command, proxy=proxy)
+    sandbox = _sandbox(click_ctx, **sandboxing)
+    return run_command(click_ctx.obj, list(names), command, proxy=proxy, sandbox=sandbox)
+
+
+def _sandbox(click_ctx, sandbox, hide, ssh_agent):
+    """The sandbox asked for, if any; --hide and --ssh-agent mean nothing without it."""
+    if not sandbox:
+        if hide or ssh_agent:
+            raise click.UsageError("--hide and --ssh-agent need --sandbox", click_ctx)
+        return None
+    from authsome.services.sandboxrun import Sandbox
+
+    return Sandbox(hide=hide, ssh_agent=ssh_agent)

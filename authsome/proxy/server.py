@@ -76,10 +76,15 @@ class Proxy:
                 return  # stopped
             threading.Thread(target=self._handle, args=(sock,), daemon=True).start()
 
-    def _handle(self, sock) -> None:
+    def take(self, sock) -> None:
+        """Serve a connection the sandbox's forwarder handed over: its peer is inside the
+        sandbox, whose forwarder alone holds the other end of the pair it came through."""
+        self._handle(sock, trusted=True)
+
+    def _handle(self, sock, trusted=False) -> None:
         try:
             _no_delay(sock)
-            if self._same_user(sock):
+            if trusted or self._same_user(sock):
                 self._serve(sock)
         except (OSError, h11.ProtocolError):
             pass  # the child went away, or spoke nonsense: nothing to tell it

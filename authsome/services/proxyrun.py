@@ -99,8 +99,9 @@ def _targets(ctx, names, argv0: str) -> dict[str, Credential]:
     return targets
 
 
-def run_proxied(ctx, names: list[str], command: list[str]) -> int:
-    """Run `command` behind the proxy; its exit status (a signal is raised again here)."""
+def run_proxied(ctx, names: list[str], command: list[str], sandbox=None) -> int:
+    """Run `command` behind the proxy; its exit status (a signal is raised again here).
+    `sandbox` (services.sandboxrun.Sandbox): run it in one."""
     from authsome.proxy import environ as child
     from authsome.proxy.authority import Authority
     from authsome.proxy.server import Proxy, upstream_context
@@ -121,8 +122,14 @@ def run_proxied(ctx, names: list[str], command: list[str]) -> int:
             f.write(child.bundle(authority.pem(), ctx.environ))
         base = scrub(ctx.environ, ctx.registry)
         environ = child.child_environ(base, proxy.url, path, placeholders, hosts)
-        proxy.start()
-        status = _wait(command, environ)
+        if sandbox is None:
+            proxy.start()
+            status = _wait(command, environ)
+        else:
+            from authsome.services.sandboxrun import run_sandboxed
+
+            signals = (FORWARDED, FROM_TERMINAL)
+            status = run_sandboxed(ctx, proxy, command, environ, folder, path, sandbox, signals)
     finally:
         proxy.stop()
         shutil.rmtree(folder, ignore_errors=True)

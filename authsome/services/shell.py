@@ -30,17 +30,24 @@ def completion_script(shell: str) -> str:
     return (data_dir("completions") / name).read_text(encoding="utf-8")
 
 
-def run_command(ctx, names: list[str], command: list[str], proxy: bool = False) -> int | None:
+def run_command(
+    ctx, names: list[str], command: list[str], proxy: bool = False, sandbox=None
+) -> int | None:
     """Replace this process with `command`, its environment holding fresh credentials.
 
     Only the credentials of `names`: the rest of the user's environment is passed on without
     what unlocks authsome or holds other credentials (authsome.services.childenv). With
-    `proxy`, the command runs behind `run --proxy`'s proxy instead and its status is returned.
+    `proxy`, the command runs behind `run --proxy`'s proxy instead and its status is returned;
+    with `sandbox` too (services.sandboxrun.Sandbox), in a sandbox.
     """
+    if sandbox is not None and not proxy:
+        from authsome.errors import UsageError
+
+        raise UsageError("--sandbox needs --proxy", "add --proxy")
     if proxy:
         from authsome.services.proxyrun import run_proxied  # the only way to authsome.proxy
 
-        return run_proxied(ctx, names, command)
+        return run_proxied(ctx, names, command, sandbox)
     from authsome.services.childenv import not_runnable, scrub
     from authsome.services.env import audit_export, collect
 
