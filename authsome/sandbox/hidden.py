@@ -80,7 +80,7 @@ def existing(paths) -> list[tuple[str, bool]]:
     """(real path, is a folder) of each path that exists, globs expanded; a path inside a
     hidden folder is left out (it is gone with the folder), and so is "/"."""
     real = {}
-    for pattern in paths:
+    for pattern in filter(None, paths):
         for path in glob.glob(os.path.expanduser(pattern)) if "*" in pattern else [pattern]:
             path = os.path.realpath(os.path.expanduser(path))
             if path != "/" and os.path.lexists(path):

@@ -32,6 +32,7 @@ def diagnose(ctx, fix: bool = False) -> dict:
     from authsome.services import helpercheck
 
     report["docker"] = helpercheck.docker(problems)
+    report["sandbox"] = _sandbox(ctx)
     report["problems"] = problems
     report["ok"] = not problems
     report["seconds"] = round(time.perf_counter() - start, 4)
@@ -150,6 +151,13 @@ def _sessions(ctx) -> dict:
     }
 
 
+def _sandbox(ctx) -> dict:
+    """Whether `run --proxy --sandbox` can run here: said, not a problem, as few need it."""
+    from authsome.sandbox.checks import probe
+
+    return probe(ctx.environ)
+
+
 def render(report: dict) -> str:
     """The report for people."""
     lines = [f"authsome {report['version']}"]
@@ -252,6 +260,14 @@ def _render_sessions(sessions: dict) -> list[str]:
     return lines
 
 
+def _render_sandbox(sandbox: dict) -> list[str]:
+    if sandbox["usable"]:
+        return [f"sandbox:   run --proxy --sandbox can run here ({sandbox['detail']})"]
+    fix = sandbox["fix"]
+    return [f"sandbox:   run --proxy --sandbox cannot run here: {sandbox['detail']}."
+            f" {fix[0].upper()}{fix[1:]}"]  # fmt: skip
+
+
 _SECTIONS = (
     ("home", _render_home),
     ("keychain", _render_keychain),
@@ -260,4 +276,5 @@ _SECTIONS = (
     ("vault", _render_vault),
     ("index", _render_index),
     ("sessions", _render_sessions),
+    ("sandbox", _render_sandbox),
 )
