@@ -438,6 +438,9 @@ def main() -> int:
         import proxy  # benchmarks/proxy.py: run --proxy's start-up and per-request cost
 
         proxy.measure(b, base_env(tmp / "proxy"))
+        import sandbox  # benchmarks/sandbox.py: what run --proxy --sandbox adds
+
+        sandbox.measure(b, base_env(tmp / "sandbox"))
     table = b.table()
     print(table)
     failed = [r["name"] for r in b.rows if r["ok"] is False]

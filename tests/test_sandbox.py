@@ -21,6 +21,13 @@ from realparts import require
 pytestmark = pytest.mark.real
 
 
+@pytest.fixture(autouse=True)
+def _sandbox_here():
+    from realparts import require_sandbox
+
+    require_sandbox()
+
+
 @pytest.fixture
 def api(tmp_path):
     server = ApiServer(tmp_path / "api")

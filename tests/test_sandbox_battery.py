@@ -28,6 +28,15 @@ from realparts import (
 )
 
 pytestmark = pytest.mark.real
+
+
+@pytest.fixture(autouse=True)
+def _sandbox_here():
+    from realparts import require_sandbox
+
+    require_sandbox()
+
+
 EXFILTRATE = str(Path(__file__).with_name("exfiltrate.py"))
 READ_KEY = """
 import sys
