@@ -160,6 +160,19 @@ def test_exit_status_and_signals_pass_through(proxy_env, tmp_path):
     assert caught.exists()
 
 
+def test_ctrl_c_reaches_the_command_and_not_the_sandbox(proxy_env, tmp_path):
+    """The terminal sends SIGINT to the whole foreground group: authsome, bwrap, the command.
+    bwrap killed by it would take the sandbox down before the command could handle it."""
+    started, caught = tmp_path / "started", tmp_path / "caught"
+    script = (f'trap "touch {caught}; exit 5" INT; touch {started};'
+              " while :; do sleep 0.05; done")  # fmt: skip
+    proc = _start(proxy_env, "sh", "-c", script)  # its own group, as a terminal's job
+    wait_for(started.exists)
+    os.killpg(proc.pid, signal.SIGINT)
+    assert proc.wait(30) == 5, proc.stderr.read()
+    assert caught.exists()
+
+
 def test_a_command_not_found_inside(proxy_env):
     out = _sandboxed(proxy_env, "no-such-command-here")
     assert (out.returncode, out.stdout) == (127, "")

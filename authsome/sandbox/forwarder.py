@@ -17,7 +17,7 @@ import os
 import select
 import sys
 
-KEEP_DEFAULT = (_signal.SIGINT, _signal.SIGQUIT, _signal.SIGPIPE, _signal.SIGXFSZ)
+DEFAULT = (_signal.SIGPIPE, _signal.SIGXFSZ)  # Python's own changes, undone for the command
 
 
 def _listen(port: int):
@@ -63,7 +63,10 @@ def _serve(control, listener, wake: int, pid: int) -> int:
                 if not message:  # authsome, and so its proxy, is gone
                     os.kill(pid, _signal.SIGKILL)
                     return 125
-                os.kill(pid, int(message[1:]))
+                try:  # noqa: SIM105 - contextlib would cost the start-up its imports
+                    os.kill(pid, int(message[1:]))
+                except ProcessLookupError:  # ended, not yet reaped: the wake-up comes next
+                    pass
             else:
                 while os.read(wake, 512) == 512:
                     pass
@@ -76,16 +79,19 @@ def _serve(control, listener, wake: int, pid: int) -> int:
 def main(argv) -> int:
     control = _socket.socket(fileno=int(argv[1]))
     os.set_inheritable(control.fileno(), False)
-    stderr, port, command = int(argv[2]), int(argv[3]), argv[4:]
+    stderr, port, command = int(argv[2]), int(argv[3]), argv[5:]
+    # The terminal's signals: ignored here (and by bwrap), the command's by default unless
+    # the user's shell had them ignored (a background job).
+    default = (*DEFAULT, *(int(n) for n in argv[4].split(",") if n != "-"))
     listener = _listen(port)
     wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
     _signal.set_wakeup_fd(wake_w)
     _signal.signal(_signal.SIGCHLD, lambda *_: None)
-    _signal.signal(_signal.SIGINT, _signal.SIG_IGN)  # the terminal's: the command's to take
+    _signal.signal(_signal.SIGINT, _signal.SIG_IGN)  # bwrap passed it ignored; Python may not
     os.dup2(stderr, 2)  # until here, bwrap's errors and ours went to authsome
     os.close(stderr)
     try:
-        pid = os.posix_spawnp(command[0], command, os.environ, setsigdef=KEEP_DEFAULT)
+        pid = os.posix_spawnp(command[0], command, os.environ, setsigdef=default)
     except OSError as e:
         control.send(b"e%d" % e.errno)
         return 127

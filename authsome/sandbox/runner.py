@@ -23,12 +23,36 @@ def run(command, environ, hidden, keep, port: int, on_connection, signals=((), (
     """Run `command` sandboxed; its exit status, or minus the signal that ended it.
 
     Each connection the child makes to 127.0.0.1:`port` reaches `on_connection` as a socket.
-    `signals`: (those passed on to the command, those ignored here). Raises OSError (ENOENT,
-    EACCES) when the command cannot be started inside."""
+    `signals`: (those passed on to the command, those the terminal sends it already). Raises
+    OSError (ENOENT, EACCES) when the command cannot be started inside."""
     why = unavailable(environ)
     if why:
         raise SandboxUnavailable(*why)
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    saved = _forward(ours, signals)
+    # The terminal's signals the command gets by default, unless they were ignored here.
+    reset = [sig for sig in signals[1] if saved[sig] != signal.SIG_IGN]
+    try:
+        with ours:
+            proc, said = _start(command, environ, hidden, keep, (port, reset), theirs)
+            with said:
+                try:
+                    served = _serve(ours, on_connection)
+                except BaseException:
+                    ours.close()  # the forwarder kills the command when this end goes
+                    proc.wait()
+                    raise
+                proc.wait()
+                return _ended(served, proc.returncode, said, command, environ)
+    finally:
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
+
+
+def _start(command, environ, hidden, keep, forwarder, theirs):
+    """bwrap with the forwarder and `command`; (its process, a file of what it said before
+    the command started). `forwarder`: (port, the signals it resets for the command)."""
+    port, reset = forwarder
     errors_r, errors_w = os.pipe()
     filter_r, filter_w = os.pipe()
     stderr = os.dup(2)
@@ -38,38 +62,32 @@ def run(command, environ, hidden, keep, port: int, on_connection, signals=((), (
         shutil.which("bwrap", path=environ.get("PATH")),
         *bwrap.arguments(hidden, keep, os.getcwd(), filter_r),
         "--", sys.executable, "-I", "-S", FORWARDER, str(theirs.fileno()), str(stderr), str(port),
-        *command,
+        ",".join(map(str, reset)) or "-", *command,
     ]  # fmt: skip
     try:
         proc = subprocess.Popen(  # noqa: S603 - argv, no shell
             argv, env=environ, stderr=errors_w, pass_fds=(theirs.fileno(), stderr, filter_r)
         )
+    except OSError:
+        os.close(errors_r)
+        raise
     finally:
         for fd in (errors_w, filter_r, stderr):
             os.close(fd)
         theirs.close()
-    with ours, open(errors_r, "rb") as said:
-        saved = _forward(ours, signals)
-        try:
-            outcome = _serve(ours, on_connection)
-        except BaseException:
-            ours.close()  # the forwarder kills the command when this end goes
-            proc.wait()
-            raise
-        finally:
-            for sig, handler in saved.items():
-                signal.signal(sig, handler)
-        proc.wait()
-        return _ended(outcome, proc.returncode, said, command, environ)
+    return proc, open(errors_r, "rb")  # noqa: SIM115 - the caller closes it
 
 
 def _forward(ours, signals) -> dict:
+    """Pass `forwarded` signals on to the command. The terminal's own (Ctrl-C, Ctrl-\\) reach
+    it directly; they are ignored here, and by bwrap, which inherits that: bwrap killed by
+    Ctrl-C would take the sandbox down before the command could handle it."""
     forwarded, ignored = signals
     saved = {}
     for sig in forwarded:
         saved[sig] = signal.signal(sig, lambda s, _f: _tell(ours, b"k%d" % s))
     for sig in ignored:
-        saved[sig] = signal.signal(sig, lambda _s, _f: None)
+        saved[sig] = signal.signal(sig, signal.SIG_IGN)
     return saved
 
 
