@@ -173,6 +173,25 @@ def test_ctrl_c_reaches_the_command_and_not_the_sandbox(proxy_env, tmp_path):
     assert caught.exists()
 
 
+def test_an_interactive_command_reads_its_terminal_and_takes_ctrl_c(proxy_env):
+    from ptyrun import PtyProcess
+
+    script = ('trap "echo caught-int; exit 5" INT; printf "name? "; read x; echo "hi $x";'
+              " while :; do sleep 0.05; done")  # fmt: skip
+    argv = [AUTHSOME_BIN, "run", "--proxy", "--sandbox", "testsrv", "--", "sh", "-c", script]
+    proc = PtyProcess(argv, {**proxy_env, "TERM": "dumb"})
+    try:
+        proc.expect(b"name? ")
+        proc.send(b"world\n")
+        proc.expect(b"hi world")
+        proc.send(b"\x03")  # Ctrl-C, typed: the terminal signals its foreground group
+        proc.expect(b"caught-int")
+    except BaseException:
+        proc.close()
+        raise
+    assert proc.wait() == 5
+
+
 def test_a_command_not_found_inside(proxy_env):
     out = _sandboxed(proxy_env, "no-such-command-here")
     assert (out.returncode, out.stdout) == (127, "")
