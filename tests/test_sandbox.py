@@ -211,6 +211,9 @@ def test_without_bwrap_the_command_never_runs(proxy_env, tmp_path):
     )
     assert not marker.exists()
     assert run(["run", "--proxy", "testsrv", "--", "/bin/sh", "-c", "true"], env).returncode == 0
+    # Said before anything else: a login that is missing too is not what stops it.
+    out = run(["run", "--proxy", "--sandbox", "openai", "--", "/bin/sh", "-c", "true"], env)
+    assert out.returncode == 15, out.stderr
 
 
 def test_without_user_namespaces_the_command_never_runs(proxy_env, tmp_path):

@@ -107,6 +107,10 @@ def run_proxied(ctx, names: list[str], command: list[str], sandbox=None) -> int:
     from authsome.proxy.server import Proxy, upstream_context
     from authsome.services.childenv import scrub
 
+    if sandbox is not None:  # said before any refresh: the command will not run here
+        from authsome.services.sandboxrun import require_sandbox
+
+        require_sandbox(ctx.environ)
     # The proxy refreshes for as long as the child lives, from threads; the first refresh, made
     # here before they start, keeps its failure in this process's memory too (refreshfail).
     ctx.refresh_in_helper = False

@@ -17,6 +17,16 @@ class Sandbox(Frozen):
     _defaults = {"hide": (), "ssh_agent": False}
 
 
+def require_sandbox(environ) -> None:
+    """Raise SandboxUnavailable when no sandbox can be had here at all (not Linux, no bwrap)."""
+    from authsome.errors import SandboxUnavailable
+    from authsome.sandbox.checks import unavailable
+
+    why = unavailable(environ)
+    if why:
+        raise SandboxUnavailable(*why)
+
+
 def run_sandboxed(ctx, proxy, command, environ, folder: str, bundle: str, sandbox, signals) -> int:
     """Run `command` in the sandbox, its connections served by `proxy`; its exit status."""
     from authsome import settings
