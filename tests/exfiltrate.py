@@ -6,6 +6,7 @@ or null; "why": why not}, and what it saw of other processes. The test looks for
 secret in all it printed, and checks that every "got" is null.
 """
 
+import base64
 import contextlib
 import ctypes
 import json
@@ -14,6 +15,7 @@ import re
 import socket
 import subprocess
 import sys
+import urllib.parse
 import urllib.request
 
 FACTS = json.load(open(sys.argv[1]))  # noqa: SIM115
@@ -56,6 +58,35 @@ def _files():
                 with contextlib.suppress(OSError), open(path, "rb") as f:
                     got[path] = f.read(1 << 20).decode("latin-1")
     return {"got": got or None, "why": "nothing there"}
+
+
+def _through_proxy(request: bytes) -> bytes:
+    proxy = urllib.parse.urlsplit(os.environ["HTTPS_PROXY"])
+    auth = base64.b64encode(f"{proxy.username}:{proxy.password}".encode())
+    sock = socket.create_connection((proxy.hostname, proxy.port), timeout=30)
+    with sock:
+        sock.sendall(request.replace(b"\r\n\r\n", b"\r\nProxy-Authorization: Basic "
+                                     + auth + b"\r\n\r\n", 1))  # fmt: skip
+        answer = b""
+        while b"\r\n\r\n" not in answer and (chunk := sock.recv(4096)):
+            answer += chunk
+        return answer
+
+
+@attempt("this machine's services, tunnelled through the proxy")
+def _tunnel():
+    got, why = [], []
+    _, port = FACTS["direct"][1]  # not a provider's host: the proxy would only tunnel it
+    for host in ("127.0.0.1", "localhost", "[::1]", "0.0.0.0", "169.254.169.254"):  # noqa: S104
+        for request in (
+            f"CONNECT {host}:{port} HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n",
+            f"GET http://{host}:{port}/ HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n",
+        ):
+            answer = _through_proxy(request.encode())
+            status = answer.split(b"\r\n", 1)[0].decode("latin-1")
+            refused = status.split(" ")[1:2] in (["403"], ["502"])  # the proxy's own answers
+            (why if refused else got).append(f"{request.split()[1]}: {status}")
+    return {"got": got or None, "why": why}
 
 
 @attempt("unmount the hidden home from a user namespace of its own")

@@ -177,3 +177,15 @@ def test_the_sysctl_that_stops_bwrap_is_named_with_its_fix(tmp_path, files, uid,
         (tmp_path / name).write_text(value + "\n")
     problem = checks.userns_problem(str(tmp_path), uid=uid)
     assert (problem and found in problem[1]) if found else problem is None
+
+
+@pytest.mark.parametrize(
+    ("address", "local"),
+    [("127.0.0.1", True), ("127.8.9.10", True), ("::1", True), ("::ffff:127.0.0.1", True),
+     ("0.0.0.0", True), ("::", True), ("169.254.169.254", True), ("fe80::1%eth0", True),  # noqa: S104
+     ("10.0.0.1", False), ("140.82.112.6", False), ("2606:4700::1111", False)],
+)  # fmt: skip
+def test_the_sandbox_proxy_tunnels_nothing_to_this_machine(address, local):
+    from authsome.proxy.local import _local
+
+    assert _local(address) is local

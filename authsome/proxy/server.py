@@ -55,6 +55,8 @@ class Proxy:
         token = base64.b64encode(f"{USER}:{self.secret}".encode())
         self._expected = b"basic " + token
         self._listener = socket.create_server(("127.0.0.1", 0))
+        # How tunnels and plain http reach a host; the sandbox's keeps them off this machine.
+        self.dial = socket.create_connection
         self.port = self._listener.getsockname()[1]
 
     @property
@@ -148,7 +150,7 @@ class Proxy:
 
     def _tunnel(self, sock, conn, host: str, port: int) -> None:
         try:
-            up = _no_delay(socket.create_connection((host, port), timeout=CONNECT_TIMEOUT))
+            up = _no_delay(self.dial((host, port), timeout=CONNECT_TIMEOUT))
         except OSError as e:
             return answer(conn, sock, 502, f"authsome proxy: cannot reach {host}:{port}: {e}")
         with up:
@@ -173,14 +175,15 @@ class Proxy:
             )
         target = (url.path or "/") + (f"?{url.query}" if url.query else "")
         first = h11.Request(method=request.method, target=target, headers=request.headers)
-        relay = Relay(sock, lambda: self._open(url.hostname, url.port or 80, False), single=True)
+        opener = lambda: self._open(url.hostname, url.port or 80, False, self.dial)  # noqa: E731
+        relay = Relay(sock, opener, single=True)
         relay.conn = conn
         relay.serve(first)
 
-    def _open(self, host: str, port: int, tls: bool):
+    def _open(self, host: str, port: int, tls: bool, dial=socket.create_connection):
         """A connection to the upstream; NetworkError, saying why, when there is none."""
         try:
-            raw = _no_delay(socket.create_connection((host, port), timeout=CONNECT_TIMEOUT))
+            raw = _no_delay(dial((host, port), timeout=CONNECT_TIMEOUT))
         except OSError as e:
             raise NetworkError(
                 f"cannot reach {host}:{port} ({e.strerror or e})", "check the address and network"

@@ -130,10 +130,7 @@ def run_proxied(ctx, names: list[str], command: list[str], sandbox=None) -> int:
             proxy.start()
             status = _wait(command, environ)
         else:
-            from authsome.services.sandboxrun import run_sandboxed
-
-            signals = (FORWARDED, FROM_TERMINAL)
-            status = run_sandboxed(ctx, proxy, command, environ, folder, path, sandbox, signals)
+            status = _in_sandbox(ctx, proxy, command, environ, (folder, path), sandbox)
     finally:
         proxy.stop()
         shutil.rmtree(folder, ignore_errors=True)
@@ -141,6 +138,17 @@ def run_proxied(ctx, names: list[str], command: list[str], sandbox=None) -> int:
         _die_by(-status)
         return 128 - status
     return status
+
+
+def _in_sandbox(ctx, proxy, command, environ, run_files, sandbox) -> int:
+    """`run --proxy --sandbox`'s child (services/sandboxrun.py); `run_files`: (the run's
+    folder, its CA bundle)."""
+    from authsome.proxy.local import dial_away
+    from authsome.services.sandboxrun import run_sandboxed
+
+    proxy.dial = dial_away  # what it tunnels for the sandbox stays off this machine
+    signals = (FORWARDED, FROM_TERMINAL)
+    return run_sandboxed(ctx, proxy, command, environ, *run_files, sandbox, signals)
 
 
 def _wait(command: list[str], environ: dict[str, str]) -> int:
