@@ -63,7 +63,12 @@ def userns_problem(proc_sys: str = "/proc/sys", uid=None) -> tuple[str, str] | N
 def fix_for(environ) -> str:
     """How to make bwrap start, when it did not."""
     found = userns_problem()
-    return found[1] if found else "check that user namespaces are allowed: authsome doctor"
+    if found:
+        return found[1]
+    return (
+        "allow user namespaces here (sysctl user.max_user_namespaces,"
+        " kernel.unprivileged_userns_clone; in a container, one that permits them)"
+    )
 
 
 def probe(environ) -> dict:
@@ -83,5 +88,5 @@ def probe(environ) -> dict:
     return {
         "usable": False,
         "detail": known[0] if known else f"bwrap failed: {said[:200]}",
-        "fix": known[1] if known else "check that user namespaces are allowed",
+        "fix": known[1] if known else fix_for(environ),
     }
