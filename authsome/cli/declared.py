@@ -17,6 +17,8 @@ def parameters(spec: dict, shell_complete):
             settings["type"] = click.Choice(opt["choices"])
         elif opt["span"]:
             settings["type"] = click.IntRange(*opt["span"])
+        if opt.get("many"):
+            settings["multiple"] = True
         if opt["default"] not in (None, False):
             settings["default"] = opt["default"]
         decorators.append(click.option(*opt["names"], opt["dest"], **settings))

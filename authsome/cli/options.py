@@ -44,10 +44,11 @@ FLOWS = _Names("authsome.oauth", "FLOWS")
 
 
 def option(
-    *names: str, dest: str, flag=False, choices=(), default=None, span=None, **shown
+    *names: str, dest: str, flag=False, choices=(), default=None, span=None, many=False, **shown
 ) -> dict:
     """One option: its names, the keyword it fills; `span` (low, high) for a whole number in
-    that range; `shown` is --help text (help, show_default)."""
+    that range; `many`: it may be given again, and fills a tuple; `shown` is --help text
+    (help, show_default)."""
     return {
         "names": names,
         "dest": dest,
@@ -55,6 +56,7 @@ def option(
         "choices": choices,
         "default": False if flag else default,
         "span": span,
+        "many": many,
         "shown": shown,
     }
 
@@ -80,7 +82,7 @@ SANDBOX_OPTIONS = (
         "--hide",
         dest="hide",
         metavar="PATH",
-        multiple=True,
+        many=True,
         help="With --sandbox: hide this file or folder too (repeatable).",
     ),
     option(
