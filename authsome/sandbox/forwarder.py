@@ -29,7 +29,10 @@ def _listen(port: int):
 
 
 def _hand_over(listener, control) -> None:
-    fd, _ = listener._accept()
+    try:
+        fd, _ = listener._accept()
+    except OSError:  # the client left before it was accepted, or no descriptor was free
+        return
     try:
         rights = [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, fd.to_bytes(4, sys.byteorder))]
         control.sendmsg([b"c"], rights)
@@ -51,6 +54,14 @@ def _reap(pid: int):
 
 
 def _serve(control, listener, wake: int, pid: int) -> int:
+    try:
+        return _loop(control, listener, wake, pid)
+    except OSError:  # authsome, and so its proxy, is gone: the command goes too
+        os.kill(pid, _signal.SIGKILL)
+        return 125
+
+
+def _loop(control, listener, wake: int, pid: int) -> int:
     poll = select.poll()
     for fd in (listener.fileno(), control.fileno(), wake):
         poll.register(fd, select.POLLIN)
