@@ -21,6 +21,8 @@ class ExitCode:
     STORE_DENIED = 13
     STORE_CONFLICT = 14
     BAD_INPUT = 15
+    SANDBOX_UNAVAILABLE = 16
+    PROXY_STOPPED = 17
     COMMAND_NOT_FOUND = 127
     CANCELLED = 130
 
@@ -98,3 +100,11 @@ class FilesystemError(AuthsomeError):
 
 class InputError(AuthsomeError):
     """An env file, template or `authsome://` reference is malformed or names what is not there."""
+
+
+class SandboxUnavailable(AuthsomeError):
+    """`run --sandbox` cannot sandbox here: not Linux, no bwrap, user namespaces disallowed."""
+
+
+class ProxyStopped(AuthsomeError):
+    """`run --sandbox`: the sandbox's link to the proxy broke mid-run; the command was stopped."""

@@ -26,6 +26,8 @@ EXIT_CODES: dict[type[errors.AuthsomeError], int] = {
     errors.StoreDenied: ExitCode.STORE_DENIED,
     errors.StoreConflict: ExitCode.STORE_CONFLICT,
     errors.InputError: ExitCode.BAD_INPUT,
+    errors.SandboxUnavailable: ExitCode.SANDBOX_UNAVAILABLE,
+    errors.ProxyStopped: ExitCode.PROXY_STOPPED,
     errors.CommandNotFound: ExitCode.COMMAND_NOT_FOUND,
     errors.Cancelled: ExitCode.CANCELLED,
 }

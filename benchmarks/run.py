@@ -447,6 +447,9 @@ def main() -> int:
         import masking  # benchmarks/masking.py: run's masked output, 100 MB through it
 
         masking.measure(b, base_env(tmp / "masking"))
+        import sandbox  # benchmarks/sandbox.py: what run --proxy --sandbox adds
+
+        sandbox.measure(b, base_env(tmp / "sandbox"))
     table = b.table()
     print(table)
     failed = [r["name"] for r in b.rows if r["ok"] is False]

@@ -294,3 +294,16 @@ def as_other_user(argv: list[str]) -> list[str]:
         "--clear-groups",
         *argv,
     ]
+
+
+def require_sandbox() -> None:
+    """Skip (or fail under CI=true) unless bwrap can make a sandbox here (run --sandbox)."""
+    from authsome.sandbox.checks import probe
+
+    require("bwrap")
+    found = probe(dict(os.environ))
+    if not found["usable"]:
+        message = f"the sandbox cannot run here: {found['detail']} ({found['fix']})"
+        if IN_CI:
+            pytest.fail(f"CI=true and {message}")
+        pytest.skip(message)

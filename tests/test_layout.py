@@ -26,9 +26,12 @@ ALLOWED = {
         "util",
         "settings",
         "proxy",
+        "sandbox",
     },
     # run --proxy's I/O and its pure router; fresh() reaches it as a callable, never imported
     "proxy": {"providers", "util", "storage.connections"},
+    # run --proxy --sandbox: bwrap's arguments, the filter, the forwarder; no proxy, no store
+    "sandbox": {"util"},
     "oauth": {"providers", "ui", "util", "storage.connections", "storage.registrations"},
     "storage": {"providers", "shells", "ui", "util"},
     "providers": {"util"},

@@ -20,6 +20,7 @@ WITHOUT_UNIT_TESTS = {
     "test_pkce_local_user.py": "a second uid against the PKCE listener",
     "test_proxy.py": "curl and Python through `authsome run --proxy`",
     "test_resource_indicator.py": "a device login at the test OAuth server",
+    "test_sandbox_battery.py": "the exfiltration battery, inside bwrap, as two uids",
     "test_unit_loop.py": "this check, which collects the suite in a process of its own",
     "test_vault_doctor.py": "a bao server",
     "test_vault_errors.py": "a bao server",

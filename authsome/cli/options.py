@@ -114,6 +114,30 @@ _RULE_OPTIONS = (
     ),
 )
 
+# run --proxy --sandbox's options (Linux): kept apart, as the sandbox is its own feature.
+SANDBOX_OPTIONS = (
+    option(
+        "--sandbox",
+        dest="sandbox",
+        flag=True,
+        help="With --proxy: run the command where it cannot reach its credentials but through"
+        " the proxy (Linux, bubblewrap).",
+    ),
+    option(
+        "--hide",
+        dest="hide",
+        metavar="PATH",
+        many=True,
+        help="With --sandbox: hide this file or folder too (repeatable).",
+    ),
+    option(
+        "--ssh-agent",
+        dest="ssh_agent",
+        flag=True,
+        help="With --sandbox: let the command use your SSH agent.",
+    ),
+)
+
 # command -> its argument (keyword, how many: -1 for any number; None for no argument) and its
 # options, in --help order. cli/fastpath.py runs only the commands in its RUNS table.
 COMMANDS: dict[str, dict] = {
@@ -194,6 +218,7 @@ COMMANDS: dict[str, dict] = {
                 help="Show the command's output as it is: do not conceal the credentials in it.",
             ),
             *_RULE_OPTIONS,
+            *SANDBOX_OPTIONS,
         ),
     },
 }

@@ -87,21 +87,23 @@ class RunCommand(click.Command):
 @click.command(cls=RunCommand)
 @parameters(options.COMMANDS["run"], connected_refs)
 @click.pass_context
-def run(click_ctx, names, proxy, env_files, no_masking, allow, policy, read_only):
+def run(click_ctx, names, proxy, env_files, no_masking, allow, policy, read_only, **sandboxing):
     """Run a command with fresh credentials.
 
     The credentials are concealed in its output (<concealed by authsome>); --no-masking
     shows it as it is. --proxy gives the command placeholders, and a local proxy adds the
     credential to its requests on their way out. With --allow, --policy or --read-only, it
-    adds it only to requests a rule allows, and answers the others 403. --env-file reads a
-    dotenv file whose values may be references (authsome://PROVIDER[:CONNECTION]/FIELD);
-    references in the environment are resolved too.
+    adds it only to requests a rule allows, and answers the others 403. --sandbox also keeps
+    the command from everything else that would open a credential: authsome, the keyrings,
+    the network but the proxy. --env-file reads a dotenv file whose values may be references
+    (authsome://PROVIDER[:CONNECTION]/FIELD); references in the environment are resolved too.
 
     \b
     Examples:
       authsome run github -- gh repo list
       authsome run --proxy github openai -- my-agent
       authsome run --proxy github --allow 'GET api.github.com/repos/acme/*' -- my-agent
+      authsome run --proxy --sandbox --hide ~/.aws github -- my-agent
       authsome run --env-file .env -- npm start
     """
     from authsome.services.requestrules import RuleOptions
@@ -111,6 +113,7 @@ def run(click_ctx, names, proxy, env_files, no_masking, allow, policy, read_only
     if not command:
         raise click.UsageError("no command given; put it after '--'", click_ctx)
     rules = RuleOptions(tuple(allow), tuple(policy), read_only)
+    sandbox = _sandbox(click_ctx, **sandboxing)
     return run_command(
         click_ctx.obj,
         list(names),
@@ -119,4 +122,16 @@ def run(click_ctx, names, proxy, env_files, no_masking, allow, policy, read_only
         env_files=env_files,
         masking=not no_masking,
         rules=rules,
+        sandbox=sandbox,
     )
+
+
+def _sandbox(click_ctx, sandbox, hide, ssh_agent):
+    """The sandbox asked for, if any; --hide and --ssh-agent mean nothing without it."""
+    if not sandbox:
+        if hide or ssh_agent:
+            raise click.UsageError("--hide and --ssh-agent need --sandbox", click_ctx)
+        return None
+    from authsome.services.sandboxrun import Sandbox
+
+    return Sandbox(hide=hide, ssh_agent=ssh_agent)

@@ -36,6 +36,7 @@ def diagnose(ctx: Context, fix: bool = False) -> dict:
     from authsome.services import helpercheck
 
     report["docker"] = helpercheck.docker(problems)
+    report["sandbox"] = _sandbox(ctx)
     report["problems"] = problems
     report["ok"] = not problems
     report["seconds"] = round(time.perf_counter() - start, 4)
@@ -154,6 +155,13 @@ def _sessions(ctx: Context) -> dict:
     }
 
 
+def _sandbox(ctx) -> dict:
+    """Whether `run --proxy --sandbox` can run here: said, not a problem, as few need it."""
+    from authsome.sandbox.checks import probe
+
+    return probe(ctx.environ)
+
+
 def render(report: dict) -> str:
     """The report for people."""
     lines = [f"authsome {report['version']}"]
@@ -261,6 +269,14 @@ def _render_sessions(sessions: dict) -> list[str]:
     return lines
 
 
+def _render_sandbox(sandbox: dict) -> list[str]:
+    if sandbox["usable"]:
+        return [f"sandbox:   run --proxy --sandbox can run here ({sandbox['detail']})"]
+    fix = sandbox["fix"]
+    return [f"sandbox:   run --proxy --sandbox cannot run here: {sandbox['detail']}."
+            f" {fix[0].upper()}{fix[1:]}"]  # fmt: skip
+
+
 _SECTIONS = (
     ("home", _render_home),
     ("keychain", _render_keychain),
@@ -269,4 +285,5 @@ _SECTIONS = (
     ("file", _render_vault),
     ("index", _render_index),
     ("sessions", _render_sessions),
+    ("sandbox", _render_sandbox),
 )

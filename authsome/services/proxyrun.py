@@ -124,26 +124,21 @@ def run_proxied(
     env_files=(),
     masking: bool = True,
     rules=None,
+    sandbox=None,
 ) -> int:
     """Run `command` behind the proxy; its exit status (a signal is raised again here).
 
     With env files, the proxy serves `names` or else the connections the files reference; a
     reference (in a file or the environment) to a connection it serves is its placeholder.
-    The child's output is masked only when a reference gave it a value besides placeholders:
-    the per-run proxy secret in its *_PROXY variables opens the proxy only to this uid (which
-    can read the child's environment anyway) and only while the run lasts.
-    `rules`: the request rules asked for (services/requestrules.py's RuleOptions)."""
+    `rules`: services/requestrules.py's RuleOptions; `sandbox`: services.sandboxrun.Sandbox."""
     from authsome.proxy import environ as child
     from authsome.proxy.authority import Authority
     from authsome.proxy.server import Proxy, upstream_context
     from authsome.services import childrun, requestrules
     from authsome.services.childenv import scrub
 
-    rules = rules or requestrules.RuleOptions()
-    found = requestrules.parsed(rules)  # a bad rule is said before any login is looked at
-    # The proxy refreshes for as long as the child lives, from threads; the first refresh, made
-    # here before they start, keeps its failure in this process's memory too (refreshfail).
-    ctx.refresh_in_helper = False
+    rules, found = _asked(ctx, rules, sandbox)
+    ctx.refresh_in_helper = False  # the proxy's threads refresh; failures kept here (refreshfail)
     sources = _sources(ctx, env_files)
     if env_files and not names:  # the files say what the command needs
         names = sources.refs
@@ -161,12 +156,41 @@ def run_proxied(
             f.write(child.bundle(authority.pem(), ctx.environ))
         base = {**scrub(ctx.environ, ctx.registry), **extra}
         environ = child.child_environ(base, proxy.url, path, placeholders, hosts)
-        proxy.start()
-        status = _wait(command, environ, [*secrets, proxy.secret] if masking and secrets else ())
+        if sandbox is None:
+            proxy.start()
+            shown = [*secrets, proxy.secret] if masking and secrets else ()
+            status = _wait(command, environ, shown)
+        else:
+            status = _in_sandbox(ctx, proxy, command, environ, (folder, path), sandbox)
     finally:
         proxy.stop()
         shutil.rmtree(folder, ignore_errors=True)
     return childrun.exit_status(status)
+
+
+def _asked(ctx: Context, rules, sandbox):
+    """(the rules, as read), once the rules and the sandbox are checked: said before any login
+    is looked at, as the command will not run."""
+    from authsome.services import requestrules
+
+    if sandbox is not None:
+        from authsome.services.sandboxrun import require_sandbox
+
+        require_sandbox(ctx.environ)
+    rules = rules or requestrules.RuleOptions()
+    return rules, requestrules.parsed(rules)
+
+
+def _in_sandbox(ctx, proxy, command, environ, run_files: tuple[str, str], sandbox) -> int:
+    """`run --proxy --sandbox`'s child (services/sandboxrun.py); `run_files`: (the run's
+    folder, its CA bundle)."""
+    from authsome.proxy.local import dial_away
+    from authsome.services.sandboxrun import run_sandboxed
+    from authsome.util.child import FORWARDED, FROM_TERMINAL
+
+    proxy.dial = dial_away  # what it tunnels for the sandbox stays off this machine
+    signals = (FORWARDED, FROM_TERMINAL)
+    return run_sandboxed(ctx, proxy, command, environ, *run_files, sandbox, signals)
 
 
 def _sources(ctx, env_files):
@@ -196,7 +220,11 @@ def _resolved(ctx, sources, targets, placeholders, argv0: str) -> tuple[dict, li
 
 
 def _wait(command: list[str], environ: dict[str, str], secrets) -> int:
-    """The child's status (-N: signal N); its output masked when `secrets` holds any."""
+    """The child's status (-N: signal N); its output masked when `secrets` holds any.
+
+    Masked only when a reference gave it a value besides placeholders: the per-run proxy
+    secret in its *_PROXY variables opens the proxy only to this uid (which can read the
+    child's environment anyway) and only while the run lasts."""
     from authsome.services import childrun
     from authsome.util.masking import Masker
 

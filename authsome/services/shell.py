@@ -42,6 +42,7 @@ def run_command(
     env_files=(),
     masking: bool = True,
     rules=None,
+    sandbox=None,
 ) -> int | None:
     """Run `command`, its environment holding fresh credentials; its status.
 
@@ -49,18 +50,16 @@ def run_command(
     what unlocks authsome or holds other credentials (authsome.services.childenv). With
     `env_files`, or references in the environment, their variables too (services/envfiles.py).
     With `proxy`, the command runs behind `run --proxy`'s proxy instead; `rules`
-    (services/requestrules.py's RuleOptions) limits which requests it signs. With `masking`,
+    (services/requestrules.py's RuleOptions) limits which requests it signs, and with
+    `sandbox` (services.sandboxrun.Sandbox) it runs in a sandbox. With `masking`,
     the credentials are concealed in its output (services/childrun.py); without, this process
     becomes the command.
     """
+    _proxy_options(proxy, rules, sandbox)
     if proxy:
         from authsome.services.proxyrun import run_proxied  # the only way to authsome.proxy
 
-        return run_proxied(ctx, names, command, env_files, masking, rules)
-    if rules is not None and rules.given:
-        from authsome.errors import UsageError
-
-        raise UsageError("--allow, --policy and --read-only are rules for the proxy", "add --proxy")
+        return run_proxied(ctx, names, command, env_files, masking, rules, sandbox)
     from authsome.services.childenv import scrub
     from authsome.services.childrun import exec_or_relay
     from authsome.services.env import audit_export, collect
@@ -84,6 +83,18 @@ def run_command(
         secrets += given
     audit_export(ctx, "run", export, argv0=command[0])  # the child's name, or this pid's
     return exec_or_relay(command, environ, secrets if masking else ())
+
+
+def _proxy_options(proxy: bool, rules, sandbox) -> None:
+    """The sandbox and the request rules are the proxy's: without it, a usage error."""
+    if proxy:
+        return
+    from authsome.errors import UsageError
+
+    if sandbox is not None:
+        raise UsageError("--sandbox needs --proxy", "add --proxy")
+    if rules is not None and rules.given:
+        raise UsageError("--allow, --policy and --read-only are rules for the proxy", "add --proxy")
 
 
 def _has_references(environ) -> bool:
