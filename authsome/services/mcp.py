@@ -18,7 +18,7 @@ ACCEPT = "application/json, text/event-stream"
 # JSON-RPC error codes of the bridge's own answers (the implementation-defined range).
 NO_LOGIN = -32001
 UPSTREAM = -32002
-READ_TIMEOUT = 300.0  # between two bytes of an answer: a long tool call may stream slowly
+QUIET_DEADLINES = 10  # HTTP deadlines an answer stream may go without a message
 
 
 def server_url(ctx, name: str) -> str:
@@ -48,6 +48,11 @@ class Bridge:
         self.write_lock = threading.Lock()
         self.token_lock = threading.Lock()  # one refresh at a time in this process too
         self.told: set[str] = set()  # the stderr lines already said, said once
+        self.deadline = client.timeout  # the HTTP deadline: connect, headers, a JSON answer
+        # An answer stream may bring no message for this long: a slow tool call can be silent
+        # for minutes, while a broken or hostile stream (keep-alives only) never ends.
+        self.quiet = QUIET_DEADLINES * self.deadline
+        self.transport = None
 
     def emit(self, message) -> None:
         """One JSON-RPC message on stdout, whole, as one line."""
@@ -86,7 +91,7 @@ class Bridge:
     def login_fix(self) -> str:
         return f"run: authsome login {self.name} --flow device_code"
 
-    def headers(self, token: str) -> dict:
+    def headers(self, token: str, extra: dict) -> dict:
         from authsome.util.http import USER_AGENT
 
         headers = {"Accept": ACCEPT, "Authorization": f"Bearer {token}", "User-Agent": USER_AGENT}
@@ -95,7 +100,23 @@ class Bridge:
             headers["Mcp-Session-Id"] = self.session
         if self.version:
             headers["MCP-Protocol-Version"] = self.version
+        headers.update(extra)
         return headers
+
+    def exchange(self, method: str, body: bytes | None = None, target=None, **extra):
+        """One request with a fresh token; on a 401 with invalid_token, refreshed and sent once
+        more. Only ever to the server's own origin: the pool holds no other."""
+        token = self.token()
+        for attempt in (1, 2):
+            answer = self.http.exchange(method, self.headers(token, extra), body, target)
+            if answer.status_code == 401 and attempt == 1 and _invalid_token(answer):
+                answer.close()
+                token = self.token(rejected=token)
+                continue
+            if answer.headers.get("mcp-session-id") and self.session is None:
+                self.session = answer.headers["mcp-session-id"]
+            return answer
+        raise AssertionError("unreachable")
 
     def handle(self, line: str) -> None:
         """Relay one client message; every failure is an answer, never an exception."""
@@ -106,74 +127,42 @@ class Bridge:
         if not isinstance(message, dict):
             message = {}  # a batch (2025-03-26 only): relayed, answered as a whole
         try:
-            self.post(line, message)
+            self.transport.send(line, message)
         except NotLoggedIn as e:
             self.fail(message, f"not logged in to {self.name}. {self.login_fix()}")
             del e
         except AuthsomeError as e:
             self.fail(message, str(e))
         except Exception as e:  # noqa: BLE001 - the network, a bad peer: the client hears why
-            self.fail(message, f"the MCP server {self.url} failed: {type(e).__name__}")
+            self.fail(message, f"the MCP server {self.url} failed: {describe(e)}")
 
-    def post(self, line: str, message: dict) -> None:
-        """POST `line`; on a 401 with invalid_token, refresh once and send it once more."""
-        token = self.token()
-        for attempt in (1, 2):
-            response = self.http.exchange("POST", self.headers(token), line.encode())
-            try:
-                if response.status_code == 401 and attempt == 1 and _invalid_token(response):
-                    token = self.token(rejected=token)
-                    continue
-                return self.relay(response, message)
-            finally:
-                response.close()
-
-    def relay(self, response, message: dict) -> None:
-        """The server's answer to `message`, onto stdout message by message."""
-        if response.headers.get("mcp-session-id") and self.session is None:
-            self.session = response.headers["mcp-session-id"]
-        status, kind = response.status_code, response.headers.get("content-type", "")
-        if status == 202:
-            return None
-        if status == 401:
-            return self.fail(message, f"{self.name} refused its token. {self.login_fix()}")
-        if status == 404 and self.session:
-            return self.fail(message, f"{self.url} ended the session; restart the MCP client")
-        if status >= 400:
-            return self.fail(message, f"{self.url} answered HTTP {status}")
-        if kind.startswith("text/event-stream"):
-            return self.stream(response)
-        if kind.startswith("application/json"):
-            return self.answer(response.read().decode("utf-8", "replace"))
-        return self.fail(message, f"{self.url} answered {kind or 'no content type'}, not JSON")
-
-    def stream(self, response) -> None:
-        from authsome.util.sse import events
-
-        for event in events(response.iter_lines()):
-            if event["event"] == "message":
-                self.answer(event["data"])
-
-    def answer(self, text: str) -> None:
-        """Relay one message from the server; an initialize result sets the protocol version."""
+    def answer(self, text: str):
+        """Relay one message from the server, and return it parsed (None if it is not JSON);
+        an initialize result sets the protocol version."""
         try:
             message = json.loads(text)
         except ValueError:
-            return self.say(f"authsome: {self.url} sent a message that is not JSON; skipped")
+            self.say(f"authsome: {self.url} sent a message that is not JSON; skipped")
+            return None
         result = message.get("result") if isinstance(message, dict) else None
         if isinstance(result, dict) and isinstance(result.get("protocolVersion"), str):
             self.version = result["protocolVersion"]
         self.emit(text)
+        return message
 
-    def close(self) -> None:
-        """End the session at the server (DELETE), as the transport asks of a client leaving."""
-        if self.session is None:
-            return
-        import contextlib
 
-        # Leaving: if this fails, the server times the session out anyway.
-        with contextlib.suppress(Exception):
-            self.http.exchange("DELETE", self.headers(self.token())).close()
+def describe(e: BaseException) -> str:
+    """What went wrong with the server, in words: never the exception's text, which may
+    quote what the server sent."""
+    if isinstance(e, TimeoutError):
+        return "no answer within the HTTP deadline (AUTHSOME_HTTP_TIMEOUT)"
+    if isinstance(e, ConnectionRefusedError):
+        return "could not connect (refused)"
+    if isinstance(e, ConnectionError | EOFError) or type(e).__name__ == "IncompleteRead":
+        return "the connection dropped"
+    if isinstance(e, OSError):
+        return f"could not connect ({type(e).__name__})"
+    return type(e).__name__
 
 
 def _invalid_token(response) -> bool:
@@ -184,15 +173,18 @@ def _invalid_token(response) -> bool:
 
 def serve(ctx, name: str, stdin, stdout, stderr) -> None:
     """Relay `stdin`'s JSON-RPC lines to the MCP server of `name` until `stdin` ends."""
+    from authsome.services.mcp_http import Streamable
+    from authsome.settings import resolve_http_deadline
     from authsome.util.httplines import Pool
 
     # stdin is the client's channel, and a passphrase prompt on the terminal the client runs
     # in would take the person's keystrokes: a locked store answers with how to unlock it.
     ctx.io.asks = False
     url = server_url(ctx, name)
-    pool = Pool(url, timeout=READ_TIMEOUT)
+    pool = Pool(url, timeout=float(resolve_http_deadline(ctx.environ).value))
     try:
         bridge = Bridge(ctx, name, url, stdout, stderr, pool)
+        bridge.transport = Streamable(bridge)
         running: list[threading.Thread] = []
         for line in stdin:
             if not line.strip():
@@ -203,6 +195,6 @@ def serve(ctx, name: str, stdin, stdout, stderr) -> None:
             running = [t for t in running if t.is_alive()] + [worker]
         for worker in running:
             worker.join(timeout=30)
-        bridge.close()
+        bridge.transport.close()
     finally:
         pool.close()
