@@ -134,6 +134,8 @@ class Bridge:
         except AuthsomeError as e:
             self.fail(message, str(e))
         except Exception as e:  # noqa: BLE001 - the network, a bad peer: the client hears why
+            from authsome.util.httplines import describe
+
             self.fail(message, f"the MCP server {self.url} failed: {describe(e)}")
 
     def answer(self, text: str):
@@ -149,20 +151,6 @@ class Bridge:
             self.version = result["protocolVersion"]
         self.emit(text)
         return message
-
-
-def describe(e: BaseException) -> str:
-    """What went wrong with the server, in words: never the exception's text, which may
-    quote what the server sent."""
-    if isinstance(e, TimeoutError):
-        return "no answer within the HTTP deadline (AUTHSOME_HTTP_TIMEOUT)"
-    if isinstance(e, ConnectionRefusedError):
-        return "could not connect (refused)"
-    if isinstance(e, ConnectionError | EOFError) or type(e).__name__ == "IncompleteRead":
-        return "the connection dropped"
-    if isinstance(e, OSError):
-        return f"could not connect ({type(e).__name__})"
-    return type(e).__name__
 
 
 def _invalid_token(response) -> bool:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import threading
 import time
 
-from authsome.services.mcp import describe
+from authsome.util.httplines import describe
 from authsome.util.sse import MAX_EVENT, Events, TooLarge
 
 RETRIES = 5  # reconnections of one stream in a row that bring nothing, before giving up

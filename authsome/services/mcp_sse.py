@@ -10,7 +10,7 @@ import threading
 import time
 from urllib.parse import urljoin, urlsplit
 
-from authsome.services.mcp import describe
+from authsome.util.httplines import describe
 from authsome.util.sse import MAX_EVENT, Events, TooLarge
 
 SSE = "text/event-stream"

@@ -125,3 +125,17 @@ class Pool:
             idle, self.idle = self.idle, []
         for conn in idle:
             conn.close()
+
+
+def describe(e: BaseException) -> str:
+    """What went wrong with the server, in words: never the exception's text, which may
+    quote what the server sent."""
+    if isinstance(e, TimeoutError):
+        return "no answer within the HTTP deadline (AUTHSOME_HTTP_TIMEOUT)"
+    if isinstance(e, ConnectionRefusedError):
+        return "could not connect (refused)"
+    if isinstance(e, ConnectionError | EOFError) or type(e).__name__ == "IncompleteRead":
+        return "the connection dropped"
+    if isinstance(e, OSError):
+        return f"could not connect ({type(e).__name__})"
+    return type(e).__name__
