@@ -35,8 +35,8 @@ def start_mcp(oauth_server, install_provider, file_env):
 async def _session(env, steps, **kw):
     params = StdioServerParameters(command=AUTHSOME_BIN, args=["mcp", "testsrv"], env=env)
     async with stdio_client(params) as (read, write), ClientSession(read, write, **kw) as session:
-        await session.initialize()
-        return await steps(session)
+        await asyncio.wait_for(session.initialize(), 60)
+        return await asyncio.wait_for(steps(session), 60)  # a bridge that drops an answer fails
 
 
 def _methods(server, method=None):

@@ -71,7 +71,8 @@ class Bridge:
         """Answer a request with a JSON-RPC error (a notification gets none) and say why."""
         self.say(f"authsome: {text}")
         if "id" in message and "method" in message:
-            error = {"code": NO_LOGIN if "login" in text else UPSTREAM, "message": text}
+            code = NO_LOGIN if text.endswith(self.login_fix()) else UPSTREAM
+            error = {"code": code, "message": text}
             self.emit({"jsonrpc": "2.0", "id": message["id"], "error": error})
 
     def token(self, rejected: str | None = None) -> str:
@@ -138,13 +139,14 @@ class Bridge:
 
             self.fail(message, f"the MCP server {self.url} failed: {describe(e)}")
 
-    def answer(self, text: str):
-        """Relay one message from the server, and return it parsed (None if it is not JSON);
-        an initialize result sets the protocol version."""
+    def answer(self, text: str, skipped: bool = True):
+        """Relay one message from the server, and return it parsed (None if it is not JSON,
+        said `skipped` on stderr); an initialize result sets the protocol version."""
         try:
             message = json.loads(text)
         except ValueError:
-            self.say(f"authsome: {self.url} sent a message that is not JSON; skipped")
+            if skipped:
+                self.say(f"authsome: {self.url} sent a message that is not JSON; skipped")
             return None
         result = message.get("result") if isinstance(message, dict) else None
         if isinstance(result, dict) and isinstance(result.get("protocolVersion"), str):

@@ -75,7 +75,7 @@ class Streamable:
             text = answer.read().decode("utf-8", "replace")
         except TooLarge:
             return b.fail(message, f"{b.url} sent an answer over {MAX_MIB} MiB")
-        if b.answer(text) is None:
+        if b.answer(text, skipped=False) is None:
             b.fail(message, f"{b.url} answered with something that is not JSON")
 
     def stream(self, answer, message: dict) -> None:
