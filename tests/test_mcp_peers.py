@@ -132,3 +132,21 @@ def test_an_old_transport_stream_without_its_endpoint_ends_at_the_deadline(login
         _told(login_to(peer), peer, oauth_server, "no answer within the HTTP deadline")
     finally:
         peer.stop()
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "same"),
+    [
+        ("http://127.0.0.1:8000/messages?s=1", True),
+        ("http://127.0.0.1:8001/messages", False),  # another port
+        ("https://127.0.0.1:8000/messages", False),  # another scheme
+        ("http://localhost:8000/messages", False),  # another name for the host is another origin
+        ("http://127.0.0.1:8000@evil.example/messages", False),  # userinfo, then the real host
+        ("https://mcp.example/messages", False),
+    ],
+)
+def test_an_old_transport_endpoint_must_be_on_the_servers_origin(endpoint, same):
+    from authsome.services.mcp_sse import same_origin
+
+    assert same_origin(endpoint, "http://127.0.0.1:8000/sse") is same
+    assert same_origin("https://mcp.example/x", "https://mcp.example:443/sse")

@@ -121,7 +121,8 @@ def test_leaving_ends_the_session_with_delete(start_mcp, file_env):
     assert _wait_for(lambda: _methods(server, "DELETE"))
     session_id = _methods(server, "POST")[-1][1]["mcp-session-id"]
     deleted = _methods(server, "DELETE")[0][1]
-    assert deleted["mcp-session-id"] == session_id and deleted["authorization"].startswith("Bearer ")
+    assert deleted["mcp-session-id"] == session_id
+    assert deleted["authorization"].startswith("Bearer ")
 
 
 def test_the_old_http_sse_transport_after_a_405_to_initialize(start_mcp, file_env):
