@@ -3,11 +3,14 @@ stream, a message over the size cap, a connection dropped mid-stream, an old-tra
 endpoint on another origin. Each: a JSON-RPC error to the client, one line on stderr, no hang
 past the deadline, exit 0, and the token sent to the resource's origin only."""
 
+import json
+import shutil
 import time
 
 import pytest
 from clitools import run
 from mcp_peers import Bridge, Peer
+from oauth_server import OAuthServer
 
 UPSTREAM = -32002
 BIG = 5 << 20  # over the 4 MiB cap
@@ -86,7 +89,8 @@ def _told(env, peer, oauth_server, says: str):
     assert code == 0 and rest == []
     assert len(err) == 1 and err[0].startswith("authsome: ") and says in err[0], err
     for _, _, headers in peer.requests:
-        assert headers["Authorization"].removeprefix("Bearer ") in oauth_server.state.access
+        sent = headers.get("Authorization", "Bearer -").removeprefix("Bearer ")
+        assert sent == "-" or sent in oauth_server.state.access
 
 
 @pytest.mark.parametrize("case", list(CASES))
@@ -132,6 +136,51 @@ def test_an_old_transport_stream_without_its_endpoint_ends_at_the_deadline(login
         _told(login_to(peer), peer, oauth_server, "no answer within the HTTP deadline")
     finally:
         peer.stop()
+
+
+@pytest.mark.parametrize("moved", ["http://as.example", "another"])
+def test_resource_metadata_naming_another_authorization_server_gets_no_refresh_token(
+    moved, oauth_server, install_provider, file_env, authsome_home
+):
+    """Logged in through the server's metadata (RFC 9728), which later names a plain-http or
+    another authorization server: the refresh a 401 asks for is refused, the client told."""
+    named = [oauth_server.url]
+
+    def metadata(h):
+        if h.path != "/.well-known/oauth-protected-resource/mcp":
+            return h.reply(404, "application/json", b"{}")
+        body = {"resource": peer.url, "authorization_servers": named}
+        h.reply(200, "application/json", json.dumps(body).encode())
+
+    def refuse(h):
+        h.send_response(401)
+        h.send_header("WWW-Authenticate", 'Bearer error="invalid_token"')
+        h.send_header("Content-Length", "0")
+        h.end_headers()
+
+    peer, other = Peer(GET=metadata, POST=refuse), OAuthServer()
+    provider = oauth_server.provider(oauth={"resource": peer.url})
+    for found in (
+        "authorization_url",
+        "token_url",
+        "device_authorization_url",
+        "revocation_url",
+        "supports_device_code",
+    ):
+        del provider["oauth"][found]  # all from the metadata
+    install_provider(provider)
+    try:
+        out = run(["login", "testsrv"], file_env)
+        assert out.returncode == 0, out.stderr
+        named[0] = other.url if moved == "another" else moved
+        shutil.rmtree(authsome_home / "cache" / "discovery")  # as when the day's cache ends
+        says = "moved from" if moved == "another" else "authorization_servers 'http://as.example'"
+        _told({**file_env, "AUTHSOME_HTTP_TIMEOUT": "5"}, peer, oauth_server, says)
+        assert not [path for path, _ in other.state.requests if path == "/token"]
+        assert oauth_server.state.count("/token", "refresh_token") == 0
+    finally:
+        peer.stop()
+        other.stop()
 
 
 @pytest.mark.parametrize(
