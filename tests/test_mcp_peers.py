@@ -199,3 +199,22 @@ def test_an_old_transport_endpoint_must_be_on_the_servers_origin(endpoint, same)
 
     assert same_origin(endpoint, "http://127.0.0.1:8000/sse") is same
     assert same_origin("https://mcp.example/x", "https://mcp.example:443/sse")
+
+
+def test_an_answer_closed_twice_gives_its_connection_back_once():
+    """Else two requests would share one connection (http.client's ResponseNotReady)."""
+    from authsome.util.httplines import Pool
+
+    peer = Peer(POST=lambda h: h.reply(200, "application/json", b"{}"))
+    peer.RequestHandlerClass = type("KeepAlive", (peer.RequestHandlerClass,), {})
+    peer.RequestHandlerClass.protocol_version = "HTTP/1.1"  # kept alive: the pool keeps it
+    pool = Pool(peer.url, timeout=5)
+    try:
+        answer = pool.exchange("POST", {"Content-Type": "application/json"}, b"{}")
+        assert answer.read() == b"{}"
+        answer.close()
+        answer.close()
+        assert len(pool.idle) == 1
+    finally:
+        pool.close()
+        peer.stop()

@@ -22,6 +22,7 @@ class Answer:
         self.pool, self.conn, self.response = pool, conn, response
         self.status_code = response.status
         self.headers = {k.lower(): v for k, v in response.getheaders()}
+        self.closed = False
 
     def quiet(self, seconds: float) -> None:
         """The longest silence (s) between two reads from now on."""
@@ -49,6 +50,7 @@ class Answer:
                 raise TooLarge("an answer over the size cap")
             if time.monotonic() > deadline:
                 raise TimeoutError("an answer slower than the HTTP deadline")
+        self.response.read()  # at the end: marks the answer read, so the connection is kept
         return bytes(body)
 
     def abort(self) -> None:
@@ -62,7 +64,11 @@ class Answer:
                 sock.shutdown(socket.SHUT_RDWR)
 
     def close(self) -> None:
-        """Give the connection back when the answer was read to its end, else drop it."""
+        """Give the connection back when the answer was read to its end, else drop it; once:
+        a connection given back twice would be two threads' at once."""
+        if self.closed:
+            return
+        self.closed = True
         if self.response.isclosed() and not self.response.will_close:
             self.pool.give_back(self.conn)
         else:
