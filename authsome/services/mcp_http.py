@@ -140,7 +140,7 @@ class Streamable:
 
     def listen(self) -> None:
         """The GET stream: the server's own requests and notifications, relayed as they come.
-        405 means the server offers none."""
+        405 means the server offers none; the stream is opened again when it ends."""
         events, tries = Events(()), 0
         while not self.leaving.is_set() and tries < RETRIES:
             extra = {} if events.last_id is None else {"Last-Event-ID": events.last_id}
@@ -148,8 +148,8 @@ class Streamable:
                 answer = self.b.exchange("GET", None, Accept=SSE, **extra)
             except Exception:  # noqa: BLE001 - the server away a moment: tried again
                 answer = None
-            if answer is not None and answer.status_code == 405:
-                return answer.close()
+            if answer is not None and 400 <= answer.status_code < 500:
+                return answer.close()  # 405 says it offers none; any refusal, that it is not ours
             tries = self.listened(answer, events, tries)
             wait = min(events.retry if events.retry is not None else RETRY_MS, MAX_RETRY_MS)
             self.leaving.wait(wait / 1000 * (1 if tries <= 1 else 2 ** min(tries, 5)))

@@ -44,6 +44,8 @@ class Legacy:
         kind = answer.headers.get("content-type", "")
         if answer.status_code != 200 or not kind.startswith(SSE):
             answer.close()
+            if answer.status_code == 401:
+                return b.fail(message, f"{b.name} refused its token. {b.login_fix()}")
             return b.fail(message, f"{b.url} takes neither Streamable HTTP nor HTTP+SSE")
         self.stream, self.until = answer, time.monotonic() + b.deadline
         events = iter(Events(self.watched(answer.iter_lines(b.deadline))))
