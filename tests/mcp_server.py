@@ -1,7 +1,8 @@
-"""An MCP server from the official SDK, Streamable HTTP on loopback, protected by bearer tokens:
-the bridge's independent peer. Its tokens are those tests/oauth_server.py issued (its `access`
-set and expiry), or with `Introspector` those node-oidc-provider issued, which it introspects
-there (RFC 7662) as resource servers do with opaque tokens."""
+"""An MCP server from the official SDK, Streamable HTTP (or the old HTTP+SSE transport) on
+loopback, protected by bearer tokens: the bridge's independent peer. Its tokens are those
+tests/oauth_server.py issued (its `access` set and expiry), or with `Introspector` those
+node-oidc-provider issued, which it introspects there (RFC 7662) as resource servers do with
+opaque tokens."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import uvicorn
 from mcp.server.auth.provider import AccessToken
 from mcp.server.auth.settings import AuthSettings
 from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.streamable_http import EventMessage, EventStore
 
 
 class Verifier:
@@ -81,15 +83,29 @@ def loopback() -> tuple[socket.socket, str]:
     return sock, f"http://127.0.0.1:{sock.getsockname()[1]}/mcp"
 
 
-def _app(issuer: str, url: str, verifier, required_scopes=()):
-    auth = AuthSettings(
-        issuer_url=issuer,
-        resource_server_url=url,
-        required_scopes=list(required_scopes),  # else a 403 with insufficient_scope
-        validate_token_resource=True,
-    )
-    server = MCPServer("sdk-test", token_verifier=verifier, auth=auth)
+class Events(EventStore):
+    """Every event kept, so that a stream that dropped can be replayed (resumability)."""
 
+    def __init__(self):
+        self.kept: list[tuple[str, str, object]] = []  # (stream, event id, message or None)
+
+    async def store_event(self, stream_id, message):
+        self.kept.append((stream_id, f"ev-{len(self.kept) + 1}", message))
+        return self.kept[-1][1]
+
+    async def replay_events_after(self, last_event_id, send_callback):
+        ids = [event for _, event, _ in self.kept]
+        if last_event_id not in ids:
+            return None
+        at = ids.index(last_event_id)
+        stream = self.kept[at][0]
+        for stream_id, event, message in self.kept[at + 1 :]:
+            if stream_id == stream and message is not None:
+                await send_callback(EventMessage(message, event))
+        return stream
+
+
+def _tools(server, paced: list[threading.Event]):
     @server.tool()
     def add(a: int, b: int) -> int:
         """Add two numbers."""
@@ -103,22 +119,79 @@ def _app(issuer: str, url: str, verifier, required_scopes=()):
             await asyncio.sleep(0.3)
         return f"counted {steps}"
 
-    return server.streamable_http_app()
+    @server.tool()
+    async def paced_count(steps: int, ctx: Context) -> str:
+        """Report progress, then wait until the client has it before the next one."""
+        heard = 0
+        for i in range(steps):
+            await ctx.report_progress(i + 1, steps)
+            heard += await asyncio.to_thread(paced[i].wait, 20)
+        return f"{heard} of {steps} heard before the next was sent"
+
+    @server.tool()
+    async def hiccup(ctx: Context) -> str:
+        """Drop this call's SSE stream half way (the server's polling), then answer."""
+        await ctx.report_progress(1, 2)
+        await ctx.close_sse_stream()
+        await asyncio.sleep(0.3)
+        await ctx.report_progress(2, 2)
+        return "after the hiccup"
+
+    @server.tool()
+    async def announce(ctx: Context) -> str:
+        """A notification of the server's own, on the GET stream."""
+        await ctx.session.send_tool_list_changed()
+        return "announced"
+
+
+def _app(issuer: str, url: str, verifier, paced, transport: str, store, required_scopes=()):
+    auth = AuthSettings(
+        issuer_url=issuer,
+        resource_server_url=url,
+        required_scopes=list(required_scopes),  # else a 403 with insufficient_scope
+        validate_token_resource=True,
+    )
+    server = MCPServer("sdk-test", token_verifier=verifier, auth=auth)
+    _tools(server, paced)
+    if transport == "sse":
+        return server.sse_app()
+    return server.streamable_http_app(event_store=store, retry_interval=100 if store else None)
 
 
 class MCPTestServer:
     """Over tests/oauth_server.py's tokens (`oauth`), or over `verifier`'s, issued by `issuer`;
     on `bound` (loopback()) when its URL had to be known before."""
 
-    def __init__(self, oauth=None, issuer=None, verifier=None, bound=None, required_scopes=()):
-        sock, self.url = bound or loopback()
+    def __init__(
+        self,
+        oauth=None,
+        issuer=None,
+        verifier=None,
+        bound=None,
+        required_scopes=(),
+        transport: str = "streamable",
+        resumable: bool = False,
+    ):
+        sock, url = bound or loopback()
+        self.url = url.rsplit("/", 1)[0] + "/sse" if transport == "sse" else url
         self.verifier = verifier or Verifier(oauth)
         self.requests: list[tuple[str, dict]] = []  # (method, headers) of every HTTP request
-        app = _app(issuer or oauth.url, self.url, self.verifier, required_scopes)
+        self.paced = [threading.Event() for _ in range(10)]  # set by the client, step by step
+        self.events = Events() if resumable else None
+        app = _app(
+            issuer or oauth.url,
+            self.url,
+            self.verifier,
+            self.paced,
+            transport,
+            self.events,
+            required_scopes,
+        )
 
         async def recorded(scope, receive, send):
             if scope["type"] == "http":
                 headers = {k.decode(): v.decode() for k, v in scope["headers"]}
+                headers[":path"] = scope["path"]
                 self.requests.append((scope["method"], headers))
             await app(scope, receive, send)
 

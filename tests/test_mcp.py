@@ -44,7 +44,7 @@ def test_a_whole_session_through_the_bridge(mcp_server, oauth_server, file_env):
     async def steps(session):
         await session.initialize()
         tools = await session.list_tools()
-        assert {t.name for t in tools.tools} == {"add", "count"}
+        assert {"add", "count"} <= {t.name for t in tools.tools}
         assert (await session.call_tool("add", {"a": 2, "b": 3})).content[0].text == "5"
 
         async def progress(done, total, message):

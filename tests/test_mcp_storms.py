@@ -43,7 +43,7 @@ def test_a_whole_session_outlives_its_token_with_the_server_as_every_tokens_audi
 
     async def steps(client):
         await client.initialize()
-        assert {t.name for t in (await client.list_tools()).tools} == {"add", "count"}
+        assert {"add", "count"} <= {t.name for t in (await client.list_tools()).tools}
         assert (await client.call_tool("add", {"a": 2, "b": 3})).content[0].text == "5"
 
         async def progress(done, total, message):

@@ -16,6 +16,7 @@ WITHOUT_UNIT_TESTS = {
     "test_login_shells.py": "login shells from /etc/skel in tmux",
     "test_mcp.py": "the MCP SDK's server and client around `authsome mcp`",
     "test_mcp_storms.py": "node-oidc-provider, the MCP SDK, mcp-remote and a bao server",
+    "test_mcp_transport.py": "the MCP SDK's servers and client around `authsome mcp`",
     "test_oidc.py": "node-oidc-provider",
     "test_pkce_local_user.py": "a second uid against the PKCE listener",
     "test_proxy.py": "curl and Python through `authsome run --proxy`",

@@ -16,13 +16,15 @@ from authsome.errors import AuthsomeError, ConfigError, NotLoggedIn, UsageError
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
 if TYPE_CHECKING:
+    from typing import Any
+
     from authsome.factory import Context
 
 ACCEPT = "application/json, text/event-stream"
 # JSON-RPC error codes of the bridge's own answers (the implementation-defined range).
 NO_LOGIN = -32001
 UPSTREAM = -32002
-READ_TIMEOUT = 300.0  # between two bytes of an answer: a long tool call may stream slowly
+QUIET_DEADLINES = 10  # HTTP deadlines an answer stream may go without a message
 
 
 def server_url(ctx: Context, name: str) -> str:
@@ -52,6 +54,13 @@ class Bridge:
         self.write_lock = threading.Lock()
         self.token_lock = threading.Lock()  # one refresh at a time in this process too
         self.told: set[str] = set()  # the stderr lines already said, said once
+        self.deadline = client.timeout  # the HTTP deadline: connect, headers, a JSON answer
+        # An answer stream may bring no message for this long: a slow tool call can be silent
+        # for minutes, while a broken or hostile stream (keep-alives only) never ends.
+        self.quiet = QUIET_DEADLINES * self.deadline
+        # services/mcp_http.py's Streamable, or mcp_sse.py's Legacy once it falls back; set
+        # by serve() before the first message, which the checker cannot follow (hence Any)
+        self.transport: Any = None
 
     def emit(self, message) -> None:
         """One JSON-RPC message on stdout, whole, as one line."""
@@ -70,7 +79,8 @@ class Bridge:
         """Answer a request with a JSON-RPC error (a notification gets none) and say why."""
         self.say(f"authsome: {text}")
         if "id" in message and "method" in message:
-            error = {"code": NO_LOGIN if "login" in text else UPSTREAM, "message": text}
+            code = NO_LOGIN if text.endswith(self.login_fix()) else UPSTREAM
+            error = {"code": code, "message": text}
             self.emit({"jsonrpc": "2.0", "id": message["id"], "error": error})
 
     def token(self, rejected: str | None = None) -> str:
@@ -92,7 +102,7 @@ class Bridge:
 
         return login_fix(self.ctx, self.name)
 
-    def headers(self, token: str) -> dict:
+    def headers(self, token: str, extra: dict) -> dict:
         from authsome.util.http import USER_AGENT
 
         headers = {"Accept": ACCEPT, "Authorization": f"Bearer {token}", "User-Agent": USER_AGENT}
@@ -101,7 +111,23 @@ class Bridge:
             headers["Mcp-Session-Id"] = self.session
         if self.version:
             headers["MCP-Protocol-Version"] = self.version
+        headers.update(extra)
         return headers
+
+    def exchange(self, method: str, body: bytes | None = None, target=None, **extra):
+        """One request with a fresh token; on a 401 with invalid_token, refreshed and sent once
+        more. Only ever to the server's own origin: the pool holds no other."""
+        token = self.token()
+        for attempt in (1, 2):
+            answer = self.http.exchange(method, self.headers(token, extra), body, target)
+            if answer.status_code == 401 and attempt == 1 and _invalid_token(answer):
+                answer.close()
+                token = self.token(rejected=token)
+                continue
+            if answer.headers.get("mcp-session-id") and self.session is None:
+                self.session = answer.headers["mcp-session-id"]
+            return answer
+        raise AssertionError("unreachable")
 
     def handle(self, line: str) -> None:
         """Relay one client message; every failure is an answer, never an exception."""
@@ -116,86 +142,37 @@ class Bridge:
         opened(self, message)
         try:
             try:
-                self.post(line, message)
+                self.transport.send(line, message)
             except NotLoggedIn:
                 from authsome.services.mcplogin import browser_login
 
                 if not browser_login(self):  # on a desktop, the browser login
                     raise
-                self.post(line, message)
+                self.transport.send(line, message)
         except NotLoggedIn as e:
             self.fail(message, f"not logged in to {self.name}. {self.login_fix()}")
             del e
         except AuthsomeError as e:
             self.fail(message, str(e))
         except Exception as e:  # noqa: BLE001 - the network, a bad peer: the client hears why
-            self.fail(message, f"the MCP server {self.url} failed: {type(e).__name__}")
+            from authsome.util.httplines import describe
 
-    def post(self, line: str, message: dict) -> None:
-        """POST `line`; on a 401 with invalid_token, refresh once and send it once more."""
-        token = self.token()
-        for attempt in (1, 2):
-            response = self.http.exchange("POST", self.headers(token), line.encode())
-            try:
-                if response.status_code == 401 and attempt == 1 and _invalid_token(response):
-                    token = self.token(rejected=token)
-                    continue
-                return self.relay(response, message)
-            finally:
-                response.close()
+            self.fail(message, f"the MCP server {self.url} failed: {describe(e)}")
 
-    def relay(self, response, message: dict) -> None:
-        """The server's answer to `message`, onto stdout message by message."""
-        if response.headers.get("mcp-session-id") and self.session is None:
-            self.session = response.headers["mcp-session-id"]
-        status, kind = response.status_code, response.headers.get("content-type", "")
-        if status == 202:
-            return None
-        if status == 401:
-            return self.fail(message, f"{self.name} refused its token. {self.login_fix()}")
-        if status == 403:
-            from authsome.services.mcpscope import insufficient
-
-            text = insufficient(self.ctx, self.name, response.headers.get("www-authenticate"))
-            if text:
-                return self.fail(message, text)
-        if status == 404 and self.session:
-            return self.fail(message, f"{self.url} ended the session; restart the MCP client")
-        if status >= 400:
-            return self.fail(message, f"{self.url} answered HTTP {status}")
-        if kind.startswith("text/event-stream"):
-            return self.stream(response)
-        if kind.startswith("application/json"):
-            return self.answer(response.read().decode("utf-8", "replace"))
-        return self.fail(message, f"{self.url} answered {kind or 'no content type'}, not JSON")
-
-    def stream(self, response) -> None:
-        from authsome.util.sse import events
-
-        for event in events(response.iter_lines()):
-            if event["event"] == "message":
-                self.answer(event["data"])
-
-    def answer(self, text: str) -> None:
-        """Relay one message from the server; an initialize result sets the protocol version."""
+    def answer(self, text: str, skipped: bool = True):
+        """Relay one message from the server, and return it parsed (None if it is not JSON,
+        said `skipped` on stderr); an initialize result sets the protocol version."""
         try:
             message = json.loads(text)
         except ValueError:
-            return self.say(f"authsome: {self.url} sent a message that is not JSON; skipped")
+            if skipped:
+                self.say(f"authsome: {self.url} sent a message that is not JSON; skipped")
+            return None
         result = message.get("result") if isinstance(message, dict) else None
         if isinstance(result, dict) and isinstance(result.get("protocolVersion"), str):
             self.version = result["protocolVersion"]
         self.emit(text)
-
-    def close(self) -> None:
-        """End the session at the server (DELETE), as the transport asks of a client leaving."""
-        if self.session is None:
-            return
-        import contextlib
-
-        # Leaving: if this fails, the server times the session out anyway.
-        with contextlib.suppress(Exception):
-            self.http.exchange("DELETE", self.headers(self.token())).close()
+        return message
 
 
 def _invalid_token(response) -> bool:
@@ -206,6 +183,8 @@ def _invalid_token(response) -> bool:
 
 def serve(ctx: Context, name: str, stdin, stdout, stderr) -> None:
     """Relay `stdin`'s JSON-RPC lines to the MCP server of `name` until `stdin` ends."""
+    from authsome.services.mcp_http import Streamable
+    from authsome.settings import resolve_http_deadline
     from authsome.util.httplines import Pool
 
     # stdin is the client's channel, and a passphrase prompt on the terminal the client runs
@@ -215,9 +194,10 @@ def serve(ctx: Context, name: str, stdin, stdout, stderr) -> None:
 
     name = bridged(ctx, name)  # a URL: its provider, made on first use
     url = server_url(ctx, name)
-    pool = Pool(url, timeout=READ_TIMEOUT)
+    pool = Pool(url, timeout=float(resolve_http_deadline(ctx.environ).value))
     try:
         bridge = Bridge(ctx, name, url, stdout, stderr, pool)
+        bridge.transport = Streamable(bridge)
         running: list[threading.Thread] = []
         for line in stdin:
             if not line.strip():
@@ -228,7 +208,7 @@ def serve(ctx: Context, name: str, stdin, stdout, stderr) -> None:
             running = [t for t in running if t.is_alive()] + [worker]
         for worker in running:
             worker.join(timeout=30)
-        bridge.close()
+        bridge.transport.close()
         from authsome.services.mcpaudit import closed
 
         closed(bridge)

@@ -9,6 +9,11 @@ from authsome.oauth.challenge import bearer_params, scopes
 from authsome.util.termtext import printable
 
 
+def insufficient_scope(bridge, answer) -> str | None:
+    """For the bridge's 403 `answer`: the one line to answer with, or None (not about scopes)."""
+    return insufficient(bridge.ctx, bridge.name, answer.headers.get("www-authenticate"))
+
+
 def insufficient(ctx, name: str, challenge: str | None) -> str | None:
     """The one line to answer with, or None when the 403 is not about scopes."""
     params = bearer_params(challenge)
