@@ -57,10 +57,15 @@ class OtherAuthsome:
 _BUILT: list[OtherAuthsome] = []
 
 
+def other_users_python() -> str:
+    """The system's python, which any uid may run: for scripts of the standard library alone."""
+    return str(require_file(SYSTEM_PYTHON, Path(SYSTEM_PYTHON).name))
+
+
 def other_users_authsome() -> OtherAuthsome:
     """The copy for this test process, built on first use (a second or so)."""
     if not _BUILT:
-        python = require_file(SYSTEM_PYTHON, Path(SYSTEM_PYTHON).name)
+        python = Path(other_users_python())
         root = Path(tempfile.mkdtemp(prefix="authsome-other-python-"))
         atexit.register(shutil.rmtree, root, ignore_errors=True)
         root.chmod(0o755)
@@ -74,13 +79,17 @@ def other_users_authsome() -> OtherAuthsome:
 
 
 def _build(python: Path, other: OtherAuthsome) -> None:
+    # A venv by hand (what `python -m venv --without-pip` writes): no need for the venv module.
     venv = other.root / "venv"
-    # --without-pip: no ensurepip (Debian's python3-venv) needed, and nothing to download.
-    subprocess.run([str(python), "-m", "venv", "--without-pip", str(venv)], check=True,
-                   capture_output=True, timeout=120)  # fmt: skip
-    site = Path(subprocess.run(
-        [other.python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
-        check=True, capture_output=True, text=True, timeout=60).stdout.strip())  # fmt: skip
+    other.bin.mkdir(parents=True)
+    config = f"home = {python.parent}\ninclude-system-site-packages = false\n"
+    (venv / "pyvenv.cfg").write_text(config)
+    (other.bin / "python").symlink_to(python)
+    where = "import site; print(site.getsitepackages()[0])"
+    found = subprocess.run([other.python, "-c", where], check=True, capture_output=True,
+                           text=True, timeout=60)  # fmt: skip
+    site = Path(found.stdout.strip())
+    site.mkdir(parents=True)
     for dist in _runtime_distributions():
         _copy_distribution(dist, site)
     _copy_authsome(site / "authsome")
