@@ -165,7 +165,7 @@ def keychain_victim(user, tmp_path, testsrv, api):
             data = service.home / "data"
             victim.env.update(AUTHSOME_BACKEND="keychain", DBUS_SESSION_BUS_ADDRESS=bus.address,
                               XDG_DATA_HOME=str(data),
-                              XDG_RUNTIME_DIR=str(base / "keyring" / "keyring-run"))  # fmt: skip
+                              XDG_RUNTIME_DIR=str(service.runtime))  # fmt: skip
             victim.own()
             victim.authsome("login", "testsrv")
             victim.facts["buses"] = [bus.address, f"unix:abstract={name}"]
