@@ -144,8 +144,13 @@ class SecretService:
         self.bus = bus or PrivateBus(root / "dbus", user=user, any_user=bool(user))
         self.home = root / "keyring-home"
         (self.home / "data").mkdir(parents=True, exist_ok=True)
-        runtime = root / "keyring-run"
-        runtime.mkdir(mode=0o700, exist_ok=True)
+        # Its control socket is XDG_RUNTIME_DIR/keyring/control, and a unix socket's path
+        # holds 107 bytes: under tmp_path (pytest-NNN/popen-gwN/<test>0/...) gnome-keyring cut
+        # it to the folder's own path and exited. So a short folder of its own, in /tmp.
+        import tempfile
+
+        self.runtime = Path(tempfile.mkdtemp(prefix="authsome-gk-"))
+        runtime = self.runtime
         if user:
             for path in (self.home, self.home / "data", runtime):
                 os.chown(path, user, user)
@@ -156,6 +161,7 @@ class SecretService:
             "XDG_RUNTIME_DIR": str(runtime),
             **self.bus.env(),
         }
+        log = open(root / "gnome-keyring.log", "wb")  # noqa: SIM115 - closed once it runs
         self.proc = subprocess.Popen(
             [
                 *(as_other_user([]) if user else []),
@@ -167,16 +173,20 @@ class SecretService:
             cwd=root,
             stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stderr=log,
             env=env,
         )
+        log.close()
         self.proc.stdin.write(KEYRING_PASSWORD.encode())
         self.proc.stdin.close()
-        deadline = time.monotonic() + 15
+        deadline = time.monotonic() + 60  # a bound for a hang, far above any load's delay
         while not _name_owned(self.bus.address, "org.freedesktop.secrets"):
             if self.proc.poll() is not None or time.monotonic() > deadline:
+                code = self.proc.poll()
                 self.stop()
-                pytest.fail("gnome-keyring-daemon did not take org.freedesktop.secrets")
+                said = (root / "gnome-keyring.log").read_text(errors="replace").strip()
+                how = "still running after 60s" if code is None else f"exited with {code}"
+                pytest.fail(f"gnome-keyring-daemon did not take its name ({how}): {said}")
             time.sleep(0.05)
 
     def env(self) -> dict[str, str]:
@@ -192,6 +202,7 @@ class SecretService:
 
     def stop(self) -> None:
         _kill(self.proc)
+        shutil.rmtree(self.runtime, ignore_errors=True)
         if self.own_bus:
             self.bus.stop()
 

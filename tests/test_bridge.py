@@ -8,7 +8,6 @@ import shlex
 import signal
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import httpx
 import pytest
 from clitools import AUTHSOME_BIN, run
 from conftest import TEST_PASSPHRASE
+from otherpython import other_users_python
 from ports import reserve
 from ptyrun import PtyProcess
 from realparts import VirtualDisplay, as_other_user, require
@@ -339,7 +339,7 @@ ATTACKER_KEY = "sk-attacker-0123456789abcdefghijkl"
 
 
 def test_another_local_user_cannot_use_the_page(bridge_env):
-    python = os.path.realpath(sys.executable)  # the system's, which uid 65534 may run
+    python = other_users_python()
     prefix = as_other_user([python, "-I", "-c", ATTACKER])
     proc, url = _start(bridge_env)
     attack = subprocess.run(
@@ -443,7 +443,7 @@ def test_the_owner_of_a_loopback_connection_is_found():
 
     if not peeruid.can_check():
         pytest.skip("only Linux can tell who owns a connection (/proc/net/tcp)")
-    python = os.path.realpath(sys.executable)
+    python = other_users_python()
     client = "import socket, sys; socket.create_connection(('127.0.0.1', int(sys.argv[1]))).recv(1)"
     with socket.socket() as server:
         server.bind(("127.0.0.1", 0))

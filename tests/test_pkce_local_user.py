@@ -2,15 +2,14 @@
 OAuth server, a real second uid, and a browser command that records its argv."""
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
 from clitools import AUTHSOME_BIN, wait_for
+from otherpython import other_users_python
 from realparts import as_other_user
 
 # The other user: one GET of the URL it was given; the status, or how the connection failed.
@@ -28,7 +27,7 @@ except OSError as e:
 
 
 def _get_as_other_user(url: str):
-    python = os.path.realpath(sys.executable)  # the system's, which uid 65534 may run
+    python = other_users_python()
     out = subprocess.run(
         [*as_other_user([python, "-I", "-c", OTHER_USER]), url],
         capture_output=True,

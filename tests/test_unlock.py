@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 from clitools import AUTHSOME_BIN, run, wait_for
 from conftest import TEST_PASSPHRASE
+from otherpython import other_users_python
 from ptyrun import PtyProcess
-from realparts import require, require_file
+from realparts import require
 
 from authsome.errors import UsageError
 from authsome.factory import Context
@@ -439,7 +440,7 @@ def test_another_uid_cannot_use_the_unlock(keyring_env):
     """Even a process of another uid that holds the unlocking login's session keyring (sudo -u,
     setpriv) cannot read or find the key: possessing it grants nothing, only the uid does."""
     require("setpriv")
-    python = require_file("/usr/bin/python3", "python3")  # one that uid 65534 may run
+    python = other_users_python()
     out = subprocess.run(
         [
             sys.executable,
@@ -505,7 +506,7 @@ else:
 @pytest.mark.skipif(os.geteuid() != 0, reason="starting a process of another uid needs root")
 def test_unlock_says_so_when_another_uid_put_a_key_of_its_name_first(keyring_env):
     require("setpriv")
-    python = require_file("/usr/bin/python3", "python3")  # one that uid 65534 may run
+    python = other_users_python()
     out = subprocess.run(
         [
             sys.executable,
