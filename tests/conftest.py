@@ -26,6 +26,16 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.unit)
 
 
+DESELECTED = pytest.StashKey[bool]()
+
+
+def pytest_deselected(items):
+    """Remember that this run left tests out (-k, -m, --lf): its items are not the whole suite,
+    so tests/test_unit_loop.py collects the suite itself."""
+    if items:
+        items[0].config.stash[DESELECTED] = True
+
+
 ISOLATED_VARS = (
     "DBUS_SESSION_BUS_ADDRESS",
     "XDG_RUNTIME_DIR",

@@ -74,6 +74,9 @@ class State:
         # Called with ("request", form) as a refresh request arrives and ("answered", form) once
         # its answer is sent: a kill sweep times its signals by them.
         self.on_refresh_stage = None
+        # Set to a threading.Event: refresh answers wait (a minute at most) until it is set, so a
+        # test holds one in flight for as long as it needs, and no longer.
+        self.refresh_gate: threading.Event | None = None
         self.refresh_failure: tuple[int, str, str] | None = None  # (status, content type, body)
         self.refresh_raw: str | None = None  # a raw JSON text answered to good refresh requests
         self.drip_seconds: float | None = None  # send refresh answers one byte at a time
@@ -354,6 +357,8 @@ class Handler(BaseHTTPRequestHandler):
                 self.close_connection = True
                 return  # no answer, nothing changed: the request was lost on its way in
             time.sleep(st.refresh_delay)
+            if st.refresh_gate is not None:
+                st.refresh_gate.wait(60)
             if st.refresh_failure is not None:
                 status, ctype, body = st.refresh_failure
                 return self._send(status, body, ctype)

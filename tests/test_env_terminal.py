@@ -7,6 +7,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import conftest
 import pytest
 from clitools import AUTHSOME_BIN, run
 from conftest import TEST_PASSPHRASE
@@ -50,10 +51,14 @@ def terminal_env(env, tmp_path):
     run(["lock"], e)
 
 
-def login(e: dict, *refs: str) -> None:
+def login(e: dict, template, *refs: str) -> None:
+    """Log in to `refs` in a new home through a session of this function's own: the vault is a
+    copy of conftest's template, whose key is known, so no scrypt runs. The session is shared
+    with no shell; they are unlocked by `unlock` below."""
+    session = conftest.unlock({**e, "AUTHSOME_PASSPHRASE": TEST_PASSPHRASE}, template)
     for ref in refs:
         keys = {"OPENAI_API_KEY": OPENAI_KEY, "GIZMO_KEY": "gz-key"}
-        out = run(["login", ref], {**e, "AUTHSOME_PASSPHRASE": TEST_PASSPHRASE, **keys})
+        out = run(["login", ref], {**session, **keys})
         assert out.returncode == 0, out.stderr
 
 
@@ -106,7 +111,7 @@ def wait_past(epoch: str) -> None:
 
 @pytest.mark.parametrize("shell", ["bash", "zsh", "fish", "dash"])
 def test_env_adds_to_the_shell_and_a_failing_name_unsets_nothing(
-    shell, testsrv, terminal_env, tmp_path, install_provider
+    shell, testsrv, terminal_env, tmp_path, install_provider, vault_template
 ):
     install_provider(
         {
@@ -117,7 +122,7 @@ def test_env_adds_to_the_shell_and_a_failing_name_unsets_nothing(
         }
     )
     testsrv.state.access_expires_in = 20  # the hook's refresh is due after 10 s
-    login(terminal_env, "openai", "gizmo", "testsrv")
+    login(terminal_env, vault_template, "openai", "gizmo", "testsrv")
     unlock(terminal_env)
     tmux = Tmux(tmp_path, terminal_env)
     tmux.start({shell: start_file(tmp_path, shell, ['eval "$(authsome hook SHELL)"'])})
@@ -161,12 +166,12 @@ def test_env_adds_to_the_shell_and_a_failing_name_unsets_nothing(
 
 @pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
 def test_hook_with_a_locked_vault_never_asks_and_keeps_what_still_works(
-    shell, testsrv, terminal_env, tmp_path
+    shell, testsrv, terminal_env, tmp_path, vault_template
 ):
     """Locked after start-up: one line, nothing unset; the token unset only once it expires;
     everything back after an unlock. A shell started while locked: one line, no prompt."""
     testsrv.state.access_expires_in = 16  # room for the prompts before it expires, under load
-    login(terminal_env, "openai", "testsrv")
+    login(terminal_env, vault_template, "openai", "testsrv")
     unlock(terminal_env)
     startup = ['eval "$(authsome env testsrv openai)"', 'eval "$(authsome hook SHELL)"']
     tmux = Tmux(tmp_path, terminal_env)

@@ -10,7 +10,6 @@ import keyring
 import keyring.backend
 import keyring.errors
 import pytest
-from conftest import TEST_PASSPHRASE
 from memorystore import MemoryStore
 
 from authsome.factory import Context
@@ -115,8 +114,10 @@ def _spawn_writers(env, prefixes, count):
 
 class TestFileStore(StoreContract):
     @pytest.fixture
-    def env(self, env):
-        return {**env, "AUTHSOME_BACKEND": "file", "AUTHSOME_PASSPHRASE": TEST_PASSPHRASE}
+    def env(self, file_env):
+        """Unlocked, its key known (conftest.py): the test and its writers pay no scrypt; the
+        passphrase's own path is tests/test_file_store.py's."""
+        return file_env
 
     @pytest.fixture
     def store(self, env):

@@ -15,9 +15,11 @@ ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.xdist_group("wheel")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def installed(tmp_path_factory):
-    """A fresh venv with the wheel built from this tree installed into it."""
+    """A fresh venv with the wheel built from this tree installed into it. Kept for the session:
+    a worker runs other modules' tests between these, and a module fixture would be built anew
+    after each (twice in CI's runs)."""
     work = tmp_path_factory.mktemp("wheel")
     subprocess.run(
         [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(work), ROOT],
