@@ -106,26 +106,9 @@ def _rewrite_file(path: str, refs: dict, values: dict) -> int:
 
 def _replace(path: str, data: bytes) -> None:
     """Swap `data` in for the file at `path` atomically, keeping its mode; no backup."""
-    from authsome.util.fsutil import fsync_dir, named
+    from authsome.util.fsutil import atomic_write
 
-    folder, name = os.path.split(path)
-    mode = os.stat(path).st_mode & 0o7777
-    tmp = os.path.join(folder, f".{name}.authsome-{os.getpid()}.tmp")
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            os.fchmod(f.fileno(), mode)
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException as e:
-        import contextlib
-
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise named(e, path) from None
-    fsync_dir(folder)
+    atomic_write(path, data, os.stat(path).st_mode & 0o7777)
 
 
 def left(found) -> list:

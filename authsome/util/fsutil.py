@@ -45,7 +45,7 @@ def _make_private(path: str) -> None:
         os.chmod(path, DIR_MODE)  # mkdir's mode is filtered by the umask
 
 
-def atomic_write(path, data: bytes) -> None:
+def atomic_write(path, data: bytes, mode: int = FILE_MODE) -> None:
     """Replace `path` with `data`: temp file, fsync, rename, fsync the folder.
 
     A crash at any instant leaves either the old file or the new one.
@@ -57,7 +57,7 @@ def atomic_write(path, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as f:
             if os.name == "posix":
-                os.fchmod(f.fileno(), FILE_MODE)
+                os.fchmod(f.fileno(), mode)
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
