@@ -102,6 +102,16 @@ def check_generated(script: str) -> subprocess.CompletedProcess:
     )
 
 
+def logged_in_behind(env, testsrv, install_provider, api) -> dict:
+    """`env` logged in to testsrv, whose API host is the HTTPS test server `api` (ApiServer or
+    RawServer), whose test CA the user trusts: a proxy run's usual start."""
+    install_provider(testsrv.provider(hosts=[api.host]))
+    env = {**env, "SSL_CERT_FILE": str(api.ca)}
+    out = run(["login", "testsrv"], env)
+    assert out.returncode == 0, out.stderr
+    return env
+
+
 def login_due(server, env, name: str = "testsrv", expired: bool = False, refreshed=3600):
     """`authsome login NAME` at the test OAuth server, leaving a token due for refresh at once.
 

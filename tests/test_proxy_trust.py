@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from clitools import run
+from clitools import logged_in_behind, run
 from proxyservers import RAW_CLIENT, ApiServer, RawServer
 from realparts import require
 
@@ -25,11 +25,7 @@ def raw(tmp_path):
 
 @pytest.fixture
 def raw_env(file_env, testsrv, install_provider, raw):
-    """Logged in to testsrv, whose API is `raw`, whose CA the user trusts."""
-    install_provider(testsrv.provider(hosts=[raw.host]))
-    env = {**file_env, "SSL_CERT_FILE": str(raw.ca)}
-    assert run(["login", "testsrv"], env).returncode == 0
-    return env
+    return logged_in_behind(file_env, testsrv, install_provider, raw)
 
 
 def _send(env, raw, tmp_path, *requests: bytes) -> list[str]:

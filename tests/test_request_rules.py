@@ -10,7 +10,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
-from clitools import run
+from clitools import logged_in_behind, run
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from proxyservers import RawServer
@@ -262,12 +262,7 @@ def upstream(tmp_path):
 
 @pytest.fixture
 def rules_env(file_env, testsrv, install_provider, upstream):
-    """Logged in to testsrv, whose API host is `upstream`; the user trusts its test CA."""
-    install_provider(testsrv.provider(hosts=[upstream.host]))
-    env = {**file_env, "SSL_CERT_FILE": str(upstream.ca)}
-    out = run(["login", "testsrv"], env)
-    assert out.returncode == 0, out.stderr
-    return env
+    return logged_in_behind(file_env, testsrv, install_provider, upstream)
 
 
 # Each argument is METHOD PATH [CURL OPTIONS]: one curl each, its body then `@@ STATUS`.

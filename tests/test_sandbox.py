@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from clitools import AUTHSOME_BIN, run, wait_for
+from clitools import AUTHSOME_BIN, logged_in_behind, run, wait_for
 from proxyservers import ApiServer
 from realparts import require
 
@@ -37,12 +37,7 @@ def api(tmp_path):
 
 @pytest.fixture
 def proxy_env(file_env, testsrv, install_provider, api):
-    """Logged in to testsrv, whose API is `api`; the user trusts its test CA."""
-    install_provider(testsrv.provider(hosts=[api.host]))
-    env = {**file_env, "SSL_CERT_FILE": str(api.ca)}
-    out = run(["login", "testsrv"], env)
-    assert out.returncode == 0, out.stderr
-    return env
+    return logged_in_behind(file_env, testsrv, install_provider, api)
 
 
 def _sandboxed(env, *command, options=(), **kw):
