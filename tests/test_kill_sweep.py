@@ -88,12 +88,14 @@ class Sweep:
         )
 
     def _answered(self, proc: subprocess.Popen, i: int, *argv: str):
-        """(process, stdout, stderr) of `proc`, asked again alone while it exits 4: the
-        keychain did not answer within its 3 s, with dozens of commands at it at once on a
-        loaded machine. That says nothing of the login."""
+        """(process, stdout, stderr) of `proc`, asked again alone while the keychain did not
+        answer within its 3 s, with dozens of commands at it at once on a loaded machine: exit
+        4, or 12 when it was the save of tokens the journal still holds. That says nothing of
+        the login."""
         out, err = proc.communicate(timeout=120)
         for _ in range(3):
-            if proc.returncode != 4:
+            slow = proc.returncode == 12 and "did not answer within" in err
+            if proc.returncode != 4 and not slow:
                 break
             proc = self._start(i, *argv)
             out, err = proc.communicate(timeout=120)

@@ -81,6 +81,8 @@ class OAuthSpec(Frozen):
         authorization_params: Mapping[str, str] = DEFAULT
         redirect_port: int | None = DEFAULT
         iss_parameter_supported: bool = DEFAULT
+        client_id_metadata_document_supported: bool = DEFAULT
+        code_challenge_methods: tuple[str, ...] | None = DEFAULT
 
 
 class ApiKeySpec(Frozen):
