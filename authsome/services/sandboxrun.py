@@ -9,12 +9,20 @@ import threading
 from authsome.errors import UsageError
 from authsome.util.record import Frozen
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from authsome.util.record import DEFAULT
+
 
 class Sandbox(Frozen):
     """What the user asked of the sandbox: more paths to hide; the ssh agent passed in."""
 
     __slots__ = ("hide", "ssh_agent")
     _defaults = {"hide": (), "ssh_agent": False}
+
+    if TYPE_CHECKING:
+        hide: tuple[str, ...] = DEFAULT
+        ssh_agent: bool = DEFAULT
 
 
 def require_sandbox(environ) -> None:
