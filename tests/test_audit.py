@@ -355,3 +355,17 @@ def test_log_follow_reads_a_rotated_log_from_its_start_however_long(ctx, authsom
     with pytest.raises(KeyboardInterrupt):
         audit_log.follow(ctx, None, offset, lambda text, doc: seen.append(doc["connection"]))
     assert seen == [f"c{i}" for i in range(5)]
+
+
+def test_a_first_command_in_a_new_home_writes_its_audit_lines_without_a_warning(env, tmp_path):
+    """A bridge started before any login (the home not made yet) records its session in a home
+    it makes, 0700, instead of warning that the log could not be written."""
+    env = {**env, "AUTHSOME_HOME": str(tmp_path / "new-home"), "DISPLAY": "", "WAYLAND_DISPLAY": ""}
+    initialize = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {}}
+    out = run(["mcp", "linear-mcp"], env, input=json.dumps(initialize) + "\n")
+    assert out.returncode == 0, out.stderr
+    assert "not logged in to linear-mcp" in out.stdout
+    assert "could not write the audit log" not in out.stderr, out.stderr
+    home = tmp_path / "new-home"
+    assert os.stat(home).st_mode & 0o777 == 0o700
+    assert [d.get("session") for d in _lines(home) if d["event"] == "mcp"] == ["start", "end"]

@@ -98,7 +98,11 @@ def append(ctx: Context, data: bytes) -> None:
 
     # Not a link planted in the home: its target would be chmod'ed and appended to.
     path = ctx.home.audit_file
-    fd = open_own(path, _FLAGS)
+    try:
+        fd = open_own(path, _FLAGS)
+    except FileNotFoundError:  # a first command, before any login made the home
+        ctx.home.ensure()
+        fd = open_own(path, _FLAGS)
     try:
         st = os.fstat(fd)
         if st.st_size and st.st_size + len(data) > MAX_BYTES:
