@@ -207,6 +207,22 @@ class MCPTestServer:
         self.thread.join(timeout=5)
 
 
+async def add_through(env, target: str, a: int = 1, b: int = 2) -> str:
+    """The SDK's stdio client through `authsome mcp TARGET`: the `add` tool's answer, or the
+    JSON-RPC error's message when `initialize` is refused."""
+    from clitools import AUTHSOME_BIN
+    from mcp import ClientSession, StdioServerParameters, stdio_client
+    from mcp.shared.exceptions import MCPError
+
+    params = StdioServerParameters(command=AUTHSOME_BIN, args=["mcp", target], env=env)
+    async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
+        try:
+            await asyncio.wait_for(session.initialize(), 30)
+        except MCPError as e:
+            return e.error.message
+        return (await session.call_tool("add", {"a": a, "b": b})).content[0].text
+
+
 class SeparateServer:
     """The introspecting server in a process of its own, on `bound`: for the benchmarks, so
     that the clients they time never wait on its GIL. Its requests are not recorded here."""

@@ -8,15 +8,14 @@ import json
 import sys
 
 import pytest
-from clitools import AUTHSOME_BIN, run
+from clitools import run
 
 from authsome.factory import Context
 from authsome.oauth import discovery
 from authsome.oauth.resource import discover
 
 pytest.importorskip("mcp")
-from mcp import ClientSession, StdioServerParameters, stdio_client  # noqa: E402
-from mcp_server import MCPTestServer  # noqa: E402
+from mcp_server import MCPTestServer, add_through  # noqa: E402
 
 PRM = {"resource": "https://mcp.example/mcp", "authorization_servers": ["https://as.example"]}
 
@@ -81,13 +80,6 @@ def scoped_server(oauth_server):
     server.stop()
 
 
-async def _add(env, name):
-    params = StdioServerParameters(command=AUTHSOME_BIN, args=["mcp", name], env=env)
-    async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
-        await asyncio.wait_for(session.initialize(), 30)
-        return (await session.call_tool("add", {"a": 1, "b": 2})).content[0].text
-
-
 def test_a_login_asks_for_the_scopes_the_resource_names(scoped_server, oauth_server, file_env):
     out = run(["register", "--resource", scoped_server.url, "--name", "sdk"], file_env)
     assert out.returncode == 0, out.stderr
@@ -98,7 +90,7 @@ def test_a_login_asks_for_the_scopes_the_resource_names(scoped_server, oauth_ser
     assert out.returncode == 0, out.stderr
     asked = [f for p, f in oauth_server.state.requests if p == "/device/code"]
     assert asked[-1]["scope"] == "admin"
-    assert asyncio.run(_add(file_env, "sdk")) == "3"  # no 403: the login has the scope
+    assert asyncio.run(add_through(file_env, "sdk")) == "3"  # no 403: the login has the scope
 
 
 def _desktop(env, tmp_path):
@@ -145,7 +137,7 @@ def test_a_client_id_metadata_document_comes_before_registration(
     assert "/register" not in paths and "/client.json" in paths  # the server read the document
     authorize = [q for p, q in oauth_server.state.requests if p == "/authorize"]
     assert authorize[-1]["client_id"] == url
-    assert asyncio.run(_add(env, "sdk")) == "3"
+    assert asyncio.run(add_through(env, "sdk")) == "3"
 
 
 def test_without_the_servers_support_the_document_is_not_used(

@@ -6,14 +6,13 @@ import asyncio
 import json
 
 import pytest
-from clitools import AUTHSOME_BIN, run
+from clitools import run
 
 from authsome.oauth.challenge import bearer_params
 from authsome.services.mcpscope import insufficient
 
 pytest.importorskip("mcp")
-from mcp import ClientSession, StdioServerParameters, stdio_client  # noqa: E402
-from mcp_server import MCPTestServer  # noqa: E402
+from mcp_server import MCPTestServer, add_through  # noqa: E402
 
 
 @pytest.mark.parametrize(
@@ -60,27 +59,14 @@ def scoped_server(oauth_server, install_provider):
     server.stop()
 
 
-async def _add(env):
-    """The tool's answer, or the JSON-RPC error's message."""
-    from mcp.shared.exceptions import MCPError
-
-    params = StdioServerParameters(command=AUTHSOME_BIN, args=["mcp", "testsrv"], env=env)
-    async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
-        try:
-            await asyncio.wait_for(session.initialize(), 30)
-        except MCPError as e:
-            return e.error.message
-        return (await session.call_tool("add", {"a": 1, "b": 2})).content[0].text
-
-
 def test_a_403_for_a_scope_names_it_and_the_login_that_adds_it(scoped_server, file_env):
     assert run(["login", "testsrv"], file_env).returncode == 0  # granted: read write
     fix = "authsome login testsrv --force --scopes read,write,admin"
-    message = asyncio.run(_add(file_env))
+    message = asyncio.run(add_through(file_env, "testsrv"))
     assert "testsrv needs the scope admin" in message and message.endswith(fix)
     out = run(fix.split()[1:], file_env)  # the command, word for word
     assert out.returncode == 0, out.stderr
-    assert asyncio.run(_add(file_env)) == "3"
+    assert asyncio.run(add_through(file_env, "testsrv")) == "3"
 
 
 def test_the_audit_log_has_the_session_and_each_token_and_no_token(
@@ -90,7 +76,7 @@ def test_the_audit_log_has_the_session_and_each_token_and_no_token(
     try:
         install_provider(oauth_server.provider(oauth={"resource": server.url}))
         assert run(["login", "testsrv"], file_env).returncode == 0
-        assert asyncio.run(_add(file_env)) == "3"
+        assert asyncio.run(add_through(file_env, "testsrv")) == "3"
     finally:
         server.stop()
     raw = (authsome_home / "audit.log").read_text()

@@ -12,7 +12,7 @@ from authsome.services.mcpsetup import derived_name
 
 pytest.importorskip("mcp")
 from mcp import ClientSession, StdioServerParameters, stdio_client  # noqa: E402
-from mcp_server import MCPTestServer  # noqa: E402
+from mcp_server import MCPTestServer, add_through  # noqa: E402
 
 
 @pytest.mark.parametrize(
@@ -38,13 +38,6 @@ def mcp_server(oauth_server):
     server.stop()
 
 
-async def _call(env, target):
-    params = StdioServerParameters(command=AUTHSOME_BIN, args=["mcp", target], env=env)
-    async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
-        await asyncio.wait_for(session.initialize(), 30)
-        return (await session.call_tool("add", {"a": 20, "b": 22})).content[0].text
-
-
 def test_register_resource_then_login_with_no_flags(mcp_server, oauth_server, file_env):
     out = run(["register", "--resource", mcp_server.url, "--name", "sdk"], file_env)
     assert out.returncode == 0, out.stderr
@@ -56,7 +49,7 @@ def test_register_resource_then_login_with_no_flags(mcp_server, oauth_server, fi
     out = run(["login", "sdk"], file_env)  # no display: the device flow, a client registered
     assert out.returncode == 0, out.stderr
     assert "device code flow" in out.stderr
-    assert asyncio.run(_call(file_env, "sdk")) == "42"
+    assert asyncio.run(add_through(file_env, "sdk", 20, 22)) == "42"
     token = run(["token", "sdk"], file_env).stdout.strip()
     assert oauth_server.state.audience[token] == mcp_server.url
 
@@ -74,7 +67,9 @@ def test_mcp_url_makes_the_provider_on_first_use(mcp_server, oauth_server, file_
     assert run(["inspect", name], file_env).returncode == 0
     out = run(["login", name, "--flow", "device_code"], file_env)
     assert out.returncode == 0, out.stderr
-    assert asyncio.run(_call(file_env, mcp_server.url)) == "42"  # the same provider, found
+    assert (
+        asyncio.run(add_through(file_env, mcp_server.url, 20, 22)) == "42"
+    )  # the same provider, found
     assert run(["providers", "--json"], file_env).stdout.count(name) == 1
 
 
