@@ -150,6 +150,7 @@ def _check(figures: dict[str, list[int]], store: str) -> None:
     assert all(trials >= len(POINTS) // 2 for trials, _ in figures.values()), summary
 
 
+@pytest.mark.slow  # 36 runs of the command, killed at planned points: not the inner loop
 def test_signals_across_the_refresh_window_lose_no_login_file_store(
     testsrv, unlocked_env, install_provider, record_property
 ):
@@ -157,6 +158,7 @@ def test_signals_across_the_refresh_window_lose_no_login_file_store(
     _check(figures, "file store")
 
 
+@pytest.mark.slow
 def test_signals_across_the_refresh_window_lose_no_login_secret_service(
     testsrv, fresh_secret_service, env, install_provider, record_property
 ):
