@@ -13,6 +13,7 @@ WITHOUT_UNIT_TESTS = {
     "test_first_day.py": "the README's shell setup, typed into tmux",
     "test_git_helper.py": "git against a test forge",
     "test_journal_places.py": "read-only bind mounts, an immutable folder and a full tmpfs",
+    "test_kill_sweep.py": "the command killed by each signal across the refresh window, 36 times",
     "test_login_shells.py": "login shells from /etc/skel in tmux",
     "test_mcp.py": "the MCP SDK's server and client around `authsome mcp`",
     "test_mcp_storms.py": "node-oidc-provider, the MCP SDK, mcp-remote and a bao server",
