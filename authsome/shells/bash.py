@@ -1,16 +1,11 @@
 """The bash dialect."""
 
-from authsome.shells.posix import export, home, quote, source, unset
+from authsome.shells.posix import export, home, quote, source, startup, unset
 
 NAME = "bash"
 HOOK_FILE = "authsome.bash"
 COMPLETION_FILE = "authsome.bash"
-# The start-up lines `authsome setup-shell` writes, as README's "Shell setup" shows them.
-STARTUP = (
-    'eval "$({authsome} completion bash)"',
-    'eval "$({authsome} env{names})"',
-    'eval "$({authsome} hook bash)"',
-)
+STARTUP = startup(NAME)
 __all__ = [
     "COMPLETION_FILE",
     "HOOK_FILE",

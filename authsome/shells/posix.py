@@ -24,3 +24,13 @@ def home(environ: dict[str, str]) -> str:
     import os
 
     return environ.get("HOME") or os.path.expanduser("~")
+
+
+def startup(shell: str) -> tuple[str, ...]:
+    """The start-up lines `authsome setup-shell` writes for bash or zsh, as README's "Shell
+    setup" shows them ({authsome}: its path; {names}: the env command's names)."""
+    return (
+        f'eval "$({{authsome}} completion {shell})"',
+        'eval "$({authsome} env{names})"',
+        f'eval "$({{authsome}} hook {shell})"',
+    )

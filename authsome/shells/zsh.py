@@ -1,16 +1,11 @@
 """The zsh dialect."""
 
-from authsome.shells.posix import export, home, quote, source, unset
+from authsome.shells.posix import export, home, quote, source, startup, unset
 
 NAME = "zsh"
 HOOK_FILE = "authsome.zsh"
 COMPLETION_FILE = "_authsome"
-# The start-up lines `authsome setup-shell` writes, as README's "Shell setup" shows them.
-STARTUP = (
-    'eval "$({authsome} completion zsh)"',
-    'eval "$({authsome} env{names})"',
-    'eval "$({authsome} hook zsh)"',
-)
+STARTUP = startup(NAME)
 __all__ = [
     "COMPLETION_FILE",
     "HOOK_FILE",
