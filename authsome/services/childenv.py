@@ -26,6 +26,9 @@ VAULT_UNLOCKING = (
     "VAULT_SECRET_ID_FILE",
 )
 UNLOCKING = (ENV_SESSION, ENV_PASSPHRASE, ENV_PASSPHRASE_FILE, *VAULT_UNLOCKING)
+# services/references.py's prefix, kept here so that `run` can look for references in its
+# environment without importing the env-file code.
+REFERENCE = "authsome://"
 SECRET_SUFFIXES = ("_CLIENT_SECRET",)
 
 
@@ -57,3 +60,8 @@ def not_runnable(command: list[str], e: OSError) -> CommandNotFound:
             f"cannot execute {command[0]}: permission denied", "check that it is an executable file"
         )
     return CommandNotFound(f"command not found: {command[0]}", "check its name and your PATH")
+
+
+def has_references(environ) -> bool:
+    """Whether any value of `environ` is an authsome:// reference: a cheap look, for `run`."""
+    return any(value.startswith(REFERENCE) for value in environ.values())

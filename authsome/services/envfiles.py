@@ -15,11 +15,6 @@ from authsome.errors import AuthsomeError, UsageError
 from authsome.services.references import PREFIX, Resolver, located, parse, resolve
 
 
-def has_references(environ) -> bool:
-    """Whether any value of `environ` looks like a reference: cheap, for `run`'s hot path."""
-    return any(value.startswith(PREFIX) for value in environ.values())
-
-
 def inherited_items(environ) -> list[tuple[str, str, str]]:
     """(where, KEY, value) for each reference in `environ`, less what unlocks authsome."""
     from authsome.services.childenv import UNLOCKING

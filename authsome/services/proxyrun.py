@@ -195,10 +195,12 @@ def _in_sandbox(ctx, proxy, command, environ, run_files: tuple[str, str], sandbo
 
 def _sources(ctx, env_files):
     """The env files and the environment's references, read and checked; None if neither."""
-    from authsome.services.envfiles import Sources, has_references
+    from authsome.services.childenv import has_references
 
     if not env_files and not has_references(ctx.environ):
         return None
+    from authsome.services.envfiles import Sources
+
     return Sources(ctx.environ, env_files)
 
 

@@ -11,13 +11,14 @@ own token endpoint, and only to refresh (where refresh.py holds the token to its
 from __future__ import annotations
 
 from authsome.errors import AuthsomeError, InputError
+from authsome.services.childenv import REFERENCE
 from authsome.util.names import display_ref, is_name
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
 if TYPE_CHECKING:
     from authsome.storage.connection import Connection
 
-PREFIX = "authsome://"
+PREFIX = REFERENCE
 FIELDS = ("access_token", "id_token", "api_key")  # providers/schema.py CREDENTIAL_FIELDS
 SYNTAX = "authsome://PROVIDER[:CONNECTION]/FIELD"
 

@@ -60,12 +60,12 @@ def run_command(
         from authsome.services.proxyrun import run_proxied  # the only way to authsome.proxy
 
         return run_proxied(ctx, names, command, env_files, masking, rules, sandbox)
-    from authsome.services.childenv import scrub
+    from authsome.services.childenv import has_references, scrub
     from authsome.services.childrun import exec_or_relay
     from authsome.services.env import audit_export, collect
 
     sources = None
-    if env_files or _has_references(ctx.environ):  # else nothing new is imported
+    if env_files or has_references(ctx.environ):  # else nothing new is imported
         from authsome.services.envfiles import Sources
 
         sources = Sources(ctx.environ, env_files)  # read and checked before any credential
@@ -95,11 +95,6 @@ def _proxy_options(proxy: bool, rules, sandbox) -> None:
         raise UsageError("--sandbox needs --proxy", "add --proxy")
     if rules is not None and rules.given:
         raise UsageError("--allow, --policy and --read-only are rules for the proxy", "add --proxy")
-
-
-def _has_references(environ) -> bool:
-    """services.envfiles.has_references, without importing it for the usual run."""
-    return any(value.startswith("authsome://") for value in environ.values())
 
 
 def _resolved(ctx, sources, export, names, argv0: str) -> tuple[dict, list[str]]:
