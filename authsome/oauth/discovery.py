@@ -115,7 +115,8 @@ def cached(ctx: Context, provider, refresh: bool = False) -> tuple[str, dict, li
                 return doc["issuer"], doc["metadata"], _listed(doc.get("scopes"))
         except (OSError, ValueError, KeyError, TypeError):
             pass
-    issuer, scopes = oauth.issuer, list[str]()
+    issuer = oauth.issuer
+    scopes: list[str] = []
     if not issuer:
         from authsome.oauth.resource import discover
 
