@@ -87,20 +87,18 @@ def per_connection(b, env, api) -> None:
         for way, prefix in ways.items():
             fresh[way].append(statistics.median(_series(prefix, env, NEW_CONNECTIONS, n)))
             kept[way].append(proxy._client(prefix, env, api.url, n)[1])
-    plain, boxed = (statistics.median(fresh[w]) for w in ways)
-    b.add("new connection to the proxy until its answer (407), `run --proxy`", plain,
-          ratio=False)  # fmt: skip
-    over = boxed - plain
-    b.add("… the same in the sandbox (the forwarder's accept and hand-over)", boxed,
-          "< 0.3 ms over `run --proxy`", over < 0.0003, note=f"{over * 1000:+.3f} ms",
-          ratio=False)  # fmt: skip
-    plain, boxed = (statistics.median(kept[w]) for w in ways)
-    b.add("HTTPS GET on a kept-alive connection through the proxy, `run --proxy`", plain,
-          ratio=False)  # fmt: skip
-    over = boxed - plain
-    b.add("… the same in the sandbox (no byte passes through the forwarder)", boxed,
-          "< 0.3 ms over `run --proxy`", over < 0.0003, note=f"{over * 1000:+.3f} ms",
-          ratio=False)  # fmt: skip
+    rows = (
+        (fresh, "new connection to the proxy until its answer (407), `run --proxy`",
+         "… the same in the sandbox (the forwarder's accept and hand-over)"),
+        (kept, "HTTPS GET on a kept-alive connection through the proxy, `run --proxy`",
+         "… the same in the sandbox (no byte passes through the forwarder)"),
+    )  # fmt: skip
+    for times, outside, inside in rows:
+        plain, boxed = (statistics.median(times[w]) for w in ways)
+        b.add(outside, plain, ratio=False)
+        over = boxed - plain
+        b.add(inside, boxed, "< 0.3 ms over `run --proxy`", over < 0.0003,
+              note=f"{over * 1000:+.3f} ms", ratio=False)  # fmt: skip
 
 
 def measure(b, base: dict[str, str]) -> None:

@@ -102,6 +102,20 @@ def check_generated(script: str) -> subprocess.CompletedProcess:
     )
 
 
+def installed_env(env, tmp_path) -> dict:
+    """`env` as after an install: the encrypted file with the kernel keyring on (the default
+    outside the tests), a private XDG_RUNTIME_DIR of its own (made here), and PATH finding
+    authsome."""
+    e = {k: v for k, v in env.items() if k != "AUTHSOME_KEYRING"}
+    e.update(
+        AUTHSOME_BACKEND="file",
+        XDG_RUNTIME_DIR=str(tmp_path / "run"),
+        PATH=f"{Path(AUTHSOME_BIN).parent}:{e.get('PATH', '/usr/bin:/bin')}",
+    )
+    (tmp_path / "run").mkdir(mode=0o700)
+    return e
+
+
 def logged_in_behind(env, testsrv, install_provider, api) -> dict:
     """`env` logged in to testsrv, whose API host is the HTTPS test server `api` (ApiServer or
     RawServer), whose test CA the user trusts: a proxy run's usual start."""

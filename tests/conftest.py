@@ -182,6 +182,16 @@ def fresh_secret_service(tmp_path):
 
 
 @pytest.fixture
+def api(tmp_path):
+    """An HTTPS API on loopback under a test CA (tests/proxyservers.py): a proxy's upstream."""
+    from proxyservers import ApiServer
+
+    server = ApiServer(tmp_path / "api")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
 def hung_secret_service(tmp_path):
     service = HungSecretService(tmp_path / "hung")
     yield service

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import conftest
 import pytest
-from clitools import AUTHSOME_BIN, run
+from clitools import installed_env, run
 from conftest import TEST_PASSPHRASE
 from realparts import require
 from tmuxrun import Tmux
@@ -38,15 +38,7 @@ def env_line(shell: str, args: str) -> str:
 def terminal_env(env, tmp_path):
     """The encrypted file, unlocked for the login (the kernel keyring, as outside tests);
     PATH finds authsome as after an install. A shell started here has no passphrase."""
-    e = {k: v for k, v in env.items() if k != "AUTHSOME_KEYRING"}
-    e.update(
-        AUTHSOME_BACKEND="file",
-        XDG_RUNTIME_DIR=str(tmp_path / "run"),
-        PATH=f"{Path(AUTHSOME_BIN).parent}:{e.get('PATH', '/usr/bin:/bin')}",
-        SHELL=require("bash"),
-        TERM="xterm",
-    )
-    (tmp_path / "run").mkdir(mode=0o700)
+    e = {**installed_env(env, tmp_path), "SHELL": require("bash"), "TERM": "xterm"}
     yield e
     run(["lock"], e)
 

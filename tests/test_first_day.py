@@ -6,7 +6,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from clitools import AUTHSOME_BIN, run
+from clitools import installed_env, run
 from conftest import TEST_PASSPHRASE
 from realparts import require
 from tmuxrun import Tmux, readme_shell_lines
@@ -31,15 +31,7 @@ SHOW = {
 def first_day(env, tmp_path):
     """openai logged in with the encrypted file, github not; the keyring on, as outside tests;
     PATH finds authsome as after an install; a prompt that says READY."""
-    e = {k: v for k, v in env.items() if k != "AUTHSOME_KEYRING"}
-    e.update(
-        AUTHSOME_BACKEND="file",
-        XDG_RUNTIME_DIR=str(tmp_path / "run"),
-        PATH=f"{Path(AUTHSOME_BIN).parent}:{e.get('PATH', '/usr/bin:/bin')}",
-        SHELL=require("bash"),
-        TERM="xterm",
-    )
-    (tmp_path / "run").mkdir(mode=0o700)
+    e = {**installed_env(env, tmp_path), "SHELL": require("bash"), "TERM": "xterm"}
     login = {**e, "AUTHSOME_PASSPHRASE": TEST_PASSPHRASE, "OPENAI_API_KEY": OPENAI_KEY}
     assert run(["login", "openai"], login).returncode == 0
     yield e

@@ -42,15 +42,7 @@ def test_the_users_recipe_installs_both_commands_and_the_man_page(tmp_path):
     home = tmp_path / "newcomer"
     home.mkdir()
     env = {"HOME": str(home), "PATH": f"{home}/.local/bin:/usr/bin:/bin", **_lang()}
-    out = subprocess.run(
-        ["bash", "-c", runnable(install_blocks()[0])],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert out.returncode == 0, out.stderr[-2000:]
+    _run_recipe(install_blocks()[0], env)
     check_installed(home / ".local/bin", env, home / ".local/share/man/man1/authsome.1")
 
 
@@ -63,6 +55,12 @@ def test_roots_recipe_installs_both_commands(tmp_path):
     block = block.replace("/opt/", f"{tmp_path}/opt/").replace("/usr/local/", f"{tmp_path}/usr/")
     (tmp_path / "usr/bin").mkdir(parents=True)
     env = {"HOME": str(tmp_path), "PATH": f"{tmp_path}/usr/bin:/usr/bin:/bin", **_lang()}
+    _run_recipe(block, env)
+    check_installed(tmp_path / "usr/bin", env, tmp_path / "usr/share/man/man1/authsome.1")
+
+
+def _run_recipe(block: str, env: dict) -> None:
+    """Run a README install block as bash runs it, from the clone, as the README says."""
     out = subprocess.run(
         ["bash", "-c", runnable(block)],
         cwd=ROOT,
@@ -72,7 +70,6 @@ def test_roots_recipe_installs_both_commands(tmp_path):
         timeout=600,
     )
     assert out.returncode == 0, out.stderr[-2000:]
-    check_installed(tmp_path / "usr/bin", env, tmp_path / "usr/share/man/man1/authsome.1")
 
 
 def _lang() -> dict:

@@ -24,13 +24,6 @@ def _provider(testsrv, hosts):
 
 
 @pytest.fixture
-def api(tmp_path):
-    server = ApiServer(tmp_path / "api")
-    yield server
-    server.stop()
-
-
-@pytest.fixture
 def other(tmp_path):
     """A second HTTPS server that no provider names: tunnelled untouched."""
     server = ApiServer(tmp_path / "other")

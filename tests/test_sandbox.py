@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 from clitools import AUTHSOME_BIN, logged_in_behind, run, wait_for
-from proxyservers import ApiServer
 from realparts import require
 
 pytestmark = pytest.mark.real
@@ -26,13 +25,6 @@ def _sandbox_here():
     from realparts import require_sandbox
 
     require_sandbox()
-
-
-@pytest.fixture
-def api(tmp_path):
-    server = ApiServer(tmp_path / "api")
-    yield server
-    server.stop()
 
 
 @pytest.fixture

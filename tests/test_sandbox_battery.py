@@ -17,7 +17,6 @@ import pytest
 from clitools import AUTHSOME_BIN
 from conftest import TEST_PASSPHRASE
 from otherpython import other_users_authsome
-from proxyservers import ApiServer
 from realparts import (
     KEYRING_PASSWORD,
     OTHER_UID,
@@ -113,13 +112,6 @@ def _base(user: str, tmp_path: Path):
         return
     with other_users_dir() as base:
         yield base, OTHER_UID
-
-
-@pytest.fixture
-def api(tmp_path):
-    server = ApiServer(tmp_path / "api")
-    yield server
-    server.stop()
 
 
 @pytest.fixture(params=["root", "nobody"])

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from clitools import AUTHSOME_BIN, run, wait_for
+from clitools import AUTHSOME_BIN, installed_env, run, wait_for
 from conftest import TEST_PASSPHRASE
 from otherpython import other_users_python
 from ptyrun import PtyProcess
@@ -296,13 +296,7 @@ OPENAI_KEY = "sk-unlock-secret-ABCDEF0123456789"
 def keyring_env(env, tmp_path):
     """A vault with an openai login, and the keyring on (the default outside the tests). The
     login's unlock is locked again at the end: the user keyring outlives the test."""
-    e = {k: v for k, v in env.items() if k != "AUTHSOME_KEYRING"}
-    e.update(
-        AUTHSOME_BACKEND="file",
-        XDG_RUNTIME_DIR=str(tmp_path / "run"),
-        PATH=f"{Path(AUTHSOME_BIN).parent}:{e.get('PATH', '/usr/bin:/bin')}",
-    )
-    (tmp_path / "run").mkdir(mode=0o700)
+    e = installed_env(env, tmp_path)
     login = {**e, "AUTHSOME_PASSPHRASE": TEST_PASSPHRASE, "OPENAI_API_KEY": OPENAI_KEY}
     assert run(["login", "openai"], login).returncode == 0
     yield e
