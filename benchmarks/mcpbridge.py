@@ -161,7 +161,7 @@ def _one_storm(stack, params, make_due, stored_refresh, client) -> tuple[int, in
     before = stack.oidc.grants("refresh_token", client)
     outcomes = mcpstack.storm([params] * STORM, timeout=30, errlog=subprocess.DEVNULL)
     grants = stack.oidc.grants("refresh_token", client) - before
-    lost = not stack.introspect(stored_refresh())["active"]
+    lost = stack.lost(stored_refresh())
     return grants, sum(o != "5" for o in outcomes), lost
 
 
@@ -224,7 +224,7 @@ def _remote_side(stack, env, config: Path):
     return (
         mcpstack.through_mcp_remote(remote, stack.url),
         due,
-        lambda: mcpstack.mcp_remote_tokens(remote)[1]["refresh_token"],
+        lambda: mcpstack.mcp_remote_refresh_token(remote),
         lambda: mcpstack.mcp_remote_client(remote),
         lambda: mcpstack.mcp_remote_login(stack, remote),
     )

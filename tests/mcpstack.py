@@ -98,6 +98,11 @@ class Stack:
         )
         return answer.json()
 
+    def lost(self, refresh_token: str | None) -> bool:
+        """Whether a login whose stored refresh token is `refresh_token` is lost: none left
+        (mcp-remote deletes its token file when a refresh is refused), or not active."""
+        return refresh_token is None or not self.introspect(refresh_token)["active"]
+
     def audiences(self) -> set:
         """The audience of every token the MCP server was shown (None: it was not active)."""
         return {a.get("aud") if a.get("active") else None for a in self.introspector.answers}
@@ -157,6 +162,12 @@ def mcp_remote_tokens(env: dict) -> tuple[Path, dict]:
     """mcp-remote's token file for the one server it knows, and what it holds."""
     (path,) = Path(env["MCP_REMOTE_CONFIG_DIR"]).glob("mcp-remote-v*/*_tokens.json")
     return path, json.loads(path.read_text())
+
+
+def mcp_remote_refresh_token(env: dict) -> str | None:
+    """The refresh token mcp-remote keeps, or None once it deleted its token file."""
+    found = list(Path(env["MCP_REMOTE_CONFIG_DIR"]).glob("mcp-remote-v*/*_tokens.json"))
+    return json.loads(found[0].read_text()).get("refresh_token") if found else None
 
 
 def through_authsome(env: dict) -> StdioServerParameters:

@@ -101,7 +101,7 @@ def _mcp_remote_storm(stack, env: dict, tmp_path) -> str:
         params = [mcpstack.through_mcp_remote(env, stack.url)] * STORM
         outcomes = mcpstack.storm(params, timeout=20, errlog=log)
     grants = stack.oidc.grants("refresh_token", client) - before
-    lost = not stack.introspect(mcpstack.mcp_remote_tokens(env)[1]["refresh_token"])["active"]
+    lost = stack.lost(mcpstack.mcp_remote_refresh_token(env))
     failed = sum(o != "5" for o in outcomes)
     return (
         f"mcp-remote: {grants} refresh grants, {failed} of {STORM} calls failed, "
