@@ -2,11 +2,24 @@
 # Before each prompt it compares the clock with $AUTHSOME_REFRESH_AT using builtins only
 # (path mtime), and starts no process at all unless a credential is due for refresh. Its times
 # must be plain digits before they are compared.
+# fish has no clock builtin: now = a file's mtime + the seconds since it. Something may
+# change / between the two reads, which would put the clock behind: read until it did not.
+function __authsome_now
+    for i in 1 2 3
+        set -l mtime (path mtime /)
+        set -l since (path mtime --relative /)
+        if test "$mtime" = (path mtime /)
+            math $mtime + $since
+            return
+        end
+    end
+    date +%s
+end
+
 function __authsome_hook --on-event fish_prompt
     set -l rc $status
     if string match -qr '^[0-9]+$' -- "$AUTHSOME_REFRESH_AT"
-        # fish has no clock builtin: now = a file's mtime + the seconds since it.
-        set -l now (math (path mtime /) + (path mtime --relative /))
+        set -l now (__authsome_now)
         if test $now -ge $AUTHSOME_REFRESH_AT
             set -l refs (string split ' ' -- "$AUTHSOME_REFS")
             # env exports what it can, unsets only what failed and says so once per failure,

@@ -135,10 +135,13 @@ HOOK = {
 }
 
 
-WAIT_FOR_REFRESH_AT = {  # until the hook's own clock reaches the time `env` gave it
-    "bash": 'while [ "$(date +%s)" -lt "$AUTHSOME_REFRESH_AT" ]; do sleep 0.1; done',
-    "zsh": 'while [ "$(date +%s)" -lt "$AUTHSOME_REFRESH_AT" ]; do sleep 0.1; done',
-    "fish": "while test (date +%s) -lt $AUTHSOME_REFRESH_AT; sleep 0.1; end",
+# Until the hook's own clock reaches the time `env` gave it. Not `date +%s`: the shells' clocks
+# are time(2)'s, which lags the precise clock by up to a tick after each second begins, so the
+# hook could still see the second before the one `date` saw.
+WAIT_FOR_REFRESH_AT = {
+    "bash": "while printf -v now '%(%s)T' -1; ((now < AUTHSOME_REFRESH_AT)); do sleep 0.1; done",
+    "zsh": "while ((EPOCHSECONDS < AUTHSOME_REFRESH_AT)); do sleep 0.1; done",
+    "fish": "while test (__authsome_now) -lt $AUTHSOME_REFRESH_AT; sleep 0.1; end",
 }
 KEEP_REFRESH_AT = {"bash": "R=$AUTHSOME_REFRESH_AT", "zsh": "R=$AUTHSOME_REFRESH_AT"}
 KEEP_REFRESH_AT["fish"] = "set R $AUTHSOME_REFRESH_AT"
