@@ -36,7 +36,9 @@ class State:
         # grant named, so a grant without one cannot be refreshed for one (invalid_target).
         self.resource_indicators = False
         # Behaviour knobs, set by tests.
-        self.interval = 1
+        # Polls a tenth of a second apart: a login waits 0.1 s, not 1 s, where polling is not
+        # what a test is about (device.py takes fractional intervals as a server gives them).
+        self.interval: float = 0.1
         self.device_expires_in = 60
         # Approved at the first poll, so a login waits one interval, not two; tests of
         # polling set it (None: nobody approves).

@@ -97,6 +97,7 @@ def _request(ctx, flow="device_code", scopes=()):
 
 
 def test_slow_down_adds_five_seconds(testsrv, file_env):
+    testsrv.state.interval = 1
     testsrv.state.slow_down_polls = 2
     testsrv.state.approve_after_polls = 3  # slow_down, slow_down, pending, approved
     fake = FakeTime()
@@ -132,6 +133,20 @@ def test_interval_defaults_to_five_seconds(testsrv, file_env, monkeypatch):
     start = fake.now
     device.run(ctx, _request(ctx))
     assert fake.now - start == 10.0  # two polls, five seconds apart
+
+
+@pytest.mark.parametrize(
+    "given, waited",
+    [(0.5, 0.5), ("2", 2.0), (0, 5.0), (-1, 5.0), ("nan", 5.0), ("inf", 5.0), (10**400, 5.0)],
+)
+def test_a_positive_interval_is_kept_as_the_server_gave_it(testsrv, file_env, given, waited):
+    """A fractional interval was read as 0, and so as the default 5 s: ten times slower."""
+    testsrv.state.interval = given
+    fake = FakeTime()
+    ctx = _ctx(file_env, fake)
+    start = fake.now
+    device.run(ctx, _request(ctx))
+    assert fake.now - start == waited  # approved at the first poll
 
 
 def test_expiry_stops_with_a_clear_error(testsrv, file_env):

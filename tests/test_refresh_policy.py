@@ -118,7 +118,7 @@ def test_fresh_refreshes_at_the_margin_and_not_before(testsrv, clock, env, lifet
     after = refresh.fresh(ctx, "testsrv")
     assert _refreshes(testsrv) == 1
     assert after.secrets["access_token"] != before
-    assert after.expires_at == clock.now + lifetime
+    assert after.expires_at == int(clock.now) + lifetime  # whole seconds, as stored
     # Just refreshed: the next call is outside the margin again.
     refresh.fresh(ctx, "testsrv")
     assert _refreshes(testsrv) == 1

@@ -71,8 +71,8 @@ def _start(ctx: Context, request, form: dict, auth) -> dict:
 
 def _poll(ctx: Context, request, poll: dict, auth, started: dict) -> TokenSet | None:
     """Poll the token endpoint at the server's pace; None when the code expires first."""
-    interval = _positive_int(started.get("interval"), DEFAULT_INTERVAL)
-    deadline = ctx.clock() + _positive_int(started.get("expires_in"), 900)
+    interval = _seconds(started.get("interval"), DEFAULT_INTERVAL)
+    deadline = ctx.clock() + _seconds(started.get("expires_in"), 900)
     backoff = 0  # extra seconds after transient failures; the code stays valid meanwhile
     while True:
         _wait(ctx, interval + backoff, deadline)
@@ -107,7 +107,7 @@ def _back_off(ctx: Context, backoff: int, why: str) -> int:
     return min(max(2 * backoff, DEFAULT_INTERVAL), MAX_BACKOFF)
 
 
-def _wait(ctx: Context, interval: int, deadline: float) -> None:
+def _wait(ctx: Context, interval: float, deadline: float) -> None:
     """Sleep `interval` seconds in one-second steps, showing the time left on a terminal."""
     end = min(ctx.clock() + interval, deadline)
     while True:
@@ -124,9 +124,12 @@ def _mmss(seconds: float) -> str:
     return f"{seconds // 60}:{seconds % 60:02d}"
 
 
-def _positive_int(value, default: int) -> int:
+def _seconds(value, default: float) -> float:
+    """A time the server gave, in seconds: a positive finite JSON number (or its text).
+
+    Not only whole ones: a server that asks for polls half a second apart gets them."""
     try:
-        number = int(value)
-        return number if number > 0 else default
-    except (TypeError, ValueError):
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an int past float's range
         return default
+    return number if 0 < number < float("inf") else default  # NaN fails both comparisons
