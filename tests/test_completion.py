@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 from clitools import AUTHSOME_BIN, check_generated, run
-from conftest import TEST_PASSPHRASE
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from ptyrun import PtyProcess
@@ -19,19 +18,14 @@ BIN = str(Path(AUTHSOME_BIN).parent)
 
 
 @pytest.fixture
-def shell_env(env, authsome_home):
+def shell_env(file_env, authsome_home):
     folder = authsome_home / "providers"
-    folder.mkdir(parents=True)
+    folder.mkdir(parents=True, exist_ok=True)
     (folder / "gizmo.json").write_text(
         '{"name": "gizmo", "auth_type": "api_key", "api_key": {"env_var": "GIZMO_KEY"},'
         ' "export": {"env": {"api_key": "GIZMO_KEY"}}}'
     )
-    return {
-        **env,
-        "PATH": f"{BIN}:{env.get('PATH', '/usr/bin:/bin')}",
-        "AUTHSOME_BACKEND": "file",
-        "AUTHSOME_PASSPHRASE": TEST_PASSPHRASE,
-    }
+    return {**file_env, "PATH": f"{BIN}:{file_env.get('PATH', '/usr/bin:/bin')}"}
 
 
 def test_checked_in_scripts_match_the_generator():

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 from clitools import AUTHSOME_BIN, age, age_command, run
-from conftest import TEST_PASSPHRASE
 from realparts import require
 from shellrun import BINARY, roundtrip
 
@@ -22,14 +21,10 @@ SHELLS = ["bash", "zsh", "fish"]
 
 
 @pytest.fixture
-def file_env(env, tmp_path):
+def file_env(file_env):
+    """conftest's unlocked file store (no KDF per call), with authsome on PATH for scripts."""
     bin_dir = str(Path(AUTHSOME_BIN).parent)
-    return {
-        **env,
-        "AUTHSOME_BACKEND": "file",
-        "AUTHSOME_PASSPHRASE": TEST_PASSPHRASE,
-        "PATH": f"{bin_dir}:{env.get('PATH', '/usr/bin:/bin')}",
-    }
+    return {**file_env, "PATH": f"{bin_dir}:{file_env.get('PATH', '/usr/bin:/bin')}"}
 
 
 @pytest.fixture
