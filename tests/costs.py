@@ -1,11 +1,12 @@
 """Which tests are `unit`: the inner loop, `pytest -m unit`, about a minute in all.
 
 A test is unit unless it is marked slow, starts a component outside this interpreter (a
-D-Bus, gnome-keyring, node, bao), logs in at the test OAuth server (which polls for a second),
-or reaches (itself, through a fixture, or through a helper of tests/) a process other than the
-authsome command, or a sleep. This is read from the code, so a new test is sorted without
-being marked by hand; tests that are slow in-process (a KDF in a loop, hypothesis over many
-examples) or that run the command many times are marked slow where they are written.
+D-Bus, gnome-keyring, node, bao), logs in at the test OAuth server (HTTP, and a wait for the
+first poll), or reaches (itself, through a fixture, or through a helper of tests/) a process
+other than the authsome command, or a sleep. This is read from the code, so a new test is
+sorted without being marked by hand; tests that are slow in-process (a KDF in a loop,
+hypothesis over many examples) or that run the command many times are marked slow where they
+are written.
 """
 
 from __future__ import annotations
