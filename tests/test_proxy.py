@@ -2,6 +2,8 @@
 servers that have their own test CA: the server sees the real credential, the child never."""
 
 import json
+import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -10,7 +12,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from clitools import AUTHSOME_BIN, run
+from clitools import AUTHSOME_BIN, run, wait_for
 from proxyservers import KEEP_ALIVE_CLIENT, ApiServer
 from realparts import require
 
@@ -264,6 +266,29 @@ print(tls.recv(4096).decode())
 def test_the_child_exit_status_and_signal_pass_through(proxy_env):
     assert _proxied(proxy_env, "exit 3").returncode == 3
     assert _proxied(proxy_env, "kill -TERM $$").returncode == -15
+
+
+def test_a_killed_runs_folder_is_removed_by_the_next_run(proxy_env, tmp_path):
+    """SIGKILL leaves a run no chance to remove its folder (the CA bundle, 440 KB): the next
+    run does, and leaves the folder of a run still going."""
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    env = {**proxy_env, "TMPDIR": str(temp)}
+    argv = [AUTHSOME_BIN, "run", "--proxy", "testsrv", "--", "sleep", "60"]
+    killed = subprocess.Popen(argv, env=env, start_new_session=True)
+    going = subprocess.Popen(argv, env=env, start_new_session=True)
+    try:
+        wait_for(lambda: len(list(temp.glob("authsome-run-*/ca-bundle.pem"))) == 2)
+        os.killpg(killed.pid, signal.SIGKILL)
+        killed.wait(10)
+        assert len(list(temp.iterdir())) == 2  # left behind
+        assert _proxied(env, "true").returncode == 0
+        assert [f.name.split("-")[2] for f in temp.iterdir()] == [str(going.pid)]
+    finally:
+        for proc in (killed, going):
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(10)
 
 
 def test_git_clones_over_https_with_the_placeholder_swapped(

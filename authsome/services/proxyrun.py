@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 import threading
 
 from authsome.errors import AuthsomeError, UsageError
@@ -136,6 +135,7 @@ def run_proxied(
     from authsome.proxy.server import Proxy, upstream_context
     from authsome.services import childrun, requestrules
     from authsome.services.childenv import scrub
+    from authsome.util import runfolder
 
     rules, found = _asked(ctx, rules, sandbox)
     ctx.refresh_in_helper = False  # the proxy's threads refresh; failures kept here (refreshfail)
@@ -149,7 +149,7 @@ def run_proxied(
     extra, secrets = _resolved(ctx, sources, targets, placeholders, command[0])
     authority = Authority(hosts)
     proxy = Proxy(targets, authority, upstream_context(child.user_ca_files(ctx.environ)), in_force)
-    folder = tempfile.mkdtemp(prefix="authsome-run-")  # 0700
+    folder = runfolder.make()  # 0700
     try:
         path = os.path.join(folder, "ca-bundle.pem")
         with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as f:
