@@ -85,21 +85,7 @@ class _State(loopback.Outcome):
         self.token = token
         self.csrf = csrf
         self.pattern = pattern
-        self.page_served = False
         self.cancelled = False
-        self.served_twice = False
-
-    def serve_page(self) -> bool:
-        """True the first time; after that the login is over (fail closed)."""
-        with self.lock:
-            if self.done.is_set():
-                return False
-            if self.page_served:
-                self.served_twice = True
-                self.done.set()
-                return False
-            self.page_served = True
-            return True
 
     def cancel(self) -> bool:
         """End the login as cancelled unless it already ended; True when this call ended it."""
@@ -236,7 +222,7 @@ def collect(
                 f"no {label} was entered within {_duration(timeout)}",
                 f"run: authsome login {login_hint} again, or use --no-browser",
             )
-    if state.served_twice:
+    if state.page_reused:
         raise AuthFailed(
             f"the one-time page for the {label} was opened twice (a reload, or someone else);"
             " nothing was stored",

@@ -27,6 +27,21 @@ class Outcome:
         self.value = None
         self.done = threading.Event()
         self.lock = threading.Lock()
+        self.page_served = False  # the login's one-use page (serve_page)
+        self.page_reused = False
+
+    def serve_page(self) -> bool:
+        """True the first time the login's one-use page is asked for. A second request ends
+        the login (fail closed: someone else holds the link), as any request after the end."""
+        with self.lock:
+            if self.done.is_set():
+                return False
+            if self.page_served:
+                self.page_reused = True
+                self.done.set()
+                return False
+            self.page_served = True
+            return True
 
     def finish(self, value) -> bool:
         """Record `value` unless the wait already ended; True when this call ended it."""
@@ -65,6 +80,27 @@ class Server(ThreadingHTTPServer):
     def __init__(self, handler: type[Handler], port: int = 0):
         super().__init__((HOST, port), handler)
         self.outcome = Outcome()
+        self._answering = 0  # requests accepted and not yet answered
+        self._answered = threading.Condition()
+
+    def process_request(self, request, client_address) -> None:
+        with self._answered:  # counted here, before its thread starts, so settle() sees it
+            self._answering += 1
+        super().process_request(request, client_address)
+
+    def process_request_thread(self, request, client_address) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            with self._answered:
+                self._answering -= 1
+                self._answered.notify_all()
+
+    def settle(self, seconds: float) -> None:
+        """Wait up to `seconds` for the answers being written: the request that ended the
+        login (its result page, or the 410 of a link used twice) still gets its whole page."""
+        with self._answered:
+            self._answered.wait_for(lambda: self._answering == 0, timeout=seconds)
 
     @property
     def port(self) -> int:
@@ -100,6 +136,7 @@ def serving(server: Server):
         yield server
     finally:
         server.shutdown()
+        server.settle(2.0)  # bounded: a client that stalls cannot hold the command up
         server.server_close()
 
 

@@ -117,8 +117,6 @@ class _Server(loopback.Server):
         self.state = state
         self.start_path = f"/start/{secrets.token_urlsafe(32)}"
         self.authorization_url = ""
-        self.start_served = False
-        self.start_reused = False
 
     @property
     def start_url(self) -> str:
@@ -126,16 +124,7 @@ class _Server(loopback.Server):
 
     def take_start(self) -> str | None:
         """The authorization URL the first time; after that the login is over (fail closed)."""
-        outcome = self.outcome
-        with outcome.lock:
-            if outcome.done.is_set():
-                return None
-            if self.start_served:
-                self.start_reused = True
-                outcome.done.set()
-                return None
-            self.start_served = True
-            return self.authorization_url
+        return self.authorization_url if self.outcome.serve_page() else None
 
 
 def _listen(port: int, state: str) -> _Server:
@@ -172,7 +161,7 @@ def run(ctx: Context, request) -> TokenSet:
                 f"no answer from {provider.display_name} within {TIMEOUT_SECONDS // 60} minutes",
                 f"run: authsome login {request.hint} again",
             )
-    if server.start_reused:
+    if server.outcome.page_reused:
         raise AuthFailed(
             "the one-time login link was opened twice (a reload, or someone else);"
             " nothing was stored",
