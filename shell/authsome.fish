@@ -8,7 +8,7 @@ function __authsome_now
     for i in 1 2 3
         set -l mtime (path mtime /)
         set -l since (path mtime --relative /)
-        if test "$mtime" = (path mtime /)
+        if test "$mtime" = "$(path mtime /)"
             math $mtime + $since
             return
         end

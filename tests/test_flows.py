@@ -137,7 +137,10 @@ def test_interval_defaults_to_five_seconds(testsrv, file_env, monkeypatch):
 
 @pytest.mark.parametrize(
     "given, waited",
-    [(0.5, 0.5), ("2", 2.0), (0, 5.0), (-1, 5.0), ("nan", 5.0), ("inf", 5.0), (10**400, 5.0)],
+    [
+        *[(0.5, 0.5), ("2", 2.0), (1e-9, 0.1)],  # as given, never under a tenth of a second
+        *[(0, 5.0), (-1, 5.0), ("nan", 5.0), ("inf", 5.0), (10**400, 5.0), (True, 5.0)],
+    ],
 )
 def test_a_positive_interval_is_kept_as_the_server_gave_it(testsrv, file_env, given, waited):
     """A fractional interval was read as 0, and so as the default 5 s: ten times slower."""
@@ -146,7 +149,7 @@ def test_a_positive_interval_is_kept_as_the_server_gave_it(testsrv, file_env, gi
     ctx = _ctx(file_env, fake)
     start = fake.now
     device.run(ctx, _request(ctx))
-    assert fake.now - start == waited  # approved at the first poll
+    assert fake.now - start == pytest.approx(waited)  # approved at the first poll
 
 
 def test_expiry_stops_with_a_clear_error(testsrv, file_env):

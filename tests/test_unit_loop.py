@@ -15,6 +15,7 @@ WITHOUT_UNIT_TESTS = {
     "test_journal_places.py": "read-only bind mounts, an immutable folder and a full tmpfs",
     "test_kill_sweep.py": "the command killed by each signal across the refresh window, 36 times",
     "test_login_shells.py": "login shells from /etc/skel in tmux",
+    "test_loopback.py": "a login's local server, with handlers that take their time",
     "test_mcp.py": "the MCP SDK's server and client around `authsome mcp`",
     "test_mcp_storms.py": "node-oidc-provider, the MCP SDK, mcp-remote and a bao server",
     "test_mcp_transport.py": "the MCP SDK's servers and client around `authsome mcp`",

@@ -19,6 +19,9 @@ if TYPE_CHECKING:
     from authsome.factory import Context
 
 DEFAULT_INTERVAL = 5
+# The shortest pause between polls whatever the server says: one that asks for less (or for
+# none) must not turn the wait into a busy loop against its token endpoint, or another's.
+MIN_INTERVAL = 0.1
 SLOW_DOWN_STEP = 5
 MAX_BACKOFF = 60
 TRANSIENT = ("invalid_response", "server_error", "temporarily_unavailable")
@@ -71,7 +74,7 @@ def _start(ctx: Context, request, form: dict, auth) -> dict:
 
 def _poll(ctx: Context, request, poll: dict, auth, started: dict) -> TokenSet | None:
     """Poll the token endpoint at the server's pace; None when the code expires first."""
-    interval = _seconds(started.get("interval"), DEFAULT_INTERVAL)
+    interval = max(_seconds(started.get("interval"), DEFAULT_INTERVAL), MIN_INTERVAL)
     deadline = ctx.clock() + _seconds(started.get("expires_in"), 900)
     backoff = 0  # extra seconds after transient failures; the code stays valid meanwhile
     while True:
@@ -128,6 +131,8 @@ def _seconds(value, default: float) -> float:
     """A time the server gave, in seconds: a positive finite JSON number (or its text).
 
     Not only whole ones: a server that asks for polls half a second apart gets them."""
+    if isinstance(value, bool):  # JSON true is no number of seconds
+        return default
     try:
         number = float(value)
     except (TypeError, ValueError, OverflowError):  # OverflowError: an int past float's range

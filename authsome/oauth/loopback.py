@@ -59,6 +59,14 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, format, *args):  # noqa: A002 - requests hold codes and secrets
         return
 
+    def parse_request(self) -> bool:
+        # A request, not a connection, is what the server waits to answer (Server.settle): a
+        # browser's spare connection that never sends one must not hold the command up.
+        parsed = super().parse_request()
+        if parsed:
+            self.server.answering(self.request)  # type: ignore[attr-defined]
+        return parsed
+
     def send_html(self, status: int, page: str, headers: tuple[tuple[str, str], ...] = ()) -> None:
         """Answer `page` with `status`, uncached, plus any `headers`."""
         body = page.encode()
@@ -80,27 +88,26 @@ class Server(ThreadingHTTPServer):
     def __init__(self, handler: type[Handler], port: int = 0):
         super().__init__((HOST, port), handler)
         self.outcome = Outcome()
-        self._answering = 0  # requests accepted and not yet answered
+        self._answering: set = set()  # the connections whose request is being answered
         self._answered = threading.Condition()
 
-    def process_request(self, request, client_address) -> None:
-        with self._answered:  # counted here, before its thread starts, so settle() sees it
-            self._answering += 1
-        super().process_request(request, client_address)
+    def answering(self, request) -> None:
+        with self._answered:
+            self._answering.add(request)
 
     def process_request_thread(self, request, client_address) -> None:
         try:
-            super().process_request_thread(request, client_address)
+            super().process_request_thread(request, client_address)  # closes the connection
         finally:
             with self._answered:
-                self._answering -= 1
+                self._answering.discard(request)
                 self._answered.notify_all()
 
     def settle(self, seconds: float) -> None:
         """Wait up to `seconds` for the answers being written: the request that ended the
         login (its result page, or the 410 of a link used twice) still gets its whole page."""
         with self._answered:
-            self._answered.wait_for(lambda: self._answering == 0, timeout=seconds)
+            self._answered.wait_for(lambda: not self._answering, timeout=seconds)
 
     @property
     def port(self) -> int:
@@ -132,12 +139,17 @@ def serving(server: Server):
         target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True
     )
     thread.start()
+    ended = False
     try:
         yield server
+        ended = server.outcome.done.is_set()
     finally:
         server.shutdown()
-        server.settle(2.0)  # bounded: a client that stalls cannot hold the command up
-        server.server_close()
+        try:
+            if ended:  # not after Ctrl-C or a timeout: nothing is owed then
+                server.settle(2.0)  # bounded: a client that stalls cannot hold the command up
+        finally:
+            server.server_close()
 
 
 def wait(done: threading.Event, clock, seconds: float) -> bool:

@@ -8,7 +8,6 @@ as long as the child, and the child's exit status and signals pass through.
 from __future__ import annotations
 
 import os
-import shutil
 import threading
 
 from authsome.errors import AuthsomeError, UsageError
@@ -149,7 +148,7 @@ def run_proxied(
     extra, secrets = _resolved(ctx, sources, targets, placeholders, command[0])
     authority = Authority(hosts)
     proxy = Proxy(targets, authority, upstream_context(child.user_ca_files(ctx.environ)), in_force)
-    folder = runfolder.make()  # 0700
+    folder, hold = runfolder.make()  # 0700
     try:
         path = os.path.join(folder, "ca-bundle.pem")
         with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as f:
@@ -164,7 +163,7 @@ def run_proxied(
             status = _in_sandbox(ctx, proxy, command, environ, (folder, path), sandbox)
     finally:
         proxy.stop()
-        shutil.rmtree(folder, ignore_errors=True)
+        runfolder.remove(folder, hold)
     return childrun.exit_status(status)
 
 
