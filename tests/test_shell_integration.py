@@ -268,18 +268,11 @@ def test_bash_hook_coexists_with_prompt_command_array_and_string(file_env, tmp_p
         assert out.stdout.count("_authsome_hook") == 1
 
 
-def test_the_fish_hooks_clock_keeps_time(file_env):
+def test_the_fish_hooks_clock_keeps_time(file_env, tmp_path):
     """fish has no clock builtin: the hook's is a file's mtime plus the seconds since it, and
     the hook tests wait on it, so it is held to `date` here."""
     each = "for i in (seq 5); echo (__authsome_now) (date +%s); end"
-    script = f"{AUTHSOME_BIN} hook fish | source\n{each}"
-    out = subprocess.run(
-        [require("fish"), "--no-config", "-c", script],
-        capture_output=True,
-        text=True,
-        env=file_env,
-        timeout=60,
-    )
+    out = _run_shell("fish", f"{AUTHSOME_BIN} hook fish | source\n{each}\n", tmp_path, file_env)
     assert out.returncode == 0, out.stderr
     pairs = [line.split() for line in out.stdout.splitlines()]
     assert len(pairs) == 5 and all(0 <= int(d) - int(h) <= 1 for h, d in pairs), pairs
