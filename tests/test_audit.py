@@ -8,7 +8,6 @@ import shlex
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 from clitools import AUTHSOME_BIN, age, default_sigint, run
@@ -317,25 +316,6 @@ def test_log_follow_reads_on_after_a_rotation(ctx, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         audit_log.follow(ctx, None, offset, lambda text, doc: seen.append(doc["connection"]))
     assert seen == [f"c{i}" for i in range(len(seen))] and len(seen) >= 6
-
-
-def test_a_record_costs_well_under_a_millisecond(ctx):
-    audit.record(ctx, "token", "openai", "default")
-    batches = []
-    for _ in range(5):  # the best of five: other processes slow some batches, not the code
-        start = time.perf_counter()
-        for _ in range(100):
-            audit.record(
-                ctx,
-                "proxy",
-                "openai",
-                "default",
-                method="GET",
-                host="api.openai.com",
-                path="/v1/models",
-            )
-        batches.append((time.perf_counter() - start) / 100)
-    assert min(batches) < 0.001, batches
 
 
 def test_log_follow_reads_a_rotated_log_from_its_start_however_long(ctx, authsome_home):

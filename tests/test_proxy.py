@@ -4,7 +4,6 @@ servers that have their own test CA: the server sees the real credential, the ch
 import json
 import os
 import signal
-import statistics
 import subprocess
 import sys
 import time
@@ -126,12 +125,15 @@ def test_a_placeholder_the_child_sends_is_replaced(proxy_env, api, testsrv):
 def test_kept_alive_requests_are_not_held_back(proxy_env, api):
     """h11 writes a head and a body apart; with Nagle on, each answer after the first waited
     for the client's delayed ACK, some 40 ms (Python's http.client, as requests uses it)."""
-    client = [sys.executable, "-c", KEEP_ALIVE_CLIENT, api.url, "10"]
+    client = [sys.executable, "-c", KEEP_ALIVE_CLIENT, api.url, "20"]
     out = run(["run", "--proxy", "testsrv", "--", *client], proxy_env)
     assert out.returncode == 0, out.stderr
-    assert statistics.median(json.loads(out.stdout)["each"]) < 0.02
+    # With Nagle on, every one of them takes 43-44 ms here; without, about 1 ms, and under
+    # CI's load the median reached 21 ms. The fastest is what load does not move.
+    each = json.loads(out.stdout)["each"]
+    assert min(each) < 0.03, sorted(each)
     assert len(api.connections) == 1
-    assert len(api.seen) == 11 and api.seen[-1].removeprefix("Bearer ")
+    assert len(api.seen) == 21 and api.seen[-1].removeprefix("Bearer ")
 
 
 def test_curl_offering_http2_falls_back_to_http11(proxy_env, api, testsrv):
