@@ -192,6 +192,24 @@ def api(tmp_path):
 
 
 @pytest.fixture
+def raw(tmp_path):
+    """An HTTPS API that keeps every request as it arrived (tests/proxyservers.py RawServer)."""
+    from proxyservers import RawServer
+
+    server = RawServer(tmp_path / "raw")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def raw_env(file_env, testsrv, install_provider, raw):
+    """Logged in to testsrv, whose API is `raw`, as `run --proxy` sees it."""
+    from clitools import logged_in_behind
+
+    return logged_in_behind(file_env, testsrv, install_provider, raw)
+
+
+@pytest.fixture
 def hung_secret_service(tmp_path):
     service = HungSecretService(tmp_path / "hung")
     yield service

@@ -9,23 +9,11 @@ import time
 from pathlib import Path
 
 import pytest
-from clitools import logged_in_behind, run
-from proxyservers import RAW_CLIENT, ApiServer, RawServer
+from clitools import run
+from proxyservers import RAW_CLIENT, ApiServer
 from realparts import require
 
 pytestmark = pytest.mark.real
-
-
-@pytest.fixture
-def raw(tmp_path):
-    server = RawServer(tmp_path / "raw")
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def raw_env(file_env, testsrv, install_provider, raw):
-    return logged_in_behind(file_env, testsrv, install_provider, raw)
 
 
 def _send(env, raw, tmp_path, *requests: bytes) -> list[str]:

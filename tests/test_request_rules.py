@@ -10,10 +10,9 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
-from clitools import logged_in_behind, run
+from clitools import run
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
-from proxyservers import RawServer
 from realparts import require
 
 from authsome.proxy.rules import NO_RULE, BadRule, Rules, parse, parse_lines, read_only, uncovered
@@ -252,19 +251,6 @@ def test_rules_without_the_proxy_are_a_usage_error(env, tmp_path):
 # --- through the installed CLI, the real proxy and real curl ------------------------------
 
 
-@pytest.fixture
-def upstream(tmp_path):
-    """An HTTPS API that keeps every request as it arrived (RawServer)."""
-    server = RawServer(tmp_path / "upstream")
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def rules_env(file_env, testsrv, install_provider, upstream):
-    return logged_in_behind(file_env, testsrv, install_provider, upstream)
-
-
 # Each argument is METHOD PATH [CURL OPTIONS]: one curl each, its body then `@@ STATUS`.
 # --path-as-is: curl sends '..' and '//' as written.
 CURLS = """
@@ -278,11 +264,11 @@ done
 """
 
 
-def _curls(env, upstream, rule_args, *specs, names=("testsrv",)):
+def _curls(env, raw, rule_args, *specs, names=("testsrv",)):
     """(exit status, [(status, body)] per spec, stderr) of curls through `run --proxy`."""
     script = CURLS.replace("curl ", f"{require('curl')} ")
     args = ["run", "--proxy", *rule_args, *names, "--", "sh", "-c", script, "sh", *specs]
-    out = run(args, {**env, "BASE": upstream.url}, timeout=90)
+    out = run(args, {**env, "BASE": raw.url}, timeout=90)
     answers = re.findall(r"(.*?)\n@@ (\d+)\n", out.stdout, re.DOTALL)
     return out.returncode, [(int(code), body.strip()) for body, code in answers], out.stderr
 
@@ -298,38 +284,36 @@ def _no_secret_in_the_log(env, testsrv):
 
 
 @pytest.mark.real
-def test_a_post_outside_the_allowed_gets_403_unsigned_and_never_arrives(
-    rules_env, upstream, testsrv
-):
-    allow = ["--allow", f"GET {upstream.host}/repos/acme/*"]
+def test_a_post_outside_the_allowed_gets_403_unsigned_and_never_arrives(raw_env, raw, testsrv):
+    allow = ["--allow", f"GET {raw.host}/repos/acme/*"]
     code, answers, stderr = _curls(
-        rules_env, upstream, allow, "GET /repos/acme/widget?page=2", "POST /repos/acme/widget"
+        raw_env, raw, allow, "GET /repos/acme/widget?page=2", "POST /repos/acme/widget"
     )
     assert code == 0, stderr
     assert answers[0][0] == 200
     status, body = answers[1]
     assert status == 403 and body == (
-        f"authsome proxy: denied POST {upstream.host}/repos/acme/widget: {NO_RULE}"
+        f"authsome proxy: denied POST {raw.host}/repos/acme/widget: {NO_RULE}"
     )
-    [(line, head)] = upstream.heads()  # the POST never reached the upstream
+    [(line, head)] = raw.heads()  # the POST never reached the upstream
     assert line == b"GET /repos/acme/widget?page=2 HTTP/1.1"
     assert head[b"authorization"].decode().removeprefix("Bearer ") in testsrv.state.access
-    assert f"the proxy denied sh's POST {upstream.host}/repos/acme/widget ({NO_RULE})" in stderr
-    signed, denied = _audit(rules_env)
+    assert f"the proxy denied sh's POST {raw.host}/repos/acme/widget ({NO_RULE})" in stderr
+    signed, denied = _audit(raw_env)
     assert (signed["event"], signed["method"], signed["path"], signed["status"]) == (
         "proxy", "GET", "/repos/acme/widget", 200,
     )  # fmt: skip
     assert (denied["event"], denied["method"], denied["path"], denied["reason"]) == (
         "denied", "POST", "/repos/acme/widget", NO_RULE,
     )  # fmt: skip
-    assert denied["host"] == upstream.host and denied["argv0"] == "sh"
+    assert denied["host"] == raw.host and denied["argv0"] == "sh"
     assert denied["provider"] == "testsrv" and "status" not in denied
-    _no_secret_in_the_log(rules_env, testsrv)
+    _no_secret_in_the_log(raw_env, testsrv)
 
 
 @pytest.mark.real
-def test_hostile_paths_and_absolute_forms_never_leave_the_glob(rules_env, upstream):
-    base = upstream.url
+def test_hostile_paths_and_absolute_forms_never_leave_the_glob(raw_env, raw):
+    base = raw.url
     specs = [f"GET {t}" for t in HOSTILE[:-3]]
     specs += [
         f"GET /repos/acme/x --request-target {base}/repos/other",  # absolute-form
@@ -339,60 +323,60 @@ def test_hostile_paths_and_absolute_forms_never_leave_the_glob(rules_env, upstre
         "GET /repos/acme/x --request-target *",
         f"GET /repos/acme/x --request-target {base}/repos/acme/widget",  # allowed: origin-form
     ]
-    allow = ["--allow", f"GET {upstream.host}/repos/acme/*"]
-    code, answers, stderr = _curls(rules_env, upstream, allow, *specs)
+    allow = ["--allow", f"GET {raw.host}/repos/acme/*"]
+    code, answers, stderr = _curls(raw_env, raw, allow, *specs)
     assert code == 0 and len(answers) == len(specs), stderr
     for spec, (status, body) in zip(specs[:-1], answers, strict=False):
         assert status == 403 and body.startswith("authsome proxy: denied GET"), (spec, body)
     assert answers[-1][0] == 200
-    assert [line for line, _ in upstream.heads()] == [b"GET /repos/acme/widget HTTP/1.1"]
-    denied = [d for d in _audit(rules_env) if d["event"] == "denied"]
+    assert [line for line, _ in raw.heads()] == [b"GET /repos/acme/widget HTTP/1.1"]
+    denied = [d for d in _audit(raw_env) if d["event"] == "denied"]
     assert len(denied) == len(specs) - 1
 
 
 @pytest.mark.real
-def test_policy_files_and_allow_add_up(rules_env, upstream, tmp_path):
+def test_policy_files_and_allow_add_up(raw_env, raw, tmp_path):
     policy, more = tmp_path / "agent.rules", tmp_path / "more.rules"
     policy.write_text(
         "# what the triage agent may do\n\n"
-        f"GET,HEAD {upstream.host}/repos/acme/*\n"
+        f"GET,HEAD {raw.host}/repos/acme/*\n"
         "GET api.github.com/*  # another provider's host: not this run's business\n"
     )
-    more.write_text(f"POST     {upstream.host}/repos/acme/*/issues   # file issues\n")
-    rules = ["--policy", str(policy), "--allow", f"DELETE {upstream.host}/tmp/*", "--policy",
+    more.write_text(f"POST     {raw.host}/repos/acme/*/issues   # file issues\n")
+    rules = ["--policy", str(policy), "--allow", f"DELETE {raw.host}/tmp/*", "--policy",
              str(more)]  # fmt: skip
     specs = ["GET /repos/acme/w", "HEAD /repos/acme/w", "POST /repos/acme/w/issues",
              "DELETE /tmp/x", "POST /repos/acme/w/pulls", "PUT /repos/acme/w",
              "DELETE /x"]  # fmt: skip
-    code, answers, stderr = _curls(rules_env, upstream, rules, *specs)
+    code, answers, stderr = _curls(raw_env, raw, rules, *specs)
     assert code == 0, stderr
     assert [status for status, _ in answers] == [200, 200, 200, 200, 403, 403, 403]
-    assert [line.split(b" ")[0] for line, _ in upstream.heads()] == [
+    assert [line.split(b" ")[0] for line, _ in raw.heads()] == [
         b"GET", b"HEAD", b"POST", b"DELETE"
     ]  # fmt: skip
 
 
 @pytest.mark.real
-def test_read_only(rules_env, upstream, testsrv):
+def test_read_only(raw_env, raw, testsrv):
     specs = ["GET /user", "HEAD /user", "OPTIONS /user", "POST /user", "PATCH /user",
              "DELETE /repos/acme/widget"]  # fmt: skip
-    code, answers, stderr = _curls(rules_env, upstream, ["--read-only"], *specs)
+    code, answers, stderr = _curls(raw_env, raw, ["--read-only"], *specs)
     assert code == 0, stderr
     assert [status for status, _ in answers] == [200, 200, 200, 403, 403, 403]
-    heads = upstream.heads()
+    heads = raw.heads()
     assert [line.split(b" ")[0] for line, _ in heads] == [b"GET", b"HEAD", b"OPTIONS"]
     assert all(h[b"authorization"].startswith(b"Bearer ") for _, h in heads)
-    events = [(d["event"], d["method"]) for d in _audit(rules_env)]
+    events = [(d["event"], d["method"]) for d in _audit(raw_env)]
     assert events == [("proxy", "GET"), ("proxy", "HEAD"), ("proxy", "OPTIONS"),
                       ("denied", "POST"), ("denied", "PATCH"), ("denied", "DELETE")]  # fmt: skip
-    _no_secret_in_the_log(rules_env, testsrv)
+    _no_secret_in_the_log(raw_env, testsrv)
 
 
 @pytest.mark.real
-def test_an_allow_for_a_host_no_provider_sends_to_is_refused(rules_env, upstream, tmp_path):
+def test_an_allow_for_a_host_no_provider_sends_to_is_refused(raw_env, raw, tmp_path):
     marker = tmp_path / "child-ran"
     args = ["run", "--proxy", "--allow", "GET api.github.com/*", "testsrv", "--", "touch"]
-    out = run([*args, str(marker)], rules_env)
+    out = run([*args, str(marker)], raw_env)
     assert out.returncode == 2 and out.stderr.count("\n") == 1, out.stderr
     assert "--allow names api.github.com, where no named provider's credential goes" in out.stderr
-    assert upstream.host in out.stderr and not marker.exists()
+    assert raw.host in out.stderr and not marker.exists()
