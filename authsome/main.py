@@ -42,6 +42,13 @@ def exit_code_for(error: errors.AuthsomeError) -> int:
     return ExitCode.INTERNAL
 
 
+def claim_process() -> None:
+    """Say that authsome is this process's program (a console script), not a library in it."""
+    from authsome import util
+
+    util.OWN_PROCESS = True
+
+
 def _usage_line(e, args: list[str]) -> str:
     cmd = e.ctx.command_path if e.ctx else "authsome"
     if e.format_message().startswith("Got unexpected extra argument"):
@@ -114,6 +121,7 @@ def main(argv: list[str] | None = None) -> None:
 
     args = sys.argv[1:] if argv is None else argv
     if argv is None:  # a process of its own (tests call main with argv, and go on)
+        claim_process()
         # token, env, list and Tab end within moments: the cycle collections that their
         # imports would trigger (typing's and jeepney's objects) free nothing worth freeing.
         gc.disable()

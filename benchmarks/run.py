@@ -366,6 +366,25 @@ def parallel_refresh(b: Bench, tmp: Path, procs: int = 32) -> None:
         server.stop()
 
 
+def network_login(b: Bench, tmp: Path) -> None:
+    """A command that talks to a server: httpx, httpcore and TLS set-up are its start-up."""
+    from oauth_server import OAuthServer
+
+    server = OAuthServer()  # approves at the first poll, 0.1 s after the code is issued
+    try:
+        env = {**base_env(tmp), "AUTHSOME_BACKEND": "file"}
+        folder = tmp / ".authsome" / "providers"
+        folder.mkdir(parents=True)
+        (folder / "testsrv.json").write_text(json.dumps(server.provider()))
+        must([AUTHSOME, "login", "testsrv"], {**env, "AUTHSOME_PASSPHRASE": PASSPHRASE})
+        session = must([AUTHSOME, "unlock"], {**env, "AUTHSOME_PASSPHRASE": PASSPHRASE})
+        env["AUTHSOME_SESSION"] = session.split("'")[1]
+        t = b.timed([AUTHSOME, "login", "testsrv", "--force"], env)
+        b.add("`login --force`, device code, local server (one 0.1 s poll wait)", t)
+    finally:
+        server.stop()
+
+
 # A small parent reports the child's peak RSS: this process may itself be large (it ran scrypt),
 # and a forked child's high-water mark starts from its parent's.
 RSS_PROBE = """import os, subprocess, sys
@@ -430,6 +449,8 @@ def main() -> int:
         env_all(b, tmp / "envall")
         (tmp / "par").mkdir()
         parallel_refresh(b, tmp / "par")
+        (tmp / "net").mkdir()
+        network_login(b, tmp / "net")
         from vault import vault_refresh  # benchmarks/vault.py: the OpenBao store
 
         vault_refresh(b, tmp / "vault", base_env, AUTHSOME)

@@ -316,22 +316,11 @@ STDLIB_SLOW = ("json", "re", "enum", "functools", "pathlib", "urllib.parse", "co
         ["list", "--json"],
     ],
 )
-def test_token_and_env_hot_paths_stay_light(env, tmp_path, args):
+def test_token_and_env_hot_paths_stay_light(unlocked_env, args):
     """Guards the start-up budget without timing anything: which modules get imported."""
-    e = {**env, "AUTHSOME_BACKEND": "file", "XDG_RUNTIME_DIR": str(tmp_path / "run")}
-    (tmp_path / "run").mkdir(mode=0o700)
-    login = run(
-        ["login", "openai"],
-        {
-            **e,
-            "AUTHSOME_PASSPHRASE": TEST_PASSPHRASE,
-            "OPENAI_API_KEY": "sk-0123456789abcdefghijklmn",
-        },
-    )
+    e = unlocked_env
+    login = run(["login", "openai"], {**e, "OPENAI_API_KEY": "sk-0123456789abcdefghijklmn"})
     assert login.returncode == 0, login.stderr
-    e["AUTHSOME_SESSION"] = run(
-        ["unlock"], {**e, "AUTHSOME_PASSPHRASE": TEST_PASSPHRASE}
-    ).stdout.split("'")[1]
     forbidden = HOT_PATH_FORBIDDEN + (() if "--json" in args else STDLIB_SLOW)
     code = (
         "import sys\nfrom authsome.main import main\n"
@@ -345,6 +334,51 @@ def test_token_and_env_hot_paths_stay_light(env, tmp_path, args):
     assert out.returncode == 0, out.stderr
     assert ("openai" if args[0] == "list" else "sk-0123456789abcdefghijklmn") in out.stdout
     assert ast.literal_eval(out.stderr.strip().splitlines()[-1]) == []
+
+
+# Installed here by the test extra (selenium brings trio, twine rich and pygments): httpx and
+# httpcore import them whenever they can.
+UNUSED_BY_HTTP = ("trio", "anyio", "rich", "pygments", "httpx._main")
+LOADED = "print(sorted(m for m in {names!r} if sys.modules.get(m)), file=sys.stderr)\n"
+
+
+def test_a_network_command_loads_no_async_library_and_no_httpx_command_line(testsrv, file_env):
+    import importlib.util
+
+    assert all(importlib.util.find_spec(m) for m in ("trio", "anyio", "rich", "pygments"))
+    code = (
+        "import sys\nfrom authsome.main import main\n"
+        "sys.argv = ['authsome', 'login', 'testsrv']\n"
+        "try:\n    main()\nexcept SystemExit as e:\n    assert e.code == 0, e.code\n"
+        + LOADED.format(names=(*UNUSED_BY_HTTP, "httpcore"))
+        # Nothing stays hidden once the client is built: the process may still import them.
+        + "import trio, anyio, rich\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=file_env, capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0, out.stderr
+    assert ast.literal_eval(out.stderr.strip().splitlines()[-1]) == ["httpcore"]
+
+
+def test_called_as_a_library_the_client_leaves_async_libraries_alone():
+    """In a process authsome does not own (tests, embedding code), httpcore keeps its async
+    locks: another part of the process may use httpx asynchronously."""
+    code = (
+        "import sys\nfrom authsome.util.http import new_client\n"
+        "new_client(1.0, 1.0).close()\n"
+        + LOADED.format(names=UNUSED_BY_HTTP)
+        + "import httpx, asyncio\n"
+        "async def go():\n"
+        "    async with httpx.AsyncClient() as c:\n"
+        "        await c.get('http://127.0.0.1:9/')\n"
+        "try:\n    asyncio.run(go())\nexcept httpx.ConnectError:\n    print('async works')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == "async works\n"
+    # trio and anyio loaded as httpcore asked; only httpx's command line stayed out.
+    assert ast.literal_eval(out.stderr.strip().splitlines()[-1]) == ["anyio", "trio"]
 
 
 def _folder_modes(root):

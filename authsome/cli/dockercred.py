@@ -10,10 +10,12 @@ def main(argv: list[str] | None = None) -> None:
     """Run one action; an error is one line on stdout, where docker reads it."""
     from authsome.errors import AuthsomeError
     from authsome.factory import Context
-    from authsome.main import exit_code_for
+    from authsome.main import claim_process, exit_code_for
     from authsome.services.dockercred import serve
 
     args = sys.argv[1:] if argv is None else argv
+    if argv is None:
+        claim_process()
     ctx = Context()
     try:
         code = serve(ctx, args[0] if len(args) == 1 else "")

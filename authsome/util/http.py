@@ -18,6 +18,55 @@ DEADLINE_SECONDS = 30.0  # the whole request: a server that drips bytes never tr
 MAX_BODY = 1 << 20  # no OAuth or metadata answer comes near this; a bigger one is hostile
 
 
+def httpx_module():
+    """httpx, imported without its command-line tool.
+
+    Whenever rich and pygments are installed, `import httpx` imports its own command line
+    (about 70 ms) as well: never authsome's to run. Hidden only while httpx is imported, so
+    that nothing else in the process is told it is missing.
+    """
+    return _without(("httpx._main",), lambda: __import__("httpx"))
+
+
+def new_client(timeout: float, connect: float, **options) -> httpx.Client:
+    """An httpx.Client, built without the async libraries when authsome is the program.
+
+    Building the first client imports httpcore, which imports trio and anyio for its async
+    locks whenever they are installed: about 100 ms of every network command on a machine
+    that has them (a system python with python3-trio, a shared venv). authsome's HTTP is all
+    synchronous; but httpcore remembers their absence for the rest of the process, so they are
+    kept out only when authsome is the process's program.
+    """
+    from authsome import util
+
+    httpx = httpx_module()
+
+    def build():
+        return httpx.Client(timeout=httpx.Timeout(timeout, connect=connect), **options)
+
+    if not util.OWN_PROCESS:
+        return build()
+    try:
+        return _without(("trio", "anyio"), build)
+    except ImportError:  # an older httpcore that cannot do without anyio: let it have it
+        return build()
+
+
+def _without(names: tuple[str, ...], fn):
+    """fn(), during which importing any of `names` not yet imported raises ImportError."""
+    import sys
+
+    hidden = [name for name in names if name not in sys.modules]
+    for name in hidden:
+        sys.modules[name] = None  # type: ignore[assignment]  # how import is told "missing"
+    try:
+        return fn()
+    finally:
+        for name in hidden:
+            if sys.modules.get(name, False) is None:
+                del sys.modules[name]
+
+
 class Http:
     """A lazily created httpx.Client; every failure is a NetworkError naming the host."""
 
@@ -29,10 +78,9 @@ class Http:
     @property
     def client(self):
         if self._client is None:
-            import httpx
-
-            self._client = httpx.Client(
-                timeout=httpx.Timeout(TIMEOUT_SECONDS, connect=5.0),
+            self._client = new_client(
+                TIMEOUT_SECONDS,
+                5.0,
                 headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
                 follow_redirects=False,
                 transport=self._transport,
@@ -56,8 +104,7 @@ class Http:
         return self._bounded(url, lambda: self._challenge(url))
 
     def _challenge(self, url: str) -> str | None:
-        import httpx
-
+        httpx = httpx_module()
         try:
             # Streamed and never read: an MCP endpoint may answer with an endless event stream.
             with self.client.stream("GET", url) as response:
@@ -82,8 +129,7 @@ class Http:
             ) from None
 
     def _exchange(self, method: str, url: str, **kwargs):
-        import httpx
-
+        httpx = httpx_module()
         try:
             with self.client.stream(method, url, **kwargs) as response:
                 raw = bytearray()

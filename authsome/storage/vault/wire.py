@@ -150,19 +150,21 @@ class HttpxWire:
     """The same exchange through httpx, which honours HTTPS_PROXY, HTTP_PROXY and NO_PROXY."""
 
     def __init__(self, addr: str, ssl_context, headers: dict, timeout: float):
-        import httpx
+        from authsome.util.http import new_client
 
-        self._client = httpx.Client(
+        self._client = new_client(
+            timeout,
+            CONNECT_TIMEOUT,
             base_url=addr,
             headers=headers,
-            timeout=httpx.Timeout(timeout, connect=CONNECT_TIMEOUT),
             verify=ssl_context() if addr.startswith("https:") else True,
             follow_redirects=False,
         )
 
     def request(self, method: str, path: str, body, headers: dict) -> tuple[int, dict, str | None]:
-        import httpx
+        from authsome.util.http import httpx_module
 
+        httpx = httpx_module()
         payload = None if body is None else json.dumps(body).encode()
         try:
             response = self._client.request(method, path, content=payload, headers=headers)
