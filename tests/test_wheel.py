@@ -1,5 +1,8 @@
 """The built wheel installs into a fresh venv, runs, and carries its data folders."""
 
+import fcntl
+import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -11,34 +14,46 @@ from realparts import require
 import authsome
 
 ROOT = Path(__file__).resolve().parents[1]
-# One test worker builds the wheel for all of them (pytest -n with --dist=loadgroup).
-pytestmark = pytest.mark.xdist_group("wheel")
 
 
 @pytest.fixture(scope="session")
 def installed(tmp_path_factory):
-    """A fresh venv with the wheel built from this tree installed into it. Kept for the session:
-    a worker runs other modules' tests between these, and a module fixture would be built anew
-    after each (twice in CI's runs)."""
-    work = tmp_path_factory.mktemp("wheel")
+    """A fresh venv with the wheel built from this tree installed into it, made once per run.
+
+    Under -n each worker has its own session, and this module's tests land on several: the
+    first to take the lock builds in the folder all workers share, the others wait and reuse
+    it (xdist's own grouping, --dist=loadgroup, does nothing under pytest 9.2)."""
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    work = shared / "wheel"
+    with open(shared / "wheel.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (work / "built").exists():
+            shutil.rmtree(work, ignore_errors=True)  # a worker's failed try
+            _build(work)
+            (work / "built").touch()
+    wheels = list(work.glob("authsome-*.whl"))
+    assert len(wheels) == 1, wheels
+    return work / "venv", wheels[0]
+
+
+def _build(work: Path) -> None:
+    work.mkdir()
     subprocess.run(
         [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(work), ROOT],
         check=True,
         capture_output=True,
         timeout=300,
     )
-    wheels = list(work.glob("authsome-*.whl"))
-    assert len(wheels) == 1, wheels
     env_dir = work / "venv"
     venv.EnvBuilder(with_pip=True).create(env_dir)
     pip = subprocess.run(
-        [env_dir / "bin" / "pip", "install", "-q", str(wheels[0])],
+        [env_dir / "bin" / "pip", "install", "-q", *work.glob("authsome-*.whl")],
         capture_output=True,
         text=True,
         timeout=600,
     )
     assert pip.returncode == 0, pip.stderr
-    return env_dir, wheels[0]
 
 
 def test_wheel_name_carries_the_version(installed):
