@@ -339,7 +339,13 @@ def test_token_and_env_hot_paths_stay_light(unlocked_env, args):
 # Installed here by the test extra (selenium brings trio, twine rich and pygments): httpx and
 # httpcore import them whenever they can.
 UNUSED_BY_HTTP = ("trio", "anyio", "rich", "pygments", "httpx._main")
-LOADED = "print(sorted(m for m in {names!r} if sys.modules.get(m)), file=sys.stderr)\n"
+LOADED = "print('loaded:', sorted(m for m in {names!r} if sys.modules.get(m)), file=sys.stderr)\n"
+NO_PROXY = {"HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"}
+
+
+def _loaded(stderr: str) -> list[str]:
+    line = next(line for line in stderr.splitlines() if line.startswith("loaded: "))
+    return ast.literal_eval(line.removeprefix("loaded: "))
 
 
 def test_a_network_command_loads_no_async_library_and_no_httpx_command_line(testsrv, file_env):
@@ -358,7 +364,7 @@ def test_a_network_command_loads_no_async_library_and_no_httpx_command_line(test
         [sys.executable, "-c", code], env=file_env, capture_output=True, text=True, timeout=60
     )
     assert out.returncode == 0, out.stderr
-    assert ast.literal_eval(out.stderr.strip().splitlines()[-1]) == ["httpcore"]
+    assert _loaded(out.stderr) == ["httpcore"]
 
 
 def test_called_as_a_library_the_client_leaves_async_libraries_alone():
@@ -370,15 +376,18 @@ def test_called_as_a_library_the_client_leaves_async_libraries_alone():
         + LOADED.format(names=UNUSED_BY_HTTP)
         + "import httpx, asyncio\n"
         "async def go():\n"
-        "    async with httpx.AsyncClient() as c:\n"
+        "    async with httpx.AsyncClient(trust_env=False) as c:\n"
         "        await c.get('http://127.0.0.1:9/')\n"
         "try:\n    asyncio.run(go())\nexcept httpx.ConnectError:\n    print('async works')\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    environ = {k: v for k, v in os.environ.items() if k not in NO_PROXY}
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=environ, capture_output=True, text=True, timeout=60
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout == "async works\n"
     # trio and anyio loaded as httpcore asked; only httpx's command line stayed out.
-    assert ast.literal_eval(out.stderr.strip().splitlines()[-1]) == ["anyio", "trio"]
+    assert _loaded(out.stderr) == ["anyio", "trio"]
 
 
 def _folder_modes(root):

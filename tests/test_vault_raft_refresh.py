@@ -67,8 +67,10 @@ def test_a_refresh_storm_survives_the_leader_being_killed(env, tmp_path, oauth_s
                 # The holder marked its lock before it sent the refresh. Read now, from the
                 # leader: afterwards the storm's takes and releases can push that version out
                 # of the 10 that KV v2 keeps.
-                held.update(_current_lock(leader))
-                os.kill(leader.proc.pid, signal.SIGKILL)
+                try:
+                    held.update(_current_lock(leader))
+                finally:
+                    os.kill(leader.proc.pid, signal.SIGKILL)
 
         oauth_server.state.on_refresh = kill_the_leader
         results = _storm(envs)

@@ -19,37 +19,41 @@ MAX_BODY = 1 << 20  # no OAuth or metadata answer comes near this; a bigger one 
 
 
 def httpx_module():
-    """httpx, imported without its command-line tool.
+    """httpx, imported without its command-line tool, and in authsome's own process without
+    async libraries (new_client).
 
     Whenever rich and pygments are installed, `import httpx` imports its own command line
     (about 70 ms) as well: never authsome's to run. Hidden only while httpx is imported, so
     that nothing else in the process is told it is missing.
     """
-    return _without(("httpx._main",), lambda: __import__("httpx"))
+    import sys
+
+    if "httpx" in sys.modules:  # __import__ still waits for another thread still importing it
+        return __import__("httpx")
+    return _without(("httpx._main", *_async_libraries()), lambda: __import__("httpx"))
 
 
 def new_client(timeout: float, connect: float, **options) -> httpx.Client:
     """An httpx.Client, built without the async libraries when authsome is the program.
 
-    Building the first client imports httpcore, which imports trio and anyio for its async
-    locks whenever they are installed: about 100 ms of every network command on a machine
-    that has them (a system python with python3-trio, a shared venv). authsome's HTTP is all
-    synchronous; but httpcore remembers their absence for the rest of the process, so they are
-    kept out only when authsome is the process's program.
+    httpcore (imported by httpx before 0.28, by its first client since) imports trio and
+    anyio for its async locks whenever they are installed: about 100 ms of every network
+    command on a machine that has them (a system python with python3-trio, a shared venv).
+    Every httpcore since 0.17 imports them guarded, and 0.16 only when an async lock is used.
+    authsome's HTTP is all synchronous; but httpcore remembers their absence for the rest of
+    the process, so they are kept out only when authsome is the process's program.
     """
+    httpx = httpx_module()
+    return _without(
+        _async_libraries(),
+        lambda: httpx.Client(timeout=httpx.Timeout(timeout, connect=connect), **options),
+    )
+
+
+def _async_libraries() -> tuple[str, ...]:
     from authsome import util
 
-    httpx = httpx_module()
-
-    def build():
-        return httpx.Client(timeout=httpx.Timeout(timeout, connect=connect), **options)
-
-    if not util.OWN_PROCESS:
-        return build()
-    try:
-        return _without(("trio", "anyio"), build)
-    except ImportError:  # an older httpcore that cannot do without anyio: let it have it
-        return build()
+    return ("trio", "anyio") if util.OWN_PROCESS else ()
 
 
 def _without(names: tuple[str, ...], fn):
