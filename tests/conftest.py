@@ -18,13 +18,31 @@ def pytest_xdist_auto_num_workers(config):
     return max(6, len(os.sched_getaffinity(0)))
 
 
+def pytest_configure(config):
+    """Bytecode, as users' installs have it. Under PYTHONDONTWRITEBYTECODE (which some CI
+    images and sandboxes set) each of a run's 2,600 authsome processes would compile its
+    modules anew (20-30 ms each), and every run rewrite every test module's asserts."""
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    sys.dont_write_bytecode = False
+
+
 def pytest_collection_modifyitems(items):
-    """Mark the cheap tests `unit` (tests/costs.py): `pytest -m unit` is the inner loop."""
+    """Mark the cheap tests `unit` (tests/costs.py): `pytest -m unit` is the inner loop.
+
+    And run first the modules that hold a slow test: xdist hands tests out in this order, and
+    a run whose last tests are its minute-long ones ends with one worker busy and the others
+    idle (a module stays in one piece, for its module fixtures)."""
     from costs import is_unit
 
     for item in items:
         if is_unit(item):
             item.add_marker(pytest.mark.unit)
+    heavy = {_module(item) for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: _module(item) not in heavy)  # stable: file order otherwise
+
+
+def _module(item) -> str:
+    return item.nodeid.split("::")[0]
 
 
 DESELECTED = pytest.StashKey[bool]()

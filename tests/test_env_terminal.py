@@ -101,6 +101,7 @@ def wait_past(epoch: str) -> None:
         time.sleep(0.2)
 
 
+@pytest.mark.slow  # ten seconds or more: its module starts early (conftest.py)
 @pytest.mark.parametrize("shell", ["bash", "zsh", "fish", "dash"])
 def test_env_adds_to_the_shell_and_a_failing_name_unsets_nothing(
     shell, testsrv, terminal_env, tmp_path, install_provider, vault_template
@@ -156,6 +157,7 @@ def test_env_adds_to_the_shell_and_a_failing_name_unsets_nothing(
         tmux.kill()
 
 
+@pytest.mark.slow  # ten seconds or more: its module starts early (conftest.py)
 @pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
 def test_hook_with_a_locked_vault_never_asks_and_keeps_what_still_works(
     shell, testsrv, terminal_env, tmp_path, vault_template

@@ -393,6 +393,7 @@ def _check(case: int, what: str, argv, code, stderr: str) -> None:
     assert "Traceback" not in stderr and "internal error" not in stderr, where
 
 
+@pytest.mark.slow  # ten seconds or more: its module starts early (conftest.py)
 def test_a_damaged_home_never_gets_internal_error(fuzz_home, capsys):
     from authsome.main import main
 

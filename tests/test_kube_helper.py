@@ -145,6 +145,7 @@ def _get(url: str) -> int:
         return answer.status
 
 
+@pytest.mark.slow  # ten seconds or more: its module starts early (conftest.py)
 def test_kubectl_keeps_the_token_until_its_expiration_timestamp(
     kube_env, apiserver, testsrv, tmp_path
 ):

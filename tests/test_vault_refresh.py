@@ -101,6 +101,7 @@ def _killed_mid_refresh(oauth_server, envs, spent: bool):
     oauth_server.state.refresh_answer_delay = 0
 
 
+@pytest.mark.slow  # ten seconds or more: its module starts early (conftest.py)
 @pytest.mark.parametrize("spent", [True, False], ids=["token-spent", "request-lost"])
 def test_a_stale_lock_is_taken_over_once_its_holders_grace_has_passed(
     bao_server, vault_prefix, oauth_server, env, tmp_path, spent
