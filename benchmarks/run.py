@@ -317,20 +317,26 @@ def env_all(b: Bench, tmp: Path) -> None:
         b.add(f"`env` with no names, {count} connections", t, f"< {budget} s", t < budget)
 
 
+def logged_in_to_testsrv(server, tmp: Path) -> dict[str, str]:
+    """A home in `tmp` logged in to the test server `server` (a user provider), on the file
+    store, and the environment of a shell that unlocked it."""
+    env = {**base_env(tmp), "AUTHSOME_BACKEND": "file"}
+    folder = tmp / ".authsome" / "providers"
+    folder.mkdir(parents=True)
+    (folder / "testsrv.json").write_text(json.dumps(server.provider()))
+    must([AUTHSOME, "login", "testsrv"], {**env, "AUTHSOME_PASSPHRASE": PASSPHRASE})
+    session = must([AUTHSOME, "unlock"], {**env, "AUTHSOME_PASSPHRASE": PASSPHRASE})
+    return {**env, "AUTHSOME_SESSION": session.split("'")[1]}
+
+
 def parallel_refresh(b: Bench, tmp: Path, procs: int = 32) -> None:
     from oauth_server import OAuthServer
 
     server = OAuthServer()
     try:
-        env = {**base_env(tmp), "AUTHSOME_BACKEND": "file"}
-        folder = tmp / ".authsome" / "providers"
-        folder.mkdir(parents=True)
-        (folder / "testsrv.json").write_text(json.dumps(server.provider()))
         server.state.access_expires_in = 2
         server.state.refreshed_expires_in = 3600
-        must([AUTHSOME, "login", "testsrv"], {**env, "AUTHSOME_PASSPHRASE": PASSPHRASE})
-        session = must([AUTHSOME, "unlock"], {**env, "AUTHSOME_PASSPHRASE": PASSPHRASE})
-        env["AUTHSOME_SESSION"] = session.split("'")[1]
+        env = logged_in_to_testsrv(server, tmp)
         time.sleep(1.2)  # past half of the 2 s lifetime: every caller wants a refresh
         start = time.perf_counter()
         running = [
@@ -372,13 +378,7 @@ def network_login(b: Bench, tmp: Path) -> None:
 
     server = OAuthServer()  # approves at the first poll, 0.1 s after the code is issued
     try:
-        env = {**base_env(tmp), "AUTHSOME_BACKEND": "file"}
-        folder = tmp / ".authsome" / "providers"
-        folder.mkdir(parents=True)
-        (folder / "testsrv.json").write_text(json.dumps(server.provider()))
-        must([AUTHSOME, "login", "testsrv"], {**env, "AUTHSOME_PASSPHRASE": PASSPHRASE})
-        session = must([AUTHSOME, "unlock"], {**env, "AUTHSOME_PASSPHRASE": PASSPHRASE})
-        env["AUTHSOME_SESSION"] = session.split("'")[1]
+        env = logged_in_to_testsrv(server, tmp)
         t = b.timed([AUTHSOME, "login", "testsrv", "--force"], env)
         b.add("`login --force`, device code, local server (one 0.1 s poll wait)", t)
     finally:
