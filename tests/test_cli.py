@@ -304,6 +304,13 @@ HOT_PATH_FORBIDDEN = (
 # The standard library's slow imports, each a chain (json -> re -> enum -> functools ->
 # collections; pathlib -> re, urllib.parse): util/jsonfast and util/lazy stand in for them.
 STDLIB_SLOW = ("json", "re", "enum", "functools", "pathlib", "urllib.parse", "contextlib")
+# A subprocess's last word: which of `names` it loaded (read back by _loaded).
+LOADED = "print('loaded:', sorted(m for m in {names!r} if sys.modules.get(m)), file=sys.stderr)\n"
+
+
+def _loaded(stderr: str) -> list[str]:
+    line = next(line for line in stderr.splitlines() if line.startswith("loaded: "))
+    return ast.literal_eval(line.removeprefix("loaded: "))
 
 
 @pytest.mark.parametrize(
@@ -326,26 +333,20 @@ def test_token_and_env_hot_paths_stay_light(unlocked_env, args):
         "import sys\nfrom authsome.main import main\n"
         f"sys.argv = ['authsome', *{args!r}]\n"
         "try:\n    main()\nexcept SystemExit as e:\n    assert e.code == 0, e.code\n"
-        f"print(sorted(m for m in {forbidden!r} if m in sys.modules), file=sys.stderr)\n"
+        + LOADED.format(names=forbidden)
     )
     out = subprocess.run(
         [sys.executable, "-c", code], env=e, capture_output=True, text=True, timeout=60
     )
     assert out.returncode == 0, out.stderr
     assert ("openai" if args[0] == "list" else "sk-0123456789abcdefghijklmn") in out.stdout
-    assert ast.literal_eval(out.stderr.strip().splitlines()[-1]) == []
+    assert _loaded(out.stderr) == []
 
 
 # Installed here by the test extra (selenium brings trio, twine rich and pygments): httpx and
 # httpcore import them whenever they can.
 UNUSED_BY_HTTP = ("trio", "anyio", "rich", "pygments", "httpx._main")
-LOADED = "print('loaded:', sorted(m for m in {names!r} if sys.modules.get(m)), file=sys.stderr)\n"
 NO_PROXY = {"HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"}
-
-
-def _loaded(stderr: str) -> list[str]:
-    line = next(line for line in stderr.splitlines() if line.startswith("loaded: "))
-    return ast.literal_eval(line.removeprefix("loaded: "))
 
 
 def test_a_network_command_loads_no_async_library_and_no_httpx_command_line(testsrv, file_env):
